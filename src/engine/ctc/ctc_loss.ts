@@ -1,0 +1,191 @@
+// ctcLoss: the engine's CTC op. One kernel, `CtcLabLoss`, registered per backend:
+//   webgpu    fused programs in ctc_program.ts (no read-back)
+//   cpu/webgl float64 reference (ctc_reference.ts); readSync is free on cpu, acceptable on webgl
+// The kernel returns the per-sample nll and its gradient together (computed in the same pass,
+// as warp-ctc and PyTorch do); tf.customGrad hands the saved gradient to autodiff.
+// Semantics follow torch.nn.functional.ctc_loss(log_softmax(logits).transpose(0, 1), ...).
+
+import * as tf from '@tensorflow/tfjs';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { ctcLossReference } from './ctc_reference';
+import {
+  CtcAlphaBetaProgram,
+  CtcGradProgram,
+  CtcNllProgram,
+  LogSoftmaxProgram,
+  uniformsI32,
+} from './ctc_program';
+
+export const CTC_KERNEL = 'CtcLabLoss';
+
+export interface CtcLossOptions {
+  blank?: number; // default 0
+  reduction?: 'none' | 'sum' | 'mean'; // default 'mean' (each loss / max(labelLength, 1), then batch mean)
+  zeroInfinity?: boolean; // default false
+}
+
+interface CtcAttrs {
+  blank: number;
+  zeroInfinity: boolean;
+  computeGrad: boolean;
+}
+
+type KernelArgs<B> = {
+  inputs: { logits: tf.TensorInfo; labels: tf.TensorInfo; logitLengths: tf.TensorInfo; labelLengths: tf.TensorInfo };
+  backend: B;
+  attrs: CtcAttrs;
+};
+
+function ctcKernelReference(args: KernelArgs<tf.KernelBackend>): tf.TensorInfo[] {
+  const { inputs, backend, attrs } = args;
+  const [B, T, V] = inputs.logits.shape;
+  const L = inputs.labels.shape[1];
+  const read = (t: tf.TensorInfo) => backend.readSync(t.dataId) as ArrayLike<number>;
+  const { nll, grad } = ctcLossReference(
+    {
+      logits: read(inputs.logits),
+      labels: read(inputs.labels),
+      logitLengths: read(inputs.logitLengths),
+      labelLengths: read(inputs.labelLengths),
+      B, T, V, L,
+      blank: attrs.blank,
+    },
+    attrs.computeGrad,
+  );
+  const nll32 = new Float32Array(B);
+  for (let b = 0; b < B; b++) {
+    const bad = !Number.isFinite(nll[b]);
+    nll32[b] = bad && attrs.zeroInfinity ? 0 : nll[b];
+    if (bad && attrs.zeroInfinity && grad) grad.fill(0, b * T * V, (b + 1) * T * V);
+  }
+  const be = backend as tf.KernelBackend & {
+    makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  };
+  return [
+    be.makeTensorInfo([B], 'float32', nll32),
+    grad ? be.makeTensorInfo([B, T, V], 'float32', Float32Array.from(grad)) : be.makeTensorInfo([0], 'float32', new Float32Array(0)),
+  ];
+}
+
+function ctcKernelWebGPU(args: KernelArgs<WebGPUBackend>): tf.TensorInfo[] {
+  const { inputs, backend, attrs } = args;
+  const [B, T, V] = inputs.logits.shape;
+  const L = inputs.labels.shape[1];
+  const dirs = attrs.computeGrad ? 2 : 1;
+  const S = 2 * L + 1;
+  const lens = [inputs.logitLengths, inputs.labelLengths];
+
+  const lp = backend.runWebGPUProgram(new LogSoftmaxProgram(B * T, V), [inputs.logits], 'float32', uniformsI32(B * T, V));
+  const ab = backend.runWebGPUProgram(
+    new CtcAlphaBetaProgram(B, T, L, dirs),
+    [lp, inputs.labels, ...lens],
+    'float32',
+    uniformsI32(T, V, L, attrs.blank, dirs),
+  );
+  const zi = attrs.zeroInfinity ? 1 : 0;
+  // ab is [B, dirs, T*S + 1]; sample b's nll sits at b * dirs * (T*S + 1) + T*S.
+  const nll = backend.runWebGPUProgram(new CtcNllProgram(B), [ab], 'float32', uniformsI32(B, dirs * (T * S + 1), T * S, zi));
+  let grad: tf.TensorInfo;
+  if (attrs.computeGrad) {
+    grad = backend.runWebGPUProgram(
+      new CtcGradProgram(B, T, V, L),
+      [lp, ab, inputs.labels, ...lens],
+      'float32',
+      uniformsI32(T, V, L, attrs.blank, zi),
+    );
+  } else {
+    grad = backend.makeTensorInfo([0], 'float32');
+  }
+  backend.disposeData(lp.dataId);
+  backend.disposeData(ab.dataId);
+  return [nll, grad];
+}
+
+let registered = false;
+/** Registers the CTC kernel on every backend; idempotent. Called on import. */
+export function registerCtcKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const backendName of ['cpu', 'webgl']) {
+    if (!tf.getKernel(CTC_KERNEL, backendName)) {
+      tf.registerKernel({ kernelName: CTC_KERNEL, backendName, kernelFunc: ctcKernelReference as unknown as tf.KernelFunc });
+    }
+  }
+  if (!tf.getKernel(CTC_KERNEL, 'webgpu')) {
+    tf.registerKernel({ kernelName: CTC_KERNEL, backendName: 'webgpu', kernelFunc: ctcKernelWebGPU as unknown as tf.KernelFunc });
+  }
+}
+registerCtcKernels();
+
+function runCtcKernel(
+  logits: tf.Tensor3D,
+  labels: tf.Tensor2D,
+  logitLengths: tf.Tensor1D,
+  labelLengths: tf.Tensor1D,
+  attrs: CtcAttrs,
+): [tf.Tensor1D, tf.Tensor3D] {
+  const out = tf.engine().runKernel(
+    CTC_KERNEL,
+    { logits, labels, logitLengths, labelLengths } as unknown as tf.NamedTensorMap,
+    attrs as unknown as tf.NamedAttrMap,
+  ) as unknown as tf.Tensor[];
+  return [out[0] as tf.Tensor1D, out[1] as tf.Tensor3D];
+}
+
+/**
+ * CTC loss. logits [B, T, V] float32 unnormalised; labels [B, L] int32 padded;
+ * logitLengths, labelLengths [B] int32. Differentiable w.r.t. logits only.
+ */
+export function ctcLoss(
+  logits: tf.Tensor3D,
+  labels: tf.Tensor2D,
+  logitLengths: tf.Tensor1D,
+  labelLengths: tf.Tensor1D,
+  opts: CtcLossOptions = {},
+): tf.Tensor {
+  const blank = opts.blank ?? 0;
+  const reduction = opts.reduction ?? 'mean';
+  const zeroInfinity = opts.zeroInfinity ?? false;
+  if (logits.rank !== 3) throw new Error(`ctcLoss: logits must be [B, T, V], got shape [${logits.shape}]`);
+  if (labels.rank !== 2 || labels.shape[0] !== logits.shape[0]) {
+    throw new Error(`ctcLoss: labels must be [B, L] with B = ${logits.shape[0]}, got [${labels.shape}]`);
+  }
+  if (blank < 0 || blank >= logits.shape[2]) throw new Error(`ctcLoss: blank ${blank} outside [0, ${logits.shape[2]})`);
+  return tf.tidy(() => {
+    // A zero-width label tensor cannot be bound on the GPU; one padded column changes nothing.
+    const lab = (labels.shape[1] === 0 ? tf.zeros([labels.shape[0], 1], 'int32') : labels.toInt()) as tf.Tensor2D;
+    const xl = logitLengths.toInt() as tf.Tensor1D;
+    const yl = labelLengths.toInt() as tf.Tensor1D;
+    const perSample = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [nll, grad] = runCtcKernel(x as tf.Tensor3D, lab, xl, yl, { blank, zeroInfinity, computeGrad: true });
+      save([grad]);
+      return {
+        value: nll,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(saved[0], tf.reshape(dy, [-1, 1, 1])),
+      };
+    })(logits) as tf.Tensor1D;
+    if (reduction === 'none') return perSample;
+    if (reduction === 'sum') return tf.sum(perSample);
+    return tf.mean(tf.div(perSample, tf.maximum(yl, 1).toFloat()));
+  });
+}
+
+/** Per-sample nll without the gradient pass (evaluation): forward recursion only. */
+export function ctcNll(
+  logits: tf.Tensor3D,
+  labels: tf.Tensor2D,
+  logitLengths: tf.Tensor1D,
+  labelLengths: tf.Tensor1D,
+  opts: { blank?: number; zeroInfinity?: boolean } = {},
+): tf.Tensor1D {
+  return tf.tidy(() => {
+    const lab = (labels.shape[1] === 0 ? tf.zeros([labels.shape[0], 1], 'int32') : labels.toInt()) as tf.Tensor2D;
+    const [nll, grad] = runCtcKernel(logits, lab, logitLengths.toInt() as tf.Tensor1D, labelLengths.toInt() as tf.Tensor1D, {
+      blank: opts.blank ?? 0,
+      zeroInfinity: opts.zeroInfinity ?? false,
+      computeGrad: false,
+    });
+    grad.dispose();
+    return nll;
+  });
+}

@@ -1,0 +1,330 @@
+// Fused CTC loss for the tfjs WebGPU backend: three programs, no read-back.
+//
+//   1. LogSoftmaxProgram  one workgroup per (b, t) row: max, logsumexp, write log-probs.
+//   2. CtcAlphaBetaProgram one workgroup per (b, direction): threads own states s (looping when
+//      S = 2L+1 exceeds the workgroup), one time step per iteration with a barrier after it.
+//      Direction 0 is the forward (alpha) recursion, direction 1 the backward (beta) one; both run
+//      at once in different workgroups. Each direction also writes its own -log p at the end.
+//   3. CtcGradProgram      one workgroup per (b, t): writes softmax for every class, then subtracts
+//      the state occupancy exp(alpha + beta + nll) of each state from its label's class. Several
+//      states can share a class (blank, repeated labels), so one thread does the scatter, serially,
+//      per chunk of states: S adds per row, against V exps per row.
+//   4. CtcNllProgram      one thread per b: the loss, with zeroInfinity applied.
+//
+// -inf is represented by NEG = -1e30 inside the kernels: WGSL lets implementations assume that
+// infinities are absent, so they appear only in the values written out (nll = +inf, NaN grads).
+// Barriers sit in loops whose bounds are uniforms (T, S), never inside per-sample conditions, so
+// the shaders pass WGSL's uniformity analysis.
+
+import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+
+type Uniform = { type: 'int32' | 'float32' | 'uint32'; data: number[] };
+
+const COMMON = `
+  const NEG = -1e30;
+  const NEG_THRESHOLD = -1e29;
+  fn linearWorkgroup() -> i32 {
+    return i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+  }
+  fn lse2(a : f32, b : f32) -> f32 {
+    let m = max(a, b);
+    if (m <= NEG_THRESHOLD) { return NEG; }
+    return m + log(exp(a - m) + exp(b - m));
+  }
+  fn lse3(a : f32, b : f32, c : f32) -> f32 {
+    let m = max(max(a, b), c);
+    if (m <= NEG_THRESHOLD) { return NEG; }
+    return m + log(exp(a - m) + exp(b - m) + exp(c - m));
+  }
+`;
+
+function pickWorkgroup(n: number): number {
+  if (n > 128) return 256;
+  if (n > 32) return 64;
+  return 32;
+}
+
+export class LogSoftmaxProgram implements WebGPUProgram {
+  variableNames = ['logits'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms = 'R : i32, V : i32,';
+
+  constructor(rows: number, V: number) {
+    this.outputShape = [rows, V];
+    this.dispatchLayout = { x: [0, 1] };
+    this.dispatch = [rows, 1, 1];
+    this.workgroupSize = [pickWorkgroup(V), 1, 1];
+    this.shaderKey = `ctclab_logsoftmax_${this.workgroupSize[0]}`;
+  }
+
+  getUserCode(): string {
+    const WG = this.workgroupSize[0];
+    return `
+    ${COMMON}
+    var<workgroup> buf : array<f32, ${WG}>;
+    fn main(index : i32) {
+      let row = linearWorkgroup();
+      let tid = i32(localId.x);
+      let V = uniforms.V;
+      let live = row < uniforms.R;
+      var m = NEG;
+      if (live) {
+        for (var v = tid; v < V; v += ${WG}) { m = max(m, logits[row * V + v]); }
+      }
+      buf[tid] = m;
+      workgroupBarrier();
+      for (var h = ${WG / 2}; h > 0; h = h / 2) {
+        if (tid < h) { buf[tid] = max(buf[tid], buf[tid + h]); }
+        workgroupBarrier();
+      }
+      let rowMax = buf[0];
+      workgroupBarrier();
+      var s = 0.0;
+      if (live) {
+        for (var v = tid; v < V; v += ${WG}) { s += exp(logits[row * V + v] - rowMax); }
+      }
+      buf[tid] = s;
+      workgroupBarrier();
+      for (var h = ${WG / 2}; h > 0; h = h / 2) {
+        if (tid < h) { buf[tid] = buf[tid] + buf[tid + h]; }
+        workgroupBarrier();
+      }
+      let lse = rowMax + log(buf[0]);
+      if (live) {
+        for (var v = tid; v < V; v += ${WG}) { result[row * V + v] = logits[row * V + v] - lse; }
+      }
+    }`;
+  }
+}
+
+// Output [B, dirs, T*S + 1]: per direction the T x S table (t-major), then that direction's nll.
+export class CtcAlphaBetaProgram implements WebGPUProgram {
+  variableNames = ['lp', 'labels', 'logitLengths', 'labelLengths'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms = 'T : i32, V : i32, L : i32, blank : i32, dirs : i32,';
+
+  constructor(B: number, T: number, L: number, dirs: 1 | 2) {
+    const S = 2 * L + 1;
+    this.outputShape = [B, dirs, T * S + 1];
+    this.dispatchLayout = { x: [0, 1, 2] };
+    this.dispatch = [B * dirs, 1, 1];
+    this.workgroupSize = [pickWorkgroup(S), 1, 1];
+    this.shaderKey = `ctclab_alphabeta_${this.workgroupSize[0]}`;
+  }
+
+  getUserCode(): string {
+    const WG = this.workgroupSize[0];
+    return `
+    ${COMMON}
+    fn main(index : i32) {
+      let wg = linearWorkgroup();
+      let dirs = uniforms.dirs;
+      let b = wg / dirs;
+      let dir = wg % dirs;
+      let tid = i32(localId.x);
+      let T = uniforms.T;
+      let V = uniforms.V;
+      let L = uniforms.L;
+      let blank = uniforms.blank;
+      let S = 2 * L + 1;
+      let Tb = clamp(logitLengths[b], 0, T);
+      let Lb = clamp(labelLengths[b], 0, L);
+      let Sb = 2 * Lb + 1;
+      let base = wg * (T * S + 1);
+
+      for (var k = 0; k < T; k++) {
+        if (k < Tb) {
+          var t = k;
+          if (dir == 1) { t = Tb - 1 - k; }
+          for (var s = tid; s < S; s += ${WG}) {
+            var value = NEG;
+            if (s < Sb) {
+              var cls = blank;
+              if (s % 2 == 1) { cls = labels[b * L + s / 2]; }
+              if (dir == 0) {
+                let e = lp[(b * T + t) * V + cls];
+                if (t == 0) {
+                  if (s < 2) { value = e; }
+                } else {
+                  let prev = base + (t - 1) * S;
+                  var a = result[prev + s];
+                  var a1 = NEG;
+                  var a2 = NEG;
+                  if (s >= 1) { a1 = result[prev + s - 1]; }
+                  if (s >= 3 && cls != blank && cls != labels[b * L + s / 2 - 1]) { a2 = result[prev + s - 2]; }
+                  a = lse3(a, a1, a2);
+                  if (a > NEG_THRESHOLD) { value = a + e; }
+                }
+              } else {
+                if (t == Tb - 1) {
+                  if (s >= Sb - 2) { value = 0.0; }
+                } else {
+                  let nxt = base + (t + 1) * S;
+                  let lpRow = (b * T + t + 1) * V;
+                  let x0 = result[nxt + s] + lp[lpRow + cls];
+                  var x1 = NEG;
+                  var x2 = NEG;
+                  if (s + 1 < Sb) {
+                    var c1 = blank;
+                    if ((s + 1) % 2 == 1) { c1 = labels[b * L + (s + 1) / 2]; }
+                    x1 = result[nxt + s + 1] + lp[lpRow + c1];
+                  }
+                  if (s + 2 < Sb && s % 2 == 1) {
+                    let c2 = labels[b * L + (s + 2) / 2];
+                    if (c2 != blank && c2 != cls) { x2 = result[nxt + s + 2] + lp[lpRow + c2]; }
+                  }
+                  value = lse3(x0, x1, x2);
+                }
+              }
+            }
+            result[base + t * S + s] = value;
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+      }
+
+      if (tid == 0) {
+        var ll = NEG;
+        if (Tb == 0) {
+          if (Lb == 0) { ll = 0.0; }
+        } else if (dir == 0) {
+          let last = base + (Tb - 1) * S;
+          var a2 = NEG;
+          if (Sb > 1) { a2 = result[last + Sb - 2]; }
+          ll = lse2(result[last + Sb - 1], a2);
+        } else {
+          let x0 = result[base] + lp[(b * T) * V + blank];
+          var x1 = NEG;
+          if (Sb > 1) { x1 = result[base + 1] + lp[(b * T) * V + labels[b * L]]; }
+          ll = lse2(x0, x1);
+        }
+        var nll = -ll;
+        if (ll <= NEG_THRESHOLD) { nll = uniforms.INFINITY; }
+        result[base + T * S] = nll;
+      }
+    }`;
+  }
+}
+
+// Output [B, T, V]: d nll[b] / d logits[b, t, v] (unscaled by the upstream gradient).
+export class CtcGradProgram implements WebGPUProgram {
+  variableNames = ['lp', 'ab', 'labels', 'logitLengths', 'labelLengths'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms = 'T : i32, V : i32, L : i32, blank : i32, zeroInfinity : i32,';
+
+  constructor(B: number, T: number, V: number, L: number) {
+    this.outputShape = [B, T, V];
+    this.dispatchLayout = { x: [0, 1, 2] };
+    this.dispatch = [B * T, 1, 1];
+    this.workgroupSize = [pickWorkgroup(Math.max(V, 2 * L + 1)), 1, 1];
+    this.shaderKey = `ctclab_grad_${this.workgroupSize[0]}`;
+  }
+
+  getUserCode(): string {
+    const WG = this.workgroupSize[0];
+    return `
+    ${COMMON}
+    var<workgroup> occ : array<f32, ${WG}>;
+    fn main(index : i32) {
+      let row = linearWorkgroup();
+      let tid = i32(localId.x);
+      let T = uniforms.T;
+      let V = uniforms.V;
+      let L = uniforms.L;
+      let blank = uniforms.blank;
+      let S = 2 * L + 1;
+      let b = row / T;
+      let t = row % T;
+      let Tb = clamp(logitLengths[b], 0, T);
+      let Lb = clamp(labelLengths[b], 0, L);
+      let Sb = 2 * Lb + 1;
+      let alphaBase = (b * 2) * (T * S + 1);
+      let betaBase = alphaBase + T * S + 1;
+      let nll = ab[alphaBase + T * S];
+      let bad = !(nll < 1e29);  // +inf (no alignment) or NaN
+      let valid = t < Tb;
+      let outRow = row * V;
+
+      for (var v = tid; v < V; v += ${WG}) {
+        var g = 0.0;
+        if (valid) {
+          if (bad) {
+            if (uniforms.zeroInfinity == 0) { g = uniforms.NAN; }
+          } else {
+            g = exp(lp[outRow + v]);
+          }
+        }
+        result[outRow + v] = g;
+      }
+      storageBarrier();
+      workgroupBarrier();
+
+      for (var s0 = 0; s0 < S; s0 += ${WG}) {
+        let s = s0 + tid;
+        var o = 0.0;
+        if (valid && !bad && s < Sb) {
+          let x = ab[alphaBase + t * S + s] + ab[betaBase + t * S + s];
+          if (x > NEG_THRESHOLD) { o = exp(x + nll); }
+        }
+        occ[tid] = o;
+        workgroupBarrier();
+        if (tid == 0 && valid && !bad) {
+          let n = min(${WG}, Sb - s0);
+          for (var j = 0; j < n; j++) {
+            let ss = s0 + j;
+            var cls = blank;
+            if (ss % 2 == 1) { cls = labels[b * L + ss / 2]; }
+            result[outRow + cls] = result[outRow + cls] - occ[j];
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+      }
+    }`;
+  }
+}
+
+// Output [B]: nll from the alpha direction, 0 where infeasible and zeroInfinity is set.
+export class CtcNllProgram implements WebGPUProgram {
+  variableNames = ['ab'];
+  outputShape: number[];
+  shaderKey = 'ctclab_nll';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  uniforms = 'B : i32, stride : i32, offset : i32, zeroInfinity : i32,';
+
+  constructor(B: number) {
+    this.outputShape = [B];
+    this.dispatchLayout = { x: [0] };
+    this.dispatch = [Math.ceil(B / 64), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+    fn main(index : i32) {
+      if (index < uniforms.B) {
+        var nll = ab[index * uniforms.stride + uniforms.offset];
+        if (!(nll < 1e29) && uniforms.zeroInfinity == 1) { nll = 0.0; }
+        result[index] = nll;
+      }
+    }`;
+  }
+}
+
+export function uniformsI32(...xs: number[]): Uniform[] {
+  return xs.map((x) => ({ type: 'int32', data: [x] }));
+}

@@ -1,0 +1,125 @@
+// Float64 CTC loss and gradient in plain TypeScript: the reference the WebGPU kernel is tested
+// against, and the implementation used on the cpu/webgl backends.
+//
+// Conventions (same as torch.nn.functional.ctc_loss on log_softmax(logits)):
+//   logits:       [B, T, V] unnormalised, class `blank` is CTC's blank
+//   labels:       [B, L] padded; labelLengths[b] <= L, logitLengths[b] <= T
+//   nll[b]:       -log p(labels_b | logits_b), +Infinity when no alignment exists
+//   grad[b,t,v]:  d nll[b] / d logits[b,t,v] = softmax - occupancy, 0 for t >= logitLengths[b]
+// Extended label l' = [blank, l1, blank, l2, ..., lL, blank], S = 2L + 1 states.
+// alpha[t][s] includes the emission at t; beta[t][s] excludes it (so occupancy = exp(alpha+beta+nll)).
+
+export interface CtcProblem {
+  logits: ArrayLike<number>; // [B, T, V]
+  labels: ArrayLike<number>; // [B, L]
+  logitLengths: ArrayLike<number>; // [B]
+  labelLengths: ArrayLike<number>; // [B]
+  B: number;
+  T: number;
+  V: number;
+  L: number;
+  blank?: number;
+}
+
+export interface CtcResult {
+  nll: Float64Array; // [B]
+  grad: Float64Array | null; // [B, T, V]
+}
+
+const NEG_INF = -Infinity;
+
+export function logAddExp(a: number, b: number): number {
+  if (a === NEG_INF) return b;
+  if (b === NEG_INF) return a;
+  const m = a > b ? a : b;
+  return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
+}
+
+/** log_softmax over the last axis, float64. */
+export function logSoftmax64(logits: ArrayLike<number>, rows: number, V: number): Float64Array {
+  const out = new Float64Array(rows * V);
+  for (let r = 0; r < rows; r++) {
+    let m = NEG_INF;
+    for (let v = 0; v < V; v++) m = Math.max(m, logits[r * V + v]);
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(logits[r * V + v] - m);
+    const lse = m + Math.log(s);
+    for (let v = 0; v < V; v++) out[r * V + v] = logits[r * V + v] - lse;
+  }
+  return out;
+}
+
+/** Number of frames the labels need: L + number of adjacent repeats (each needs a blank between). */
+export function ctcMinFrames(labels: ArrayLike<number>): number {
+  let need = labels.length;
+  for (let i = 1; i < labels.length; i++) if (labels[i] === labels[i - 1]) need++;
+  return need;
+}
+
+export function ctcLossReference(p: CtcProblem, withGrad = true): CtcResult {
+  const { B, T, V, L } = p;
+  const blank = p.blank ?? 0;
+  const lp = logSoftmax64(p.logits, B * T, V);
+  const nll = new Float64Array(B);
+  const grad = withGrad ? new Float64Array(B * T * V) : null;
+
+  for (let b = 0; b < B; b++) {
+    const Tb = Math.min(Math.max(p.logitLengths[b] | 0, 0), T);
+    const Lb = Math.min(Math.max(p.labelLengths[b] | 0, 0), L);
+    const S = 2 * Lb + 1;
+    const ext = new Int32Array(S);
+    for (let s = 0; s < S; s++) ext[s] = s % 2 === 0 ? blank : p.labels[b * L + (s - 1) / 2];
+    const lpAt = (t: number, v: number) => lp[(b * T + t) * V + v];
+
+    if (Tb === 0) {
+      nll[b] = Lb === 0 ? 0 : Infinity;
+      continue;
+    }
+    // alpha[t * S + s]
+    const alpha = new Float64Array(Tb * S).fill(NEG_INF);
+    alpha[0] = lpAt(0, ext[0]);
+    if (S > 1) alpha[1] = lpAt(0, ext[1]);
+    for (let t = 1; t < Tb; t++) {
+      for (let s = 0; s < S; s++) {
+        let a = alpha[(t - 1) * S + s];
+        if (s >= 1) a = logAddExp(a, alpha[(t - 1) * S + s - 1]);
+        if (s >= 2 && ext[s] !== blank && ext[s] !== ext[s - 2]) a = logAddExp(a, alpha[(t - 1) * S + s - 2]);
+        alpha[t * S + s] = a === NEG_INF ? NEG_INF : a + lpAt(t, ext[s]);
+      }
+    }
+    let ll = alpha[(Tb - 1) * S + S - 1];
+    if (S > 1) ll = logAddExp(ll, alpha[(Tb - 1) * S + S - 2]);
+    nll[b] = -ll;
+    if (!grad) continue;
+    if (ll === NEG_INF) {
+      // No alignment: the loss is +inf and its gradient is undefined (PyTorch gives NaN/inf here;
+      // zeroInfinity replaces both with 0 in ctcLoss).
+      for (let t = 0; t < Tb; t++) for (let v = 0; v < V; v++) grad[(b * T + t) * V + v] = NaN;
+      continue;
+    }
+
+    const beta = new Float64Array(Tb * S).fill(NEG_INF);
+    beta[(Tb - 1) * S + S - 1] = 0;
+    if (S > 1) beta[(Tb - 1) * S + S - 2] = 0;
+    for (let t = Tb - 2; t >= 0; t--) {
+      for (let s = 0; s < S; s++) {
+        let x = beta[(t + 1) * S + s] + lpAt(t + 1, ext[s]);
+        if (s + 1 < S) x = logAddExp(x, beta[(t + 1) * S + s + 1] + lpAt(t + 1, ext[s + 1]));
+        if (s + 2 < S && ext[s + 2] !== blank && ext[s + 2] !== ext[s]) {
+          x = logAddExp(x, beta[(t + 1) * S + s + 2] + lpAt(t + 1, ext[s + 2]));
+        }
+        beta[t * S + s] = x;
+      }
+    }
+
+    for (let t = 0; t < Tb; t++) {
+      const row = (b * T + t) * V;
+      for (let v = 0; v < V; v++) grad[row + v] = Math.exp(lp[row + v]);
+      for (let s = 0; s < S; s++) {
+        const o = alpha[t * S + s] + beta[t * S + s] - ll;
+        if (o !== NEG_INF) grad[row + ext[s]] -= Math.exp(o);
+      }
+    }
+  }
+  return { nll, grad };
+}
