@@ -1,0 +1,23 @@
+// Simple greedy CTC decoding: argmax per frame, merge repeats, drop blanks. No filtering: the
+// field guide's lesson is that confidence filtering can hide what an early model has learned.
+
+/** best: argmax class per output frame, [B * Tout] row-major; lengths[b] valid frames of row b. */
+export function greedyDecode(best: ArrayLike<number>, Tout: number, lengths: ArrayLike<number>, blank = 0): number[][] {
+  const out: number[][] = [];
+  for (let b = 0; b < lengths.length; b++) {
+    const seq: number[] = [];
+    let prev = -1;
+    for (let t = 0; t < Math.min(lengths[b], Tout); t++) {
+      const c = best[b * Tout + t];
+      if (c !== prev && c !== blank) seq.push(c);
+      prev = c;
+    }
+    out.push(seq);
+  }
+  return out;
+}
+
+/** Class ids (1-based, 0 = blank) back to tokens. */
+export function idsToTokens(ids: number[], vocab: string[]): string[] {
+  return ids.map((i) => vocab[i - 1] ?? `<${i}>`);
+}

@@ -1,0 +1,111 @@
+// `tcn` preset: a small stack of dilated 1-D convolutions with a CTC head. Fast on slow GPUs, for
+// the demo, the overfit test and CI.
+//
+//   x [B, T, F] → Conv1D k3 stride 2 (F→C) + ReLU        (time subsampling ×2: T' = ceil(T/2))
+//              → L × residual [Conv1D k3 dilation 2^i (C→C) + ReLU + dropout]   (padding masked)
+//              → Linear C → V+1                            logits [B, T', V+1], class 0 = blank
+//
+// Parameters are plain tf.Variables with stable names ("model.…"), so checkpoints map 1:1 to
+// safetensors tensors and can be read from Python.
+
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../rng';
+
+export interface TcnConfig {
+  preset: 'tcn';
+  featureDim: number; // F
+  numClasses: number; // vocabulary size + 1 (blank at 0)
+  channels: number; // C, usual 64
+  layers: number; // residual dilated blocks, usual 3
+  kernel: number; // usual 3
+  dropout: number; // 0 for the overfit test
+}
+
+export const TCN_DEFAULTS = { channels: 64, layers: 3, kernel: 3, dropout: 0 };
+
+/**
+ * 'same'-padded dilated 1-D convolution as one matmul over K time-shifted copies (im2col):
+ * tfjs has no gradient for dilated conv2d, and pad/slice/concat/matMul all have one.
+ * x: [B, T, Cin], w: [K, Cin, Cout] → [B, T, Cout].
+ */
+export function dilatedConv1d(x: tf.Tensor3D, w: tf.Tensor3D, dilation: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [B, T, C] = x.shape;
+    const [K, , Cout] = w.shape;
+    const half = ((K - 1) / 2) * dilation;
+    const padded = tf.pad(x, [[0, 0], [half, half], [0, 0]]);
+    const taps = Array.from({ length: K }, (_, j) => tf.slice(padded, [0, j * dilation, 0], [B, T, C]));
+    const cols = tf.reshape(tf.concat(taps, 2), [B * T, K * C]);
+    return tf.reshape(tf.matMul(cols, tf.reshape(w, [K * C, Cout])), [B, T, Cout]) as tf.Tensor3D;
+  });
+}
+
+export class TcnModel {
+  readonly config: TcnConfig;
+  readonly subsampling = 2;
+  readonly params = new Map<string, tf.Variable>();
+
+  constructor(config: TcnConfig, seed: number) {
+    this.config = config;
+    const rng = new Rng(seed);
+    const { featureDim: F, channels: C, kernel: K, layers, numClasses: V } = config;
+    // He-uniform for ReLU layers, Glorot-uniform for the head; biases zero.
+    const uniform = (shape: number[], limit: number) =>
+      tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (2 * rng.next() - 1) * limit), shape);
+    const add = (name: string, t: tf.Tensor) => {
+      this.params.set(name, tf.variable(t, true)); // unnamed: tfjs variable names are global, ours are per model
+      t.dispose();
+    };
+    add('model.subsample.weight', uniform([K, F, C], Math.sqrt(6 / (K * F))));
+    add('model.subsample.bias', tf.zeros([C]));
+    for (let i = 0; i < layers; i++) {
+      add(`model.blocks.${i}.weight`, uniform([K, C, C], Math.sqrt(6 / (K * C))));
+      add(`model.blocks.${i}.bias`, tf.zeros([C]));
+    }
+    add('model.head.weight', uniform([C, V], Math.sqrt(6 / (C + V))));
+    add('model.head.bias', tf.zeros([V]));
+  }
+
+  p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`model has no parameter ${name}`);
+    return v;
+  }
+
+  /** Output frames for an input of `frames` frames. */
+  outLength(frames: number): number {
+    return Math.ceil(frames / this.subsampling);
+  }
+
+  /**
+   * x: [B, T, F] normalised features, zero-padded. mask: [B, T', 1], 1 on real output frames.
+   * Returns logits [B, T', V+1].
+   */
+  apply(x: tf.Tensor3D, mask: tf.Tensor3D, training: boolean, dropoutSeed = 0): tf.Tensor3D {
+    return tf.tidy(() => {
+      const { layers, dropout } = this.config;
+      let h = tf.relu(tf.add(tf.conv1d(x, this.p('model.subsample.weight') as tf.Tensor3D, 2, 'same'), this.p('model.subsample.bias')));
+      h = tf.mul(h, mask);
+      for (let i = 0; i < layers; i++) {
+        const w = this.p(`model.blocks.${i}.weight`) as tf.Tensor3D;
+        let y = tf.relu(tf.add(dilatedConv1d(h as tf.Tensor3D, w, 2 ** i), this.p(`model.blocks.${i}.bias`)));
+        if (training && dropout > 0) y = tf.dropout(y, dropout, undefined, dropoutSeed + i);
+        h = tf.mul(tf.add(h, y), mask);
+      }
+      const [B, T, C] = h.shape;
+      const logits = tf.add(tf.matMul(tf.reshape(h, [B * T, C]), this.p('model.head.weight')), this.p('model.head.bias'));
+      return tf.reshape(logits, [B, T, this.config.numClasses]) as tf.Tensor3D;
+    });
+  }
+
+  paramCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}
