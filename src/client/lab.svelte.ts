@@ -1,0 +1,137 @@
+// The page's reactive handle on the trainer worker. Components read these fields; only this class
+// talks to the worker.
+
+import * as Comlink from 'comlink';
+import type {
+  BackendInfo, CheckpointInfo, DatasetMeta, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
+} from '../worker/api';
+import { saveBytes } from './files';
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class Lab {
+  backend = $state<BackendInfo | null>(null);
+  backendError = $state<string | null>(null);
+  datasets = $state.raw<DatasetMeta[]>([]);
+  selectedId = $state<string | null>(null);
+  selected = $derived(this.datasets.find((d) => d.id === this.selectedId) ?? null);
+  importing = $state(false);
+  importError = $state<string | null>(null);
+  notice = $state<string | null>(null);
+
+  running = $state(false);
+  stopping = $state(false);
+  progress = $state<OverfitEpoch | null>(null);
+  lossCurve = $state.raw<number[]>([]);
+  outcome = $state<OverfitOutcome | null>(null);
+  runError = $state<string | null>(null);
+  checkpoints = $state.raw<CheckpointInfo[]>([]);
+
+  private api: Comlink.Remote<LabApi>;
+
+  constructor() {
+    const worker = new Worker(new URL('../worker/trainer.worker.ts', import.meta.url), { type: 'module', name: 'ctc-lab-trainer' });
+    this.api = Comlink.wrap<LabApi>(worker);
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.backend = await this.api.init();
+    } catch (e) {
+      this.backendError = message(e);
+    }
+    await this.refresh();
+  }
+
+  async refresh(selectId?: string): Promise<void> {
+    this.datasets = await this.api.listDatasets();
+    if (selectId) this.selectedId = selectId;
+    if (!this.datasets.some((d) => d.id === this.selectedId)) this.selectedId = this.datasets.at(-1)?.id ?? null;
+    await this.refreshCheckpoints();
+  }
+
+  async refreshCheckpoints(): Promise<void> {
+    this.checkpoints = this.selectedId ? await this.api.listCheckpoints(this.selectedId) : [];
+  }
+
+  async select(id: string): Promise<void> {
+    this.selectedId = id;
+    this.outcome = null;
+    this.progress = null;
+    this.lossCurve = [];
+    await this.refreshCheckpoints();
+  }
+
+  async loadDemo(): Promise<void> {
+    await this.runImport(() => this.api.createDemoDataset(42));
+  }
+
+  async importFiles(files: InputFile[], name: string): Promise<void> {
+    if (files.length === 0) return;
+    await this.runImport(() => this.api.importDataset(files, name));
+  }
+
+  private async runImport(job: () => Promise<DatasetMeta>): Promise<void> {
+    this.importing = true;
+    this.importError = null;
+    this.notice = null;
+    try {
+      const meta = await job();
+      this.notice = `Stored "${meta.name}": ${meta.numSamples} samples.`;
+      await this.refresh(meta.id);
+      await this.select(meta.id);
+    } catch (e) {
+      this.importError = message(e);
+    } finally {
+      this.importing = false;
+    }
+  }
+
+  async deleteDataset(id: string): Promise<void> {
+    await this.api.deleteDataset(id);
+    await this.refresh();
+  }
+
+  async runOverfit(): Promise<void> {
+    if (!this.selectedId || this.running) return;
+    this.running = true;
+    this.stopping = false;
+    this.runError = null;
+    this.outcome = null;
+    this.progress = null;
+    this.lossCurve = [];
+    const curve: number[] = [];
+    try {
+      this.outcome = await this.api.runOverfitTest(
+        this.selectedId,
+        {},
+        Comlink.proxy((e: OverfitEpoch) => {
+          this.progress = e;
+          curve.push(e.loss);
+          this.lossCurve = curve.slice();
+        }),
+      );
+      const last = this.outcome.result.history.at(-1);
+      if (last) this.progress = last;
+      this.lossCurve = this.outcome.result.history.map((h) => h.loss);
+      console.log(`[ctc-lab] overfit test ${this.outcome.result.passed ? 'passed' : 'failed'} in ${this.outcome.result.epochs} epochs, ${this.outcome.result.seconds.toFixed(2)} s on ${this.outcome.backend}`);
+      await this.refreshCheckpoints();
+    } catch (e) {
+      this.runError = message(e);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  stop(): void {
+    this.stopping = true;
+    void this.api.stop();
+  }
+
+  async downloadCheckpoint(id: string): Promise<void> {
+    const { fileName, bytes } = await this.api.getCheckpointBytes(id);
+    saveBytes(bytes, fileName);
+  }
+}

@@ -1,0 +1,110 @@
+// The trainer worker: owns TF.js, the GPU device and IndexedDB writes for long work. One per tab.
+
+import * as Comlink from 'comlink';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendInfo } from '../engine/backend';
+import { encodeCheckpoint, CHECKPOINT_FORMAT, type CheckpointMeta } from '../engine/checkpoint/checkpoint';
+import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/train/overfit';
+import { generateDemo } from '../data/demo';
+import { prepareImport } from '../data/import';
+import * as store from '../data/store';
+import type { CheckpointInfo, LabApi } from './api';
+
+let backend: BackendInfo | null = null;
+let stopRequested = false;
+let busy = false;
+
+async function ready(): Promise<BackendInfo> {
+  backend ??= await initBackend();
+  return backend;
+}
+
+const api: LabApi = {
+  async init() {
+    return ready();
+  },
+
+  listDatasets: () => store.listDatasets(),
+
+  async createDemoDataset(seed = 42) {
+    return store.saveDataset(generateDemo({ seed }));
+  },
+
+  async importDataset(files, name) {
+    const prepared = await prepareImport(files, name);
+    return store.saveDataset(prepared);
+  },
+
+  deleteDataset: (id) => store.deleteDataset(id),
+
+  async runOverfitTest(datasetId, partial, onEpoch) {
+    if (busy) throw new Error('the trainer is already running a job in this tab');
+    busy = true;
+    stopRequested = false;
+    try {
+      const be = await ready();
+      const cfg = { ...OVERFIT_DEFAULTS, ...partial };
+      const meta = await store.getDataset(datasetId);
+      const samples = overfitSamples(await store.loadSamples(datasetId), cfg.numSamples);
+      let lastPost = 0;
+      const { result, model, optimizer } = await runOverfitTest(samples, meta, cfg, {
+        shouldStop: () => stopRequested,
+        onEpoch: (e) => {
+          // Throttle messages to the page (~20/s); the last epoch always arrives with the result.
+          const t = performance.now();
+          if (t - lastPost > 50) {
+            lastPost = t;
+            onEpoch(e);
+          }
+        },
+      });
+      try {
+        const ckMeta: CheckpointMeta = {
+          format: CHECKPOINT_FORMAT,
+          createdAt: new Date().toISOString(),
+          model: { ...model.config },
+          subsampling: model.subsampling,
+          vocab: meta.vocab,
+          blank: 0,
+          normalisation: meta.norm,
+          training: {
+            config: { mode: 'overfit', ...cfg, optimizer: 'adam', ...optimizer.config },
+            state: { epoch: result.epochs, step: optimizer.step, seed: cfg.seed },
+          },
+          history: result.history.map((h) => ({ epoch: h.epoch, loss: h.loss, wer: h.wer, seconds: h.seconds })),
+          dataset: { id: meta.id, name: meta.name },
+        };
+        const bytes = await encodeCheckpoint(new Map([...model.params, ...optimizer.slots]), ckMeta);
+        const rec = await store.saveCheckpoint({
+          datasetId,
+          kind: 'overfit',
+          fileName: `ctc-lab-overfit-${meta.name.replace(/[^A-Za-z0-9_-]+/g, '_')}-epoch${result.epochs}.safetensors`,
+          bytes: bytes.buffer as ArrayBuffer,
+        });
+        const { bytes: _b, ...checkpoint } = rec;
+        return { result, checkpoint, paramCount: model.paramCount(), subsampling: model.subsampling, backend: be.name };
+      } finally {
+        model.dispose();
+        optimizer.dispose();
+      }
+    } finally {
+      busy = false;
+    }
+  },
+
+  stop() {
+    stopRequested = true;
+  },
+
+  listCheckpoints: (datasetId) => store.listCheckpoints(datasetId) as Promise<CheckpointInfo[]>,
+
+  async getCheckpointBytes(id) {
+    const rec = await store.getCheckpoint(id);
+    return Comlink.transfer({ fileName: rec.fileName, bytes: rec.bytes }, [rec.bytes]);
+  },
+};
+
+// Surfaces the number of live tensors for tests and the page's debug line.
+(globalThis as unknown as { __tfMemory: () => tf.MemoryInfo }).__tfMemory = () => tf.memory();
+
+Comlink.expose(api);
