@@ -156,14 +156,15 @@ export function ctcLoss(
     const lab = (labels.shape[1] === 0 ? tf.zeros([labels.shape[0], 1], 'int32') : labels.toInt()) as tf.Tensor2D;
     const xl = logitLengths.toInt() as tf.Tensor1D;
     const yl = labelLengths.toInt() as tf.Tensor1D;
-    const perSample = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    // customGrad passes (inputs..., save); its typings merge the two, hence the casts.
+    const perSample = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       const [nll, grad] = runCtcKernel(x as tf.Tensor3D, lab, xl, yl, { blank, zeroInfinity, computeGrad: true });
       save([grad]);
       return {
         value: nll,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(saved[0], tf.reshape(dy, [-1, 1, 1])),
       };
-    })(logits) as tf.Tensor1D;
+    }) as unknown as Parameters<typeof tf.customGrad>[0])(logits) as tf.Tensor1D;
     if (reduction === 'none') return perSample;
     if (reduction === 'sum') return tf.sum(perSample);
     return tf.mean(tf.div(perSample, tf.maximum(yl, 1).toFloat()));

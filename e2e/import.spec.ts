@@ -1,0 +1,74 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, expect, writeDatasetFolder, type LabPage } from './fixtures';
+import type { Page } from '@playwright/test';
+
+/** Drops files on the drop zone with a real DataTransfer built in the page. */
+async function dropFiles(page: Page, files: { path: string; bytes: Buffer }[]) {
+  const payload = files.map((f) => ({ name: f.path.split('/').pop()!, b64: f.bytes.toString('base64') }));
+  const dt = await page.evaluateHandle((items) => {
+    const dt = new DataTransfer();
+    for (const it of items) {
+      const bin = Uint8Array.from(atob(it.b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bin], it.name));
+    }
+    return dt;
+  }, payload);
+  await page.getByRole('region', { name: 'Drop a dataset here' }).dispatchEvent('drop', { dataTransfer: dt });
+}
+
+function folderFiles(dir: string): { path: string; bytes: Buffer }[] {
+  const out: { path: string; bytes: Buffer }[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
+      else out.push({ path: `${rel}${e.name}`, bytes: readFileSync(join(d, e.name)) });
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+async function expectRow(lab: LabPage, name: string, cells: string[]) {
+  const row = lab.datasetRow(name);
+  await expect(row).toBeVisible();
+  const texts = (await row.locator('td').allInnerTexts()).map((s) => s.trim());
+  expect(texts.slice(1, 1 + cells.length)).toEqual(cells);
+}
+
+test('folder import: counts shown, still listed after reload', async ({ lab, page }, testInfo) => {
+  const { dir } = writeDatasetFolder(testInfo.outputPath('mydata'), { n: 8, F: 6, splits: true });
+  await page.getByLabel('Import folder').setInputFiles(dir);
+  await expect(page.getByRole('status').filter({ hasText: 'Stored "mydata": 8 samples.' })).toBeVisible();
+  // name, train, val, test, feature dim, vocabulary size
+  await expectRow(lab, 'mydata', ['mydata', '6', '1', '1', '6', '4']);
+  await page.reload();
+  await expect(lab.backend).not.toContainText('starting');
+  await expectRow(lab, 'mydata', ['mydata', '6', '1', '1', '6', '4']);
+});
+
+test('dropped files import (manifest + npy, seeded 90/10 split)', async ({ lab, page }, testInfo) => {
+  const { dir } = writeDatasetFolder(testInfo.outputPath('dropped'), { n: 10, F: 4 });
+  await dropFiles(page, folderFiles(dir));
+  await expect(page.getByRole('status').filter({ hasText: 'samples.' })).toBeVisible();
+  await expectRow(lab, 'Imported dataset', ['Imported dataset', '9', '1', '0', '4', '4']);
+});
+
+test('a malformed .npy is named in the error and stored datasets are unchanged', async ({ lab, page }, testInfo) => {
+  const good = writeDatasetFolder(testInfo.outputPath('good'), { n: 6, F: 3 });
+  await page.getByLabel('Import folder').setInputFiles(good.dir);
+  await expect(lab.datasetRow('good')).toBeVisible();
+  const before = await lab.datasetNames();
+
+  const bad = writeDatasetFolder(testInfo.outputPath('bad'), { n: 6, F: 3, corrupt: 'utt3' });
+  await page.getByLabel('Import folder').setInputFiles(bad.dir);
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('bad/feats/utt3.npy');
+  await expect(alert).toContainText('not a .npy file');
+  expect(await lab.datasetNames()).toEqual(before);
+
+  await page.reload();
+  await expect(lab.backend).not.toContainText('starting');
+  await expect(lab.datasetRow('good')).toBeVisible();
+  expect(await lab.datasetNames()).toEqual(before);
+});

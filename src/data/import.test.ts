@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { zipSync } from 'fflate';
+import { prepareImport, type InputFile } from './import';
+import { writeNpy } from './npy';
+
+const enc = new TextEncoder();
+const blob = (x: Uint8Array | string) => new Blob([typeof x === 'string' ? enc.encode(x) : x]);
+const feats = (T: number, F: number, fill = (i: number) => Math.cos(i)) => writeNpy(Float32Array.from({ length: T * F }, (_, i) => fill(i)), [T, F]);
+const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+function folder(rows: object[], files: Record<string, Uint8Array | string>, root = 'ds/'): InputFile[] {
+  return [
+    { path: `${root}manifest.jsonl`, blob: blob(jsonl(rows)) },
+    ...Object.entries(files).map(([p, b]) => ({ path: root + p, blob: blob(b) })),
+  ];
+}
+
+const basic = () =>
+  folder(
+    [
+      { id: 'a', text: 'HELLO WORLD', split: 'train', features: 'f/a.npy' },
+      { id: 'b', text: 'WORLD', split: 'train', features: 'f/b.npy' },
+      { id: 'c', text: 'HELLO', split: 'val', features: 'f/c.npy' },
+    ],
+    { 'f/a.npy': feats(5, 3), 'f/b.npy': feats(4, 3), 'f/c.npy': feats(6, 3) },
+  );
+
+describe('prepareImport: accepted inputs', () => {
+  it('folder with manifest.jsonl and one .npy per sample', async () => {
+    const d = await prepareImport(basic(), 'ds');
+    expect(d.meta).toMatchObject({ numSamples: 3, featureDim: 3, counts: { train: 2, val: 1, test: 0 }, vocab: ['HELLO', 'WORLD'], frames: { min: 4, max: 6 } });
+    expect(d.samples.map((s) => s.id)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('manifest.tsv with a header row', async () => {
+    const tsv = 'id\ttext\tsplit\tfeatures\na\tX Y\ttrain\ta.npy\nb\tY\ttest\tb.npy\n';
+    const d = await prepareImport([{ path: 'manifest.tsv', blob: blob(tsv) }, { path: 'a.npy', blob: blob(feats(3, 2)) }, { path: 'b.npy', blob: blob(feats(3, 2)) }], 'tsv');
+    expect(d.meta.counts).toEqual({ train: 1, val: 0, test: 1 });
+  });
+
+  it('picked files without folders: features matched by file name', async () => {
+    const files = basic().map((f) => ({ ...f, path: f.path.split('/').pop()! }));
+    const d = await prepareImport(files, 'flat');
+    expect(d.meta.numSamples).toBe(3);
+  });
+
+  it('.npz archive (np.savez layout) with members <id>.npy, and vocab.txt', async () => {
+    const npz = zipSync({ 'a.npy': feats(5, 2), 'b.npy': feats(7, 2) });
+    const files = folder([{ id: 'a', text: 'B A', split: 'train' }, { id: 'b', text: 'A', split: 'train' }], { 'x.npz': npz, 'vocab.txt': 'A\nB\nC\n' });
+    const d = await prepareImport(files, 'npz');
+    expect(d.meta.vocab).toEqual(['A', 'B', 'C']);
+    expect(d.samples.map((s) => s.frames)).toEqual([5, 7]);
+  });
+
+  it('a .zip of the whole folder', async () => {
+    const zip = zipSync({ 'ds/manifest.jsonl': enc.encode(jsonl([{ id: 'a', text: 'Q', features: 'a.npy' }])), 'ds/a.npy': feats(3, 4) });
+    const d = await prepareImport([{ path: 'ds.zip', blob: blob(zip) }], 'zip');
+    expect(d.meta).toMatchObject({ numSamples: 1, featureDim: 4, counts: { train: 1, val: 0, test: 0 } });
+  });
+
+  it('seeded 90/10 split when the manifest has none', async () => {
+    const rows = Array.from({ length: 20 }, (_, i) => ({ id: `u${i}`, text: 'A', features: `u${i}.npy` }));
+    const files = folder(rows, Object.fromEntries(rows.map((r) => [`u${r.id.slice(1)}.npy`, feats(3, 2)])));
+    const a = await prepareImport(files, 'x', 5);
+    const b = await prepareImport(files, 'x', 5);
+    expect(a.meta.counts).toEqual({ train: 18, val: 2, test: 0 });
+    expect(a.samples.map((s) => s.split)).toEqual(b.samples.map((s) => s.split));
+  });
+});
+
+describe('prepareImport: refused inputs name the file and line or sample', () => {
+  const cases: Array<[string, () => InputFile[], string]> = [
+    ['no manifest', () => [{ path: 'a.npy', blob: blob(feats(2, 2)) }], 'ds: no manifest.jsonl or manifest.tsv among the 1 files given'],
+    ['bad JSONL line', () => [{ path: 'manifest.jsonl', blob: blob('{"id":"a","text":"X"}\n{oops\n') }], 'manifest.jsonl, line 2: not valid JSON'],
+    ['empty transcript', () => folder([{ id: 'a', text: '  ', features: 'a.npy' }], {}), "ds/manifest.jsonl, line 1: sample 'a': empty transcript"],
+    ['duplicate ids', () => folder([{ id: 'a', text: 'X' }, { id: 'a', text: 'Y' }], {}), "ds/manifest.jsonl, line 2: duplicate id 'a' (first on line 1)"],
+    ['bad split', () => folder([{ id: 'a', text: 'X', split: 'dev' }], {}), 'split must be train, val or test, got "dev"'],
+    ['TSV missing column', () => [{ path: 'manifest.tsv', blob: blob('id\tfeatures\na\ta.npy\n') }], "manifest.tsv, line 1: header row lacks the 'text' column"],
+    ['missing features file', () => folder([{ id: 'a', text: 'X', features: 'nope.npy' }], {}), "ds/manifest.jsonl, line 1: sample 'a': features file 'nope.npy' was not among the files given"],
+    ['mismatched feature dims', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }, { id: 'b', text: 'X', features: 'b.npy' }], { 'a.npy': feats(3, 4), 'b.npy': feats(3, 5) }),
+      "ds/b.npy, sample 'b': has 5 features per frame (shape 3x5), but ds/a.npy has 4"],
+    ['NaN features', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': feats(3, 2, (i) => (i === 3 ? NaN : 1)) }), "ds/a.npy, sample 'a': NaN value at frame 1, feature 1"],
+    ['Inf features', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': feats(3, 2, (i) => (i === 0 ? Infinity : 1)) }), "ds/a.npy, sample 'a': Inf value at frame 0, feature 0"],
+    ['corrupt npy', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': 'garbage' }), 'ds/a.npy: not a .npy file (wrong magic bytes)'],
+    ['bad zip', () => [{ path: 'd.zip', blob: blob('PK not really') }], 'd.zip: not a readable zip archive'],
+    ['token missing from vocab.txt', () => folder([{ id: 'a', text: 'X Z', features: 'a.npy' }], { 'a.npy': feats(3, 2), 'vocab.txt': 'X\n' }), "ds/vocab.txt: token 'Z' of training sample 'a' is not in the vocabulary"],
+    ['no training samples', () => folder([{ id: 'a', text: 'X', split: 'val', features: 'a.npy' }], { 'a.npy': feats(3, 2) }), 'ds: no training samples'],
+    ['npz without the sample', () => folder([{ id: 'a', text: 'X' }], { 'x.npz': zipSync({ 'b.npy': feats(2, 2) }) }), "sample 'a': no 'features' path and no 'a.npy' in any .npz"],
+  ];
+  for (const [what, files, message] of cases) {
+    it(what, async () => {
+      await expect(prepareImport(files(), 'ds')).rejects.toThrow(message);
+    });
+  }
+});
