@@ -4,7 +4,7 @@ import { prepareImport, type InputFile } from './import';
 import { writeNpy } from './npy';
 
 const enc = new TextEncoder();
-const blob = (x: Uint8Array | string) => new Blob([typeof x === 'string' ? enc.encode(x) : x]);
+const blob = (x: Uint8Array | string) => new Blob([(typeof x === 'string' ? enc.encode(x) : x) as BlobPart]);
 const feats = (T: number, F: number, fill = (i: number) => Math.cos(i)) => writeNpy(Float32Array.from({ length: T * F }, (_, i) => fill(i)), [T, F]);
 const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
