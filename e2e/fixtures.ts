@@ -35,6 +35,7 @@ export const test = base.extend<Fixtures>({
     page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
     page.on('worker', (w) => {
       logs.push(`[worker started] ${w.url()}`);
+      w.on('console', (m) => logs.push(`[worker ${m.type()}] ${m.text()}`));
     });
     await use(logs);
     if (testInfo.status !== testInfo.expectedStatus) await testInfo.attach('console', { body: logs.join('\n') });
