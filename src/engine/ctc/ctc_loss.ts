@@ -67,38 +67,51 @@ function ctcKernelReference(args: KernelArgs<tf.KernelBackend>): tf.TensorInfo[]
   ];
 }
 
-function ctcKernelWebGPU(args: KernelArgs<WebGPUBackend>): tf.TensorInfo[] {
-  const { inputs, backend, attrs } = args;
+export interface CtcProgramOutputs {
+  lp: tf.TensorInfo; // [B, T, V] log-probs
+  ab: tf.TensorInfo; // [B, dirs, T*S + 1] alpha/beta tables and per-direction nll
+  nll: tf.TensorInfo; // [B]
+  grad: tf.TensorInfo | null; // [B, T, V]
+}
+
+/**
+ * Runs the fused programs. `into` lets a test hand in pre-filled (poisoned) output tensors to
+ * prove that every element is written; the kernel lets the backend allocate them.
+ */
+export function runCtcPrograms(
+  backend: WebGPUBackend,
+  inputs: KernelArgs<WebGPUBackend>['inputs'],
+  attrs: CtcAttrs,
+  into: Partial<CtcProgramOutputs> = {},
+): CtcProgramOutputs {
   const [B, T, V] = inputs.logits.shape;
   const L = inputs.labels.shape[1];
   const dirs = attrs.computeGrad ? 2 : 1;
   const S = 2 * L + 1;
   const lens = [inputs.logitLengths, inputs.labelLengths];
-
-  const lp = backend.runWebGPUProgram(new LogSoftmaxProgram(B * T, V), [inputs.logits], 'float32', uniformsI32(B * T, V));
+  const zi = attrs.zeroInfinity ? 1 : 0;
+  const lp = backend.runWebGPUProgram(new LogSoftmaxProgram(B * T, V), [inputs.logits], 'float32', uniformsI32(B * T, V), into.lp);
   const ab = backend.runWebGPUProgram(
     new CtcAlphaBetaProgram(B, T, L, dirs),
     [lp, inputs.labels, ...lens],
     'float32',
     uniformsI32(T, V, L, attrs.blank, dirs),
+    into.ab,
   );
-  const zi = attrs.zeroInfinity ? 1 : 0;
   // ab is [B, dirs, T*S + 1]; sample b's nll sits at b * dirs * (T*S + 1) + T*S.
-  const nll = backend.runWebGPUProgram(new CtcNllProgram(B), [ab], 'float32', uniformsI32(B, dirs * (T * S + 1), T * S, zi));
-  let grad: tf.TensorInfo;
-  if (attrs.computeGrad) {
-    grad = backend.runWebGPUProgram(
-      new CtcGradProgram(B, T, V, L),
-      [lp, ab, inputs.labels, ...lens],
-      'float32',
-      uniformsI32(T, V, L, attrs.blank, zi),
-    );
-  } else {
-    grad = backend.makeTensorInfo([0], 'float32');
-  }
+  const nll = backend.runWebGPUProgram(new CtcNllProgram(B), [ab], 'float32', uniformsI32(B, dirs * (T * S + 1), T * S, zi), into.nll);
+  const grad = attrs.computeGrad
+    ? backend.runWebGPUProgram(new CtcGradProgram(B, T, V, L), [lp, ab, inputs.labels, ...lens], 'float32', uniformsI32(T, V, L, attrs.blank, zi), into.grad ?? undefined)
+    : null;
+  return { lp, ab, nll, grad };
+}
+
+function ctcKernelWebGPU(args: KernelArgs<WebGPUBackend>): tf.TensorInfo[] {
+  const { inputs, backend, attrs } = args;
+  const { lp, ab, nll, grad } = runCtcPrograms(backend, inputs, attrs);
   backend.disposeData(lp.dataId);
   backend.disposeData(ab.dataId);
-  return [nll, grad];
+  return [nll, grad ?? backend.makeTensorInfo([0], 'float32')];
 }
 
 let registered = false;

@@ -6,7 +6,8 @@
 //      Direction 0 is the forward (alpha) recursion, direction 1 the backward (beta) one; both run
 //      at once in different workgroups. Each direction also writes its own -log p at the end.
 //   3. CtcGradProgram      one workgroup per (b, t): writes softmax for every class, then subtracts
-//      the state occupancy exp(alpha + beta + nll) of each state from its label's class. Several
+//      the state occupancy exp(alpha + beta), normalised over the states of that frame, from the
+//      class of each state. Several
 //      states can share a class (blank, repeated labels), so one thread does the scatter, serially,
 //      per chunk of states: S adds per row, against V exps per row.
 //   4. CtcNllProgram      one thread per b: the loss, with zeroInfinity applied.
@@ -102,6 +103,9 @@ export class LogSoftmaxProgram implements WebGPUProgram {
 }
 
 // Output [B, dirs, T*S + 1]: per direction the T x S table (t-major), then that direction's nll.
+// Rows are renormalised at every step (the row max is subtracted and added to a running log
+// scale), so stored values stay O(1) in magnitude: un-normalised log-alphas reach -3000 at
+// T = 1000, where float32 spacing is 2.4e-4, and the gradient lost three digits to that.
 export class CtcAlphaBetaProgram implements WebGPUProgram {
   variableNames = ['lp', 'labels', 'logitLengths', 'labelLengths'];
   outputShape: number[];
@@ -124,6 +128,7 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
     const WG = this.workgroupSize[0];
     return `
     ${COMMON}
+    var<workgroup> red : array<f32, ${WG}>;
     fn main(index : i32) {
       let wg = linearWorkgroup();
       let dirs = uniforms.dirs;
@@ -139,11 +144,14 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
       let Lb = clamp(labelLengths[b], 0, L);
       let Sb = 2 * Lb + 1;
       let base = wg * (T * S + 1);
+      var logScale = 0.0;  // sum of the row maxima subtracted so far (same value in every thread)
 
       for (var k = 0; k < T; k++) {
-        if (k < Tb) {
-          var t = k;
-          if (dir == 1) { t = Tb - 1 - k; }
+        let inRange = k < Tb;
+        var t = k;
+        if (dir == 1) { t = Tb - 1 - k; }
+        var rowMax = NEG;
+        if (inRange) {
           for (var s = tid; s < S; s += ${WG}) {
             var value = NEG;
             if (s < Sb) {
@@ -155,12 +163,11 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
                   if (s < 2) { value = e; }
                 } else {
                   let prev = base + (t - 1) * S;
-                  var a = result[prev + s];
                   var a1 = NEG;
                   var a2 = NEG;
                   if (s >= 1) { a1 = result[prev + s - 1]; }
                   if (s >= 3 && cls != blank && cls != labels[b * L + s / 2 - 1]) { a2 = result[prev + s - 2]; }
-                  a = lse3(a, a1, a2);
+                  let a = lse3(result[prev + s], a1, a2);
                   if (a > NEG_THRESHOLD) { value = a + e; }
                 }
               } else {
@@ -186,6 +193,25 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
               }
             }
             result[base + t * S + s] = value;
+            rowMax = max(rowMax, value);
+          }
+        }
+        // Row maximum across the workgroup.
+        red[tid] = rowMax;
+        workgroupBarrier();
+        for (var h = ${WG / 2}; h > 0; h = h / 2) {
+          if (tid < h) { red[tid] = max(red[tid], red[tid + h]); }
+          workgroupBarrier();
+        }
+        let m = red[0];
+        workgroupBarrier();
+        // Each thread renormalises the states it wrote itself, so no other thread is involved.
+        if (inRange && m > NEG_THRESHOLD) {
+          logScale += m;
+          for (var s = tid; s < S; s += ${WG}) {
+            let i = base + t * S + s;
+            let v = result[i];
+            if (v > NEG_THRESHOLD) { result[i] = v - m; }
           }
         }
         storageBarrier();
@@ -207,7 +233,7 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
           if (Sb > 1) { x1 = result[base + 1] + lp[(b * T) * V + labels[b * L]]; }
           ll = lse2(x0, x1);
         }
-        var nll = -ll;
+        var nll = -(ll + logScale);
         if (ll <= NEG_THRESHOLD) { nll = uniforms.INFINITY; }
         result[base + T * S] = nll;
       }
@@ -216,6 +242,8 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
 }
 
 // Output [B, T, V]: d nll[b] / d logits[b, t, v] (unscaled by the upstream gradient).
+// Occupancy of state s at t is exp(alpha + beta) normalised over s at that t (it sums to 1 over
+// the states at every frame), so the rows' separate scales cancel and no large numbers meet.
 export class CtcGradProgram implements WebGPUProgram {
   variableNames = ['lp', 'ab', 'labels', 'logitLengths', 'labelLengths'];
   outputShape: number[];
@@ -256,7 +284,37 @@ export class CtcGradProgram implements WebGPUProgram {
       let nll = ab[alphaBase + T * S];
       let bad = !(nll < 1e29);  // +inf (no alignment) or NaN
       let valid = t < Tb;
+      let live = valid && !bad;
       let outRow = row * V;
+
+      // log-sum over states of alpha + beta at this frame: max, then sum of exps.
+      var m = NEG;
+      if (live) {
+        for (var s = tid; s < Sb; s += ${WG}) { m = max(m, ab[alphaBase + t * S + s] + ab[betaBase + t * S + s]); }
+      }
+      occ[tid] = m;
+      workgroupBarrier();
+      for (var h = ${WG / 2}; h > 0; h = h / 2) {
+        if (tid < h) { occ[tid] = max(occ[tid], occ[tid + h]); }
+        workgroupBarrier();
+      }
+      let rowMax = occ[0];
+      workgroupBarrier();
+      var z = 0.0;
+      if (live) {
+        for (var s = tid; s < Sb; s += ${WG}) {
+          let x = ab[alphaBase + t * S + s] + ab[betaBase + t * S + s];
+          if (x > NEG_THRESHOLD) { z += exp(x - rowMax); }
+        }
+      }
+      occ[tid] = z;
+      workgroupBarrier();
+      for (var h = ${WG / 2}; h > 0; h = h / 2) {
+        if (tid < h) { occ[tid] = occ[tid] + occ[tid + h]; }
+        workgroupBarrier();
+      }
+      let logZ = rowMax + log(occ[0]);
+      workgroupBarrier();
 
       for (var v = tid; v < V; v += ${WG}) {
         var g = 0.0;
@@ -275,13 +333,13 @@ export class CtcGradProgram implements WebGPUProgram {
       for (var s0 = 0; s0 < S; s0 += ${WG}) {
         let s = s0 + tid;
         var o = 0.0;
-        if (valid && !bad && s < Sb) {
+        if (live && s < Sb) {
           let x = ab[alphaBase + t * S + s] + ab[betaBase + t * S + s];
-          if (x > NEG_THRESHOLD) { o = exp(x + nll); }
+          if (x > NEG_THRESHOLD) { o = exp(x - logZ); }
         }
         occ[tid] = o;
         workgroupBarrier();
-        if (tid == 0 && valid && !bad) {
+        if (tid == 0 && live) {
           let n = min(${WG}, Sb - s0);
           for (var j = 0; j < n; j++) {
             let ss = s0 + j;

@@ -1,0 +1,52 @@
+// kernels.html: checks the fused CTC kernel against the float64 reference on this machine's GPU,
+// and benchmarks it against the same loss composed from TF.js ops. The e2e suite and
+// `npm run bench` drive it through window.ctcLab.
+
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendInfo } from '../engine/backend';
+import { checkCtcCase, DEFAULT_CHECK_CASES, type CtcCheckCase, type CtcCheckResult } from '../engine/ctc/ctc_check';
+import { benchCtc, DEFAULT_BENCH_SHAPES, type BenchShape, type CtcBenchResult } from '../../bench/ctc.bench';
+
+const out = document.getElementById('out')!;
+const log = (s: string) => (out.textContent += s + '\n');
+
+const ready: Promise<BackendInfo> = initBackend().then((b) => {
+  document.getElementById('backend')!.textContent =
+    b.name === 'webgpu' ? `WebGPU · ${b.adapter?.vendor} / ${b.adapter?.architecture} ${b.adapter?.description ?? ''}` : `${b.name} (${b.fallbackReasons.join('; ')})`;
+  return b;
+});
+
+async function check(cases: CtcCheckCase[] = DEFAULT_CHECK_CASES): Promise<CtcCheckResult[]> {
+  await ready;
+  const results: CtcCheckResult[] = [];
+  for (const c of cases) {
+    const r = await checkCtcCase(c);
+    results.push(r);
+    log(
+      `B${c.B} T${c.T} V${c.V} L${c.L} ${c.reduction}${c.zeroInfinity ? ' zeroInf' : ''}${c.infeasible ? ' infeasible' : ''}: ` +
+        `nll ${r.nllRelErr.toExponential(2)} grad ${r.gradRelErr.toExponential(2)} op-loss ${r.opLossRelErr.toExponential(2)} ` +
+        `op-grad ${r.opGradRelErr.toExponential(2)} inf ${r.infMatches ? 'ok' : 'MISMATCH'} unwritten ${r.unwritten} leaked ${r.tensorsLeaked} (${r.ms.toFixed(0)} ms)`,
+    );
+  }
+  return results;
+}
+
+async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, reps = 5): Promise<CtcBenchResult[]> {
+  await ready;
+  const results: CtcBenchResult[] = [];
+  for (const s of shapes) {
+    const r = await benchCtc(s, reps);
+    results.push(r);
+    log(JSON.stringify(r));
+  }
+  return results;
+}
+
+declare global {
+  interface Window {
+    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; bench: typeof bench; tf: typeof tf };
+  }
+}
+window.ctcLab = { ready, check, bench, tf };
+document.getElementById('check')!.onclick = () => void check();
+document.getElementById('bench')!.onclick = () => void bench();
