@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from '../engine/backend';
 import { checkCtcCase, DEFAULT_CHECK_CASES, type CtcCheckCase, type CtcCheckResult } from '../engine/ctc/ctc_check';
-import { benchCtc, DEFAULT_BENCH_SHAPES, type BenchShape, type CtcBenchResult } from '../../bench/ctc.bench';
+import { benchCtc, benchProblem, DEFAULT_BENCH_SHAPES, type BenchShape, type CtcBenchResult } from '../../bench/ctc.bench';
 
 const out = document.getElementById('out')!;
 const log = (s: string) => (out.textContent += s + '\n');
@@ -44,9 +44,9 @@ async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, reps = 5): Pro
 
 declare global {
   interface Window {
-    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; bench: typeof bench; tf: typeof tf };
+    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; bench: typeof bench; problem: typeof benchProblem; tf: typeof tf };
   }
 }
-window.ctcLab = { ready, check, bench, tf };
+window.ctcLab = { ready, check, bench, problem: benchProblem, tf };
 document.getElementById('check')!.onclick = () => void check();
 document.getElementById('bench')!.onclick = () => void bench();

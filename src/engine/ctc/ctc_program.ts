@@ -40,9 +40,7 @@ const COMMON = `
 `;
 
 function pickWorkgroup(n: number): number {
-  if (n > 128) return 256;
-  if (n > 32) return 64;
-  return 32;
+  return n > 32 ? 64 : 32;
 }
 
 export class LogSoftmaxProgram implements WebGPUProgram {
@@ -53,16 +51,37 @@ export class LogSoftmaxProgram implements WebGPUProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
   uniforms = 'R : i32, V : i32,';
+  private readonly rowPerThread: boolean;
 
   constructor(rows: number, V: number) {
     this.outputShape = [rows, V];
     this.dispatchLayout = { x: [0, 1] };
-    this.dispatch = [rows, 1, 1];
-    this.workgroupSize = [pickWorkgroup(V), 1, 1];
-    this.shaderKey = `ctclab_logsoftmax_${this.workgroupSize[0]}`;
+    // Small vocabularies (speech characters): one thread per row, no barriers at all.
+    // Large ones: a workgroup of 64 per row, looping over V; the B*T rows carry the parallelism,
+    // wider workgroups only add barrier cost (measured in BENCHMARKS.md).
+    this.rowPerThread = V <= 64;
+    this.workgroupSize = [64, 1, 1];
+    this.dispatch = this.rowPerThread ? [Math.ceil(rows / 64), 1, 1] : [rows, 1, 1];
+    this.shaderKey = `ctclab_logsoftmax_${this.rowPerThread ? 'thread' : 'group'}`;
   }
 
   getUserCode(): string {
+    if (this.rowPerThread) {
+      return `
+    ${COMMON}
+    fn main(index : i32) {
+      let row = linearWorkgroup() * 64 + i32(localId.x);
+      if (row < uniforms.R) {
+        let V = uniforms.V;
+        var m = NEG;
+        for (var v = 0; v < V; v++) { m = max(m, logits[row * V + v]); }
+        var s = 0.0;
+        for (var v = 0; v < V; v++) { s += exp(logits[row * V + v] - m); }
+        let lse = m + log(s);
+        for (var v = 0; v < V; v++) { result[row * V + v] = logits[row * V + v] - lse; }
+      }
+    }`;
+    }
     const WG = this.workgroupSize[0];
     return `
     ${COMMON}
@@ -120,7 +139,9 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
     this.outputShape = [B, dirs, T * S + 1];
     this.dispatchLayout = { x: [0, 1, 2] };
     this.dispatch = [B * dirs, 1, 1];
-    this.workgroupSize = [pickWorkgroup(S), 1, 1];
+    // Threads own states; up to 4 states per thread before the workgroup widens (each step ends
+    // in a row-max reduction whose cost grows with the workgroup).
+    this.workgroupSize = [S > 512 ? 256 : S > 256 ? 128 : S > 32 ? 64 : 32, 1, 1];
     this.shaderKey = `ctclab_alphabeta_${this.workgroupSize[0]}`;
   }
 
@@ -257,6 +278,7 @@ export class CtcGradProgram implements WebGPUProgram {
     this.outputShape = [B, T, V];
     this.dispatchLayout = { x: [0, 1, 2] };
     this.dispatch = [B * T, 1, 1];
+    // As for log-softmax: B*T workgroups carry the parallelism, 64 threads loop over V and S.
     this.workgroupSize = [pickWorkgroup(Math.max(V, 2 * L + 1)), 1, 1];
     this.shaderKey = `ctclab_grad_${this.workgroupSize[0]}`;
   }
@@ -266,6 +288,7 @@ export class CtcGradProgram implements WebGPUProgram {
     return `
     ${COMMON}
     var<workgroup> occ : array<f32, ${WG}>;
+    var<workgroup> occZ : array<f32, ${WG}>;
     fn main(index : i32) {
       let row = linearWorkgroup();
       let tid = i32(localId.x);
@@ -287,33 +310,34 @@ export class CtcGradProgram implements WebGPUProgram {
       let live = valid && !bad;
       let outRow = row * V;
 
-      // log-sum over states of alpha + beta at this frame: max, then sum of exps.
+      // log-sum over states of alpha + beta at this frame: an online (max, sum) per thread, then
+      // one tree reduction of the pairs.
       var m = NEG;
-      if (live) {
-        for (var s = tid; s < Sb; s += ${WG}) { m = max(m, ab[alphaBase + t * S + s] + ab[betaBase + t * S + s]); }
-      }
-      occ[tid] = m;
-      workgroupBarrier();
-      for (var h = ${WG / 2}; h > 0; h = h / 2) {
-        if (tid < h) { occ[tid] = max(occ[tid], occ[tid + h]); }
-        workgroupBarrier();
-      }
-      let rowMax = occ[0];
-      workgroupBarrier();
       var z = 0.0;
       if (live) {
         for (var s = tid; s < Sb; s += ${WG}) {
           let x = ab[alphaBase + t * S + s] + ab[betaBase + t * S + s];
-          if (x > NEG_THRESHOLD) { z += exp(x - rowMax); }
+          if (x > NEG_THRESHOLD) {
+            if (x > m) { z = z * exp(m - x) + 1.0; m = x; } else { z += exp(x - m); }
+          }
         }
       }
-      occ[tid] = z;
+      occ[tid] = m;
+      occZ[tid] = z;
       workgroupBarrier();
       for (var h = ${WG / 2}; h > 0; h = h / 2) {
-        if (tid < h) { occ[tid] = occ[tid] + occ[tid + h]; }
+        if (tid < h) {
+          let m1 = occ[tid];
+          let m2 = occ[tid + h];
+          let mm = max(m1, m2);
+          var zz = 0.0;
+          if (mm > NEG_THRESHOLD) { zz = occZ[tid] * exp(m1 - mm) + occZ[tid + h] * exp(m2 - mm); }
+          occ[tid] = mm;
+          occZ[tid] = zz;
+        }
         workgroupBarrier();
       }
-      let logZ = rowMax + log(occ[0]);
+      let logZ = occ[0] + log(occZ[0]);
       workgroupBarrier();
 
       for (var v = tid; v < V; v += ${WG}) {
