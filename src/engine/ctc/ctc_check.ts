@@ -185,4 +185,6 @@ export const DEFAULT_CHECK_CASES: CtcCheckCase[] = [
   { B: 2, T: 1000, V: 40, L: 300, reduction: 'none', zeroInfinity: false, infeasible: false, seed: 7 },
   { B: 3, T: 600, V: 1300, L: 60, reduction: 'mean', zeroInfinity: true, infeasible: true, seed: 8 },
   { B: 2, T: 1000, V: 1300, L: 300, reduction: 'mean', zeroInfinity: false, infeasible: false, seed: 9 },
+  // Long input: log-probabilities of a whole path reach ~-10^4, far past float32's exp range.
+  { B: 1, T: 3000, V: 40, L: 200, reduction: 'sum', zeroInfinity: false, infeasible: false, seed: 10 },
 ];
