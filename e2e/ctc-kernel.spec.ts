@@ -4,6 +4,7 @@
 // infeasible samples; every output buffer poisoned with NaN before the kernel writes it.
 import { test, expect } from '@playwright/test';
 import type { CtcCheckResult } from '../src/engine/ctc/ctc_check';
+import type {} from '../src/kernels/main'; // window.ctcLab
 
 test('fused WebGPU CTC kernel equals the float64 reference (loss and gradient, rel. error ≤ 1e-4)', async ({ page }) => {
   const logs: string[] = [];

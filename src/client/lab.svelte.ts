@@ -3,8 +3,9 @@
 
 import * as Comlink from 'comlink';
 import type {
-  BackendInfo, CheckpointInfo, DatasetMeta, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
+  BackendInfo, CheckpointInfo, DatasetMeta, DiagnosticsReport, DiagnosticsRequest, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
 } from '../worker/api';
+import { reportToMarkdown } from '../engine/diagnose/report';
 import { saveBytes } from './files';
 
 function message(e: unknown): string {
@@ -28,6 +29,12 @@ export class Lab {
   outcome = $state<OverfitOutcome | null>(null);
   runError = $state<string | null>(null);
   checkpoints = $state.raw<CheckpointInfo[]>([]);
+
+  diagnostics = $state.raw<DiagnosticsReport | null>(null);
+  diagRunning = $state(false);
+  diagError = $state<string | null>(null);
+  diagSettings = $state<DiagnosticsRequest>({ checkpointId: null, patience: 15, minDelta: 0, maxEpochs: 150 });
+  busy = $derived(this.running || this.diagRunning || this.importing);
 
   private api: Comlink.Remote<LabApi>;
 
@@ -58,6 +65,8 @@ export class Lab {
 
   async select(id: string): Promise<void> {
     this.selectedId = id;
+    this.diagnostics = null;
+    this.diagSettings.checkpointId = null;
     this.outcome = null;
     this.progress = null;
     this.lossCurve = [];
@@ -123,6 +132,28 @@ export class Lab {
     } finally {
       this.running = false;
     }
+  }
+
+  async runDiagnostics(): Promise<void> {
+    if (!this.selectedId || this.busy) return;
+    this.diagRunning = true;
+    this.diagError = null;
+    this.diagnostics = null;
+    try {
+      this.diagnostics = await this.api.runDiagnostics(this.selectedId, $state.snapshot(this.diagSettings));
+    } catch (e) {
+      this.diagError = message(e);
+    } finally {
+      this.diagRunning = false;
+    }
+  }
+
+  downloadReport(kind: 'md' | 'json'): void {
+    const r = this.diagnostics;
+    if (!r) return;
+    const text = kind === 'md' ? reportToMarkdown(r) : JSON.stringify(r, null, 2);
+    const stamp = r.createdAt.replace(/[:.]/g, '-');
+    saveBytes(new TextEncoder().encode(text).buffer as ArrayBuffer, `ctc-lab-diagnostics-${stamp}.${kind}`);
   }
 
   stop(): void {

@@ -12,6 +12,7 @@ export interface CheckpointRecord {
   createdAt: number;
   fileName: string;
   bytes: ArrayBuffer; // the .safetensors file
+  overfit?: { passed: boolean; epochs: number; seconds: number; finalLoss: number; finalWer: number }; // kind 'overfit'
 }
 
 interface LabDB extends DBSchema {

@@ -5,8 +5,17 @@ import type { BackendInfo } from '../engine/backend';
 import type { OverfitConfig, OverfitEpoch, OverfitResult } from '../engine/train/overfit';
 import type { DatasetMeta } from '../data/types';
 import type { InputFile } from '../data/import';
+import type { DiagnosticsReport } from '../engine/diagnose/report';
+import type { CheckResult } from '../engine/diagnose/checks';
 
-export type { BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile };
+export type { BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, DiagnosticsReport, CheckResult };
+
+export interface DiagnosticsRequest {
+  checkpointId: string | null; // null: a freshly initialised model
+  patience: number; // the early-stopping settings to judge
+  minDelta: number;
+  maxEpochs: number;
+}
 
 export interface CheckpointInfo {
   id: string;
@@ -14,6 +23,7 @@ export interface CheckpointInfo {
   kind: 'overfit' | 'best' | 'last';
   createdAt: number;
   fileName: string;
+  overfit?: { passed: boolean; epochs: number; seconds: number; finalLoss: number; finalWer: number };
 }
 
 export interface OverfitOutcome {
@@ -33,6 +43,7 @@ export interface LabApi {
   deleteDataset(id: string): Promise<void>;
   runOverfitTest(datasetId: string, cfg: Partial<OverfitConfig>, onEpoch: (e: OverfitEpoch) => void): Promise<OverfitOutcome>;
   stop(): void;
+  runDiagnostics(datasetId: string, req: DiagnosticsRequest): Promise<DiagnosticsReport>;
   listCheckpoints(datasetId: string): Promise<CheckpointInfo[]>;
   getCheckpointBytes(id: string): Promise<{ fileName: string; bytes: ArrayBuffer }>;
 }

@@ -3,7 +3,9 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from '../engine/backend';
-import { encodeCheckpoint, CHECKPOINT_FORMAT, type CheckpointMeta } from '../engine/checkpoint/checkpoint';
+import { decodeCheckpoint, encodeCheckpoint, CHECKPOINT_FORMAT, type CheckpointMeta } from '../engine/checkpoint/checkpoint';
+import { diagnose, DIAGNOSE_DEFAULTS } from '../engine/diagnose/run';
+import { TcnModel, TCN_DEFAULTS, type TcnConfig } from '../engine/model/tcn';
 import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/train/overfit';
 import { generateDemo } from '../data/demo';
 import { prepareImport } from '../data/import';
@@ -80,6 +82,7 @@ const api: LabApi = {
           kind: 'overfit',
           fileName: `ctc-lab-overfit-${meta.name.replace(/[^A-Za-z0-9_-]+/g, '_')}-epoch${result.epochs}.safetensors`,
           bytes: bytes.buffer as ArrayBuffer,
+          overfit: { passed: result.passed, epochs: result.epochs, seconds: result.seconds, finalLoss: result.finalLoss, finalWer: result.finalWer },
         });
         const { bytes: _b, ...checkpoint } = rec;
         return { result, checkpoint, paramCount: model.paramCount(), subsampling: model.subsampling, backend: be.name };
@@ -88,6 +91,49 @@ const api: LabApi = {
         optimizer.dispose();
       }
     } finally {
+      busy = false;
+    }
+  },
+
+  async runDiagnostics(datasetId, req) {
+    if (busy) throw new Error('the trainer is already running a job in this tab');
+    busy = true;
+    let model: TcnModel | null = null;
+    try {
+      const be = await ready();
+      const meta = await store.getDataset(datasetId);
+      const samples = await store.loadSamples(datasetId);
+      let source = 'fresh model (untrained, seed 1)';
+      let trainedSteps = 0;
+      if (req.checkpointId) {
+        const rec = await store.getCheckpoint(req.checkpointId);
+        const { meta: ck, tensors } = decodeCheckpoint(rec.bytes, rec.fileName);
+        const cfg = ck.model as unknown as TcnConfig;
+        if (cfg.preset !== 'tcn') throw new Error(`${rec.fileName}: model preset '${String(cfg.preset)}' is not supported yet`);
+        if (cfg.featureDim !== meta.featureDim || cfg.numClasses !== meta.vocab.length + 1) {
+          throw new Error(`${rec.fileName}: the model takes ${cfg.featureDim} features and ${cfg.numClasses} classes; dataset "${meta.name}" has ${meta.featureDim} and ${meta.vocab.length + 1}`);
+        }
+        model = new TcnModel(cfg, 1);
+        model.loadTensors(tensors, rec.fileName);
+        source = rec.fileName;
+        trainedSteps = ck.training.state.step;
+      } else {
+        model = new TcnModel({ preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, ...TCN_DEFAULTS }, 1);
+      }
+      const overfitRecs = (await store.listCheckpoints(datasetId)).filter((c) => c.kind === 'overfit' && c.overfit);
+      const last = overfitRecs.at(-1);
+      return await diagnose(model, meta, samples, {
+        ...DIAGNOSE_DEFAULTS,
+        patience: req.patience,
+        minDelta: req.minDelta,
+        maxEpochs: req.maxEpochs,
+        overfit: last?.overfit ? { ...last.overfit, when: new Date(last.createdAt).toISOString() } : null,
+        trainedSteps,
+        modelSource: source,
+        backend: be.name,
+      });
+    } finally {
+      model?.dispose();
       busy = false;
     }
   },

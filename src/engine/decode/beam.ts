@@ -13,7 +13,9 @@ interface Beam {
 const key = (p: number[]) => p.join(',');
 
 /** logProbs: [T, V] of one sample, `frames` valid rows. Returns the best prefix's class ids. */
-export function beamSearchDecode(logProbs: ArrayLike<number>, frames: number, V: number, beamWidth = 8, blank = 0): number[] {
+export function beamSearchDecode(logProbs: ArrayLike<number>, frames: number, V: number, beamWidth = 8, blank = 0, prune = Math.log(1e-4)): number[] {
+  // Classes below `prune` (log-probability) at a frame are not extended: with large vocabularies
+  // (1000+ glosses) almost all of them are, and they cannot change the best prefixes.
   let beams: Beam[] = [{ prefix: [], pb: 0, pnb: -Infinity }];
   for (let t = 0; t < frames; t++) {
     const next = new Map<string, Beam>();
@@ -31,6 +33,7 @@ export function beamSearchDecode(logProbs: ArrayLike<number>, frames: number, V:
       const last = b.prefix.length ? b.prefix[b.prefix.length - 1] : -1;
       for (let c = 0; c < V; c++) {
         const p = logProbs[t * V + c];
+        if (p < prune && c !== blank) continue;
         if (c === blank) {
           const nb = get(b.prefix);
           nb.pb = logAddExp(nb.pb, total + p);

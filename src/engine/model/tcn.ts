@@ -62,7 +62,9 @@ export class TcnModel {
       add(`model.blocks.${i}.weight`, uniform([K, C, C], Math.sqrt(6 / (K * C))));
       add(`model.blocks.${i}.bias`, tf.zeros([C]));
     }
-    add('model.head.weight', uniform([C, V], Math.sqrt(6 / (C + V))));
+    // Head ×0.1 of Glorot: initial outputs close to uniform, so the first loss sits at the
+    // uniform-prediction baseline (full Glorot gave 1.64× that baseline: confidently wrong).
+    add('model.head.weight', uniform([C, V], 0.1 * Math.sqrt(6 / (C + V))));
     add('model.head.bias', tf.zeros([V]));
   }
 
@@ -96,6 +98,21 @@ export class TcnModel {
       const logits = tf.add(tf.matMul(tf.reshape(h, [B * T, C]), this.p('model.head.weight')), this.p('model.head.bias'));
       return tf.reshape(logits, [B, T, this.config.numClasses]) as tf.Tensor3D;
     });
+  }
+
+  /** Loads weights by name ("model.…"); every parameter must be present with its exact shape. */
+  loadTensors(tensors: Record<string, { shape: number[]; data: ArrayLike<number> }>, file = 'checkpoint'): void {
+    for (const [name, v] of this.params) {
+      const t = tensors[name];
+      if (!t) throw new Error(`${file}: tensor ${name} is missing`);
+      if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
+        throw new Error(`${file}: tensor ${name} has shape [${t.shape}], the model needs [${v.shape}]`);
+      }
+    }
+    for (const [name, v] of this.params) {
+      const t = tensors[name];
+      tf.tidy(() => v.assign(tf.tensor(Float32Array.from(t.data), t.shape)));
+    }
   }
 
   paramCount(): number {

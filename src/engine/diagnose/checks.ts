@@ -1,0 +1,287 @@
+// The diagnostics checks: pure functions from measured numbers to a verdict, a likely cause and a
+// fix. Numbered as in the report. Thresholds are the field guide's where it gives them.
+
+export type Status = 'ok' | 'warn' | 'fail' | 'info';
+
+export interface CheckResult {
+  n: number; // position in the report, 1..9
+  id: string;
+  title: string;
+  status: Status;
+  summary: string; // one line, with the key numbers
+  numbers: Record<string, number | string | boolean | null>;
+  cause: string; // likely cause; '' when nothing is wrong
+  fix: string; // what to do; '' when nothing is wrong
+  details?: unknown;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const sci = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toPrecision(3) : x.toExponential(2));
+
+/** Rows of log-probabilities: `frames` valid frames of V classes each, concatenated. */
+export interface LogProbRows {
+  lp: Float32Array; // [frames, V]
+  frames: number;
+  V: number; // classes including the blank
+}
+
+// 1. Model outputs: finite and normalised (logsumexp of each frame ≈ 0).
+export function checkOutputs({ lp, frames, V }: LogProbRows): CheckResult {
+  let nonFinite = 0;
+  let maxDev = 0;
+  for (let t = 0; t < frames; t++) {
+    let m = -Infinity;
+    let bad = false;
+    for (let v = 0; v < V; v++) {
+      const x = lp[t * V + v];
+      if (Number.isNaN(x) || x === Infinity) bad = true;
+      if (x > m) m = x;
+    }
+    if (bad || !Number.isFinite(m)) {
+      nonFinite++;
+      continue;
+    }
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(lp[t * V + v] - m);
+    maxDev = Math.max(maxDev, Math.abs(m + Math.log(s)));
+  }
+  const fail = nonFinite > 0 || maxDev > 1e-3;
+  return {
+    n: 1, id: 'outputs', title: 'Model outputs',
+    status: fail ? 'fail' : 'ok',
+    summary: `${frames} frames: ${nonFinite} with NaN/Inf log-probabilities; max |logsumexp| = ${sci(maxDev)}`,
+    numbers: { frames, nonFiniteFrames: nonFinite, maxLogSumExpDeviation: maxDev },
+    cause: fail ? (nonFinite ? 'The network produces NaN/Inf: exploding activations, a NaN in the inputs, or a diverged run (learning rate too high).' : 'The output layer is not log-normalised before the CTC loss.') : '',
+    fix: fail ? (nonFinite ? 'Check the dataset check (NaN/Inf features), lower the learning rate, enable gradient clipping, resume from an earlier checkpoint.' : 'Apply log_softmax over the class axis before CTC.') : '',
+  };
+}
+
+// 2. Prediction entropy: mean per-frame entropy over log(V); > 0.95 is guessing uniformly.
+export function checkEntropy({ lp, frames, V }: LogProbRows): CheckResult {
+  let sum = 0;
+  for (let t = 0; t < frames; t++) {
+    let h = 0;
+    for (let v = 0; v < V; v++) {
+      const x = lp[t * V + v];
+      if (x > -80) h -= Math.exp(x) * x;
+    }
+    sum += h;
+  }
+  const ratio = frames ? sum / frames / Math.log(V) : 1;
+  const status: Status = ratio > 0.95 ? 'fail' : ratio > 0.8 ? 'warn' : 'ok';
+  return {
+    n: 2, id: 'entropy', title: 'Prediction entropy',
+    status,
+    summary: `mean entropy ${pct(ratio)} of the maximum log(${V}) (uniform guessing is 100%)`,
+    numbers: { entropyRatio: ratio, meanEntropyNats: frames ? sum / frames : null, maxEntropyNats: Math.log(V) },
+    cause: status === 'fail' ? 'The model is guessing uniformly: untrained, or not learning (learning rate far too low, labels not matching the features, training stopped too early).' : status === 'warn' ? 'The model is still very uncertain on most frames.' : '',
+    fix: status === 'ok' ? '' : 'Run the overfit test: if it passes, train longer (raise early-stopping patience); if it fails, fix data or loss first.',
+  };
+}
+
+// 3. Blank rate: share of frames whose argmax is the blank; > 90% is blank collapse.
+export function checkBlankRate({ lp, frames, V }: LogProbRows, blank = 0): CheckResult {
+  let blanks = 0;
+  for (let t = 0; t < frames; t++) {
+    let best = 0;
+    for (let v = 1; v < V; v++) if (lp[t * V + v] > lp[t * V + best]) best = v;
+    if (best === blank) blanks++;
+  }
+  const rate = frames ? blanks / frames : 0;
+  const fail = rate > 0.9;
+  return {
+    n: 3, id: 'blank-rate', title: 'Blank rate',
+    status: fail ? 'fail' : 'ok',
+    summary: `${pct(rate)} of ${frames} frames predict the blank (collapse above 90%)`,
+    numbers: { blankRate: rate, frames },
+    cause: fail ? 'Blank collapse: predicting only blanks is the cheapest early CTC solution; the model has not yet learned the tokens (early in training, too low a learning rate, or too much time subsampling for the label length).' : '',
+    fix: fail ? 'Train longer before judging (patience 30+ on large datasets), check the overfit test, and check CTC feasibility in the dataset check; lower time subsampling if labels are long.' : '',
+  };
+}
+
+export interface ParamGrad {
+  name: string;
+  norm: number;
+}
+
+export type GradBand = 'vanishing' | 'low' | 'healthy' | 'high' | 'exploding' | 'non-finite';
+export function gradBand(norm: number): GradBand {
+  if (!Number.isFinite(norm)) return 'non-finite';
+  if (norm < 1e-7) return 'vanishing';
+  if (norm < 1e-4) return 'low';
+  if (norm <= 1e-2) return 'healthy';
+  if (norm <= 1e2) return 'high';
+  return 'exploding';
+}
+
+// 4. Gradient flow: per-parameter gradient norms on one batch.
+export function checkGradients(grads: ParamGrad[]): CheckResult {
+  const bands = grads.map((g) => ({ ...g, band: gradBand(g.norm) }));
+  const count = (b: GradBand) => bands.filter((x) => x.band === b).length;
+  const vanishing = count('vanishing'), exploding = count('exploding'), nonFinite = count('non-finite');
+  const global = Math.sqrt(grads.reduce((s, g) => s + g.norm * g.norm, 0));
+  const fail = vanishing + exploding + nonFinite > 0;
+  const names = (b: GradBand) => bands.filter((x) => x.band === b).map((x) => x.name).join(', ');
+  return {
+    n: 4, id: 'gradients', title: 'Gradient flow',
+    status: fail ? 'fail' : 'ok',
+    summary: `global norm ${sci(global)}; ${grads.length} parameters: ${vanishing} vanishing (< 1e-7), ${exploding} exploding (> 1e2), ${nonFinite} non-finite, ${count('healthy')} in the 1e-4 to 1e-2 band`,
+    numbers: { globalNorm: global, parameters: grads.length, vanishing, exploding, nonFinite, healthy: count('healthy'), low: count('low'), high: count('high') },
+    cause: fail
+      ? [nonFinite && `non-finite gradients in ${names('non-finite')}`, vanishing && `no gradient reaches ${names('vanishing')} (dead ReLUs, a detached layer, or saturated activations)`, exploding && `exploding gradients in ${names('exploding')} (learning rate too high, no clipping)`].filter(Boolean).join('; ') + '.'
+      : '',
+    fix: fail ? 'Clip gradients by global norm (e.g. 5), lower the learning rate, check that every layer is connected to the loss, and re-initialise a diverged model.' : '',
+    details: bands,
+  };
+}
+
+export interface DatasetFacts {
+  samples: number;
+  featureDim: number;
+  nonFinite: { id: string; values: number }[];
+  zeroVarianceDims: number[];
+  normalised: { meanAbsMean: number; meanStd: number }; // of normalised training features
+  subsampling: number;
+  infeasible: { id: string; frames: number; outFrames: number; needed: number }[];
+  oov: { token: string; count: number; firstId: string }[]; // val/test tokens missing from the vocabulary
+}
+
+// 5. Dataset quality.
+export function checkDataset(f: DatasetFacts): CheckResult {
+  const fail = f.nonFinite.length > 0 || f.infeasible.length > 0;
+  const warn = f.zeroVarianceDims.length > 0 || f.oov.length > 0 || Math.abs(f.normalised.meanAbsMean) > 0.5 || Math.abs(f.normalised.meanStd - 1) > 0.5;
+  const causes: string[] = [];
+  const fixes: string[] = [];
+  if (f.nonFinite.length) {
+    causes.push(`${f.nonFinite.length} samples contain NaN/Inf (${f.nonFinite.slice(0, 5).map((x) => x.id).join(', ')}${f.nonFinite.length > 5 ? ', …' : ''}); one NaN makes every loss NaN`);
+    fixes.push('re-extract or drop those samples');
+  }
+  if (f.infeasible.length) {
+    causes.push(`${f.infeasible.length} samples are CTC-infeasible at ×${f.subsampling} subsampling: label length plus repeats exceeds output frames (${f.infeasible.slice(0, 5).map((x) => `${x.id}: ${x.outFrames} frames < ${x.needed}`).join('; ')}${f.infeasible.length > 5 ? '; …' : ''}); their loss is infinite`);
+    fixes.push('drop them, use zero_infinity, or use a model with less time subsampling');
+  }
+  if (f.zeroVarianceDims.length) {
+    causes.push(`${f.zeroVarianceDims.length} feature dims never vary (${f.zeroVarianceDims.slice(0, 10).join(', ')}${f.zeroVarianceDims.length > 10 ? ', …' : ''}): dead keypoints or a broken extractor`);
+    fixes.push('check the feature extractor; those dims carry no information');
+  }
+  if (f.oov.length) {
+    causes.push(`${f.oov.length} val/test tokens are not in the vocabulary (${f.oov.slice(0, 5).map((x) => `'${x.token}'×${x.count}`).join(', ')}): they can never be predicted`);
+    fixes.push('add them to vocab.txt or accept the WER floor they cause');
+  }
+  return {
+    n: 5, id: 'dataset', title: 'Dataset quality',
+    status: fail ? 'fail' : warn ? 'warn' : 'ok',
+    summary: `${f.samples} samples, ${f.featureDim} dims: ${f.nonFinite.length} with NaN/Inf, ${f.zeroVarianceDims.length} zero-variance dims, ${f.infeasible.length} CTC-infeasible at ×${f.subsampling}, ${f.oov.length} out-of-vocabulary tokens; normalisation applied (train mean |μ| ${sci(f.normalised.meanAbsMean)}, mean σ ${sci(f.normalised.meanStd)})`,
+    numbers: {
+      samples: f.samples, featureDim: f.featureDim, nonFiniteSamples: f.nonFinite.length, zeroVarianceDims: f.zeroVarianceDims.length,
+      infeasibleSamples: f.infeasible.length, oovTokens: f.oov.length, normalisedMeanAbs: f.normalised.meanAbsMean, normalisedMeanStd: f.normalised.meanStd,
+    },
+    cause: causes.join('; ') + (causes.length ? '.' : ''),
+    fix: fixes.length ? fixes.map((x) => x[0].toUpperCase() + x.slice(1)).join('. ') + '.' : '',
+    details: { nonFinite: f.nonFinite, infeasible: f.infeasible, zeroVarianceDims: f.zeroVarianceDims, oov: f.oov },
+  };
+}
+
+export interface DecodingFacts {
+  samples: number;
+  split: string;
+  greedyWer: number;
+  adaptiveWer: number;
+  beamWer: number;
+  beamWidth: number;
+  greedyTokens: number;
+  adaptiveDropped: number;
+}
+
+// 6. Decoding: does the decoder hide what the model learned?
+export function checkDecoding(d: DecodingFacts): CheckResult {
+  const dropShare = d.greedyTokens ? d.adaptiveDropped / d.greedyTokens : 0;
+  const hides = d.adaptiveWer > d.greedyWer + 0.05 || dropShare > 0.2;
+  return {
+    n: 6, id: 'decoding', title: 'Decoding',
+    status: hides ? 'warn' : 'ok',
+    summary: `on ${d.samples} ${d.split} samples: greedy WER ${pct(d.greedyWer)}, adaptive ${pct(d.adaptiveWer)} (dropped ${d.adaptiveDropped} of ${d.greedyTokens} greedy tokens, ${pct(dropShare)}), beam search (width ${d.beamWidth}) ${pct(d.beamWer)}`,
+    numbers: { ...d, adaptiveDropShare: dropShare },
+    cause: hides ? 'Confidence filtering removes tokens the model does get right: with an early model, adaptive decoding reports a worse WER than the model deserves (the field guide\'s 92% WER run).' : '',
+    fix: hides ? 'Use simple greedy decoding for validation during training; keep adaptive filtering for a converged model, if at all.' : '',
+  };
+}
+
+// 7. Initial loss against the uniform-prediction baseline (exact CTC nll of uniform outputs).
+export function checkInitialLoss(x: { modelLoss: number; uniformLoss: number; samples: number; split: string; trained: boolean }): CheckResult {
+  const ratio = x.modelLoss / x.uniformLoss;
+  let status: Status = 'ok';
+  let cause = '', fix = '';
+  if (!Number.isFinite(ratio)) {
+    status = 'fail';
+    cause = 'The loss is not finite: NaN inputs, infeasible samples without zero_infinity, or a diverged model.';
+    fix = 'See the dataset and model-output checks.';
+  } else if (ratio > 1.5) {
+    status = 'fail';
+    cause = 'The loss is well above what uniform guessing gives: confidently wrong outputs (a bad initialisation scale, unnormalised features, or labels that do not match the features).';
+    fix = 'Check the feature normalisation and the token → class mapping; initialise the output layer small.';
+  } else if (x.trained && ratio > 0.9) {
+    status = 'fail';
+    cause = `After training, the loss on ${x.split} samples is at or above the uniform baseline: nothing the model learned carries over to them. Either it has not learned at all, or it memorised its training samples (an overfit-test checkpoint does exactly that).`;
+    fix = 'If the overfit test passes, train on the full training split, longer (patience) and with regularisation; if it fails, fix data or loss first.';
+  }
+  return {
+    n: 7, id: 'initial-loss', title: 'Loss against the uniform baseline',
+    status,
+    summary: `mean CTC loss ${sci(x.modelLoss)} per sample vs ${sci(x.uniformLoss)} for uniform outputs (ratio ${sci(ratio)}) on ${x.samples} ${x.split} samples${x.trained ? '' : ', untrained model'}`,
+    numbers: { modelLoss: x.modelLoss, uniformLoss: x.uniformLoss, ratio, samples: x.samples, split: x.split, trained: x.trained },
+    cause, fix,
+  };
+}
+
+export interface OverfitFacts {
+  passed: boolean;
+  epochs: number;
+  seconds: number;
+  finalLoss: number;
+  finalWer: number;
+  when: string; // ISO date
+}
+
+// 8. Overfit test: the last result for this dataset.
+export function checkOverfit(last: OverfitFacts | null): CheckResult {
+  if (!last) {
+    return {
+      n: 8, id: 'overfit', title: 'Overfit test', status: 'warn',
+      summary: 'not run for this dataset',
+      numbers: { run: false },
+      cause: 'Without it, a bug in the data, loss or decoding cannot be told apart from a tuning problem.',
+      fix: 'Click Run overfit test (5 samples, WER must reach 0%).',
+    };
+  }
+  return {
+    n: 8, id: 'overfit', title: 'Overfit test',
+    status: last.passed ? 'ok' : 'fail',
+    summary: `${last.passed ? 'passed' : 'failed'} after ${last.epochs} epochs (${last.seconds.toFixed(1)} s), final loss ${sci(last.finalLoss)}, WER ${pct(last.finalWer)} (${last.when})`,
+    numbers: { run: true, ...last },
+    cause: last.passed ? '' : 'The model cannot memorise 5 samples: the problem is in the data, the loss or the decoding, not in the hyperparameters of full training.',
+    fix: last.passed ? '' : 'Look at the dataset and model-output checks; check that transcripts match the features.',
+  };
+}
+
+// 9. Early-stopping settings against the dataset size.
+export function recommendedPatience(trainSamples: number): number {
+  // The field guide: patience 15 stopped a 6000-sample run at epoch 45 with 92% WER; 30-40 fixed it.
+  return trainSamples >= 5000 ? 30 : trainSamples >= 1000 ? 20 : 10;
+}
+
+export function checkEarlyStopping(x: { patience: number; minDelta: number; maxEpochs: number; trainSamples: number }): CheckResult {
+  const rec = recommendedPatience(x.trainSamples);
+  const low = x.patience < rec;
+  const tightEpochs = x.maxEpochs < 3 * rec;
+  return {
+    n: 9, id: 'early-stopping', title: 'Early-stopping settings',
+    status: low || tightEpochs ? 'warn' : 'ok',
+    summary: `patience ${x.patience} epochs, min_delta ${x.minDelta}, at most ${x.maxEpochs} epochs, for ${x.trainSamples} training samples (recommended patience ≥ ${rec})`,
+    numbers: { ...x, recommendedPatience: rec },
+    cause: low
+      ? `Patience ${x.patience} is low for ${x.trainSamples} training samples: a large dataset needs more epochs before validation WER moves, and early stopping can end the run before it starts learning (the field guide's run stopped at epoch 45 of 150 with 92% WER).`
+      : tightEpochs ? `At most ${x.maxEpochs} epochs leaves little room after ${rec} epochs of patience.` : '',
+    fix: low || tightEpochs ? `Use patience ≥ ${rec} with min_delta ≈ 0.01, and enough epochs (≥ ${3 * rec}).` : '',
+  };
+}

@@ -1,0 +1,200 @@
+// Runs the diagnostics on a model and a dataset: measures everything the checks need (one
+// evaluation pass, one gradient pass, a scan of the stored samples) and assembles the report.
+// Runs in the worker; read-backs here are asynchronous and outside any training step.
+
+import * as tf from '@tensorflow/tfjs';
+import { makeBatch, tokenIndex } from '../../data/batch';
+import type { DatasetMeta, SampleRecord } from '../../data/types';
+import { ctcLoss, ctcNll } from '../ctc/ctc_loss';
+import { ctcMinFrames } from '../ctc/ctc_reference';
+import { adaptiveDecode } from '../decode/adaptive';
+import { beamSearchDecode } from '../decode/beam';
+import { idsToTokens } from '../decode/greedy';
+import { wer } from '../metrics/wer';
+import type { TcnModel } from '../model/tcn';
+import {
+  checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,
+  checkOutputs, checkOverfit, type DatasetFacts, type OverfitFacts,
+} from './checks';
+import { verdictOf, type DiagnosticsReport } from './report';
+
+export interface DiagnoseOptions {
+  maxEvalSamples: number; // validation samples decoded and scored, usual 64
+  gradBatch: number; // training samples in the gradient-flow batch, usual 8
+  beamWidth: number; // prefix beam search width, usual 8
+  patience: number; // the early-stopping settings to judge
+  minDelta: number;
+  maxEpochs: number;
+  overfit: OverfitFacts | null;
+  trainedSteps: number; // 0 for a fresh model
+  modelSource: string; // "fresh (untrained)" or the checkpoint's file name
+  backend: string;
+}
+
+export const DIAGNOSE_DEFAULTS = { maxEvalSamples: 64, gradBatch: 8, beamWidth: 8, patience: 15, minDelta: 0, maxEpochs: 150 };
+
+function masks(model: TcnModel, frames: Int32Array, T: number) {
+  const Tout = model.outLength(T);
+  const outLens = Array.from(frames, (f) => model.outLength(f));
+  const m = new Float32Array(frames.length * Tout);
+  outLens.forEach((n, b) => m.fill(1, b * Tout, b * Tout + n));
+  return { Tout, outLens, mask: m };
+}
+
+export function datasetFacts(meta: DatasetMeta, samples: SampleRecord[], subsampling: number): DatasetFacts {
+  const F = meta.featureDim;
+  const index = tokenIndex(meta.vocab);
+  const nonFinite: DatasetFacts['nonFinite'] = [];
+  const infeasible: DatasetFacts['infeasible'] = [];
+  const oov = new Map<string, { count: number; firstId: string }>();
+  for (const s of samples) {
+    const x = new Float32Array(s.features);
+    let bad = 0;
+    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) bad++;
+    if (bad) nonFinite.push({ id: s.id, values: bad });
+    const toks = s.text.split(' ');
+    // An unknown token still needs a frame: count it with a class of its own.
+    const ids = toks.map((t, i) => index.get(t) ?? -1 - i);
+    if (s.split !== 'train') {
+      for (const t of toks) {
+        if (index.has(t)) continue;
+        const o = oov.get(t) ?? { count: 0, firstId: s.id };
+        o.count++;
+        oov.set(t, o);
+      }
+    }
+    const outFrames = Math.ceil(s.frames / subsampling);
+    const needed = ctcMinFrames(ids);
+    if (outFrames < needed) infeasible.push({ id: s.id, frames: s.frames, outFrames, needed });
+  }
+  // Normalisation as the trainer applies it, measured on (up to 200) training samples.
+  const { mean, std } = meta.norm;
+  const sum = new Float64Array(F), sq = new Float64Array(F);
+  let n = 0;
+  for (const s of samples.filter((x) => x.split === 'train').slice(0, 200)) {
+    const x = new Float32Array(s.features);
+    for (let t = 0; t < s.frames; t++, n++) {
+      for (let d = 0; d < F; d++) {
+        const z = (x[t * F + d] - mean[d]) / (std[d] > 1e-8 ? std[d] : 1);
+        sum[d] += z;
+        sq[d] += z * z;
+      }
+    }
+  }
+  let absMean = 0, meanStd = 0;
+  for (let d = 0; d < F; d++) {
+    const m = sum[d] / Math.max(n, 1);
+    absMean += Math.abs(m) / F;
+    meanStd += Math.sqrt(Math.max(sq[d] / Math.max(n, 1) - m * m, 0)) / F;
+  }
+  return {
+    samples: samples.length,
+    featureDim: F,
+    nonFinite,
+    zeroVarianceDims: std.map((s, d) => (s <= 1e-8 ? d : -1)).filter((d) => d >= 0),
+    normalised: { meanAbsMean: absMean, meanStd },
+    subsampling,
+    infeasible,
+    oov: [...oov].map(([token, o]) => ({ token, ...o })).sort((a, b) => b.count - a.count),
+  };
+}
+
+export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: SampleRecord[], opts: DiagnoseOptions): Promise<DiagnosticsReport> {
+  const V = model.config.numClasses;
+  const facts = datasetFacts(meta, samples, model.subsampling);
+  const excluded = new Set([...facts.infeasible.map((x) => x.id), ...facts.nonFinite.map((x) => x.id)]);
+  const index = tokenIndex(meta.vocab);
+  const usable = (s: SampleRecord) => !excluded.has(s.id) && s.text.split(' ').every((t) => index.has(t));
+  const train = samples.filter((s) => s.split === 'train' && usable(s));
+  const val = samples.filter((s) => s.split === 'val' && usable(s));
+  const evalSet = (val.length ? val : train).slice(0, opts.maxEvalSamples);
+  const split = val.length ? 'validation' : 'training';
+  if (evalSet.length === 0) throw new Error('no sample can be evaluated (all are infeasible, non-finite or out of vocabulary)');
+
+  // Evaluation pass: log-probabilities, per-sample loss, uniform baseline.
+  const eb = makeBatch(evalSet, meta, index);
+  const em = masks(model, eb.frames, eb.T);
+  const [lpArr, nllArr, uniArr] = await (async () => {
+    const ts = tf.tidy(() => {
+      const x = tf.tensor3d(eb.x, [eb.B, eb.T, eb.F]);
+      const logits = model.apply(x, tf.tensor3d(em.mask, [eb.B, em.Tout, 1]), false);
+      const labels = tf.tensor2d(eb.labels, [eb.B, eb.L], 'int32');
+      const xl = tf.tensor1d(em.outLens, 'int32');
+      const yl = tf.tensor1d(eb.labelLengths, 'int32');
+      return [tf.logSoftmax(logits), ctcNll(logits, labels, xl, yl), ctcNll(tf.zerosLike(logits) as tf.Tensor3D, labels, xl, yl)];
+    });
+    const out = await Promise.all(ts.map((t) => t.data()));
+    tf.dispose(ts);
+    return out as Float32Array[];
+  })();
+
+  // Valid frames only, for the output checks; decoding per sample.
+  const rows: number[] = [];
+  let frames = 0;
+  const greedyH: string[] = [], adaptiveH: string[] = [], beamH: string[] = [];
+  let greedyTokens = 0, dropped = 0;
+  for (let b = 0; b < eb.B; b++) {
+    const n = em.outLens[b];
+    const lpB = lpArr.subarray(b * em.Tout * V, (b * em.Tout + n) * V);
+    for (let k = 0; k < lpB.length; k++) rows.push(lpB[k]);
+    frames += n;
+    const best: number[] = [];
+    for (let t = 0; t < n; t++) {
+      let c = 0;
+      for (let v = 1; v < V; v++) if (lpB[t * V + v] > lpB[t * V + c]) c = v;
+      best.push(c);
+    }
+    const g: number[] = [];
+    best.forEach((c, t) => c !== 0 && (t === 0 || c !== best[t - 1]) && g.push(c));
+    greedyTokens += g.length;
+    greedyH.push(idsToTokens(g, meta.vocab).join(' '));
+    const a = adaptiveDecode(lpB, n, V);
+    dropped += a.dropped;
+    adaptiveH.push(idsToTokens(a.ids, meta.vocab).join(' '));
+    beamH.push(idsToTokens(beamSearchDecode(lpB, n, V, opts.beamWidth), meta.vocab).join(' '));
+  }
+  const lpRows = { lp: Float32Array.from(rows), frames, V };
+
+  // Gradient pass on a training batch.
+  const gb = makeBatch(train.slice(0, opts.gradBatch), meta, index);
+  const gm = masks(model, gb.frames, gb.T);
+  const names = [...model.params.keys()];
+  const normTensors = tf.tidy(() => {
+    const x = tf.tensor3d(gb.x, [gb.B, gb.T, gb.F]);
+    const mask = tf.tensor3d(gm.mask, [gb.B, gm.Tout, 1]);
+    const labels = tf.tensor2d(gb.labels, [gb.B, gb.L], 'int32');
+    const xl = tf.tensor1d(gm.outLens, 'int32');
+    const yl = tf.tensor1d(gb.labelLengths, 'int32');
+    const vars = [...model.params.values()];
+    const { grads } = tf.variableGrads(() => ctcLoss(model.apply(x, mask, false), labels, xl, yl, { zeroInfinity: true }) as tf.Scalar, vars);
+    return tf.stack(vars.map((v) => tf.norm(grads[v.name])));
+  });
+  const norms = await normTensors.data();
+  normTensors.dispose();
+
+  const refs = evalSet.map((s) => s.text);
+  const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+  const checks = [
+    checkOutputs(lpRows),
+    checkEntropy(lpRows),
+    checkBlankRate(lpRows),
+    checkGradients(names.map((name, i) => ({ name, norm: norms[i] }))),
+    checkDataset(facts),
+    checkDecoding({
+      samples: evalSet.length, split, greedyWer: wer(refs, greedyH).rate, adaptiveWer: wer(refs, adaptiveH).rate, beamWer: wer(refs, beamH).rate,
+      beamWidth: opts.beamWidth, greedyTokens, adaptiveDropped: dropped,
+    }),
+    checkInitialLoss({ modelLoss: mean(nllArr), uniformLoss: mean(uniArr), samples: evalSet.length, split, trained: opts.trainedSteps > 0 }),
+    checkOverfit(opts.overfit),
+    checkEarlyStopping({ patience: opts.patience, minDelta: opts.minDelta, maxEpochs: opts.maxEpochs, trainSamples: meta.counts.train }),
+  ];
+  return {
+    format: 'ctc-lab-diagnostics/1',
+    createdAt: new Date().toISOString(),
+    dataset: { id: meta.id, name: meta.name, trainSamples: meta.counts.train, valSamples: meta.counts.val, vocabSize: meta.vocab.length, featureDim: meta.featureDim },
+    model: { source: opts.modelSource, preset: model.config.preset, parameters: model.paramCount(), subsampling: model.subsampling, trainedSteps: opts.trainedSteps },
+    backend: opts.backend,
+    checks,
+    verdict: verdictOf(checks),
+  };
+}
