@@ -19,6 +19,12 @@ test('diagnostics on the demo: nine checks on the page, the report downloads as 
   // The overfit test has not run yet: said so, with the way to run it.
   await expect(checks.nth(7)).toContainText('not run for this dataset');
   await expect(page.getByRole('img', { name: 'Gradient norms per parameter' })).toBeVisible();
+  // Per-sample view: reference vs hypothesis, sorted by error rate (highest first).
+  await page.getByText('Per-sample errors (16 samples)').click();
+  const errRows = page.getByRole('table', { name: 'Per-sample errors' }).locator('tbody tr');
+  await expect(errRows).toHaveCount(16);
+  const rates = (await errRows.locator('td:nth-child(2)').allInnerTexts()).map((t) => parseInt(t, 10));
+  expect(rates).toEqual([...rates].sort((a, b) => b - a));
 
   const md = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download report (Markdown)' }).click();
@@ -43,7 +49,7 @@ test('diagnostics on the demo: nine checks on the page, the report downloads as 
   expect(byId['initial-loss'].numbers.ratio as number).toBeLessThan(1.5);
 });
 
-test('diagnostics on the overfit checkpoint: the overfit check passes and the model has learned', async ({ lab, page }) => {
+test('diagnostics on the overfit checkpoint: loads it, and the overfit check reports the pass', async ({ lab, page }) => {
   await page.getByRole('button', { name: 'Load demo dataset' }).click();
   await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
   await page.getByRole('button', { name: 'Run overfit test' }).click();

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { test, expect } from './fixtures';
 import { decodeCheckpoint } from '../src/engine/checkpoint/checkpoint';
 
-test('demo dataset → overfit test passes on WebGPU → checkpoint downloads as safetensors', async ({ lab, page }) => {
+test('demo dataset → overfit test passes on WebGPU → checkpoint downloads as safetensors', async ({ lab, page, logs }) => {
   await expect(lab.backend).toContainText('WebGPU');
 
   await page.getByRole('button', { name: 'Load demo dataset' }).click();
@@ -20,6 +20,10 @@ test('demo dataset → overfit test passes on WebGPU → checkpoint downloads as
   const text = await verdict.innerText();
   console.log(`[e2e] overfit test wall time ${wall.toFixed(1)} s (${text.replace(/\s+/g, ' ')})`);
   expect(text).toContain('Overfit test passed');
+  // No WebGPU validation error or device loss (they would silently drop GPU work).
+  expect(logs.filter((l) => l.includes('WebGPU error') || l.includes('device lost'))).toEqual([]);
+  // The live metrics show a real gradient.
+  expect(Number((await page.getByLabel('Overfit progress').innerText()).match(/Grad norm\s*([\d.e+-]+)/)![1])).toBeGreaterThan(0);
   await expect(page.getByText('backend webgpu')).toBeVisible();
   // every hypothesis equals its reference
   const rows = page.getByRole('table', { name: 'Overfit transcripts' }).locator('tbody tr');
@@ -56,4 +60,18 @@ test('demo dataset → overfit test passes on WebGPU → checkpoint downloads as
   });
   expect(Object.keys(tensors).filter((k) => k.startsWith('model.'))).toHaveLength(10);
   expect(Object.values(tensors).every((t) => t.data.every((v) => Number.isFinite(v)))).toBe(true);
+});
+
+test('learning rate 0: the overfit test fails, the live doctor flags the plateau, the page links to diagnostics', async ({ lab, page }) => {
+  await page.getByRole('button', { name: 'Load demo dataset' }).click();
+  await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
+  await page.getByLabel('Max epochs').fill('25');
+  await page.getByLabel('Learning rate').fill('0');
+  await page.getByRole('button', { name: 'Run overfit test' }).click();
+  const verdict = page.getByRole('status').filter({ hasText: /Overfit test (passed|failed)/ });
+  await expect(verdict).toContainText('Overfit test failed', { timeout: 240_000 });
+  await expect(verdict).toContainText('25 epochs');
+  const alerts = page.getByRole('list', { name: 'Training doctor alerts' });
+  await expect(alerts.getByRole('listitem').filter({ hasText: 'Epoch 20:' })).toContainText('plateaued');
+  await expect(page.getByRole('link', { name: 'Run diagnostics' })).toBeVisible();
 });

@@ -3,7 +3,7 @@
 
 import * as Comlink from 'comlink';
 import type {
-  BackendInfo, CheckpointInfo, DatasetMeta, DiagnosticsReport, DiagnosticsRequest, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
+  BackendInfo, CheckpointInfo, DatasetMeta, DiagnosticsReport, DiagnosticsRequest, DoctorAlert, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
 } from '../worker/api';
 import { reportToMarkdown } from '../engine/diagnose/report';
 import { saveBytes } from './files';
@@ -30,6 +30,8 @@ export class Lab {
   runError = $state<string | null>(null);
   checkpoints = $state.raw<CheckpointInfo[]>([]);
 
+  alerts = $state.raw<DoctorAlert[]>([]);
+  overfitSettings = $state({ numSamples: 5, maxEpochs: 2000, lr: 3e-3 });
   diagnostics = $state.raw<DiagnosticsReport | null>(null);
   diagRunning = $state(false);
   diagError = $state<string | null>(null);
@@ -111,15 +113,19 @@ export class Lab {
     this.outcome = null;
     this.progress = null;
     this.lossCurve = [];
+    this.alerts = [];
     const curve: number[] = [];
     try {
       this.outcome = await this.api.runOverfitTest(
         this.selectedId,
-        {},
+        $state.snapshot(this.overfitSettings),
         Comlink.proxy((e: OverfitEpoch) => {
           this.progress = e;
           curve.push(e.loss);
           this.lossCurve = curve.slice();
+        }),
+        Comlink.proxy((a: DoctorAlert[]) => {
+          this.alerts = [...this.alerts, ...a];
         }),
       );
       const last = this.outcome.result.history.at(-1);

@@ -14,6 +14,28 @@ export interface BackendInfo {
 
 type GpuNavigator = { gpu?: GPU };
 
+// WebGPU reports validation errors, out-of-memory and device loss asynchronously, and tfjs does
+// not surface them: a failed pipeline silently drops a whole command buffer (every op batched
+// with it). They are collected here, and training steps check them.
+const gpuErrors: string[] = [];
+export function throwOnGpuErrors(where: string): void {
+  if (gpuErrors.length === 0) return;
+  const msgs = gpuErrors.splice(0);
+  throw new Error(`WebGPU error during ${where}: ${msgs.join(' | ')}`);
+}
+
+function watchDevice(device: GPUDevice): void {
+  device.addEventListener('uncapturederror', (ev) => {
+    const msg = (ev as GPUUncapturedErrorEvent).error.message;
+    console.error(`[ctc-lab] WebGPU error: ${msg}`);
+    gpuErrors.push(msg.split('\n')[0]);
+  });
+  void device.lost.then((info) => {
+    console.error(`[ctc-lab] WebGPU device lost (${info.reason}): ${info.message}`);
+    gpuErrors.push(`device lost (${info.reason}): ${info.message}`);
+  });
+}
+
 export async function initBackend(prefer: BackendInfo['name'][] = ['webgpu', 'webgl', 'cpu']): Promise<BackendInfo> {
   registerCtcKernels();
   const reasons: string[] = [];
@@ -37,6 +59,7 @@ export async function initBackend(prefer: BackendInfo['name'][] = ['webgpu', 'we
         continue;
       }
       const be = tf.backend() as WebGPUBackend;
+      watchDevice(be.device);
       const info = adapter.info;
       return {
         name: 'webgpu',

@@ -7,8 +7,9 @@ import type { DatasetMeta } from '../data/types';
 import type { InputFile } from '../data/import';
 import type { DiagnosticsReport } from '../engine/diagnose/report';
 import type { CheckResult } from '../engine/diagnose/checks';
+import type { DoctorAlert } from '../engine/diagnose/doctor';
 
-export type { BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, DiagnosticsReport, CheckResult };
+export type { BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, DiagnosticsReport, CheckResult, DoctorAlert };
 
 export interface DiagnosticsRequest {
   checkpointId: string | null; // null: a freshly initialised model
@@ -32,6 +33,7 @@ export interface OverfitOutcome {
   paramCount: number;
   subsampling: number;
   backend: BackendInfo['name'];
+  alerts: DoctorAlert[]; // what the live training doctor raised during the run
 }
 
 export interface LabApi {
@@ -41,7 +43,12 @@ export interface LabApi {
   /** Validates everything first; stores nothing unless all of it is valid. */
   importDataset(files: InputFile[], name: string): Promise<DatasetMeta>;
   deleteDataset(id: string): Promise<void>;
-  runOverfitTest(datasetId: string, cfg: Partial<OverfitConfig>, onEpoch: (e: OverfitEpoch) => void): Promise<OverfitOutcome>;
+  runOverfitTest(
+    datasetId: string,
+    cfg: Partial<OverfitConfig>,
+    onEpoch: (e: OverfitEpoch) => void,
+    onAlerts: (a: DoctorAlert[]) => void,
+  ): Promise<OverfitOutcome>;
   stop(): void;
   runDiagnostics(datasetId: string, req: DiagnosticsRequest): Promise<DiagnosticsReport>;
   listCheckpoints(datasetId: string): Promise<CheckpointInfo[]>;

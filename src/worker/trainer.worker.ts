@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from '../engine/backend';
 import { decodeCheckpoint, encodeCheckpoint, CHECKPOINT_FORMAT, type CheckpointMeta } from '../engine/checkpoint/checkpoint';
 import { diagnose, DIAGNOSE_DEFAULTS } from '../engine/diagnose/run';
+import { TrainingDoctor } from '../engine/diagnose/doctor';
 import { TcnModel, TCN_DEFAULTS, type TcnConfig } from '../engine/model/tcn';
 import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/train/overfit';
 import { generateDemo } from '../data/demo';
@@ -39,7 +40,7 @@ const api: LabApi = {
 
   deleteDataset: (id) => store.deleteDataset(id),
 
-  async runOverfitTest(datasetId, partial, onEpoch) {
+  async runOverfitTest(datasetId, partial, onEpoch, onAlerts) {
     if (busy) throw new Error('the trainer is already running a job in this tab');
     busy = true;
     stopRequested = false;
@@ -49,9 +50,12 @@ const api: LabApi = {
       const meta = await store.getDataset(datasetId);
       const samples = overfitSamples(await store.loadSamples(datasetId), cfg.numSamples);
       let lastPost = 0;
+      const doctor = new TrainingDoctor();
       const { result, model, optimizer } = await runOverfitTest(samples, meta, cfg, {
         shouldStop: () => stopRequested,
         onEpoch: (e) => {
+          const fired = doctor.observe({ ...e, earlyStopping: null });
+          if (fired.length) onAlerts(fired);
           // Throttle messages to the page (~20/s); the last epoch always arrives with the result.
           const t = performance.now();
           if (t - lastPost > 50) {
@@ -85,7 +89,7 @@ const api: LabApi = {
           overfit: { passed: result.passed, epochs: result.epochs, seconds: result.seconds, finalLoss: result.finalLoss, finalWer: result.finalWer },
         });
         const { bytes: _b, ...checkpoint } = rec;
-        return { result, checkpoint, paramCount: model.paramCount(), subsampling: model.subsampling, backend: be.name };
+        return { result, checkpoint, paramCount: model.paramCount(), subsampling: model.subsampling, backend: be.name, alerts: doctor.alerts };
       } finally {
         model.dispose();
         optimizer.dispose();

@@ -39,3 +39,21 @@ describe('WER / CER', () => {
     expect(r.rate).toBeCloseTo(3 / 6, 12);
   });
 });
+
+describe('alignWords', () => {
+  it('marks substitutions, deletions and insertions consistently with the counts', async () => {
+    const { alignWords } = await import('../metrics/align');
+    const cases: [string, string, string[]][] = [
+      ['a b c d', 'a x c d e', ['ok', 'sub', 'ok', 'ok', 'ins']],
+      ['a b c d', 'a c d', ['ok', 'del', 'ok', 'ok']],
+      ['a b', '', ['del', 'del']],
+    ];
+    for (const [r, h, want] of cases) {
+      const ref = r.split(' '), hyp = h ? h.split(' ') : [];
+      const ops = alignWords(ref, hyp);
+      expect(ops.map((o) => o.op)).toEqual(want);
+      const c = editCounts(ref, hyp);
+      expect([c.S, c.D, c.I]).toEqual(['sub', 'del', 'ins'].map((k) => want.filter((x) => x === k).length));
+    }
+  });
+});

@@ -4,13 +4,14 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { makeBatch, tokenIndex } from '../../data/batch';
+import { throwOnGpuErrors } from '../backend';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
 import { ctcLoss, ctcNll } from '../ctc/ctc_loss';
 import { ctcMinFrames } from '../ctc/ctc_reference';
 import { adaptiveDecode } from '../decode/adaptive';
 import { beamSearchDecode } from '../decode/beam';
 import { idsToTokens } from '../decode/greedy';
-import { wer } from '../metrics/wer';
+import { editCounts, wer } from '../metrics/wer';
 import type { TcnModel } from '../model/tcn';
 import {
   checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,
@@ -171,8 +172,13 @@ export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: Samp
   });
   const norms = await normTensors.data();
   normTensors.dispose();
+  throwOnGpuErrors('diagnostics');
 
   const refs = evalSet.map((s) => s.text);
+  const perSample = evalSet.map((s, i) => {
+    const c = editCounts(s.text.split(' '), greedyH[i] ? greedyH[i].split(' ') : []);
+    return { id: s.id, ref: s.text, greedy: greedyH[i], adaptive: adaptiveH[i], beam: beamH[i], ...c, wer: (c.S + c.D + c.I) / Math.max(c.N, 1) };
+  });
   const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
   const checks = [
     checkOutputs(lpRows),
@@ -180,10 +186,13 @@ export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: Samp
     checkBlankRate(lpRows),
     checkGradients(names.map((name, i) => ({ name, norm: norms[i] }))),
     checkDataset(facts),
-    checkDecoding({
-      samples: evalSet.length, split, greedyWer: wer(refs, greedyH).rate, adaptiveWer: wer(refs, adaptiveH).rate, beamWer: wer(refs, beamH).rate,
-      beamWidth: opts.beamWidth, greedyTokens, adaptiveDropped: dropped,
-    }),
+    {
+      ...checkDecoding({
+        samples: evalSet.length, split, greedyWer: wer(refs, greedyH).rate, adaptiveWer: wer(refs, adaptiveH).rate, beamWer: wer(refs, beamH).rate,
+        beamWidth: opts.beamWidth, greedyTokens, adaptiveDropped: dropped,
+      }),
+      details: perSample,
+    },
     checkInitialLoss({ modelLoss: mean(nllArr), uniformLoss: mean(uniArr), samples: evalSet.length, split, trained: opts.trainedSteps > 0 }),
     checkOverfit(opts.overfit),
     checkEarlyStopping({ patience: opts.patience, minDelta: opts.minDelta, maxEpochs: opts.maxEpochs, trainSamples: meta.counts.train }),

@@ -10,6 +10,8 @@ import { wer } from '../metrics/wer';
 import { TcnModel, TCN_DEFAULTS, type TcnConfig } from '../model/tcn';
 import { Adam } from '../optim/adam';
 import { makeBatch } from '../../data/batch';
+import { throwOnGpuErrors } from '../backend';
+import { globalNorm } from '../optim/norm';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
 
 export interface OverfitConfig {
@@ -27,6 +29,8 @@ export interface OverfitEpoch {
   epoch: number;
   loss: number; // mean CTC loss (per label token, PyTorch 'mean')
   wer: number; // 0..1, greedy decoding on the same samples
+  blankRate: number; // share of real output frames whose argmax is blank
+  gradNorm: number; // global gradient norm of the step
   seconds: number; // since start
 }
 
@@ -110,14 +114,31 @@ export async function runOverfitTest(
       }, vars);
       const named: Record<string, tf.Tensor> = {};
       for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!] = g;
+      // [loss, global grad norm, argmax per output frame...]: one tensor, one asynchronous read per step.
+      const metrics = tf.tidy(() =>
+        tf.concat([
+          tf.reshape(value, [1]),
+          tf.reshape(globalNorm(Object.values(grads)), [1]),
+          tf.reshape(best!, [-1]).toFloat(),
+        ]),
+      );
       optimizer.apply(model.params, named);
-      // One asynchronous read per step: the loss and the argmax of this step's forward pass.
-      const [lossArr, bestArr] = await Promise.all([value.data(), best!.data()]);
       tf.dispose([value, best!, ...Object.values(grads)]);
+      const m = await metrics.data();
+      metrics.dispose();
+      throwOnGpuErrors(`overfit step ${epoch}`);
+      const lossArr = [m[0]];
+      const gradNorm = m[1];
+      const bestArr = m.subarray(2);
       const loss = lossArr[0];
       hyps = decode(bestArr);
       const w = wer(batch.texts, hyps).rate;
-      const e = { epoch, loss, wer: w, seconds: (now() - start) / 1000 };
+      let blanks = 0;
+      outLens.forEach((n, b) => {
+        for (let t = 0; t < n; t++) if (bestArr[b * Tout + t] === 0) blanks++;
+      });
+      const blankRate = blanks / outLens.reduce((a, n) => a + n, 0);
+      const e = { epoch, loss, wer: w, blankRate, gradNorm, seconds: (now() - start) / 1000 };
       history.push(e);
       hooks.onEpoch?.(e);
       if (!Number.isFinite(loss)) {
