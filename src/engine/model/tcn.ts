@@ -86,7 +86,13 @@ export class TcnModel {
   apply(x: tf.Tensor3D, mask: tf.Tensor3D, training: boolean, dropoutSeed = 0): tf.Tensor3D {
     return tf.tidy(() => {
       const { layers, dropout } = this.config;
-      let h = tf.relu(tf.add(tf.conv1d(x, this.p('model.subsample.weight') as tf.Tensor3D, 2, 'same'), this.p('model.subsample.bias')));
+      // Explicit symmetric padding, then a 'valid' stride-2 conv: T' = ceil(T/2) with the stride grid
+      // anchored at frame 0. tf's 'same' padding puts the extra pad on the left for odd T, which
+      // shifts the grid with the parity of the *batch's* padded length, so a sample's outputs
+      // depended on which batch it was in (found by the accumulation test).
+      const half = (this.config.kernel - 1) / 2;
+      const xp = tf.pad(x, [[0, 0], [half, half], [0, 0]]);
+      let h = tf.relu(tf.add(tf.conv1d(xp as tf.Tensor3D, this.p('model.subsample.weight') as tf.Tensor3D, 2, 'valid'), this.p('model.subsample.bias')));
       h = tf.mul(h, mask);
       for (let i = 0; i < layers; i++) {
         const w = this.p(`model.blocks.${i}.weight`) as tf.Tensor3D;

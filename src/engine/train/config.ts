@@ -1,0 +1,48 @@
+// Full-training configuration: one flat typed object, every flag of the field guide's
+// train_teacher.py, with its usual value. Presets are the field guide's three recipes.
+
+export interface TrainConfig {
+  preset: 'tcn'; // model preset (tconv-bilstm and transformer: not built yet)
+  channels: number; // tcn width, 64
+  layers: number; // tcn residual blocks, 3
+  dropout: number; // 0.2
+  batchSize: number; // samples per micro-batch, 8
+  accumulationSteps: number; // micro-batches per optimizer step, 2
+  epochs: number; // 150
+  lr: number; // peak learning rate, 5e-4
+  warmupEpochs: number; // linear warmup, 5
+  decay: 'cosine' | 'step' | 'none';
+  optimizer: 'adam' | 'adamw' | 'sgd';
+  weightDecay: number; // AdamW decoupled / SGD L2, 0
+  momentum: number; // SGD, 0.9
+  clipNorm: number; // clip gradients by global norm; 0 = off; 5
+  patience: number; // early stopping, epochs; 0 = off; 40
+  minDelta: number; // improvement needed, in the monitored metric's units; 0.01
+  monitor: 'val_wer' | 'val_loss';
+  restoreBest: boolean;
+  evalEvery: number; // epochs between validations, 1
+  seed: number; // 1
+  maxTrainSamples: number; // 0 = all; the "debug on a small subset" recipe uses a few dozen
+}
+
+export const TRAIN_DEFAULTS: TrainConfig = {
+  preset: 'tcn', channels: 64, layers: 3, dropout: 0.2,
+  batchSize: 8, accumulationSteps: 2, epochs: 150, lr: 5e-4, warmupEpochs: 5, decay: 'cosine',
+  optimizer: 'adam', weightDecay: 0, momentum: 0.9, clipNorm: 5,
+  patience: 40, minDelta: 0.01, monitor: 'val_wer', restoreBest: true, evalEvery: 1, seed: 1, maxTrainSamples: 0,
+};
+
+export const PRESETS: Record<string, { label: string; config: Partial<TrainConfig> }> = {
+  fresh: {
+    label: 'Fresh start (field guide option 2)',
+    config: { lr: 5e-4, dropout: 0.2, epochs: 150, warmupEpochs: 5, optimizer: 'adam', weightDecay: 0, accumulationSteps: 2, patience: 40, batchSize: 8 },
+  },
+  continue: {
+    label: 'Continue-style settings (field guide option 1)',
+    config: { lr: 3e-4, dropout: 0.3, epochs: 150, warmupEpochs: 5, optimizer: 'adamw', weightDecay: 1e-4, accumulationSteps: 2, patience: 30, batchSize: 8 },
+  },
+  debug: {
+    label: 'Debug on a small subset (field guide option 3)',
+    config: { maxTrainSamples: 40, lr: 1e-3, dropout: 0.1, epochs: 30, warmupEpochs: 0, patience: 0, accumulationSteps: 1, batchSize: 8 },
+  },
+};

@@ -1,0 +1,333 @@
+// Full training: length-bucketed batches, gradient accumulation, clipping, LR schedule, per-epoch
+// validation (loss, WER, CER with S/D/I, blank rate, greedy decoding), early stopping, and
+// checkpoints that resume exactly (weights, optimizer slots, step, early-stopping state, history;
+// shuffling and dropout are functions of (seed, epoch, step), so no RNG state needs saving).
+
+import * as tf from '@tensorflow/tfjs';
+import { makeBatch, tokenIndex, type Batch } from '../../data/batch';
+import { bucketedBatches, paddingEfficiency } from '../../data/loader';
+import type { DatasetMeta, SampleRecord } from '../../data/types';
+import { throwOnGpuErrors } from '../backend';
+import { CHECKPOINT_FORMAT, encodeCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
+import type { StTensor } from '../checkpoint/safetensors';
+import { ctcLoss, ctcNll } from '../ctc/ctc_loss';
+import { ctcMinFrames } from '../ctc/ctc_reference';
+import { greedyDecode, idsToTokens } from '../decode/greedy';
+import { cer, wer } from '../metrics/wer';
+import { TcnModel, TCN_DEFAULTS } from '../model/tcn';
+import { Adam } from '../optim/adam';
+import { globalNorm } from '../optim/norm';
+import { learningRate } from '../optim/schedule';
+import { Sgd } from '../optim/sgd';
+import type { TrainConfig } from './config';
+import { EarlyStopping, type EarlyStoppingState } from './early_stopping';
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number; // mean over the epoch's finite batches
+  valLoss: number | null;
+  valWer: number | null;
+  valCer: number | null;
+  S: number | null; D: number | null; I: number | null; N: number | null;
+  blankRate: number | null;
+  lr: number; // at the end of the epoch
+  gradNorm: number; // mean global norm (before clipping)
+  skippedBatches: number; // non-finite loss, never applied
+  paddingEfficiency: number;
+  seconds: number; // wall time of the epoch
+}
+
+export interface StepMetrics {
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  skipped: boolean;
+}
+
+export interface TrainState {
+  epoch: number; // completed epochs
+  step: number; // optimizer updates done
+  earlyStopping: EarlyStoppingState;
+  history: EpochMetrics[];
+}
+
+export interface TrainHooks {
+  onStep?: (s: StepMetrics) => void;
+  onEpoch?: (m: EpochMetrics, info: { improved: boolean; stop: boolean; earlyStopping: EarlyStoppingState }) => Promise<void> | void;
+  shouldStop?: () => boolean;
+  waitWhilePaused?: () => Promise<void>;
+}
+
+export class Trainer {
+  readonly model: TcnModel;
+  readonly optimizer: Adam | Sgd;
+  readonly state: TrainState;
+  readonly early: EarlyStopping;
+  private readonly train: SampleRecord[];
+  private readonly val: SampleRecord[];
+  private readonly index: Map<string, number>;
+  private best: Map<string, tf.Tensor> | null = null;
+  readonly excluded: { id: string; reason: string }[] = [];
+
+  constructor(
+    readonly meta: DatasetMeta,
+    samples: SampleRecord[],
+    readonly config: TrainConfig,
+    resume?: { state: TrainState; tensors: Record<string, StTensor> },
+  ) {
+    this.index = tokenIndex(meta.vocab);
+    this.model = new TcnModel(
+      { preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, channels: config.channels, layers: config.layers, kernel: TCN_DEFAULTS.kernel, dropout: config.dropout },
+      config.seed,
+    );
+    const ok = (s: SampleRecord, split: string) => {
+      if (s.split !== split) return false;
+      const ids = s.text.split(' ').map((t) => this.index.get(t));
+      if (ids.some((i) => i === undefined)) {
+        // Only val/test can hold unknown tokens (the vocabulary covers training); CTC cannot score them.
+        this.excluded.push({ id: s.id, reason: 'token not in the vocabulary' });
+        return false;
+      }
+      if (this.model.outLength(s.frames) < ctcMinFrames(ids as number[])) {
+        this.excluded.push({ id: s.id, reason: 'CTC-infeasible at this subsampling' });
+        return false;
+      }
+      return true;
+    };
+    const train = samples.filter((s) => ok(s, 'train'));
+    this.train = config.maxTrainSamples > 0 ? train.slice(0, config.maxTrainSamples) : train;
+    this.val = samples.filter((s) => ok(s, 'val'));
+    if (this.train.length === 0) throw new Error('no trainable samples in the training split');
+    this.optimizer =
+      config.optimizer === 'sgd'
+        ? new Sgd(this.model.params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay })
+        : new Adam(this.model.params, { lr: config.lr, weightDecay: config.optimizer === 'adamw' ? config.weightDecay : 0 });
+    this.early = new EarlyStopping(
+      { patience: config.patience, minDelta: config.minDelta, monitor: config.monitor, restoreBest: config.restoreBest },
+      resume?.state.earlyStopping,
+    );
+    this.state = resume ? { ...resume.state, history: [...resume.state.history] } : { epoch: 0, step: 0, earlyStopping: this.early.state, history: [] };
+    this.state.earlyStopping = this.early.state;
+    if (resume) this.load(resume.tensors);
+  }
+
+  get stepsPerEpoch(): number {
+    return Math.ceil(Math.ceil(this.train.length / this.config.batchSize) / this.config.accumulationSteps);
+  }
+
+  lr(step = this.state.step): number {
+    const c = this.config;
+    return learningRate({ lr: c.lr, warmupEpochs: c.warmupEpochs, decay: c.decay, epochs: c.epochs, minLrRatio: 0.01, stepEvery: 30, stepGamma: 0.5 }, step, this.stepsPerEpoch);
+  }
+
+  private load(tensors: Record<string, StTensor>): void {
+    this.model.loadTensors(tensors);
+    for (const [name, v] of this.optimizer.slots) {
+      const t = tensors[name];
+      if (!t) throw new Error(`checkpoint: optimizer slot ${name} is missing (was it saved with another optimizer?)`);
+      tf.tidy(() => v.assign(tf.tensor(Float32Array.from(t.data), t.shape)));
+    }
+    this.optimizer.step = this.state.step;
+  }
+
+  private tensorsOf(b: Batch) {
+    const Tout = this.model.outLength(b.T);
+    const outLens = Array.from(b.frames, (f) => this.model.outLength(f));
+    const mask = new Float32Array(b.B * Tout);
+    outLens.forEach((n, i) => mask.fill(1, i * Tout, i * Tout + n));
+    return {
+      Tout,
+      outLens,
+      x: tf.tensor3d(b.x, [b.B, b.T, b.F]),
+      mask: tf.tensor3d(mask, [b.B, Tout, 1]),
+      labels: tf.tensor2d(b.labels, [b.B, b.L], 'int32'),
+      xl: tf.tensor1d(outLens, 'int32'),
+      yl: tf.tensor1d(b.labelLengths, 'int32'),
+    };
+  }
+
+  /** One epoch of training; returns its metrics (without validation). */
+  private async trainEpoch(epoch: number, hooks: TrainHooks): Promise<Omit<EpochMetrics, 'valLoss' | 'valWer' | 'valCer' | 'S' | 'D' | 'I' | 'N' | 'blankRate' | 'seconds'> | null> {
+    const c = this.config;
+    const frames = this.train.map((s) => s.frames);
+    const batches = bucketedBatches(frames, c.batchSize, c.seed * 100003 + epoch);
+    const vars = [...this.model.params.values()];
+    const byTfName = new Map([...this.model.params].map(([name, v]) => [v.name, name]));
+    let lossSum = 0, lossCount = 0, normSum = 0, skipped = 0;
+    for (let i = 0; i < batches.length; i += c.accumulationSteps) {
+      if (hooks.shouldStop?.()) return null;
+      await hooks.waitWhilePaused?.();
+      const group = batches.slice(i, i + c.accumulationSteps);
+      // Accumulate the gradient of the mean loss over the group's micro-batches.
+      let acc: Record<string, tf.Tensor> | null = null;
+      let lossT: tf.Tensor = tf.scalar(0);
+      for (const [k, idx] of group.entries()) {
+        const b = makeBatch(idx.map((j) => this.train[j]), this.meta, this.index);
+        const t = this.tensorsOf(b);
+        const seed = c.seed * 7919 + this.state.step * 131 + k;
+        const { value, grads } = tf.variableGrads(
+          () => tf.div(ctcLoss(this.model.apply(t.x, t.mask, true, seed), t.labels, t.xl, t.yl), group.length) as tf.Scalar,
+          vars,
+        );
+        tf.dispose([t.x, t.mask, t.labels, t.xl, t.yl]);
+        const prevLoss = lossT;
+        lossT = tf.add(lossT, value);
+        prevLoss.dispose();
+        value.dispose();
+        if (!acc) acc = grads;
+        else {
+          const next: Record<string, tf.Tensor> = {};
+          for (const key of Object.keys(grads)) next[key] = tf.add(acc[key], grads[key]);
+          tf.dispose([...Object.values(acc), ...Object.values(grads)]);
+          acc = next;
+        }
+      }
+      const gradsAcc = acc!;
+      const norm = globalNorm(Object.values(gradsAcc));
+      // One asynchronous read per step: the loss and the norm decide whether the step is applied.
+      const both = tf.stack([lossT, norm]);
+      const [loss, gn] = await both.data();
+      tf.dispose([both, lossT]);
+      const lr = this.lr();
+      const finite = Number.isFinite(loss) && Number.isFinite(gn);
+      if (finite) {
+        const scale = c.clipNorm > 0 && gn > c.clipNorm ? c.clipNorm / gn : 1;
+        const named: Record<string, tf.Tensor> = {};
+        for (const [tfName, g] of Object.entries(gradsAcc)) named[byTfName.get(tfName)!] = scale === 1 ? g : tf.mul(g, scale);
+        this.optimizer.apply(this.model.params, named, lr);
+        if (scale !== 1) tf.dispose(Object.values(named));
+        lossSum += loss;
+        lossCount++;
+        normSum += gn;
+      } else {
+        skipped++; // a non-finite batch never reaches the weights
+      }
+      tf.dispose([norm, ...Object.values(gradsAcc)]);
+      this.state.step++;
+      throwOnGpuErrors(`training step ${this.state.step}`);
+      hooks.onStep?.({ step: this.state.step, epoch, loss, lr, gradNorm: gn, skipped: !finite });
+    }
+    return {
+      epoch,
+      trainLoss: lossCount ? lossSum / lossCount : NaN,
+      lr: this.lr(),
+      gradNorm: lossCount ? normSum / lossCount : NaN,
+      skippedBatches: skipped,
+      paddingEfficiency: paddingEfficiency(frames, batches),
+    };
+  }
+
+  /** Validation: mean per-token CTC loss (PyTorch 'mean'), greedy WER/CER with S/D/I, blank rate. */
+  async evaluate(samples = this.val, batchSize = 16) {
+    if (samples.length === 0) return null;
+    const order = samples.map((_, i) => i).sort((a, b) => samples[a].frames - samples[b].frames);
+    const refs: string[] = [], hyps: string[] = [];
+    let lossSum = 0, blanks = 0, frames = 0;
+    for (let i = 0; i < order.length; i += batchSize) {
+      const chunk = order.slice(i, i + batchSize).map((j) => samples[j]);
+      const b = makeBatch(chunk, this.meta, this.index);
+      const t = this.tensorsOf(b);
+      const [nllT, bestT] = tf.tidy(() => {
+        const logits = this.model.apply(t.x, t.mask, false);
+        return [ctcNll(logits, t.labels, t.xl, t.yl, { zeroInfinity: true }), tf.argMax(logits, 2)];
+      });
+      const [nll, best] = await Promise.all([nllT.data(), bestT.data()]);
+      tf.dispose([nllT, bestT, t.x, t.mask, t.labels, t.xl, t.yl]);
+      for (let k = 0; k < b.B; k++) lossSum += nll[k] / Math.max(b.labelLengths[k], 1);
+      t.outLens.forEach((n, k) => {
+        for (let f = 0; f < n; f++) if (best[k * t.Tout + f] === 0) blanks++;
+        frames += n;
+      });
+      greedyDecode(best, t.Tout, t.outLens).forEach((ids, k) => {
+        hyps.push(idsToTokens(ids, this.meta.vocab).join(' '));
+        refs.push(b.texts[k]);
+      });
+    }
+    const w = wer(refs, hyps);
+    return { loss: lossSum / samples.length, wer: w.rate, cer: cer(refs, hyps).rate, S: w.S, D: w.D, I: w.I, N: w.N, blankRate: blanks / frames, refs, hyps };
+  }
+
+  /** Trains until the configured epochs, early stopping, or a stop request. */
+  async run(hooks: TrainHooks = {}): Promise<{ reason: string }> {
+    const c = this.config;
+    while (this.state.epoch < c.epochs) {
+      const epoch = this.state.epoch + 1;
+      const t0 = performance.now();
+      const tr = await this.trainEpoch(epoch, hooks);
+      if (!tr) return { reason: `stopped by the user during epoch ${epoch}` };
+      const doEval = epoch % c.evalEvery === 0 || epoch === c.epochs;
+      const ev = doEval ? await this.evaluate() : null;
+      const m: EpochMetrics = {
+        ...tr,
+        valLoss: ev?.loss ?? null, valWer: ev?.wer ?? null, valCer: ev?.cer ?? null,
+        S: ev?.S ?? null, D: ev?.D ?? null, I: ev?.I ?? null, N: ev?.N ?? null, blankRate: ev?.blankRate ?? null,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      this.state.epoch = epoch;
+      this.state.history.push(m);
+      let improved = false, stop = false;
+      if (ev) {
+        ({ improved, stop } = this.early.update(epoch, c.monitor === 'val_wer' ? ev.wer : ev.loss));
+        if (improved && c.restoreBest) this.keepBest();
+      }
+      await hooks.onEpoch?.(m, { improved, stop, earlyStopping: { ...this.early.state } });
+      if (stop) {
+        this.restoreBestIfSet();
+        return { reason: `early stopping: no ${c.monitor} improvement > ${c.minDelta} for ${c.patience} epochs (best ${this.early.state.best?.toFixed(4)} at epoch ${this.early.state.bestEpoch})` };
+      }
+      if (hooks.shouldStop?.()) return { reason: `stopped by the user after epoch ${epoch}` };
+    }
+    this.restoreBestIfSet();
+    return { reason: `finished ${c.epochs} epochs` };
+  }
+
+  private keepBest(): void {
+    if (this.best) tf.dispose([...this.best.values()]);
+    this.best = new Map([...this.model.params].map(([k, v]) => [k, tf.clone(v)]));
+  }
+
+  private restoreBestIfSet(): void {
+    if (!this.config.restoreBest || !this.best) return;
+    for (const [k, v] of this.model.params) v.assign(this.best.get(k)!);
+  }
+
+  /** The run as a checkpoint (DESIGN.md format). */
+  async checkpoint(datasetName: string): Promise<Uint8Array> {
+    const meta: CheckpointMeta = {
+      format: CHECKPOINT_FORMAT,
+      createdAt: new Date().toISOString(),
+      model: { ...this.model.config },
+      subsampling: this.model.subsampling,
+      vocab: this.meta.vocab,
+      blank: 0,
+      normalisation: this.meta.norm,
+      training: {
+        config: { mode: 'train', ...this.config },
+        state: { epoch: this.state.epoch, step: this.state.step, seed: this.config.seed, earlyStopping: { counter: this.early.state.counter, best: this.early.state.best } },
+      },
+      history: this.state.history.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v ?? NaN])) as Record<string, number>),
+      dataset: { id: this.meta.id, name: datasetName },
+    };
+    (meta.training.state as Record<string, unknown>).earlyStoppingFull = this.early.state;
+    return encodeCheckpoint(new Map([...this.model.params, ...this.optimizer.slots]), meta);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.optimizer.dispose();
+    if (this.best) tf.dispose([...this.best.values()]);
+  }
+}
+
+/** Rebuilds a Trainer's resume input from a decoded checkpoint. */
+export function resumeStateFrom(meta: CheckpointMeta): TrainState {
+  const st = meta.training.state as CheckpointMeta['training']['state'] & { earlyStoppingFull?: EarlyStoppingState };
+  return {
+    epoch: st.epoch,
+    step: st.step,
+    earlyStopping: st.earlyStoppingFull ?? { best: st.earlyStopping?.best ?? null, bestEpoch: 0, counter: st.earlyStopping?.counter ?? 0 },
+    history: meta.history.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number.isNaN(v) ? null : v]))) as unknown as EpochMetrics[],
+  };
+}
