@@ -5,7 +5,10 @@ import * as Comlink from 'comlink';
 import type {
   BackendInfo, CheckpointInfo, DatasetMeta, DiagnosticsReport, DiagnosticsRequest, DoctorAlert, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
 } from '../worker/api';
+import type { EpochMetrics, RunRecord, StepMetrics, TrainConfig, TrainEvent } from '../worker/api';
 import { reportToMarkdown } from '../engine/diagnose/report';
+import { PRESETS, TRAIN_DEFAULTS } from '../engine/train/config';
+import { recommendedPatience } from '../engine/diagnose/checks';
 import { saveBytes } from './files';
 
 function message(e: unknown): string {
@@ -36,7 +39,27 @@ export class Lab {
   diagRunning = $state(false);
   diagError = $state<string | null>(null);
   diagSettings = $state<DiagnosticsRequest>({ checkpointId: null, patience: 15, minDelta: 0, maxEpochs: 150 });
-  busy = $derived(this.running || this.diagRunning || this.importing);
+
+  // Full training
+  trainConfig = $state<TrainConfig>({ ...TRAIN_DEFAULTS });
+  training = $state(false);
+  trainPaused = $state(false);
+  run = $state.raw<RunRecord | null>(null);
+  epochs = $state.raw<EpochMetrics[]>([]);
+  steps = $state.raw<StepMetrics[]>([]);
+  trainAlerts = $state.raw<DoctorAlert[]>([]);
+  trainInfo = $state<{ stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number } | null>(null);
+  trainError = $state<string | null>(null);
+  trainStartedAt = $state(0);
+  stepsAtStart = $state(0);
+  runs = $state.raw<RunRecord[]>([]);
+  patienceAdvice = $derived(
+    this.selected && this.trainConfig.patience > 0 && this.trainConfig.patience < recommendedPatience(this.selected.counts.train)
+      ? `Patience ${this.trainConfig.patience} is low for ${this.selected.counts.train} training samples: the field guide's run stopped at epoch 45 of 150 with 92% WER on patience 15. Recommended: ≥ ${recommendedPatience(this.selected.counts.train)}.`
+      : null,
+  );
+
+  busy = $derived(this.running || this.diagRunning || this.importing || this.training);
 
   private api: Comlink.Remote<LabApi>;
 
@@ -63,6 +86,7 @@ export class Lab {
 
   async refreshCheckpoints(): Promise<void> {
     this.checkpoints = this.selectedId ? await this.api.listCheckpoints(this.selectedId) : [];
+    this.runs = this.selectedId ? await this.api.listRuns(this.selectedId) : [];
   }
 
   async select(id: string): Promise<void> {
@@ -160,6 +184,74 @@ export class Lab {
     const text = kind === 'md' ? reportToMarkdown(r) : JSON.stringify(r, null, 2);
     const stamp = r.createdAt.replace(/[:.]/g, '-');
     saveBytes(new TextEncoder().encode(text).buffer as ArrayBuffer, `ctc-lab-diagnostics-${stamp}.${kind}`);
+  }
+
+  applyPreset(name: keyof typeof PRESETS): void {
+    this.trainConfig = { ...TRAIN_DEFAULTS, ...PRESETS[name].config };
+  }
+
+  private onTrainEvent = (e: TrainEvent) => {
+    if (e.type === 'start') {
+      this.run = e.run;
+      this.trainInfo = { stepsPerEpoch: e.stepsPerEpoch, trainSamples: e.trainSamples, valSamples: e.valSamples, excluded: e.excluded, paramCount: e.paramCount };
+      this.epochs = e.run.history as unknown as EpochMetrics[];
+      this.stepsAtStart = this.epochs.length * e.stepsPerEpoch;
+      this.trainStartedAt = performance.now();
+    } else if (e.type === 'step') {
+      const s = this.steps.length > 4000 ? this.steps.slice(-3000) : this.steps;
+      this.steps = [...s, e.step];
+    } else if (e.type === 'epoch') {
+      this.epochs = [...this.epochs, e.metrics];
+    } else {
+      this.trainAlerts = [...this.trainAlerts, ...e.alerts];
+    }
+  };
+
+  private async trainJob(job: (cb: (e: TrainEvent) => void) => Promise<{ run: RunRecord }>): Promise<void> {
+    if (!this.selectedId || this.busy) return;
+    this.training = true;
+    this.trainPaused = false;
+    this.stopping = false;
+    this.trainError = null;
+    this.steps = [];
+    this.trainAlerts = [];
+    try {
+      const out = await job(Comlink.proxy(this.onTrainEvent));
+      this.run = out.run;
+      console.log(`[ctc-lab] training run ${out.run.id} ${out.run.status}: ${out.run.reason}`);
+      if (out.run.status === 'failed') this.trainError = out.run.reason;
+    } catch (e) {
+      this.trainError = message(e);
+    } finally {
+      this.training = false;
+      await this.refreshCheckpoints();
+    }
+  }
+
+  async startTraining(): Promise<void> {
+    this.epochs = [];
+    const id = this.selectedId!;
+    await this.trainJob((cb) => this.api.startTraining(id, $state.snapshot(this.trainConfig), cb));
+  }
+
+  async resumeRun(runId: string): Promise<void> {
+    await this.trainJob((cb) => this.api.resumeRun(runId, cb));
+  }
+
+  pauseTraining(): void {
+    this.trainPaused = true;
+    void this.api.pause();
+  }
+
+  unpauseTraining(): void {
+    this.trainPaused = false;
+    void this.api.unpause();
+  }
+
+  exportCsv(run: RunRecord): void {
+    const cols = ['epoch', 'trainLoss', 'valLoss', 'valWer', 'valCer', 'S', 'D', 'I', 'N', 'blankRate', 'lr', 'gradNorm', 'skippedBatches', 'paddingEfficiency', 'seconds'];
+    const lines = [cols.join(','), ...run.history.map((h) => cols.map((c) => h[c] ?? '').join(','))];
+    saveBytes(new TextEncoder().encode(lines.join('\n') + '\n').buffer as ArrayBuffer, `ctc-lab-${run.id}-metrics.csv`);
   }
 
   stop(): void {

@@ -9,20 +9,36 @@ export interface CheckpointRecord {
   id: string;
   datasetId: string;
   kind: 'overfit' | 'best' | 'last';
+  runId?: string;
   createdAt: number;
   fileName: string;
   bytes: ArrayBuffer; // the .safetensors file
   overfit?: { passed: boolean; epochs: number; seconds: number; finalLoss: number; finalWer: number }; // kind 'overfit'
 }
 
+export interface RunRecord {
+  id: string;
+  datasetId: string;
+  datasetName: string;
+  createdAt: number;
+  updatedAt: number;
+  config: Record<string, unknown>; // TrainConfig
+  status: 'running' | 'paused' | 'stopped' | 'finished' | 'early-stopped' | 'failed';
+  reason: string;
+  history: Record<string, number | null>[]; // per-epoch metrics
+  bestCheckpointId: string | null;
+  lastCheckpointId: string | null;
+}
+
 interface LabDB extends DBSchema {
   datasets: { key: string; value: DatasetMeta };
   samples: { key: [string, number]; value: SampleRecord; indexes: { byDataset: string } };
   checkpoints: { key: string; value: CheckpointRecord; indexes: { byDataset: string } };
+  runs: { key: string; value: RunRecord; indexes: { byDataset: string } };
 }
 
 export const DB_NAME = 'ctc-lab';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 let dbPromise: Promise<IDBPDatabase<LabDB>> | null = null;
 
@@ -33,6 +49,9 @@ export function db(): Promise<IDBPDatabase<LabDB>> {
         d.createObjectStore('datasets', { keyPath: 'id' });
         d.createObjectStore('samples', { keyPath: ['datasetId', 'index'] }).createIndex('byDataset', 'datasetId');
         d.createObjectStore('checkpoints', { keyPath: 'id' }).createIndex('byDataset', 'datasetId');
+      }
+      if (oldVersion < 2) {
+        d.createObjectStore('runs', { keyPath: 'id' }).createIndex('byDataset', 'datasetId');
       }
     },
   });
@@ -75,21 +94,46 @@ export async function loadSamples(datasetId: string): Promise<SampleRecord[]> {
 
 export async function deleteDataset(id: string): Promise<void> {
   const d = await db();
-  const tx = d.transaction(['datasets', 'samples', 'checkpoints'], 'readwrite');
+  const tx = d.transaction(['datasets', 'samples', 'checkpoints', 'runs'], 'readwrite');
   const keys = await tx.objectStore('samples').index('byDataset').getAllKeys(id);
   const ckpts = await tx.objectStore('checkpoints').index('byDataset').getAllKeys(id);
+  const runs = await tx.objectStore('runs').index('byDataset').getAllKeys(id);
   await Promise.all([
     tx.objectStore('datasets').delete(id),
     ...keys.map((k) => tx.objectStore('samples').delete(k)),
     ...ckpts.map((k) => tx.objectStore('checkpoints').delete(k)),
+    ...runs.map((k) => tx.objectStore('runs').delete(k)),
     tx.done,
   ]);
 }
 
-export async function saveCheckpoint(rec: Omit<CheckpointRecord, 'id' | 'createdAt'>): Promise<CheckpointRecord> {
-  const full: CheckpointRecord = { ...rec, id: newId('ck'), createdAt: Date.now() };
+export async function saveCheckpoint(rec: Omit<CheckpointRecord, 'id' | 'createdAt'> & { id?: string }): Promise<CheckpointRecord> {
+  const full: CheckpointRecord = { ...rec, id: rec.id ?? newId('ck'), createdAt: Date.now() };
   await (await db()).put('checkpoints', full);
   return full;
+}
+
+/** Saves a run's checkpoint(s) and its record in one transaction: after a crash, the run record
+ * never points at a checkpoint that is not there. */
+export async function saveRunProgress(run: RunRecord, checkpoints: CheckpointRecord[]): Promise<void> {
+  const d = await db();
+  const tx = d.transaction(['runs', 'checkpoints'], 'readwrite');
+  await Promise.all([...checkpoints.map((c) => tx.objectStore('checkpoints').put(c)), tx.objectStore('runs').put(run), tx.done]);
+}
+
+export async function listRuns(datasetId: string): Promise<RunRecord[]> {
+  const all = await (await db()).getAllFromIndex('runs', 'byDataset', datasetId);
+  return all.sort((a, b) => a.createdAt - b.createdAt);
+}
+
+export async function getRun(id: string): Promise<RunRecord> {
+  const r = await (await db()).get('runs', id);
+  if (!r) throw new Error(`run ${id} is not stored`);
+  return r;
+}
+
+export async function putRun(run: RunRecord): Promise<void> {
+  await (await db()).put('runs', run);
 }
 
 export async function listCheckpoints(datasetId: string): Promise<Omit<CheckpointRecord, 'bytes'>[]> {

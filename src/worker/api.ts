@@ -8,8 +8,23 @@ import type { InputFile } from '../data/import';
 import type { DiagnosticsReport } from '../engine/diagnose/report';
 import type { CheckResult } from '../engine/diagnose/checks';
 import type { DoctorAlert } from '../engine/diagnose/doctor';
+import type { TrainConfig } from '../engine/train/config';
+import type { EpochMetrics, StepMetrics } from '../engine/train/trainer';
+import type { EarlyStoppingState } from '../engine/train/early_stopping';
+import type { RunRecord } from '../data/store';
 
-export type { BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, DiagnosticsReport, CheckResult, DoctorAlert };
+export type { BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, DiagnosticsReport, CheckResult, DoctorAlert, TrainConfig, EpochMetrics, StepMetrics, EarlyStoppingState, RunRecord };
+
+export type TrainEvent =
+  | { type: 'start'; run: RunRecord; stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number }
+  | { type: 'step'; step: StepMetrics }
+  | { type: 'epoch'; metrics: EpochMetrics; improved: boolean; earlyStopping: EarlyStoppingState }
+  | { type: 'alerts'; alerts: DoctorAlert[] };
+
+export interface TrainOutcome {
+  run: RunRecord;
+  alerts: DoctorAlert[];
+}
 
 export interface DiagnosticsRequest {
   checkpointId: string | null; // null: a freshly initialised model
@@ -51,6 +66,13 @@ export interface LabApi {
   ): Promise<OverfitOutcome>;
   stop(): void;
   runDiagnostics(datasetId: string, req: DiagnosticsRequest): Promise<DiagnosticsReport>;
+  /** Full training; resolves when the run ends (finished, early-stopped, stopped or failed). */
+  startTraining(datasetId: string, cfg: Partial<TrainConfig>, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
+  /** Continues a stored run from its last checkpoint (after a reload, a stop or a crash). */
+  resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
+  pause(): void;
+  unpause(): void;
+  listRuns(datasetId: string): Promise<RunRecord[]>;
   listCheckpoints(datasetId: string): Promise<CheckpointInfo[]>;
   getCheckpointBytes(id: string): Promise<{ fileName: string; bytes: ArrayBuffer }>;
 }

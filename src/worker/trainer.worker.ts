@@ -11,11 +11,74 @@ import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/trai
 import { generateDemo } from '../data/demo';
 import { prepareImport } from '../data/import';
 import * as store from '../data/store';
-import type { CheckpointInfo, LabApi } from './api';
+import type { CheckpointInfo, LabApi, TrainEvent, TrainOutcome } from './api';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
+import { resumeStateFrom, Trainer } from '../engine/train/trainer';
+import { ctcLabFileName } from './names';
 
 let backend: BackendInfo | null = null;
 let stopRequested = false;
 let busy = false;
+let paused = false;
+let unpauseWaiters: (() => void)[] = [];
+
+/** Runs the trainer to its end, saving best/last checkpoints and the run record after every epoch. */
+async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
+  const doctor = new TrainingDoctor();
+  const save = async (improved: boolean) => {
+    const bytes = (await trainer.checkpoint(run.datasetName)).buffer as ArrayBuffer;
+    const base = { datasetId: run.datasetId, runId: run.id, createdAt: Date.now() };
+    const cks: store.CheckpointRecord[] = [{ ...base, id: `${run.id}-last`, kind: 'last', fileName: ctcLabFileName(run, 'last', trainer.state.epoch), bytes }];
+    if (improved) cks.push({ ...base, id: `${run.id}-best`, kind: 'best', fileName: ctcLabFileName(run, 'best', trainer.state.epoch), bytes });
+    run.lastCheckpointId = `${run.id}-last`;
+    if (improved) run.bestCheckpointId = `${run.id}-best`;
+    run.history = trainer.state.history as unknown as store.RunRecord['history'];
+    run.updatedAt = Date.now();
+    await store.saveRunProgress(run, cks);
+  };
+  onEvent({ type: 'start', run, stepsPerEpoch: trainer.stepsPerEpoch, trainSamples: trainer.trainCount, valSamples: trainer.valCount, excluded: trainer.excluded.length, paramCount: trainer.model.paramCount() });
+  let lastPost = 0;
+  try {
+    const { reason } = await trainer.run({
+      shouldStop: () => stopRequested,
+      waitWhilePaused: () => (paused ? new Promise<void>((r) => unpauseWaiters.push(r)) : Promise.resolve()),
+      onStep: (st) => {
+        const t = performance.now();
+        if (t - lastPost > 100) {
+          lastPost = t;
+          onEvent({ type: 'step', step: st });
+        }
+      },
+      onEpoch: async (m, info) => {
+        await save(info.improved);
+        onEvent({ type: 'epoch', metrics: m, improved: info.improved, earlyStopping: info.earlyStopping });
+        const fired = doctor.observe({
+          epoch: m.epoch, loss: m.trainLoss, wer: m.valWer, blankRate: m.blankRate, gradNorm: m.gradNorm,
+          earlyStopping: info.stop || trainer.config.patience === 0 ? null : { counter: info.earlyStopping.counter, patience: trainer.config.patience },
+        });
+        if (fired.length) onEvent({ type: 'alerts', alerts: fired });
+      },
+    });
+    run.status = reason.startsWith('early stopping') ? 'early-stopped' : reason.startsWith('stopped') ? 'stopped' : 'finished';
+    run.reason = reason;
+  } catch (e) {
+    run.status = 'failed';
+    run.reason = e instanceof Error ? e.message : String(e);
+  }
+  run.updatedAt = Date.now();
+  await store.putRun(run);
+  return { run, alerts: doctor.alerts };
+}
+
+/** One training job per browser: a second tab is told so instead of both writing the same store. */
+async function withTrainingLock<T>(job: () => Promise<T>): Promise<T> {
+  const locks = (globalThis.navigator as Navigator & { locks?: LockManager }).locks;
+  if (!locks) return job();
+  return (await locks.request('ctc-lab-training', { ifAvailable: true }, async (lock) => {
+    if (!lock) throw new Error('another tab of CTC Lab is training; only one tab can train at a time');
+    return job();
+  })) as T;
+}
 
 async function ready(): Promise<BackendInfo> {
   backend ??= await initBackend();
@@ -142,8 +205,73 @@ const api: LabApi = {
     }
   },
 
+  async startTraining(datasetId, partial, onEvent) {
+    if (busy) throw new Error('the trainer is already running a job in this tab');
+    busy = true;
+    stopRequested = false;
+    paused = false;
+    let trainer: Trainer | null = null;
+    try {
+      return await withTrainingLock(async () => {
+        await ready();
+        const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...partial };
+        const meta = await store.getDataset(datasetId);
+        trainer = new Trainer(meta, await store.loadSamples(datasetId), cfg);
+        const run: store.RunRecord = {
+          id: store.newId('run'), datasetId, datasetName: meta.name, createdAt: Date.now(), updatedAt: Date.now(),
+          config: { ...cfg }, status: 'running', reason: '', history: [], bestCheckpointId: null, lastCheckpointId: null,
+        };
+        await store.putRun(run);
+        return await drive(trainer, run, onEvent);
+      });
+    } finally {
+      (trainer as Trainer | null)?.dispose();
+      busy = false;
+    }
+  },
+
+  async resumeRun(runId, onEvent) {
+    if (busy) throw new Error('the trainer is already running a job in this tab');
+    busy = true;
+    stopRequested = false;
+    paused = false;
+    let trainer: Trainer | null = null;
+    try {
+      return await withTrainingLock(async () => {
+        await ready();
+        const run = await store.getRun(runId);
+        if (!run.lastCheckpointId) throw new Error(`run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`);
+        const rec = await store.getCheckpoint(run.lastCheckpointId);
+        const { meta: ck, tensors } = decodeCheckpoint(rec.bytes, rec.fileName);
+        const meta = await store.getDataset(run.datasetId);
+        trainer = new Trainer(meta, await store.loadSamples(run.datasetId), run.config as unknown as TrainConfig, { state: resumeStateFrom(ck), tensors });
+        run.status = 'running';
+        run.reason = '';
+        await store.putRun(run);
+        return await drive(trainer, run, onEvent);
+      });
+    } finally {
+      (trainer as Trainer | null)?.dispose();
+      busy = false;
+    }
+  },
+
+  pause() {
+    paused = true;
+  },
+
+  unpause() {
+    paused = false;
+    const w = unpauseWaiters;
+    unpauseWaiters = [];
+    w.forEach((r) => r());
+  },
+
+  listRuns: (datasetId) => store.listRuns(datasetId),
+
   stop() {
     stopRequested = true;
+    if (paused) api.unpause();
   },
 
   listCheckpoints: (datasetId) => store.listCheckpoints(datasetId) as Promise<CheckpointInfo[]>,

@@ -113,6 +113,14 @@ export class Trainer {
     if (resume) this.load(resume.tensors);
   }
 
+  get trainCount(): number {
+    return this.train.length;
+  }
+
+  get valCount(): number {
+    return this.val.length;
+  }
+
   get stepsPerEpoch(): number {
     return Math.ceil(Math.ceil(this.train.length / this.config.batchSize) / this.config.accumulationSteps);
   }

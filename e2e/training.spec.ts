@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { test, expect } from './fixtures';
+
+test('train on the demo: curves move, stop, reload, resume the run, and it finishes', async ({ lab, page }) => {
+  await page.getByRole('button', { name: 'Load demo dataset' }).click();
+  await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
+  await page.getByLabel('Epochs', { exact: true }).fill('4');
+  await page.getByLabel('Accumulation steps').fill('1');
+  await page.getByLabel('Peak learning rate').fill('0.003');
+  await page.getByLabel('Warmup epochs').fill('0');
+  await page.getByLabel('Early-stopping patience').fill('0');
+  await page.getByRole('button', { name: 'Start training' }).click();
+
+  const status = page.getByLabel('Training status');
+  await expect(status).toContainText('Epoch 1/4', { timeout: 120_000 });
+  await expect(page.getByRole('img', { name: 'Loss' })).toBeVisible();
+  await expect(page.getByRole('img', { name: 'Validation WER' })).toBeVisible();
+  await expect(status).toContainText('val WER');
+  await page.getByRole('button', { name: 'Stop training' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /Run run-\S+ stopped/ })).toBeVisible({ timeout: 120_000 });
+
+  await page.reload();
+  await expect(lab.backend).not.toContainText('starting');
+  const runRow = page.getByRole('table', { name: 'Training runs' }).locator('tbody tr').first();
+  await expect(runRow).toContainText('stopped');
+  const done = Number((await runRow.locator('td').nth(2).innerText()).split('/')[0]);
+  expect(done).toBeGreaterThanOrEqual(1);
+  expect(done).toBeLessThan(4);
+
+  await runRow.getByRole('button', { name: 'Resume run' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /Run run-\S+ finished/ })).toBeVisible({ timeout: 240_000 });
+  await expect(runRow).toContainText('finished');
+  await expect(runRow.locator('td').nth(2)).toHaveText('4/4');
+  await expect(status).toContainText('Epoch 4/4');
+
+  // Metrics export
+  const dl = page.waitForEvent('download');
+  await runRow.getByRole('button', { name: 'Export CSV' }).click();
+  const csv = readFileSync((await (await dl).path())!, 'utf8');
+  const lines = csv.trim().split('\n');
+  expect(lines[0]).toContain('epoch,trainLoss,valLoss,valWer');
+  expect(lines).toHaveLength(5);
+});
+
+test('a second tab cannot train while the first one does', async ({ lab, page, context }) => {
+  await page.getByRole('button', { name: 'Load demo dataset' }).click();
+  await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
+  await page.getByLabel('Epochs', { exact: true }).fill('50');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expect(page.getByLabel('Training progress')).toBeVisible();
+
+  const second = await context.newPage();
+  await second.goto('/');
+  await expect(second.getByRole('region', { name: 'Compute backend' })).not.toContainText('starting');
+  await second.getByRole('button', { name: 'Start training' }).click();
+  await expect(second.getByRole('alert')).toContainText('another tab of CTC Lab is training');
+  await page.getByRole('button', { name: 'Stop training' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /Run run-\S+ stopped/ })).toBeVisible({ timeout: 120_000 });
+});
