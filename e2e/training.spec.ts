@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test, expect } from './fixtures';
 
 test('train on the demo: curves move, stop, reload, resume the run, and it finishes', async ({ lab, page }) => {
@@ -56,4 +56,38 @@ test('a second tab cannot train while the first one does', async ({ lab, page, c
   await expect(second.getByRole('alert')).toContainText('another tab of CTC Lab is training');
   await page.getByRole('button', { name: 'Stop training' }).click();
   await expect(page.getByRole('status').filter({ hasText: /Run run-\S+ stopped/ })).toBeVisible({ timeout: 120_000 });
+});
+
+test('a downloaded checkpoint re-uploads (Import checkpoint) and resumes to the end; a bad file is refused by name', async ({ lab, page }, testInfo) => {
+  await page.getByRole('button', { name: 'Load demo dataset' }).click();
+  await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
+  await page.getByLabel('Epochs', { exact: true }).fill('3');
+  await page.getByLabel('Accumulation steps').fill('1');
+  await page.getByLabel('Early-stopping patience').fill('0');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expect(page.getByLabel('Training status')).toContainText('Epoch 1/3', { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Stop training' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /Run run-\S+ stopped/ })).toBeVisible({ timeout: 120_000 });
+
+  const runs = page.getByRole('table', { name: 'Training runs' }).locator('tbody tr');
+  const dl = page.waitForEvent('download');
+  await runs.first().getByRole('button', { name: 'Download last' }).click();
+  const file = testInfo.outputPath('last.safetensors');
+  await (await dl).saveAs(file);
+
+  // A file that is not a checkpoint: refused, naming it; nothing added.
+  const junk = testInfo.outputPath('notes.safetensors');
+  writeFileSync(junk, 'hello');
+  await page.getByLabel('Import checkpoint').setInputFiles(junk);
+  await expect(page.getByRole('alert')).toContainText('notes.safetensors');
+  await expect(runs).toHaveCount(1);
+
+  await page.getByLabel('Import checkpoint').setInputFiles(file);
+  await expect(page.getByRole('status').filter({ hasText: 'Imported checkpoint last.safetensors' })).toBeVisible();
+  await expect(runs).toHaveCount(2);
+  const imported = runs.nth(1);
+  await expect(imported).toContainText('stopped');
+  await imported.getByRole('button', { name: 'Resume run' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /Run run-\S+ finished/ })).toBeVisible({ timeout: 240_000 });
+  await expect(imported.locator('td').nth(2)).toHaveText('3/3');
 });

@@ -50,6 +50,8 @@ export class Lab {
   trainAlerts = $state.raw<DoctorAlert[]>([]);
   trainInfo = $state<{ stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number } | null>(null);
   trainError = $state<string | null>(null);
+  ckptError = $state<string | null>(null);
+  trainNotice = $state<string | null>(null);
   trainStartedAt = $state(0);
   stepsAtStart = $state(0);
   runs = $state.raw<RunRecord[]>([]);
@@ -246,6 +248,19 @@ export class Lab {
   unpauseTraining(): void {
     this.trainPaused = false;
     void this.api.unpause();
+  }
+
+  async importCheckpoint(file: File): Promise<void> {
+    if (!this.selectedId) return;
+    this.ckptError = null;
+    this.trainNotice = null;
+    try {
+      const run = await this.api.importCheckpoint(this.selectedId, file);
+      this.trainNotice = `Imported checkpoint ${file.name} as run ${run.id} (epoch ${run.history.length}).`;
+      await this.refreshCheckpoints();
+    } catch (e) {
+      this.ckptError = message(e);
+    }
   }
 
   exportCsv(run: RunRecord): void {

@@ -73,6 +73,8 @@ export interface LabApi {
   pause(): void;
   unpause(): void;
   listRuns(datasetId: string): Promise<RunRecord[]>;
+  /** Stores an uploaded .safetensors checkpoint as a resumable run on this dataset (validated first). */
+  importCheckpoint(datasetId: string, file: File): Promise<RunRecord>;
   listCheckpoints(datasetId: string): Promise<CheckpointInfo[]>;
   getCheckpointBytes(id: string): Promise<{ fileName: string; bytes: ArrayBuffer }>;
 }

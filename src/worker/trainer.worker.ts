@@ -269,6 +269,33 @@ const api: LabApi = {
 
   listRuns: (datasetId) => store.listRuns(datasetId),
 
+  async importCheckpoint(datasetId, file) {
+    const bytes = await file.arrayBuffer();
+    const { meta: ck, tensors } = decodeCheckpoint(bytes, file.name);
+    const meta = await store.getDataset(datasetId);
+    const cfg = { ...TRAIN_DEFAULTS, ...(ck.training.config as Partial<TrainConfig>) };
+    const model = ck.model as unknown as TcnConfig;
+    if (model.preset !== 'tcn') throw new Error(`${file.name}: model preset '${String(model.preset)}' is not supported yet`);
+    if (model.featureDim !== meta.featureDim) throw new Error(`${file.name}: the model takes ${model.featureDim} features per frame; dataset "${meta.name}" has ${meta.featureDim}`);
+    if (ck.vocab.length !== meta.vocab.length || ck.vocab.some((t, i) => t !== meta.vocab[i])) {
+      const diff = ck.vocab.findIndex((t, i) => t !== meta.vocab[i]);
+      throw new Error(`${file.name}: its vocabulary (${ck.vocab.length} tokens) differs from dataset "${meta.name}" (${meta.vocab.length} tokens), first at class ${diff + 1}: '${ck.vocab[diff] ?? '∅'}' vs '${meta.vocab[diff] ?? '∅'}'`);
+    }
+    // Trial-load into a model and optimizer of the recorded config: every tensor present and shaped right.
+    const trial = new Trainer(meta, await store.loadSamples(datasetId), { ...cfg, channels: model.channels, layers: model.layers, dropout: model.dropout }, { state: resumeStateFrom(ck), tensors });
+    trial.dispose();
+    const run: store.RunRecord = {
+      id: store.newId('run'), datasetId, datasetName: meta.name, createdAt: Date.now(), updatedAt: Date.now(),
+      config: { ...cfg, channels: model.channels, layers: model.layers, dropout: model.dropout },
+      status: 'stopped', reason: `imported from ${file.name} at epoch ${ck.training.state.epoch}`,
+      history: resumeStateFrom(ck).history as unknown as store.RunRecord['history'],
+      bestCheckpointId: null, lastCheckpointId: null,
+    };
+    run.lastCheckpointId = `${run.id}-last`;
+    await store.saveRunProgress(run, [{ id: run.lastCheckpointId, datasetId, runId: run.id, kind: 'last', createdAt: Date.now(), fileName: file.name, bytes }]);
+    return run;
+  },
+
   stop() {
     stopRequested = true;
     if (paused) api.unpause();
