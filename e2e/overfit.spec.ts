@@ -65,8 +65,9 @@ test('demo dataset → overfit test passes on WebGPU → checkpoint downloads as
 test('learning rate 0: the overfit test fails, the live doctor flags the plateau, the page links to diagnostics', async ({ lab, page }) => {
   await page.getByRole('button', { name: 'Load demo dataset' }).click();
   await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
-  await page.getByLabel('Max epochs').fill('25');
-  await page.getByLabel('Learning rate').fill('0');
+  const panel = page.getByRole('region', { name: 'Overfit test' });
+  await panel.getByLabel('Max epochs').fill('25');
+  await panel.getByLabel('Learning rate').fill('0');
   await page.getByRole('button', { name: 'Run overfit test' }).click();
   const verdict = page.getByRole('status').filter({ hasText: /Overfit test (passed|failed)/ });
   await expect(verdict).toContainText('Overfit test failed', { timeout: 240_000 });
