@@ -23,7 +23,7 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-let results, problems, backend;
+let results, problems, backend, trainResults;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--no-sandbox', '--disable-background-networking', '--disable-component-update'],
@@ -36,6 +36,7 @@ try {
   console.log(`backend: ${JSON.stringify(backend)}`);
   results = await page.evaluate(([s, r]) => window.ctcLab.bench(s ?? undefined, r), [shapes ?? null, reps]);
   problems = await page.evaluate((rs) => rs.map((r) => ({ ...window.ctcLab.problem(r.shape), fusedLoss: r.loss })), results);
+  trainResults = process.env.BENCH_SKIP_TRAIN ? [] : await page.evaluate(() => window.ctcLab.benchTrain());
 } finally {
   await browser.close();
   try { process.kill(-server.pid); } catch {}
@@ -87,10 +88,28 @@ for (const r of results) {
 }
 const section = lines.join('\n');
 
+const trainLines = [
+  `### Training throughput, tcn preset — ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Machine: as above. Synthetic data; batch assembly is the CPU time of one \`makeBatch\`; FLOPs count convolutions and matmuls (forward × 3 for forward + backward).`,
+  '',
+  '| shape | params | ms / step | input frames / s | model GFLOP / step | device matmul GFLOP/s (1024²) | MFU | read-backs / step | tensor growth (step 3 → last) | batch assembly / step time |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  ...trainResults.map((r) => {
+    const s = r.shape;
+    return `| ${s.name} B${s.B} T${s.T} F${s.F} V${s.V} C${s.channels} | ${r.params} | ${f(r.msPerStep)} | ${f(r.framesPerSecond)} | ${r.modelGflopPerStep.toFixed(2)} | ${r.matmulGflops.toFixed(2)} | ${(100 * r.mfu).toFixed(0)}% | ${r.readbacksPerStep.toFixed(2)} | ${r.tensorGrowth} | ${r.batchAssemblyMs.toFixed(1)} ms / ${f(r.msPerStep)} ms |`;
+  }),
+];
+
 const file = 'BENCHMARKS.md';
-const begin = '<!-- ctc:begin -->', end = '<!-- ctc:end -->';
 let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`; each section is replaced by its latest run.\n\n';
-if (doc.includes(begin)) doc = doc.slice(0, doc.indexOf(begin)) + `${begin}\n${section}\n${end}` + doc.slice(doc.indexOf(end) + end.length);
-else doc += `\n${begin}\n${section}\n${end}\n`;
+const put = (name, body) => {
+  const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
+  if (doc.includes(begin)) doc = doc.slice(0, doc.indexOf(begin)) + `${begin}\n${body}\n${end}` + doc.slice(doc.indexOf(end) + end.length);
+  else doc += `\n${begin}\n${body}\n${end}\n`;
+};
+put('ctc', section);
+if (trainResults.length) put('train', trainLines.join('\n'));
 writeFileSync(file, doc);
 console.log(section);
+if (trainResults.length) console.log(trainLines.join('\n'));
