@@ -23,14 +23,14 @@ test('train on the demo: curves move, stop, reload, resume the run, and it finis
   await expect(lab.backend).not.toContainText('starting');
   const runRow = page.getByRole('table', { name: 'Training runs' }).locator('tbody tr').first();
   await expect(runRow).toContainText('stopped');
-  const done = Number((await runRow.locator('td').nth(2).innerText()).split('/')[0]);
+  const done = Number((await runRow.locator('td').nth(3).innerText()).split('/')[0]);
   expect(done).toBeGreaterThanOrEqual(1);
   expect(done).toBeLessThan(4);
 
   await runRow.getByRole('button', { name: 'Resume run' }).click();
   await expect(page.getByRole('status').filter({ hasText: /Run run-\S+ finished/ })).toBeVisible({ timeout: 240_000 });
   await expect(runRow).toContainText('finished');
-  await expect(runRow.locator('td').nth(2)).toHaveText('4/4');
+  await expect(runRow.locator('td').nth(3)).toHaveText('4/4');
   await expect(status).toContainText('Epoch 4/4');
 
   // Metrics export
@@ -89,5 +89,10 @@ test('a downloaded checkpoint re-uploads (Import checkpoint) and resumes to the 
   await expect(imported).toContainText('stopped');
   await imported.getByRole('button', { name: 'Resume run' }).click();
   await expect(page.getByRole('status').filter({ hasText: /Run run-\S+ finished/ })).toBeVisible({ timeout: 240_000 });
-  await expect(imported.locator('td').nth(2)).toHaveText('3/3');
+  await expect(imported.locator('td').nth(3)).toHaveText('3/3');
+
+  // Two runs' curves side by side.
+  await runs.nth(0).getByRole('checkbox').check();
+  await runs.nth(1).getByRole('checkbox').check();
+  await expect(page.getByRole('img', { name: 'Validation WER: two runs' })).toBeVisible();
 });

@@ -55,6 +55,7 @@ export class Lab {
   trainStartedAt = $state(0);
   stepsAtStart = $state(0);
   runs = $state.raw<RunRecord[]>([]);
+  compare = $state<string[]>([]); // run ids shown side by side (at most 2)
   patienceAdvice = $derived(
     this.selected && this.trainConfig.patience > 0 && this.trainConfig.patience < recommendedPatience(this.selected.counts.train)
       ? `Patience ${this.trainConfig.patience} is low for ${this.selected.counts.train} training samples: the field guide's run stopped at epoch 45 of 150 with 92% WER on patience 15. Recommended: ≥ ${recommendedPatience(this.selected.counts.train)}.`
@@ -261,6 +262,10 @@ export class Lab {
     } catch (e) {
       this.ckptError = message(e);
     }
+  }
+
+  toggleCompare(id: string): void {
+    this.compare = this.compare.includes(id) ? this.compare.filter((x) => x !== id) : [...this.compare, id].slice(-2);
   }
 
   exportCsv(run: RunRecord): void {
