@@ -70,6 +70,30 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
   return { run, alerts: doctor.alerts };
 }
 
+/** A training job: one at a time in this tab, one tab at a time (lock), trainer disposed at the end. */
+async function trainingJob(
+  setup: () => Promise<{ trainer: Trainer; run: store.RunRecord }>,
+  onEvent: (e: TrainEvent) => void,
+): Promise<TrainOutcome> {
+  if (busy) throw new Error('the trainer is already running a job in this tab');
+  busy = true;
+  stopRequested = false;
+  paused = false;
+  let trainer: Trainer | null = null;
+  try {
+    return await withTrainingLock(async () => {
+      await ready();
+      const job = await setup();
+      trainer = job.trainer;
+      await store.putRun(job.run);
+      return await drive(job.trainer, job.run, onEvent);
+    });
+  } finally {
+    (trainer as Trainer | null)?.dispose();
+    busy = false;
+  }
+}
+
 /** One training job per browser: a second tab is told so instead of both writing the same store. */
 async function withTrainingLock<T>(job: () => Promise<T>): Promise<T> {
   const locks = (globalThis.navigator as Navigator & { locks?: LockManager }).locks;
@@ -205,55 +229,29 @@ const api: LabApi = {
     }
   },
 
-  async startTraining(datasetId, partial, onEvent) {
-    if (busy) throw new Error('the trainer is already running a job in this tab');
-    busy = true;
-    stopRequested = false;
-    paused = false;
-    let trainer: Trainer | null = null;
-    try {
-      return await withTrainingLock(async () => {
-        await ready();
-        const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...partial };
-        const meta = await store.getDataset(datasetId);
-        trainer = new Trainer(meta, await store.loadSamples(datasetId), cfg);
-        const run: store.RunRecord = {
-          id: store.newId('run'), datasetId, datasetName: meta.name, createdAt: Date.now(), updatedAt: Date.now(),
-          config: { ...cfg }, status: 'running', reason: '', history: [], bestCheckpointId: null, lastCheckpointId: null,
-        };
-        await store.putRun(run);
-        return await drive(trainer, run, onEvent);
-      });
-    } finally {
-      (trainer as Trainer | null)?.dispose();
-      busy = false;
-    }
+  startTraining(datasetId, partial, onEvent) {
+    return trainingJob(async () => {
+      const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...partial };
+      const meta = await store.getDataset(datasetId);
+      const trainer = new Trainer(meta, await store.loadSamples(datasetId), cfg);
+      const run: store.RunRecord = {
+        id: store.newId('run'), datasetId, datasetName: meta.name, createdAt: Date.now(), updatedAt: Date.now(),
+        config: { ...cfg }, status: 'running', reason: '', history: [], bestCheckpointId: null, lastCheckpointId: null,
+      };
+      return { trainer, run };
+    }, onEvent);
   },
 
-  async resumeRun(runId, onEvent) {
-    if (busy) throw new Error('the trainer is already running a job in this tab');
-    busy = true;
-    stopRequested = false;
-    paused = false;
-    let trainer: Trainer | null = null;
-    try {
-      return await withTrainingLock(async () => {
-        await ready();
-        const run = await store.getRun(runId);
-        if (!run.lastCheckpointId) throw new Error(`run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`);
-        const rec = await store.getCheckpoint(run.lastCheckpointId);
-        const { meta: ck, tensors } = decodeCheckpoint(rec.bytes, rec.fileName);
-        const meta = await store.getDataset(run.datasetId);
-        trainer = new Trainer(meta, await store.loadSamples(run.datasetId), run.config as unknown as TrainConfig, { state: resumeStateFrom(ck), tensors });
-        run.status = 'running';
-        run.reason = '';
-        await store.putRun(run);
-        return await drive(trainer, run, onEvent);
-      });
-    } finally {
-      (trainer as Trainer | null)?.dispose();
-      busy = false;
-    }
+  resumeRun(runId, onEvent) {
+    return trainingJob(async () => {
+      const run = await store.getRun(runId);
+      if (!run.lastCheckpointId) throw new Error(`run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`);
+      const rec = await store.getCheckpoint(run.lastCheckpointId);
+      const { meta: ck, tensors } = decodeCheckpoint(rec.bytes, rec.fileName);
+      const meta = await store.getDataset(run.datasetId);
+      const trainer = new Trainer(meta, await store.loadSamples(run.datasetId), run.config as unknown as TrainConfig, { state: resumeStateFrom(ck), tensors });
+      return { trainer, run: { ...run, status: 'running', reason: '' } };
+    }, onEvent);
   },
 
   pause() {

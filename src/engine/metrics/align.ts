@@ -1,14 +1,15 @@
 // Word-level alignment of a reference and a hypothesis, for showing errors: each position is
 // correct, a substitution, a deletion (reference word missing) or an insertion (extra word).
-// Same minimum-edit alignment and tie-breaking as editCounts in wer.ts.
+// wer.ts counts these operations.
 
-export type AlignOp =
-  | { op: 'ok'; ref: string; hyp: string }
-  | { op: 'sub'; ref: string; hyp: string }
-  | { op: 'del'; ref: string }
-  | { op: 'ins'; hyp: string };
+export type AlignOp<T = string> =
+  | { op: 'ok'; ref: T; hyp: T }
+  | { op: 'sub'; ref: T; hyp: T }
+  | { op: 'del'; ref: T }
+  | { op: 'ins'; hyp: T };
 
-export function alignWords(ref: string[], hyp: string[]): AlignOp[] {
+/** Minimum-edit alignment; ties prefer substitution (or match), then deletion. */
+export function alignWords<T = string>(ref: T[], hyp: T[]): AlignOp<T>[] {
   const n = ref.length, m = hyp.length;
   const cost = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
   for (let i = 0; i <= n; i++) cost[i][0] = i;
@@ -18,7 +19,7 @@ export function alignWords(ref: string[], hyp: string[]): AlignOp[] {
       cost[i][j] = Math.min(cost[i - 1][j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1), cost[i - 1][j] + 1, cost[i][j - 1] + 1);
     }
   }
-  const ops: AlignOp[] = [];
+  const ops: AlignOp<T>[] = [];
   let i = n, j = m;
   while (i > 0 || j > 0) {
     if (i > 0 && j > 0 && cost[i][j] === cost[i - 1][j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1)) {

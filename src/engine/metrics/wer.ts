@@ -1,5 +1,7 @@
 // Word (token) error rate with substitution / deletion / insertion counts, by Levenshtein
-// alignment. WER = (S + D + I) / N, N = number of reference tokens.
+// alignment (align.ts). WER = (S + D + I) / N, N = number of reference tokens.
+
+import { alignWords } from './align';
 
 export interface ErrorCounts {
   S: number;
@@ -8,31 +10,15 @@ export interface ErrorCounts {
   N: number;
 }
 
-/** Minimum-edit alignment of one pair; ties prefer substitution, then deletion. */
+/** Substitution / deletion / insertion counts of the minimum-edit alignment of one pair. */
 export function editCounts<T>(ref: T[], hyp: T[]): ErrorCounts {
-  const n = ref.length, m = hyp.length;
-  // cost[i][j] for ref[:i] vs hyp[:j]
-  const cost = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = 0; i <= n; i++) cost[i][0] = i;
-  for (let j = 0; j <= m; j++) cost[0][j] = j;
-  for (let i = 1; i <= n; i++) {
-    for (let j = 1; j <= m; j++) {
-      const sub = cost[i - 1][j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
-      cost[i][j] = Math.min(sub, cost[i - 1][j] + 1, cost[i][j - 1] + 1);
-    }
+  const c = { S: 0, D: 0, I: 0, N: ref.length };
+  for (const o of alignWords(ref, hyp)) {
+    if (o.op === 'sub') c.S++;
+    else if (o.op === 'del') c.D++;
+    else if (o.op === 'ins') c.I++;
   }
-  let i = n, j = m, S = 0, D = 0, I = 0;
-  while (i > 0 || j > 0) {
-    if (i > 0 && j > 0 && cost[i][j] === cost[i - 1][j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1)) {
-      if (ref[i - 1] !== hyp[j - 1]) S++;
-      i--; j--;
-    } else if (i > 0 && cost[i][j] === cost[i - 1][j] + 1) {
-      D++; i--;
-    } else {
-      I++; j--;
-    }
-  }
-  return { S, D, I, N: n };
+  return c;
 }
 
 export function errorRate<T>(refs: T[][], hyps: T[][]): ErrorCounts & { rate: number } {

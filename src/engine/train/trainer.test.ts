@@ -72,7 +72,7 @@ describe('Trainer (cpu backend)', () => {
     t.dispose();
   }, 120_000);
 
-  it('accumulating k micro-batches equals one k-times batch', () => {
+  it('accumulating k micro-batches equals one k-times batch', async () => {
     const { meta, samples } = demo();
     const model = new TcnModel({ preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, ...TCN_DEFAULTS }, 3);
     const idx = tokenIndex(meta.vocab);
@@ -94,7 +94,7 @@ describe('Trainer (cpu backend)', () => {
     const g1 = grad(batch.slice(0, 4), 0.5);
     const g2 = grad(batch.slice(4), 0.5);
     for (const v of vars) {
-      const a = whole[v.name].dataSync(), b1 = g1[v.name].dataSync(), b2 = g2[v.name].dataSync();
+      const [a, b1, b2] = await Promise.all([whole[v.name].data(), g1[v.name].data(), g2[v.name].data()]);
       const scale = Math.max(...Array.from(a, Math.abs));
       a.forEach((x, i) => expect(Math.abs(x - (b1[i] + b2[i])) / scale).toBeLessThan(1e-4));
     }
@@ -111,7 +111,8 @@ describe('Trainer (cpu backend)', () => {
     const t = new Trainer(meta, bad, { ...small, epochs: 1, accumulationSteps: 1, maxTrainSamples: 16 });
     await t.run();
     expect(t.state.history[0].skippedBatches).toBe(1);
-    const weightsFinite = [...t.model.params.values()].every((v) => v.dataSync().every(Number.isFinite));
+    const values = await Promise.all([...t.model.params.values()].map((v) => v.data()));
+    const weightsFinite = values.every((d) => d.every(Number.isFinite));
     expect(weightsFinite).toBe(true);
     t.dispose();
   }, 60_000);
