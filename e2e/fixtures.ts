@@ -20,6 +20,11 @@ export class LabPage {
   datasetRow(name: string): Locator {
     return this.datasets.getByRole('row').filter({ hasText: name });
   }
+  /** The import report appears; store the dataset. */
+  async store(button = 'Store dataset') {
+    await expect(this.page.getByRole('region', { name: 'Import report' })).toBeVisible();
+    await this.page.getByRole('button', { name: button }).click();
+  }
   async datasetNames(): Promise<string[]> {
     if ((await this.datasets.count()) === 0) return [];
     return (await this.datasets.locator('tbody tr td:nth-child(2)').allInnerTexts()).map((s) => s.trim());
@@ -52,7 +57,7 @@ export { expect };
 /** Writes a small dataset folder: manifest.jsonl + feats/<id>.npy, DESIGN.md format. */
 export function writeDatasetFolder(
   root: string,
-  opts: { n?: number; F?: number; corrupt?: string; splits?: boolean } = {},
+  opts: { n?: number; F?: number; corrupt?: string; nan?: string; splits?: boolean } = {},
 ): { dir: string; ids: string[] } {
   const n = opts.n ?? 8;
   const F = opts.F ?? 6;
@@ -64,6 +69,7 @@ export function writeDatasetFolder(
     ids.push(id);
     const T = 10 + i;
     const x = new Float32Array(T * F).map((_, k) => Math.sin(k * 0.37 + i));
+    if (id === opts.nan) x[F + 1] = NaN;
     const path = join(root, 'feats', `${id}.npy`);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, id === opts.corrupt ? Buffer.from('this is not an npy file') : writeNpy(x, [T, F]));

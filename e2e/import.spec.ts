@@ -39,6 +39,11 @@ async function expectRow(lab: LabPage, name: string, cells: string[]) {
 test('folder import: counts shown, still listed after reload', async ({ lab, page }, testInfo) => {
   const { dir } = writeDatasetFolder(testInfo.outputPath('mydata'), { n: 8, F: 6, splits: true });
   await page.getByLabel('Import folder').setInputFiles(dir);
+  const report = page.getByRole('region', { name: 'Import report' });
+  await expect(report).toContainText('6 train, 1 val, 1 test');
+  await expect(report).toContainText('nothing stored yet');
+  expect(await lab.datasetNames()).toEqual([]);
+  await lab.store();
   await expect(page.getByRole('status').filter({ hasText: 'Stored "mydata": 8 samples.' })).toBeVisible();
   // name, train, val, test, feature dim, vocabulary size
   await expectRow(lab, 'mydata', ['mydata', '6', '1', '1', '6', '4']);
@@ -50,6 +55,7 @@ test('folder import: counts shown, still listed after reload', async ({ lab, pag
 test('dropped files import (manifest + npy, seeded 90/10 split)', async ({ lab, page }, testInfo) => {
   const { dir } = writeDatasetFolder(testInfo.outputPath('dropped'), { n: 10, F: 4 });
   await dropFiles(page, folderFiles(dir));
+  await lab.store();
   await expect(page.getByRole('status').filter({ hasText: 'samples.' })).toBeVisible();
   await expectRow(lab, 'Imported dataset', ['Imported dataset', '9', '1', '0', '4', '4']);
 });
@@ -57,6 +63,7 @@ test('dropped files import (manifest + npy, seeded 90/10 split)', async ({ lab, 
 test('a malformed .npy is named in the error and stored datasets are unchanged', async ({ lab, page }, testInfo) => {
   const good = writeDatasetFolder(testInfo.outputPath('good'), { n: 6, F: 3 });
   await page.getByLabel('Import folder').setInputFiles(good.dir);
+  await lab.store();
   await expect(lab.datasetRow('good')).toBeVisible();
   const before = await lab.datasetNames();
 
@@ -71,4 +78,22 @@ test('a malformed .npy is named in the error and stored datasets are unchanged',
   await expect(lab.backend).not.toContainText('starting');
   await expect(lab.datasetRow('good')).toBeVisible();
   expect(await lab.datasetNames()).toEqual(before);
+});
+
+test('samples with NaN features are listed before storing, and dropped when the user chooses so', async ({ lab, page }, testInfo) => {
+  const { dir } = writeDatasetFolder(testInfo.outputPath('withnan'), { n: 6, F: 3, nan: 'utt2', splits: true });
+  await page.getByLabel('Import folder').setInputFiles(dir);
+  const report = page.getByRole('region', { name: 'Import report' });
+  await expect(report).toContainText('1 samples contain NaN/Inf and are left out: utt2 (withnan/feats/utt2.npy: NaN value at frame 1, feature 1)');
+  await lab.store('Drop 1 samples with NaN/Inf and store');
+  await expectRow(lab, 'withnan', ['withnan', '3', '1', '1', '3']);
+});
+
+test('cancelling the import report stores nothing', async ({ lab, page }, testInfo) => {
+  const { dir } = writeDatasetFolder(testInfo.outputPath('nope'), { n: 4, F: 2 });
+  await page.getByLabel('Import folder').setInputFiles(dir);
+  await expect(page.getByRole('region', { name: 'Import report' })).toBeVisible();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('region', { name: 'Import report' })).toHaveCount(0);
+  expect(await lab.datasetNames()).toEqual([]);
 });

@@ -3,7 +3,7 @@
 
 import * as Comlink from 'comlink';
 import type {
-  BackendInfo, CheckpointInfo, DatasetMeta, DiagnosticsReport, DiagnosticsRequest, DoctorAlert, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
+  BackendInfo, CheckpointInfo, DatasetMeta, DiagnosticsReport, DiagnosticsRequest, DoctorAlert, ImportReport, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
 } from '../worker/api';
 import type { EpochMetrics, RunRecord, StepMetrics, TrainConfig, TrainEvent } from '../worker/api';
 import { reportToMarkdown } from '../engine/diagnose/report';
@@ -24,6 +24,8 @@ export class Lab {
   importing = $state(false);
   importError = $state<string | null>(null);
   notice = $state<string | null>(null);
+  pendingImport = $state.raw<{ pendingId: string; report: ImportReport } | null>(null);
+  storage = $state<{ usage: number; quota: number; persisted: boolean } | null>(null);
 
   running = $state(false);
   stopping = $state(false);
@@ -106,9 +108,50 @@ export class Lab {
     await this.runImport(() => this.api.createDemoDataset(42));
   }
 
+  /** Step 1: read and validate; the report is shown and nothing is stored yet. */
   async importFiles(files: InputFile[], name: string): Promise<void> {
-    if (files.length === 0) return;
-    await this.runImport(() => this.api.importDataset(files, name));
+    if (files.length === 0 || this.importing) return;
+    if (this.pendingImport) this.cancelImport();
+    this.importing = true;
+    this.importError = null;
+    this.notice = null;
+    try {
+      this.pendingImport = await this.api.analyseImport(files, name);
+      await this.refreshStorage();
+    } catch (e) {
+      this.importError = message(e);
+    } finally {
+      this.importing = false;
+    }
+  }
+
+  /** Step 2: store it (one transaction); asks the browser to keep the site's storage. */
+  async commitImport(): Promise<void> {
+    const p = this.pendingImport;
+    if (!p) return;
+    this.pendingImport = null;
+    await this.runImport(() => this.api.commitImport(p.pendingId));
+    try {
+      await navigator.storage?.persist?.();
+    } catch {
+      // persistence is a request; the import is stored either way
+    }
+    await this.refreshStorage();
+  }
+
+  cancelImport(): void {
+    if (this.pendingImport) void this.api.cancelImport(this.pendingImport.pendingId);
+    this.pendingImport = null;
+  }
+
+  async refreshStorage(): Promise<void> {
+    try {
+      const est = await navigator.storage?.estimate?.();
+      const persisted = (await navigator.storage?.persisted?.()) ?? false;
+      if (est) this.storage = { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted };
+    } catch {
+      this.storage = null;
+    }
   }
 
   private async runImport(job: () => Promise<DatasetMeta>): Promise<void> {

@@ -27,44 +27,72 @@ const basic = () =>
 
 describe('prepareImport: accepted inputs', () => {
   it('folder with manifest.jsonl and one .npy per sample', async () => {
-    const d = await prepareImport(basic(), 'ds');
+    const d = (await prepareImport(basic(), 'ds')).dataset;
     expect(d.meta).toMatchObject({ numSamples: 3, featureDim: 3, counts: { train: 2, val: 1, test: 0 }, vocab: ['HELLO', 'WORLD'], frames: { min: 4, max: 6 } });
     expect(d.samples.map((s) => s.id)).toEqual(['a', 'b', 'c']);
   });
 
   it('manifest.tsv with a header row', async () => {
     const tsv = 'id\ttext\tsplit\tfeatures\na\tX Y\ttrain\ta.npy\nb\tY\ttest\tb.npy\n';
-    const d = await prepareImport([{ path: 'manifest.tsv', blob: blob(tsv) }, { path: 'a.npy', blob: blob(feats(3, 2)) }, { path: 'b.npy', blob: blob(feats(3, 2)) }], 'tsv');
+    const d = (await prepareImport([{ path: 'manifest.tsv', blob: blob(tsv) }, { path: 'a.npy', blob: blob(feats(3, 2)) }, { path: 'b.npy', blob: blob(feats(3, 2)) }], 'tsv')).dataset;
     expect(d.meta.counts).toEqual({ train: 1, val: 0, test: 1 });
   });
 
   it('picked files without folders: features matched by file name', async () => {
     const files = basic().map((f) => ({ ...f, path: f.path.split('/').pop()! }));
-    const d = await prepareImport(files, 'flat');
+    const d = (await prepareImport(files, 'flat')).dataset;
     expect(d.meta.numSamples).toBe(3);
   });
 
   it('.npz archive (np.savez layout) with members <id>.npy, and vocab.txt', async () => {
     const npz = zipSync({ 'a.npy': feats(5, 2), 'b.npy': feats(7, 2) });
     const files = folder([{ id: 'a', text: 'B A', split: 'train' }, { id: 'b', text: 'A', split: 'train' }], { 'x.npz': npz, 'vocab.txt': 'A\nB\nC\n' });
-    const d = await prepareImport(files, 'npz');
+    const d = (await prepareImport(files, 'npz')).dataset;
     expect(d.meta.vocab).toEqual(['A', 'B', 'C']);
     expect(d.samples.map((s) => s.frames)).toEqual([5, 7]);
   });
 
   it('a .zip of the whole folder', async () => {
     const zip = zipSync({ 'ds/manifest.jsonl': enc.encode(jsonl([{ id: 'a', text: 'Q', features: 'a.npy' }])), 'ds/a.npy': feats(3, 4) });
-    const d = await prepareImport([{ path: 'ds.zip', blob: blob(zip) }], 'zip');
+    const d = (await prepareImport([{ path: 'ds.zip', blob: blob(zip) }], 'zip')).dataset;
     expect(d.meta).toMatchObject({ numSamples: 1, featureDim: 4, counts: { train: 1, val: 0, test: 0 } });
   });
 
   it('seeded 90/10 split when the manifest has none', async () => {
     const rows = Array.from({ length: 20 }, (_, i) => ({ id: `u${i}`, text: 'A', features: `u${i}.npy` }));
     const files = folder(rows, Object.fromEntries(rows.map((r) => [`u${r.id.slice(1)}.npy`, feats(3, 2)])));
-    const a = await prepareImport(files, 'x', 5);
-    const b = await prepareImport(files, 'x', 5);
+    const a = (await prepareImport(files, 'x', 5)).dataset;
+    const b = (await prepareImport(files, 'x', 5)).dataset;
     expect(a.meta.counts).toEqual({ train: 18, val: 2, test: 0 });
     expect(a.samples.map((s) => s.split)).toEqual(b.samples.map((s) => s.split));
+  });
+});
+
+describe('prepareImport: the report shown before storing', () => {
+  it('lists NaN/Inf samples (left out), zero-variance dims, out-of-vocabulary tokens, infeasible samples, unused files', async () => {
+    const files = folder(
+      [
+        { id: 'a', text: 'X Y', split: 'train', features: 'a.npy' },
+        { id: 'b', text: 'X', split: 'train', features: 'b.npy' },
+        { id: 'c', text: 'Y X Z', split: 'val', features: 'c.npy' },
+        { id: 'd', text: 'X X X X', split: 'train', features: 'd.npy' },
+      ],
+      {
+        'a.npy': feats(6, 2, (i) => (i % 2 ? 5 : i)), // feature 1 is constant
+        'b.npy': feats(4, 2, (i) => (i === 5 ? Infinity : i % 2 ? 5 : i)),
+        'c.npy': feats(8, 2, (i) => (i % 2 ? 5 : -i)),
+        'd.npy': feats(6, 2, (i) => (i % 2 ? 5 : 2 * i)), // 3 output frames at ×2 < 4 X's + 3 repeats
+        'stray.npy': feats(2, 2),
+      },
+    );
+    const { dataset, report } = await prepareImport(files, 'ds');
+    expect(dataset.samples.map((s) => s.id)).toEqual(['a', 'c', 'd']);
+    expect(report.nonFinite).toEqual([{ id: 'b', file: 'ds/b.npy', values: 1, first: 'Inf value at frame 2, feature 1' }]);
+    expect(report.zeroVarianceDims).toEqual([1]);
+    expect(report.oov).toEqual([{ token: 'Z', count: 1, firstId: 'c' }]);
+    expect(report.infeasible.map((x) => x.id)).toEqual(['d']);
+    expect(report.unusedFeatureFiles).toEqual(['ds/stray.npy']);
+    expect(report.counts).toEqual({ train: 2, val: 1, test: 0 });
   });
 });
 
@@ -79,8 +107,7 @@ describe('prepareImport: refused inputs name the file and line or sample', () =>
     ['missing features file', () => folder([{ id: 'a', text: 'X', features: 'nope.npy' }], {}), "ds/manifest.jsonl, line 1: sample 'a': features file 'nope.npy' was not among the files given"],
     ['mismatched feature dims', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }, { id: 'b', text: 'X', features: 'b.npy' }], { 'a.npy': feats(3, 4), 'b.npy': feats(3, 5) }),
       "ds/b.npy, sample 'b': has 5 features per frame (shape 3x5), but ds/a.npy has 4"],
-    ['NaN features', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': feats(3, 2, (i) => (i === 3 ? NaN : 1)) }), "ds/a.npy, sample 'a': NaN value at frame 1, feature 1"],
-    ['Inf features', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': feats(3, 2, (i) => (i === 0 ? Infinity : 1)) }), "ds/a.npy, sample 'a': Inf value at frame 0, feature 0"],
+    ['NaN in every sample', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': feats(3, 2, (i) => (i === 3 ? NaN : 1)) }), 'ds: every sample has NaN/Inf features (first: ds/a.npy, NaN value at frame 1, feature 1)'],
     ['corrupt npy', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': 'garbage' }), 'ds/a.npy: not a .npy file (wrong magic bytes)'],
     ['bad zip', () => [{ path: 'd.zip', blob: blob('PK not really') }], 'd.zip: not a readable zip archive'],
     ['token missing from vocab.txt', () => folder([{ id: 'a', text: 'X Z', features: 'a.npy' }], { 'a.npy': feats(3, 2), 'vocab.txt': 'X\n' }), "ds/vocab.txt: token 'Z' of training sample 'a' is not in the vocabulary"],

@@ -7,6 +7,24 @@ import { DataError } from './errors';
 import { parseManifestJsonl, parseManifestTsv, parseVocab } from './manifest';
 import { parseNpy } from './npy';
 import { assignSplits, finishDataset, type PreparedDataset, type PreparedSample } from './prepare';
+import { datasetFacts } from '../engine/diagnose/dataset_facts';
+import type { DatasetFacts } from '../engine/diagnose/checks';
+
+/** What the user sees before committing an import. Blocking problems throw instead. */
+export interface ImportReport {
+  name: string;
+  counts: PreparedDataset['meta']['counts'];
+  frames: PreparedDataset['meta']['frames'];
+  featureDim: number;
+  vocabSize: number;
+  bytes: number; // float32 feature bytes to store
+  nonFinite: { id: string; file: string; values: number; first: string }[]; // left out of the dataset
+  zeroVarianceDims: number[];
+  oov: DatasetFacts['oov'];
+  subsampling: number;
+  infeasible: DatasetFacts['infeasible'];
+  unusedFeatureFiles: string[]; // .npy files no manifest row refers to
+}
 
 export interface InputFile {
   path: string; // e.g. "mydata/feats/utt1.npy"
@@ -53,7 +71,12 @@ async function expandZips(files: InputFile[]): Promise<Entry[]> {
   return entries;
 }
 
-export async function prepareImport(files: InputFile[], name: string, seed = 1234): Promise<PreparedDataset> {
+/**
+ * Reads and validates everything; throws a DataError (file, line or sample) on the first blocking
+ * problem. Samples with NaN/Inf features are not blocking: they are left out and listed, and the
+ * user decides whether to store the rest. `subsampling` is the model's, for the feasibility list.
+ */
+export async function prepareImport(files: InputFile[], name: string, seed = 1234, subsampling = 2): Promise<{ dataset: PreparedDataset; report: ImportReport }> {
   const entries = await expandZips(files);
   const manifests = entries.filter((e) => /^manifest\.(jsonl|tsv)$/i.test(basename(e.path)));
   if (manifests.length === 0) {
@@ -94,6 +117,8 @@ export async function prepareImport(files: InputFile[], name: string, seed = 123
 
   const splits = assignSplits(rows.map((r) => r.split), seed);
   const samples: PreparedSample[] = [];
+  const nonFinite: ImportReport['nonFinite'] = [];
+  const used = new Set<string>();
   let featureDim = -1;
   let dimFrom = '';
   for (let i = 0; i < rows.length; i++) {
@@ -109,6 +134,7 @@ export async function prepareImport(files: InputFile[], name: string, seed = 123
       }
       if (!entry) throw new DataError(manifest.path, `sample '${row.id}': features file '${row.features}' was not among the files given`, `line ${row.line}`);
       file = entry.path;
+      used.add(entry.path);
       bytes = await entry.read();
     } else {
       const m = npzMembers.get(row.id);
@@ -123,13 +149,31 @@ export async function prepareImport(files: InputFile[], name: string, seed = 123
     } else if (arr.dim !== featureDim) {
       throw new DataError(file, `has ${arr.dim} features per frame (shape ${arr.shape.join('x')}), but ${dimFrom} has ${featureDim}`, `sample '${row.id}'`);
     }
+    let bad = 0;
+    let first = '';
     for (let k = 0; k < arr.data.length; k++) {
       if (!Number.isFinite(arr.data[k])) {
-        const t = Math.floor(k / arr.dim);
-        throw new DataError(file, `${Number.isNaN(arr.data[k]) ? 'NaN' : 'Inf'} value at frame ${t}, feature ${k % arr.dim}`, `sample '${row.id}'`);
+        if (bad++ === 0) first = `${Number.isNaN(arr.data[k]) ? 'NaN' : 'Inf'} value at frame ${Math.floor(k / arr.dim)}, feature ${k % arr.dim}`;
       }
+    }
+    if (bad) {
+      nonFinite.push({ id: row.id, file, values: bad, first });
+      continue;
     }
     samples.push({ id: row.id, text: row.text, split: splits[i], frames: arr.frames, features: arr.data.buffer as ArrayBuffer });
   }
-  return finishDataset(name, 'import', samples, featureDim, vocab, vocabEntry?.path);
+  if (samples.length === 0) {
+    throw new DataError(name, `every sample has NaN/Inf features (first: ${nonFinite[0]?.file}, ${nonFinite[0]?.first})`);
+  }
+  const dataset = finishDataset(name, 'import', samples, featureDim, vocab, vocabEntry?.path);
+  const facts = datasetFacts(dataset.meta, dataset.samples, subsampling);
+  const m = dataset.meta;
+  return {
+    dataset,
+    report: {
+      name, counts: m.counts, frames: m.frames, featureDim: m.featureDim, vocabSize: m.vocab.length, bytes: m.bytes,
+      nonFinite, zeroVarianceDims: facts.zeroVarianceDims, oov: facts.oov, subsampling, infeasible: facts.infeasible,
+      unusedFeatureFiles: entries.filter((e) => e.path.toLowerCase().endsWith('.npy') && !used.has(e.path)).map((e) => e.path),
+    },
+  };
 }

@@ -4,7 +4,7 @@
 import type { BackendInfo } from '../engine/backend';
 import type { OverfitConfig, OverfitEpoch, OverfitResult } from '../engine/train/overfit';
 import type { DatasetMeta } from '../data/types';
-import type { InputFile } from '../data/import';
+import type { ImportReport, InputFile } from '../data/import';
 import type { DiagnosticsReport } from '../engine/diagnose/report';
 import type { CheckResult } from '../engine/diagnose/checks';
 import type { DoctorAlert } from '../engine/diagnose/doctor';
@@ -13,7 +13,7 @@ import type { EpochMetrics, StepMetrics } from '../engine/train/trainer';
 import type { EarlyStoppingState } from '../engine/train/early_stopping';
 import type { RunRecord } from '../data/store';
 
-export type { BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, DiagnosticsReport, CheckResult, DoctorAlert, TrainConfig, EpochMetrics, StepMetrics, EarlyStoppingState, RunRecord };
+export type { BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, ImportReport, DiagnosticsReport, CheckResult, DoctorAlert, TrainConfig, EpochMetrics, StepMetrics, EarlyStoppingState, RunRecord };
 
 export type TrainEvent =
   | { type: 'start'; run: RunRecord; stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number }
@@ -55,8 +55,11 @@ export interface LabApi {
   init(): Promise<BackendInfo>;
   listDatasets(): Promise<DatasetMeta[]>;
   createDemoDataset(seed?: number): Promise<DatasetMeta>;
-  /** Validates everything first; stores nothing unless all of it is valid. */
-  importDataset(files: InputFile[], name: string): Promise<DatasetMeta>;
+  /** Reads and validates everything, stores nothing: returns the report the user commits or cancels. */
+  analyseImport(files: InputFile[], name: string): Promise<{ pendingId: string; report: ImportReport }>;
+  /** Stores an analysed import in one transaction (samples with NaN/Inf are already left out). */
+  commitImport(pendingId: string): Promise<DatasetMeta>;
+  cancelImport(pendingId: string): void;
   deleteDataset(id: string): Promise<void>;
   runOverfitTest(
     datasetId: string,

@@ -17,6 +17,7 @@ import { resumeStateFrom, Trainer } from '../engine/train/trainer';
 import { ctcLabFileName } from './names';
 
 let backend: BackendInfo | null = null;
+const pending = new Map<string, import('../data/prepare').PreparedDataset>(); // analysed imports awaiting the user's decision
 let stopRequested = false;
 let busy = false;
 let paused = false;
@@ -120,9 +121,23 @@ const api: LabApi = {
     return store.saveDataset(generateDemo({ seed }));
   },
 
-  async importDataset(files, name) {
-    const prepared = await prepareImport(files, name);
-    return store.saveDataset(prepared);
+  async analyseImport(files, name) {
+    const { dataset, report } = await prepareImport(files, name);
+    const pendingId = store.newId('import');
+    pending.set(pendingId, dataset);
+    return { pendingId, report };
+  },
+
+  async commitImport(pendingId) {
+    const dataset = pending.get(pendingId);
+    if (!dataset) throw new Error('this import was cancelled or already stored; choose the files again');
+    const meta = await store.saveDataset(dataset);
+    pending.delete(pendingId);
+    return meta;
+  },
+
+  cancelImport(pendingId) {
+    pending.delete(pendingId);
   },
 
   deleteDataset: (id) => store.deleteDataset(id),

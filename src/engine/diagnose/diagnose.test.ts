@@ -7,7 +7,8 @@ import {
   checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,
   checkOutputs, checkOverfit, gradBand,
 } from './checks';
-import { datasetFacts, diagnose, DIAGNOSE_DEFAULTS } from './run';
+import { diagnose, DIAGNOSE_DEFAULTS } from './run';
+import { datasetFacts } from './dataset_facts';
 import { reportToMarkdown } from './report';
 
 beforeAll(async () => {
