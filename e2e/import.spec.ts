@@ -97,3 +97,29 @@ test('cancelling the import report stores nothing', async ({ lab, page }, testIn
   await expect(page.getByRole('region', { name: 'Import report' })).toHaveCount(0);
   expect(await lab.datasetNames()).toEqual([]);
 });
+
+test('datasets list: inspect a sample (transcript, heat map), rename (kept after reload)', async ({ lab, page }) => {
+  await page.getByRole('button', { name: 'Load demo dataset' }).click();
+  await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
+  await page.getByRole('button', { name: 'Inspect Demo (seed 42)' }).click();
+  const inspector = page.getByRole('region', { name: 'Sample inspector' });
+  await expect(inspector).toContainText('Sample #0 of 160: demo-0000');
+  await expect(inspector.getByLabel('Transcript')).not.toBeEmpty();
+  await expect(inspector.getByRole('img', { name: 'Feature heat map' })).toBeVisible();
+  await inspector.getByRole('button', { name: 'Next sample' }).click();
+  await expect(inspector).toContainText('Sample #1 of 160: demo-0001');
+
+  page.once('dialog', (d) => void d.accept('My demo'));
+  await page.getByRole('button', { name: 'Rename Demo (seed 42)' }).click();
+  await expect(lab.datasetRow('My demo')).toBeVisible();
+  await page.reload();
+  await expect(lab.backend).not.toContainText('starting');
+  await expect(lab.datasetRow('My demo')).toBeVisible();
+
+  page.once('dialog', (d) => void d.dismiss()); // "Delete …?" → No: nothing happens
+  await page.getByRole('button', { name: 'Delete My demo' }).click();
+  await expect(lab.datasetRow('My demo')).toBeVisible();
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Delete My demo' }).click();
+  await expect(page.getByText('No dataset stored in this browser yet.')).toBeVisible();
+});

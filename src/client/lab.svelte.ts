@@ -3,7 +3,7 @@
 
 import * as Comlink from 'comlink';
 import type {
-  BackendInfo, CheckpointInfo, DatasetMeta, DiagnosticsReport, DiagnosticsRequest, DoctorAlert, ImportReport, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
+  BackendInfo, CheckpointInfo, DatasetMeta, SampleView, DiagnosticsReport, DiagnosticsRequest, DoctorAlert, ImportReport, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
 } from '../worker/api';
 import type { EpochMetrics, RunRecord, StepMetrics, TrainConfig, TrainEvent } from '../worker/api';
 import { reportToMarkdown } from '../engine/diagnose/report';
@@ -168,6 +168,24 @@ export class Lab {
     } finally {
       this.importing = false;
     }
+  }
+
+  inspected = $state.raw<SampleView | null>(null);
+
+  async renameDataset(id: string, name: string): Promise<void> {
+    try {
+      await this.api.renameDataset(id, name);
+      await this.refresh();
+    } catch (e) {
+      this.importError = message(e);
+    }
+  }
+
+  async inspect(datasetId: string, index: number): Promise<void> {
+    const meta = this.datasets.find((d) => d.id === datasetId);
+    if (!meta) return;
+    const i = Math.min(Math.max(index, 0), meta.numSamples - 1);
+    this.inspected = await this.api.getSample(datasetId, i);
   }
 
   async deleteDataset(id: string): Promise<void> {

@@ -87,6 +87,24 @@ export async function getDataset(id: string): Promise<DatasetMeta> {
   return m;
 }
 
+export async function renameDataset(id: string, name: string): Promise<DatasetMeta> {
+  const clean = name.trim();
+  if (!clean) throw new Error('a dataset name cannot be empty');
+  const d = await db();
+  const tx = d.transaction('datasets', 'readwrite');
+  const meta = await tx.store.get(id);
+  if (!meta) throw new Error(`dataset ${id} is not stored`);
+  const next = { ...meta, name: clean };
+  await Promise.all([tx.store.put(next), tx.done]);
+  return next;
+}
+
+export async function getSample(datasetId: string, index: number): Promise<SampleRecord> {
+  const s = await (await db()).get('samples', [datasetId, index]);
+  if (!s) throw new Error(`dataset ${datasetId} has no sample #${index}`);
+  return s;
+}
+
 export async function loadSamples(datasetId: string): Promise<SampleRecord[]> {
   const all = await (await db()).getAllFromIndex('samples', 'byDataset', datasetId);
   return all.sort((a, b) => a.index - b.index);

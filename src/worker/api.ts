@@ -33,6 +33,16 @@ export interface DiagnosticsRequest {
   maxEpochs: number;
 }
 
+export interface SampleView {
+  index: number;
+  id: string;
+  text: string;
+  split: string;
+  frames: number;
+  featureDim: number;
+  normalised: Float32Array; // [frames, featureDim]
+}
+
 export interface CheckpointInfo {
   id: string;
   datasetId: string;
@@ -61,6 +71,9 @@ export interface LabApi {
   commitImport(pendingId: string): Promise<DatasetMeta>;
   cancelImport(pendingId: string): void;
   deleteDataset(id: string): Promise<void>;
+  renameDataset(id: string, name: string): Promise<DatasetMeta>;
+  /** One stored sample, features normalised as the trainer sees them. */
+  getSample(datasetId: string, index: number): Promise<SampleView>;
   runOverfitTest(
     datasetId: string,
     cfg: Partial<OverfitConfig>,

@@ -142,6 +142,20 @@ const api: LabApi = {
 
   deleteDataset: (id) => store.deleteDataset(id),
 
+  renameDataset: (id, name) => store.renameDataset(id, name),
+
+  async getSample(datasetId, index) {
+    const [meta, s] = await Promise.all([store.getDataset(datasetId), store.getSample(datasetId, index)]);
+    const F = meta.featureDim;
+    const x = new Float32Array(s.features);
+    const z = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const d = i % F;
+      z[i] = (x[i] - meta.norm.mean[d]) / (meta.norm.std[d] > 1e-8 ? meta.norm.std[d] : 1);
+    }
+    return Comlink.transfer({ index, id: s.id, text: s.text, split: s.split, frames: s.frames, featureDim: F, normalised: z }, [z.buffer]);
+  },
+
   async runOverfitTest(datasetId, partial, onEpoch, onAlerts) {
     if (busy) throw new Error('the trainer is already running a job in this tab');
     busy = true;
