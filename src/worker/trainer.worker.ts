@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from '../engine/backend';
-import { decodeCheckpoint, encodeCheckpoint, CHECKPOINT_FORMAT, type CheckpointMeta } from '../engine/checkpoint/checkpoint';
+import { checkpointMeta, decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint/checkpoint';
 import { diagnose, DIAGNOSE_DEFAULTS } from '../engine/diagnose/run';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
 import { TcnModel, TCN_DEFAULTS, type TcnConfig } from '../engine/model/tcn';
@@ -71,28 +71,36 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
   return { run, alerts: doctor.alerts };
 }
 
+/** Runs a GPU job if none is running in this tab (the overfit test, diagnostics, training). */
+async function exclusive<T>(job: () => Promise<T>): Promise<T> {
+  if (busy) throw new Error('the trainer is already running a job in this tab');
+  busy = true;
+  stopRequested = false;
+  paused = false;
+  try {
+    return await job();
+  } finally {
+    busy = false;
+  }
+}
+
 /** A training job: one at a time in this tab, one tab at a time (lock), trainer disposed at the end. */
 async function trainingJob(
   setup: () => Promise<{ trainer: Trainer; run: store.RunRecord }>,
   onEvent: (e: TrainEvent) => void,
 ): Promise<TrainOutcome> {
-  if (busy) throw new Error('the trainer is already running a job in this tab');
-  busy = true;
-  stopRequested = false;
-  paused = false;
-  let trainer: Trainer | null = null;
-  try {
-    return await withTrainingLock(async () => {
+  return exclusive(() =>
+    withTrainingLock(async () => {
       await ready();
-      const job = await setup();
-      trainer = job.trainer;
-      await store.putRun(job.run);
-      return await drive(job.trainer, job.run, onEvent);
-    });
-  } finally {
-    (trainer as Trainer | null)?.dispose();
-    busy = false;
-  }
+      const { trainer, run } = await setup();
+      try {
+        await store.putRun(run);
+        return await drive(trainer, run, onEvent);
+      } finally {
+        trainer.dispose();
+      }
+    }),
+  );
 }
 
 /** One training job per browser: a second tab is told so instead of both writing the same store. */
@@ -156,11 +164,8 @@ const api: LabApi = {
     return Comlink.transfer({ index, id: s.id, text: s.text, split: s.split, frames: s.frames, featureDim: F, normalised: z }, [z.buffer]);
   },
 
-  async runOverfitTest(datasetId, partial, onEpoch, onAlerts) {
-    if (busy) throw new Error('the trainer is already running a job in this tab');
-    busy = true;
-    stopRequested = false;
-    try {
+  runOverfitTest(datasetId, partial, onEpoch, onAlerts) {
+    return exclusive(async () => {
       const be = await ready();
       const cfg = { ...OVERFIT_DEFAULTS, ...partial };
       const meta = await store.getDataset(datasetId);
@@ -181,13 +186,10 @@ const api: LabApi = {
         },
       });
       try {
-        const ckMeta: CheckpointMeta = {
-          format: CHECKPOINT_FORMAT,
-          createdAt: new Date().toISOString(),
+        const ckMeta = checkpointMeta({
           model: { ...model.config },
           subsampling: model.subsampling,
           vocab: meta.vocab,
-          blank: 0,
           normalisation: meta.norm,
           training: {
             config: { mode: 'overfit', ...cfg, optimizer: 'adam', ...optimizer.config },
@@ -195,7 +197,7 @@ const api: LabApi = {
           },
           history: result.history.map((h) => ({ epoch: h.epoch, loss: h.loss, wer: h.wer, seconds: h.seconds })),
           dataset: { id: meta.id, name: meta.name },
-        };
+        });
         const bytes = await encodeCheckpoint(new Map([...model.params, ...optimizer.slots]), ckMeta);
         const rec = await store.saveCheckpoint({
           datasetId,
@@ -210,52 +212,49 @@ const api: LabApi = {
         model.dispose();
         optimizer.dispose();
       }
-    } finally {
-      busy = false;
-    }
+    });
   },
 
-  async runDiagnostics(datasetId, req) {
-    if (busy) throw new Error('the trainer is already running a job in this tab');
-    busy = true;
-    let model: TcnModel | null = null;
-    try {
-      const be = await ready();
-      const meta = await store.getDataset(datasetId);
-      const samples = await store.loadSamples(datasetId);
-      let source = 'fresh model (untrained, seed 1)';
-      let trainedSteps = 0;
-      if (req.checkpointId) {
-        const rec = await store.getCheckpoint(req.checkpointId);
-        const { meta: ck, tensors } = decodeCheckpoint(rec.bytes, rec.fileName);
-        const cfg = ck.model as unknown as TcnConfig;
-        if (cfg.preset !== 'tcn') throw new Error(`${rec.fileName}: model preset '${String(cfg.preset)}' is not supported yet`);
-        if (cfg.featureDim !== meta.featureDim || cfg.numClasses !== meta.vocab.length + 1) {
-          throw new Error(`${rec.fileName}: the model takes ${cfg.featureDim} features and ${cfg.numClasses} classes; dataset "${meta.name}" has ${meta.featureDim} and ${meta.vocab.length + 1}`);
+  runDiagnostics(datasetId, req) {
+    return exclusive(async () => {
+      let model: TcnModel | null = null;
+      try {
+        const be = await ready();
+        const meta = await store.getDataset(datasetId);
+        const samples = await store.loadSamples(datasetId);
+        let source = 'fresh model (untrained, seed 1)';
+        let trainedSteps = 0;
+        if (req.checkpointId) {
+          const rec = await store.getCheckpoint(req.checkpointId);
+          const { meta: ck, tensors } = decodeCheckpoint(rec.bytes, rec.fileName);
+          const cfg = ck.model as unknown as TcnConfig;
+          if (cfg.preset !== 'tcn') throw new Error(`${rec.fileName}: model preset '${String(cfg.preset)}' is not supported yet`);
+          if (cfg.featureDim !== meta.featureDim || cfg.numClasses !== meta.vocab.length + 1) {
+            throw new Error(`${rec.fileName}: the model takes ${cfg.featureDim} features and ${cfg.numClasses} classes; dataset "${meta.name}" has ${meta.featureDim} and ${meta.vocab.length + 1}`);
+          }
+          model = new TcnModel(cfg, 1);
+          model.loadTensors(tensors, rec.fileName);
+          source = rec.fileName;
+          trainedSteps = ck.training.state.step;
+        } else {
+          model = new TcnModel({ preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, ...TCN_DEFAULTS }, 1);
         }
-        model = new TcnModel(cfg, 1);
-        model.loadTensors(tensors, rec.fileName);
-        source = rec.fileName;
-        trainedSteps = ck.training.state.step;
-      } else {
-        model = new TcnModel({ preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, ...TCN_DEFAULTS }, 1);
+        const overfitRecs = (await store.listCheckpoints(datasetId)).filter((c) => c.kind === 'overfit' && c.overfit);
+        const last = overfitRecs.at(-1);
+        return await diagnose(model, meta, samples, {
+          ...DIAGNOSE_DEFAULTS,
+          patience: req.patience,
+          minDelta: req.minDelta,
+          maxEpochs: req.maxEpochs,
+          overfit: last?.overfit ? { ...last.overfit, when: new Date(last.createdAt).toISOString() } : null,
+          trainedSteps,
+          modelSource: source,
+          backend: be.name,
+        });
+      } finally {
+        model?.dispose();
       }
-      const overfitRecs = (await store.listCheckpoints(datasetId)).filter((c) => c.kind === 'overfit' && c.overfit);
-      const last = overfitRecs.at(-1);
-      return await diagnose(model, meta, samples, {
-        ...DIAGNOSE_DEFAULTS,
-        patience: req.patience,
-        minDelta: req.minDelta,
-        maxEpochs: req.maxEpochs,
-        overfit: last?.overfit ? { ...last.overfit, when: new Date(last.createdAt).toISOString() } : null,
-        trainedSteps,
-        modelSource: source,
-        backend: be.name,
-      });
-    } finally {
-      model?.dispose();
-      busy = false;
-    }
+    });
   },
 
   startTraining(datasetId, partial, onEvent) {

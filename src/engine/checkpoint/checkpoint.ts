@@ -16,10 +16,16 @@ export interface CheckpointMeta {
   normalisation: { mean: number[]; std: number[] };
   training: {
     config: Record<string, unknown>;
-    state: { epoch: number; step: number; seed: number; rngState?: number; earlyStopping?: { counter: number; best: number | null } };
+    // Shuffling and dropout are functions of (seed, epoch, step), so no RNG state is stored.
+    state: { epoch: number; step: number; seed: number; earlyStopping?: { counter: number; best: number | null; bestEpoch: number } };
   };
-  history: Array<Record<string, number>>; // per-epoch metrics
+  history: Array<Record<string, number | null>>; // per-epoch metrics (null: not measured that epoch)
   dataset: { id: string; name: string };
+}
+
+/** Fills in the constant fields of the metadata. */
+export function checkpointMeta(parts: Omit<CheckpointMeta, 'format' | 'createdAt' | 'blank'>): CheckpointMeta {
+  return { format: CHECKPOINT_FORMAT, createdAt: new Date().toISOString(), blank: 0, ...parts };
 }
 
 /** Reads every variable (asynchronously) and writes the safetensors bytes. */

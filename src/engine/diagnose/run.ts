@@ -9,7 +9,8 @@ import type { DatasetMeta, SampleRecord } from '../../data/types';
 import { ctcLoss, ctcNll } from '../ctc/ctc_loss';
 import { adaptiveDecode } from '../decode/adaptive';
 import { beamSearchDecode } from '../decode/beam';
-import { idsToTokens } from '../decode/greedy';
+import { greedyDecode, idsToTokens } from '../decode/greedy';
+import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
 import { editCounts, wer } from '../metrics/wer';
 import type { TcnModel } from '../model/tcn';
 import { datasetFacts } from './dataset_facts';
@@ -34,14 +35,6 @@ export interface DiagnoseOptions {
 
 export const DIAGNOSE_DEFAULTS = { maxEvalSamples: 64, gradBatch: 8, beamWidth: 8, patience: 15, minDelta: 0, maxEpochs: 150 };
 
-function masks(model: TcnModel, frames: Int32Array, T: number) {
-  const Tout = model.outLength(T);
-  const outLens = Array.from(frames, (f) => model.outLength(f));
-  const m = new Float32Array(frames.length * Tout);
-  outLens.forEach((n, b) => m.fill(1, b * Tout, b * Tout + n));
-  return { Tout, outLens, mask: m };
-}
-
 export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: SampleRecord[], opts: DiagnoseOptions): Promise<DiagnosticsReport> {
   const V = model.config.numClasses;
   const facts = datasetFacts(meta, samples, model.subsampling);
@@ -56,20 +49,15 @@ export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: Samp
 
   // Evaluation pass: log-probabilities, per-sample loss, uniform baseline.
   const eb = makeBatch(evalSet, meta, index);
-  const em = masks(model, eb.frames, eb.T);
-  const [lpArr, nllArr, uniArr] = await (async () => {
-    const ts = tf.tidy(() => {
-      const x = tf.tensor3d(eb.x, [eb.B, eb.T, eb.F]);
-      const logits = model.apply(x, tf.tensor3d(em.mask, [eb.B, em.Tout, 1]), false);
-      const labels = tf.tensor2d(eb.labels, [eb.B, eb.L], 'int32');
-      const xl = tf.tensor1d(em.outLens, 'int32');
-      const yl = tf.tensor1d(eb.labelLengths, 'int32');
-      return [tf.logSoftmax(logits), ctcNll(logits, labels, xl, yl), ctcNll(tf.zerosLike(logits) as tf.Tensor3D, labels, xl, yl)];
-    });
-    const out = await Promise.all(ts.map((t) => t.data()));
-    tf.dispose(ts);
-    return out as Float32Array[];
-  })();
+  const em = batchTensors(model, eb);
+  const evalOut = tf.tidy(() => {
+    const logits = model.apply(em.x, em.mask, false);
+    return [tf.logSoftmax(logits), tf.argMax(logits, 2), ctcNll(logits, em.labels, em.xl, em.yl), ctcNll(tf.zerosLike(logits) as tf.Tensor3D, em.labels, em.xl, em.yl)];
+  });
+  const [lpArr, bestArr, nllArr, uniArr] = (await Promise.all(evalOut.map((t) => t.data()))) as [Float32Array, Int32Array, Float32Array, Float32Array];
+  tf.dispose(evalOut);
+  disposeBatchTensors(em);
+  const greedyIds = greedyDecode(bestArr, em.Tout, em.outLens);
 
   // Valid frames only, for the output checks; decoding per sample.
   const rows: number[] = [];
@@ -81,16 +69,8 @@ export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: Samp
     const lpB = lpArr.subarray(b * em.Tout * V, (b * em.Tout + n) * V);
     for (let k = 0; k < lpB.length; k++) rows.push(lpB[k]);
     frames += n;
-    const best: number[] = [];
-    for (let t = 0; t < n; t++) {
-      let c = 0;
-      for (let v = 1; v < V; v++) if (lpB[t * V + v] > lpB[t * V + c]) c = v;
-      best.push(c);
-    }
-    const g: number[] = [];
-    best.forEach((c, t) => c !== 0 && (t === 0 || c !== best[t - 1]) && g.push(c));
-    greedyTokens += g.length;
-    greedyH.push(idsToTokens(g, meta.vocab).join(' '));
+    greedyTokens += greedyIds[b].length;
+    greedyH.push(idsToTokens(greedyIds[b], meta.vocab).join(' '));
     const a = adaptiveDecode(lpB, n, V);
     dropped += a.dropped;
     adaptiveH.push(idsToTokens(a.ids, meta.vocab).join(' '));
@@ -100,20 +80,16 @@ export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: Samp
 
   // Gradient pass on a training batch.
   const gb = makeBatch(train.slice(0, opts.gradBatch), meta, index);
-  const gm = masks(model, gb.frames, gb.T);
+  const gm = batchTensors(model, gb);
   const names = [...model.params.keys()];
   const normTensors = tf.tidy(() => {
-    const x = tf.tensor3d(gb.x, [gb.B, gb.T, gb.F]);
-    const mask = tf.tensor3d(gm.mask, [gb.B, gm.Tout, 1]);
-    const labels = tf.tensor2d(gb.labels, [gb.B, gb.L], 'int32');
-    const xl = tf.tensor1d(gm.outLens, 'int32');
-    const yl = tf.tensor1d(gb.labelLengths, 'int32');
     const vars = [...model.params.values()];
-    const { grads } = tf.variableGrads(() => ctcLoss(model.apply(x, mask, false), labels, xl, yl, { zeroInfinity: true }) as tf.Scalar, vars);
+    const { grads } = tf.variableGrads(() => ctcLoss(model.apply(gm.x, gm.mask, false), gm.labels, gm.xl, gm.yl, { zeroInfinity: true }) as tf.Scalar, vars);
     return tf.stack(vars.map((v) => tf.norm(grads[v.name])));
   });
   const norms = await normTensors.data();
   normTensors.dispose();
+  disposeBatchTensors(gm);
   throwOnGpuErrors('diagnostics');
 
   const refs = evalSet.map((s) => s.text);

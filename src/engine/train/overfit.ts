@@ -10,6 +10,7 @@ import { wer } from '../metrics/wer';
 import { TcnModel, TCN_DEFAULTS, type TcnConfig } from '../model/tcn';
 import { Adam } from '../optim/adam';
 import { makeBatch } from '../../data/batch';
+import { batchTensors, disposeBatchTensors } from './batch_tensors';
 import { throwOnGpuErrors } from '../backend';
 import { globalNorm } from '../optim/norm';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
@@ -79,16 +80,10 @@ export async function runOverfitTest(
   };
   const model = new TcnModel(modelConfig, cfg.seed);
   const optimizer = new Adam(model.params, { lr: cfg.lr });
-  const Tout = model.outLength(batch.T);
-  const outLens = Array.from(batch.frames, (f) => model.outLength(f));
-  const maskArr = new Float32Array(batch.B * Tout);
-  outLens.forEach((n, b) => maskArr.fill(1, b * Tout, b * Tout + n));
-
-  const x = tf.tensor3d(batch.x, [batch.B, batch.T, batch.F]);
-  const mask = tf.tensor3d(maskArr, [batch.B, Tout, 1]);
-  const labels = tf.tensor2d(batch.labels, [batch.B, batch.L], 'int32');
-  const logitLens = tf.tensor1d(outLens, 'int32');
-  const labelLens = tf.tensor1d(batch.labelLengths, 'int32');
+  const bt = batchTensors(model, batch);
+  const { Tout, outLens, x, mask, labels } = bt;
+  const logitLens = bt.xl;
+  const labelLens = bt.yl;
   const vars = [...model.params.values()];
   const byTfName = new Map([...model.params].map(([name, v]) => [v.name, name]));
   const decode = (best: ArrayLike<number>) =>
@@ -159,7 +154,7 @@ export async function runOverfitTest(
       }
     }
   } finally {
-    tf.dispose([x, mask, labels, logitLens, labelLens]);
+    disposeBatchTensors(bt);
   }
   const last = history[history.length - 1];
   const result: OverfitResult = {

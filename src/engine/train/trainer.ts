@@ -4,11 +4,12 @@
 // shuffling and dropout are functions of (seed, epoch, step), so no RNG state needs saving).
 
 import * as tf from '@tensorflow/tfjs';
-import { makeBatch, tokenIndex, type Batch } from '../../data/batch';
+import { makeBatch, tokenIndex } from '../../data/batch';
+import { batchTensors, disposeBatchTensors } from './batch_tensors';
 import { bucketedBatches, paddingEfficiency } from '../../data/loader';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
 import { throwOnGpuErrors } from '../backend';
-import { CHECKPOINT_FORMAT, encodeCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
+import { checkpointMeta, encodeCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
 import type { StTensor } from '../checkpoint/safetensors';
 import { ctcLoss, ctcNll } from '../ctc/ctc_loss';
 import { ctcMinFrames } from '../ctc/ctc_reference';
@@ -140,22 +141,6 @@ export class Trainer {
     this.optimizer.step = this.state.step;
   }
 
-  private tensorsOf(b: Batch) {
-    const Tout = this.model.outLength(b.T);
-    const outLens = Array.from(b.frames, (f) => this.model.outLength(f));
-    const mask = new Float32Array(b.B * Tout);
-    outLens.forEach((n, i) => mask.fill(1, i * Tout, i * Tout + n));
-    return {
-      Tout,
-      outLens,
-      x: tf.tensor3d(b.x, [b.B, b.T, b.F]),
-      mask: tf.tensor3d(mask, [b.B, Tout, 1]),
-      labels: tf.tensor2d(b.labels, [b.B, b.L], 'int32'),
-      xl: tf.tensor1d(outLens, 'int32'),
-      yl: tf.tensor1d(b.labelLengths, 'int32'),
-    };
-  }
-
   /** One epoch of training; returns its metrics (without validation). */
   private async trainEpoch(epoch: number, hooks: TrainHooks): Promise<Omit<EpochMetrics, 'valLoss' | 'valWer' | 'valCer' | 'S' | 'D' | 'I' | 'N' | 'blankRate' | 'seconds'> | null> {
     const c = this.config;
@@ -173,13 +158,13 @@ export class Trainer {
       let lossT: tf.Tensor = tf.scalar(0);
       for (const [k, idx] of group.entries()) {
         const b = makeBatch(idx.map((j) => this.train[j]), this.meta, this.index);
-        const t = this.tensorsOf(b);
+        const t = batchTensors(this.model, b);
         const seed = c.seed * 7919 + this.state.step * 131 + k;
         const { value, grads } = tf.variableGrads(
           () => tf.div(ctcLoss(this.model.apply(t.x, t.mask, true, seed), t.labels, t.xl, t.yl), group.length) as tf.Scalar,
           vars,
         );
-        tf.dispose([t.x, t.mask, t.labels, t.xl, t.yl]);
+        disposeBatchTensors(t);
         const prevLoss = lossT;
         lossT = tf.add(lossT, value);
         prevLoss.dispose();
@@ -236,13 +221,14 @@ export class Trainer {
     for (let i = 0; i < order.length; i += batchSize) {
       const chunk = order.slice(i, i + batchSize).map((j) => samples[j]);
       const b = makeBatch(chunk, this.meta, this.index);
-      const t = this.tensorsOf(b);
+      const t = batchTensors(this.model, b);
       const [nllT, bestT] = tf.tidy(() => {
         const logits = this.model.apply(t.x, t.mask, false);
         return [ctcNll(logits, t.labels, t.xl, t.yl, { zeroInfinity: true }), tf.argMax(logits, 2)];
       });
       const [nll, best] = await Promise.all([nllT.data(), bestT.data()]);
-      tf.dispose([nllT, bestT, t.x, t.mask, t.labels, t.xl, t.yl]);
+      tf.dispose([nllT, bestT]);
+      disposeBatchTensors(t);
       for (let k = 0; k < b.B; k++) lossSum += nll[k] / Math.max(b.labelLengths[k], 1);
       t.outLens.forEach((n, k) => {
         for (let f = 0; f < n; f++) if (best[k * t.Tout + f] === 0) blanks++;
@@ -303,22 +289,18 @@ export class Trainer {
 
   /** The run as a checkpoint (DESIGN.md format). */
   async checkpoint(datasetName: string): Promise<Uint8Array> {
-    const meta: CheckpointMeta = {
-      format: CHECKPOINT_FORMAT,
-      createdAt: new Date().toISOString(),
+    const meta = checkpointMeta({
       model: { ...this.model.config },
       subsampling: this.model.subsampling,
       vocab: this.meta.vocab,
-      blank: 0,
       normalisation: this.meta.norm,
       training: {
         config: { mode: 'train', ...this.config },
-        state: { epoch: this.state.epoch, step: this.state.step, seed: this.config.seed, earlyStopping: { counter: this.early.state.counter, best: this.early.state.best } },
+        state: { epoch: this.state.epoch, step: this.state.step, seed: this.config.seed, earlyStopping: { ...this.early.state } },
       },
-      history: this.state.history.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v ?? NaN])) as Record<string, number>),
+      history: this.state.history as unknown as CheckpointMeta['history'],
       dataset: { id: this.meta.id, name: datasetName },
-    };
-    (meta.training.state as Record<string, unknown>).earlyStoppingFull = this.early.state;
+    });
     return encodeCheckpoint(new Map([...this.model.params, ...this.optimizer.slots]), meta);
   }
 
@@ -331,11 +313,11 @@ export class Trainer {
 
 /** Rebuilds a Trainer's resume input from a decoded checkpoint. */
 export function resumeStateFrom(meta: CheckpointMeta): TrainState {
-  const st = meta.training.state as CheckpointMeta['training']['state'] & { earlyStoppingFull?: EarlyStoppingState };
+  const st = meta.training.state;
   return {
     epoch: st.epoch,
     step: st.step,
-    earlyStopping: st.earlyStoppingFull ?? { best: st.earlyStopping?.best ?? null, bestEpoch: 0, counter: st.earlyStopping?.counter ?? 0 },
-    history: meta.history.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number.isNaN(v) ? null : v]))) as unknown as EpochMetrics[],
+    earlyStopping: st.earlyStopping ?? { best: null, bestEpoch: 0, counter: 0 },
+    history: meta.history as unknown as EpochMetrics[],
   };
 }

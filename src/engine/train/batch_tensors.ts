@@ -1,0 +1,36 @@
+// A padded Batch as the tensors a CTC step needs: features, output-rate mask and lengths, labels.
+// One place for the output-length / mask arithmetic shared by training, the overfit test and the
+// diagnostics.
+
+import * as tf from '@tensorflow/tfjs';
+import type { Batch } from '../../data/batch';
+
+export interface BatchTensors {
+  Tout: number; // output frames of the padded batch
+  outLens: number[]; // output frames per sample
+  x: tf.Tensor3D; // [B, T, F]
+  mask: tf.Tensor3D; // [B, Tout, 1], 1 on real output frames
+  labels: tf.Tensor2D; // [B, L] int32
+  xl: tf.Tensor1D; // output lengths, int32
+  yl: tf.Tensor1D; // label lengths, int32
+}
+
+export function batchTensors(model: { outLength(frames: number): number }, b: Batch): BatchTensors {
+  const Tout = model.outLength(b.T);
+  const outLens = Array.from(b.frames, (f) => model.outLength(f));
+  const mask = new Float32Array(b.B * Tout);
+  outLens.forEach((n, i) => mask.fill(1, i * Tout, i * Tout + n));
+  return {
+    Tout,
+    outLens,
+    x: tf.tensor3d(b.x, [b.B, b.T, b.F]),
+    mask: tf.tensor3d(mask, [b.B, Tout, 1]),
+    labels: tf.tensor2d(b.labels, [b.B, b.L], 'int32'),
+    xl: tf.tensor1d(outLens, 'int32'),
+    yl: tf.tensor1d(b.labelLengths, 'int32'),
+  };
+}
+
+export function disposeBatchTensors(t: BatchTensors): void {
+  tf.dispose([t.x, t.mask, t.labels, t.xl, t.yl]);
+}
