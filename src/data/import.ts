@@ -1,13 +1,15 @@
-// Dataset import: dropped folder, picked files or .zip → validated PreparedDataset.
-// Files arrive as { path, blob } with paths relative to what the user dropped. Nothing is stored
-// here: the caller writes the result in one transaction, so a failure leaves no trace.
+// Dataset import: dropped folder, picked files, .zip or .npz → validated samples, streamed.
+// Files arrive as { path, blob } with paths relative to what the user dropped. Samples are read,
+// checked and handed to a sink one at a time (zip/npz members by random access), so memory holds
+// one sample plus the sink's write buffer, never the dataset. The caller's sink stages them out
+// of sight; only a successful, committed import becomes a dataset.
 
-import { unzipSync } from 'fflate';
 import { DataError } from './errors';
 import { parseManifestJsonl, parseManifestTsv, parseVocab } from './manifest';
 import { parseNpy } from './npy';
-import { assignSplits, finishDataset, type PreparedDataset, type PreparedSample } from './prepare';
-import { datasetFacts } from '../engine/diagnose/dataset_facts';
+import { assignSplits, FeatureStats, finishMeta, type PreparedDataset, type PreparedSample, type SampleInfo } from './prepare';
+import { readZipDirectory, readZipMember } from './zip';
+import { labelFacts } from '../engine/diagnose/dataset_facts';
 import type { DatasetFacts } from '../engine/diagnose/checks';
 
 /** What the user sees before committing an import. Blocking problems throw instead. */
@@ -17,7 +19,8 @@ export interface ImportReport {
   frames: PreparedDataset['meta']['frames'];
   featureDim: number;
   vocabSize: number;
-  bytes: number; // float32 feature bytes to store
+  bytes: number; // float32 feature bytes to store (float16: half)
+  maxAbs: number; // largest |feature value| stored: float16 storage needs ≤ 65504
   nonFinite: { id: string; file: string; values: number; first: string }[]; // left out of the dataset
   zeroVarianceDims: number[];
   oov: DatasetFacts['oov'];
@@ -33,7 +36,28 @@ export interface InputFile {
 
 interface Entry {
   path: string;
+  size: number; // bytes read to get it (compressed size for archive members)
   read: () => Promise<Uint8Array>;
+}
+
+export interface ImportProgress {
+  samplesDone: number;
+  samplesTotal: number;
+  bytesDone: number; // feature bytes read (compressed, for archive members)
+  bytesTotal: number;
+  seconds: number;
+}
+
+export interface ImportOptions {
+  seed?: number; // for the 90/10 split of rows without one
+  subsampling?: number; // the model's, for the feasibility list
+  onProgress?: (p: ImportProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Receives each accepted sample in order (index 0, 1, …). */
+export interface SampleSink {
+  put(sample: PreparedSample): Promise<void> | void;
 }
 
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
@@ -49,34 +73,52 @@ function normalise(path: string): string {
   return out.join('/');
 }
 
+async function archiveEntries(blob: Blob, file: string, kind: string): Promise<Entry[]> {
+  let members;
+  try {
+    members = await readZipDirectory(blob, file);
+  } catch (e) {
+    if (e instanceof DataError) throw new DataError(file, `not a readable ${kind} (${e.detail})`);
+    throw e;
+  }
+  return members.map((m) => ({ path: m.name, size: m.compressedSize, read: () => readZipMember(blob, m, file) }));
+}
+
 async function expandZips(files: InputFile[]): Promise<Entry[]> {
   const entries: Entry[] = [];
   for (const f of files) {
     const path = normalise(f.path);
     if (path.toLowerCase().endsWith('.zip')) {
-      let members: Record<string, Uint8Array>;
-      try {
-        members = unzipSync(new Uint8Array(await f.blob.arrayBuffer()));
-      } catch (e) {
-        throw new DataError(path, `not a readable zip archive (${(e as Error).message})`);
-      }
-      for (const [name, bytes] of Object.entries(members)) {
-        if (name.endsWith('/') || name.startsWith('__MACOSX/')) continue;
-        entries.push({ path: normalise(name), read: async () => bytes });
+      for (const m of await archiveEntries(f.blob, path, 'zip archive')) {
+        if (m.path.startsWith('__MACOSX/')) continue;
+        entries.push({ ...m, path: normalise(m.path) });
       }
     } else {
-      entries.push({ path, read: async () => new Uint8Array(await f.blob.arrayBuffer()) });
+      entries.push({ path, size: f.blob.size, read: async () => new Uint8Array(await f.blob.arrayBuffer()) });
     }
   }
   return entries;
 }
 
+/** An npz inside a zip is read into memory first (it is one member); a dropped npz is read by random access. */
+async function entryBlob(e: Entry, files: InputFile[]): Promise<Blob> {
+  const direct = files.find((f) => normalise(f.path) === e.path);
+  return direct ? direct.blob : new Blob([(await e.read()) as BlobPart]);
+}
+
+function abortError(): DOMException {
+  return new DOMException('the import was aborted', 'AbortError');
+}
+
 /**
- * Reads and validates everything; throws a DataError (file, line or sample) on the first blocking
- * problem. Samples with NaN/Inf features are not blocking: they are left out and listed, and the
- * user decides whether to store the rest. `subsampling` is the model's, for the feasibility list.
+ * Reads and validates everything, streaming accepted samples into `sink`; throws a DataError
+ * (file, line or sample) on the first blocking problem, an AbortError when `signal` fires.
+ * Samples with NaN/Inf features are not blocking: they are left out and listed, and the user
+ * decides whether to store the rest.
  */
-export async function prepareImport(files: InputFile[], name: string, seed = 1234, subsampling = 2): Promise<{ dataset: PreparedDataset; report: ImportReport }> {
+export async function streamImport(files: InputFile[], name: string, sink: SampleSink, opts: ImportOptions = {}): Promise<{ meta: PreparedDataset['meta']; report: ImportReport }> {
+  const { seed = 1234, subsampling = 2, onProgress, signal } = opts;
+  const t0 = performance.now();
   const entries = await expandZips(files);
   const manifests = entries.filter((e) => /^manifest\.(jsonl|tsv)$/i.test(basename(e.path)));
   if (manifests.length === 0) {
@@ -94,20 +136,14 @@ export async function prepareImport(files: InputFile[], name: string, seed = 123
   const byBase = new Map<string, Entry[]>();
   for (const e of entries) byBase.set(basename(e.path), [...(byBase.get(basename(e.path)) ?? []), e]);
 
-  // .npz archives: members "<id>.npy" (np.savez / np.savez_compressed are zip files).
-  const npzMembers = new Map<string, { archive: string; bytes: Uint8Array }>();
+  // .npz archives (np.savez / np.savez_compressed are zip files): members "<id>.npy", read one by one.
+  const npzMembers = new Map<string, { archive: string; entry: Entry }>();
   for (const e of entries.filter((x) => x.path.toLowerCase().endsWith('.npz'))) {
-    let members: Record<string, Uint8Array>;
-    try {
-      members = unzipSync(await e.read());
-    } catch (err) {
-      throw new DataError(e.path, `not a readable .npz archive (${(err as Error).message})`);
-    }
-    for (const [m, bytes] of Object.entries(members)) {
-      if (!m.endsWith('.npy')) continue;
-      const id = m.slice(0, -4);
-      if (npzMembers.has(id)) throw new DataError(e.path, `member '${m}' also appears in ${npzMembers.get(id)!.archive}`);
-      npzMembers.set(id, { archive: e.path, bytes });
+    for (const m of await archiveEntries(await entryBlob(e, files), e.path, '.npz archive')) {
+      if (!m.path.endsWith('.npy')) continue;
+      const id = m.path.slice(0, -4);
+      if (npzMembers.has(id)) throw new DataError(e.path, `member '${m.path}' also appears in ${npzMembers.get(id)!.archive}`);
+      npzMembers.set(id, { archive: e.path, entry: { ...m, path: `${e.path}:${m.path}` } });
     }
   }
 
@@ -115,16 +151,9 @@ export async function prepareImport(files: InputFile[], name: string, seed = 123
   const vocabEntry = byPath.get(base + 'vocab.txt') ?? (byBase.get('vocab.txt')?.length === 1 ? byBase.get('vocab.txt')![0] : undefined);
   if (vocabEntry) vocab = parseVocab(new TextDecoder().decode(await vocabEntry.read()), vocabEntry.path);
 
-  const splits = assignSplits(rows.map((r) => r.split), seed);
-  const samples: PreparedSample[] = [];
-  const nonFinite: ImportReport['nonFinite'] = [];
+  // Resolve every row to its features before reading any: a missing file fails in milliseconds.
   const used = new Set<string>();
-  let featureDim = -1;
-  let dimFrom = '';
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i];
-    let file: string;
-    let bytes: Uint8Array;
+  const sources = rows.map((row) => {
     if (row.features) {
       const want = normalise(base + row.features);
       let entry = byPath.get(want);
@@ -133,21 +162,32 @@ export async function prepareImport(files: InputFile[], name: string, seed = 123
         if (same.length === 1) entry = same[0];
       }
       if (!entry) throw new DataError(manifest.path, `sample '${row.id}': features file '${row.features}' was not among the files given`, `line ${row.line}`);
-      file = entry.path;
       used.add(entry.path);
-      bytes = await entry.read();
-    } else {
-      const m = npzMembers.get(row.id);
-      if (!m) throw new DataError(manifest.path, `sample '${row.id}': no 'features' path and no '${row.id}.npy' in any .npz`, `line ${row.line}`);
-      file = `${m.archive}:${row.id}.npy`;
-      bytes = m.bytes;
+      return entry;
     }
-    const arr = parseNpy(bytes, file);
-    if (featureDim < 0) {
-      featureDim = arr.dim;
-      dimFrom = file;
-    } else if (arr.dim !== featureDim) {
-      throw new DataError(file, `has ${arr.dim} features per frame (shape ${arr.shape.join('x')}), but ${dimFrom} has ${featureDim}`, `sample '${row.id}'`);
+    const m = npzMembers.get(row.id);
+    if (!m) throw new DataError(manifest.path, `sample '${row.id}': no 'features' path and no '${row.id}.npy' in any .npz`, `line ${row.line}`);
+    return m.entry;
+  });
+  const bytesTotal = sources.reduce((a, e) => a + e.size, 0);
+
+  const splits = assignSplits(rows.map((r) => r.split), seed);
+  const infos: SampleInfo[] = [];
+  const nonFinite: ImportReport['nonFinite'] = [];
+  let stats: FeatureStats | null = null;
+  let dimFrom = '';
+  let bytesDone = 0, bytes = 0, lastReport = 0, maxAbs = 0;
+  for (let i = 0; i < rows.length; i++) {
+    if (signal?.aborted) throw abortError();
+    const row = rows[i];
+    const entry = sources[i];
+    const arr = parseNpy(await entry.read(), entry.path);
+    bytesDone += entry.size;
+    if (!stats) {
+      stats = new FeatureStats(arr.dim);
+      dimFrom = entry.path;
+    } else if (arr.dim !== stats.featureDim) {
+      throw new DataError(entry.path, `has ${arr.dim} features per frame (shape ${arr.shape.join('x')}), but ${dimFrom} has ${stats.featureDim}`, `sample '${row.id}'`);
     }
     let bad = 0;
     let first = '';
@@ -156,24 +196,39 @@ export async function prepareImport(files: InputFile[], name: string, seed = 123
         if (bad++ === 0) first = `${Number.isNaN(arr.data[k]) ? 'NaN' : 'Inf'} value at frame ${Math.floor(k / arr.dim)}, feature ${k % arr.dim}`;
       }
     }
-    if (bad) {
-      nonFinite.push({ id: row.id, file, values: bad, first });
-      continue;
+    if (bad) nonFinite.push({ id: row.id, file: entry.path, values: bad, first });
+    else {
+      if (splits[i] === 'train') stats.add(arr.data, arr.frames);
+      const sample = { id: row.id, text: row.text, split: splits[i], frames: arr.frames, features: arr.data.buffer as ArrayBuffer };
+      await sink.put(sample);
+      infos.push({ id: row.id, text: row.text, split: splits[i], frames: arr.frames });
+      bytes += arr.data.byteLength;
+      for (let k = 0; k < arr.data.length; k++) maxAbs = Math.max(maxAbs, Math.abs(arr.data[k]));
     }
-    samples.push({ id: row.id, text: row.text, split: splits[i], frames: arr.frames, features: arr.data.buffer as ArrayBuffer });
+    const now = performance.now();
+    if (onProgress && (now - lastReport > 100 || i === rows.length - 1)) {
+      lastReport = now;
+      onProgress({ samplesDone: i + 1, samplesTotal: rows.length, bytesDone, bytesTotal, seconds: (now - t0) / 1000 });
+    }
   }
-  if (samples.length === 0) {
+  if (infos.length === 0) {
     throw new DataError(name, `every sample has NaN/Inf features (first: ${nonFinite[0]?.file}, ${nonFinite[0]?.first})`);
   }
-  const dataset = finishDataset(name, 'import', samples, featureDim, vocab, vocabEntry?.path);
-  const facts = datasetFacts(dataset.meta, dataset.samples, subsampling);
-  const m = dataset.meta;
+  const meta = finishMeta(name, 'import', infos, stats!, vocab, vocabEntry?.path, bytes);
+  const { infeasible, oov } = labelFacts(meta.vocab, infos, subsampling);
   return {
-    dataset,
+    meta,
     report: {
-      name, counts: m.counts, frames: m.frames, featureDim: m.featureDim, vocabSize: m.vocab.length, bytes: m.bytes,
-      nonFinite, zeroVarianceDims: facts.zeroVarianceDims, oov: facts.oov, subsampling, infeasible: facts.infeasible,
+      name, counts: meta.counts, frames: meta.frames, featureDim: meta.featureDim, vocabSize: meta.vocab.length, bytes, maxAbs,
+      nonFinite, zeroVarianceDims: meta.norm.std.map((s, d) => (s <= 1e-8 ? d : -1)).filter((d) => d >= 0), oov, subsampling, infeasible,
       unusedFeatureFiles: entries.filter((e) => e.path.toLowerCase().endsWith('.npy') && !used.has(e.path)).map((e) => e.path),
     },
   };
+}
+
+/** The whole import in memory (tests, small inputs): streamImport into an array. */
+export async function prepareImport(files: InputFile[], name: string, seed = 1234, subsampling = 2): Promise<{ dataset: PreparedDataset; report: ImportReport }> {
+  const samples: PreparedSample[] = [];
+  const { meta, report } = await streamImport(files, name, { put: (s) => void samples.push(s) }, { seed, subsampling });
+  return { dataset: { meta, samples }, report };
 }

@@ -42,6 +42,8 @@ function parseHeaderDict(text: string, file: string): { descr: string; fortran: 
   return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims };
 }
 
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export function parseNpy(buf: ArrayBuffer | Uint8Array, file: string): NpyArray {
   const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw new DataError(file, 'not a .npy file (wrong magic bytes)');
@@ -91,7 +93,10 @@ export function parseNpy(buf: ArrayBuffer | Uint8Array, file: string): NpyArray 
   const n = frames * dim;
   const out = new Float32Array(n);
   const dv = new DataView(bytes.buffer, bytes.byteOffset + dataStart, need);
-  if (dtype === 'float32') for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
+  if (dtype === 'float32') {
+    if (LITTLE_ENDIAN_HOST) new Uint8Array(out.buffer).set(bytes.subarray(dataStart, dataStart + need));
+    else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
+  }
   else if (dtype === 'float64') for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true);
   else for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(i * 2, true));
   return { frames, dim, shape, dtype, data: out };

@@ -22,17 +22,68 @@ export function assignSplits(splits: (Split | undefined)[], seed: number): Split
   return out;
 }
 
-export function finishDataset(
+/**
+ * Per-dimension mean/std over the training frames, merged one sample at a time (Chan et al.'s
+ * parallel form of Welford's update, float64): the importer never holds more than one sample.
+ */
+export class FeatureStats {
+  readonly mean: Float64Array;
+  private readonly m2: Float64Array;
+  private readonly sm: Float64Array;
+  private readonly sq: Float64Array;
+  n = 0; // frames
+
+  constructor(readonly featureDim: number) {
+    this.mean = new Float64Array(featureDim);
+    this.m2 = new Float64Array(featureDim);
+    this.sm = new Float64Array(featureDim);
+    this.sq = new Float64Array(featureDim);
+  }
+
+  /** Adds one sample's frames, x: [frames, featureDim]. */
+  add(x: ArrayLike<number>, frames: number): void {
+    const F = this.featureDim, { sm, sq } = this;
+    if (frames === 0) return;
+    sm.fill(0);
+    sq.fill(0);
+    for (let t = 0; t < frames; t++) for (let d = 0; d < F; d++) sm[d] += x[t * F + d];
+    for (let d = 0; d < F; d++) sm[d] /= frames;
+    for (let t = 0; t < frames; t++) {
+      for (let d = 0; d < F; d++) {
+        const e = x[t * F + d] - sm[d];
+        sq[d] += e * e;
+      }
+    }
+    const n = this.n + frames;
+    for (let d = 0; d < F; d++) {
+      const delta = sm[d] - this.mean[d];
+      this.mean[d] += (delta * frames) / n;
+      this.m2[d] += sq[d] + (delta * delta * this.n * frames) / n;
+    }
+    this.n = n;
+  }
+
+  /** Population std per dimension (what the trainer divides by). */
+  std(): number[] {
+    return Array.from(this.m2, (v) => Math.sqrt(v / Math.max(this.n, 1)));
+  }
+}
+
+/** What the importer keeps per sample after its features are written: small, no features. */
+export type SampleInfo = Pick<PreparedSample, 'id' | 'text' | 'split' | 'frames'>;
+
+/** Dataset metadata from per-sample infos and the streamed training-split statistics. */
+export function finishMeta(
   name: string,
   source: DatasetMeta['source'],
-  samples: PreparedSample[],
-  featureDim: number,
+  infos: SampleInfo[],
+  stats: FeatureStats,
   vocabFromFile: string[] | null,
   vocabFile = 'vocab.txt',
-): PreparedDataset {
-  const train = samples.filter((s) => s.split === 'train');
+  bytes = 0,
+): PreparedDataset['meta'] {
+  const train = infos.filter((s) => s.split === 'train');
   if (train.length === 0) throw new DataError(name, 'no training samples (every sample is in val or test)');
-
   let vocab: string[];
   if (vocabFromFile) {
     vocab = vocabFromFile;
@@ -44,46 +95,42 @@ export function finishDataset(
   } else {
     vocab = [...new Set(train.flatMap((s) => s.text.split(' ')))].sort();
   }
-
-  // Per-dimension mean/std over every training frame, float64 (Welford).
-  const mean = new Float64Array(featureDim);
-  const m2 = new Float64Array(featureDim);
-  let n = 0;
-  for (const s of train) {
-    const x = new Float32Array(s.features);
-    for (let t = 0; t < s.frames; t++) {
-      n++;
-      for (let d = 0; d < featureDim; d++) {
-        const v = x[t * featureDim + d];
-        const delta = v - mean[d];
-        mean[d] += delta / n;
-        m2[d] += delta * (v - mean[d]);
-      }
-    }
-  }
-  const std = Array.from(m2, (v) => Math.sqrt(v / Math.max(n, 1)));
-
   const counts: Record<Split, number> = { train: 0, val: 0, test: 0 };
-  let minF = Infinity, maxF = 0, sumF = 0, bytes = 0;
-  for (const s of samples) {
+  let minF = Infinity, maxF = 0, sumF = 0;
+  for (const s of infos) {
     counts[s.split]++;
     minF = Math.min(minF, s.frames);
     maxF = Math.max(maxF, s.frames);
     sumF += s.frames;
-    bytes += s.features.byteLength;
   }
   return {
-    meta: {
-      name,
-      source,
-      numSamples: samples.length,
-      counts,
-      featureDim,
-      frames: { min: minF, mean: sumF / samples.length, max: maxF },
-      vocab,
-      norm: { mean: Array.from(mean), std },
-      bytes,
-    },
-    samples,
+    name,
+    source,
+    numSamples: infos.length,
+    counts,
+    featureDim: stats.featureDim,
+    frames: { min: minF, mean: sumF / infos.length, max: maxF },
+    vocab,
+    norm: { mean: Array.from(stats.mean), std: stats.std() },
+    bytes,
+    storage: 'float32',
   };
+}
+
+/** An in-memory dataset (the demo generator, tests): statistics, vocabulary, counts. */
+export function finishDataset(
+  name: string,
+  source: DatasetMeta['source'],
+  samples: PreparedSample[],
+  featureDim: number,
+  vocabFromFile: string[] | null,
+  vocabFile = 'vocab.txt',
+): PreparedDataset {
+  const stats = new FeatureStats(featureDim);
+  let bytes = 0;
+  for (const s of samples) {
+    if (s.split === 'train') stats.add(new Float32Array(s.features), s.frames);
+    bytes += s.features.byteLength;
+  }
+  return { meta: finishMeta(name, source, samples, stats, vocabFromFile, vocabFile, bytes), samples };
 }

@@ -3,7 +3,8 @@
 
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { DatasetMeta, SampleRecord } from './types';
-import type { PreparedDataset } from './prepare';
+import type { PreparedDataset, PreparedSample } from './prepare';
+import { decodeFloat16, encodeFloat16 } from './float16';
 
 export interface CheckpointRecord {
   id: string;
@@ -76,6 +77,78 @@ export async function saveDataset(p: PreparedDataset): Promise<DatasetMeta> {
   return meta;
 }
 
+// Staged import. An import streams its samples under its future dataset id, in many small
+// transactions, before any dataset record exists: nothing lists them. Committing adds the record
+// (one transaction); cancelling, aborting or failing deletes them; removeOrphanSamples clears what a
+// reload or crash in the middle left behind. So a dataset is visible whole or not at all.
+
+const sampleRange = (datasetId: string) => IDBKeyRange.bound([datasetId, 0], [datasetId, Infinity]);
+
+/** Writes a batch of samples (indices first, first + 1, …) of a staged import in one transaction. */
+export async function stageSamples(datasetId: string, first: number, samples: PreparedSample[]): Promise<void> {
+  const d = await db();
+  const tx = d.transaction('samples', 'readwrite');
+  await Promise.all([...samples.map((s, k) => tx.store.put({ ...s, datasetId, index: first + k })), tx.done]);
+}
+
+/** Deletes a staged (or any) dataset's samples. */
+export async function discardStaged(datasetId: string): Promise<void> {
+  const d = await db();
+  const tx = d.transaction('samples', 'readwrite');
+  await Promise.all([tx.store.delete(sampleRange(datasetId)), tx.done]);
+}
+
+/**
+ * Makes a staged import a dataset. With float16 storage the staged float32 samples are rewritten
+ * as float16 first, `batch` at a time (still invisible until the record is written).
+ */
+export async function commitStaged(meta: DatasetMeta, opts: { float16: boolean; batch?: number; onProgress?: (done: number) => void }): Promise<DatasetMeta> {
+  const d = await db();
+  const batch = opts.batch ?? 64;
+  let bytes = 0;
+  if (opts.float16) {
+    for (let i = 0; i < meta.numSamples; i += batch) {
+      const range = IDBKeyRange.bound([meta.id, i], [meta.id, i + batch - 1]);
+      const tx = d.transaction('samples', 'readwrite');
+      const recs = await tx.store.getAll(range);
+      const puts = recs.map((r) => {
+        if (r.encoding === 'float16') return Promise.resolve();
+        const h = encodeFloat16(new Float32Array(r.features));
+        bytes += h.byteLength;
+        return tx.store.put({ ...r, features: h.buffer as ArrayBuffer, encoding: 'float16' }).then(() => undefined);
+      });
+      await Promise.all([...puts, tx.done]);
+      opts.onProgress?.(Math.min(i + batch, meta.numSamples));
+    }
+  }
+  const record: DatasetMeta = { ...meta, createdAt: Date.now(), storage: opts.float16 ? 'float16' : 'float32', bytes: opts.float16 ? bytes : meta.bytes };
+  const count = await d.countFromIndex('samples', 'byDataset', meta.id);
+  if (count !== meta.numSamples) throw new Error(`staged import ${meta.id} has ${count} samples, expected ${meta.numSamples}; nothing was stored`);
+  await d.add('datasets', record);
+  return record;
+}
+
+/** Deletes samples that belong to no dataset (an import interrupted by a reload or crash). */
+export async function removeOrphanSamples(busy: (datasetId: string) => boolean = () => false): Promise<string[]> {
+  const d = await db();
+  const known = new Set(await d.getAllKeys('datasets'));
+  const orphans: string[] = [];
+  let cursor = await d.transaction('samples').store.index('byDataset').openKeyCursor(null, 'nextunique');
+  while (cursor) {
+    if (!known.has(cursor.key) && !busy(cursor.key)) orphans.push(cursor.key);
+    cursor = await cursor.continue();
+  }
+  for (const id of orphans) await discardStaged(id);
+  return orphans;
+}
+
+/** Features as float32 whatever the stored encoding. */
+function decoded(s: SampleRecord): SampleRecord {
+  if (s.encoding !== 'float16') return s;
+  const { encoding: _e, ...rest } = s;
+  return { ...rest, features: decodeFloat16(new Uint16Array(s.features)).buffer as ArrayBuffer };
+}
+
 export async function listDatasets(): Promise<DatasetMeta[]> {
   const all = await (await db()).getAll('datasets');
   return all.sort((a, b) => a.createdAt - b.createdAt);
@@ -102,23 +175,22 @@ export async function renameDataset(id: string, name: string): Promise<DatasetMe
 export async function getSample(datasetId: string, index: number): Promise<SampleRecord> {
   const s = await (await db()).get('samples', [datasetId, index]);
   if (!s) throw new Error(`dataset ${datasetId} has no sample #${index}`);
-  return s;
+  return decoded(s);
 }
 
 export async function loadSamples(datasetId: string): Promise<SampleRecord[]> {
   const all = await (await db()).getAllFromIndex('samples', 'byDataset', datasetId);
-  return all.sort((a, b) => a.index - b.index);
+  return all.sort((a, b) => a.index - b.index).map(decoded);
 }
 
 export async function deleteDataset(id: string): Promise<void> {
   const d = await db();
   const tx = d.transaction(['datasets', 'samples', 'checkpoints', 'runs'], 'readwrite');
-  const keys = await tx.objectStore('samples').index('byDataset').getAllKeys(id);
   const ckpts = await tx.objectStore('checkpoints').index('byDataset').getAllKeys(id);
   const runs = await tx.objectStore('runs').index('byDataset').getAllKeys(id);
   await Promise.all([
     tx.objectStore('datasets').delete(id),
-    ...keys.map((k) => tx.objectStore('samples').delete(k)),
+    tx.objectStore('samples').delete(sampleRange(id)),
     ...ckpts.map((k) => tx.objectStore('checkpoints').delete(k)),
     ...runs.map((k) => tx.objectStore('runs').delete(k)),
     tx.done,

@@ -17,7 +17,8 @@ export interface SampleRecord {
   text: string;
   split: Split;
   frames: number;
-  features: ArrayBuffer; // float32 [frames * featureDim], raw (not normalised)
+  features: ArrayBuffer; // float32 [frames * featureDim], raw (not normalised); float16 bits when encoding is 'float16'
+  encoding?: 'float16'; // as stored; the store's readers always hand out float32
 }
 
 export interface DatasetMeta {
@@ -32,4 +33,5 @@ export interface DatasetMeta {
   vocab: string[]; // tokens; output class i + 1 (class 0 is the blank)
   norm: { mean: number[]; std: number[] }; // per feature dim, over the training split
   bytes: number; // feature bytes stored
+  storage?: 'float32' | 'float16'; // how features are stored (older datasets: float32)
 }

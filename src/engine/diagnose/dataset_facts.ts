@@ -7,21 +7,16 @@ import type { DatasetMeta, SampleRecord } from '../../data/types';
 import { ctcMinFrames } from '../ctc/ctc_reference';
 import type { DatasetFacts } from './checks';
 
-export function datasetFacts(
-  meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>,
-  samples: Pick<SampleRecord, 'id' | 'text' | 'split' | 'frames' | 'features'>[],
+/** CTC feasibility and out-of-vocabulary tokens: needs transcripts and frame counts, not features. */
+export function labelFacts(
+  vocab: string[],
+  samples: Pick<SampleRecord, 'id' | 'text' | 'split' | 'frames'>[],
   subsampling: number,
-): DatasetFacts {
-  const F = meta.featureDim;
-  const index = tokenIndex(meta.vocab);
-  const nonFinite: DatasetFacts['nonFinite'] = [];
+): Pick<DatasetFacts, 'infeasible' | 'oov'> {
+  const index = tokenIndex(vocab);
   const infeasible: DatasetFacts['infeasible'] = [];
   const oov = new Map<string, { count: number; firstId: string }>();
   for (const s of samples) {
-    const x = new Float32Array(s.features);
-    let bad = 0;
-    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) bad++;
-    if (bad) nonFinite.push({ id: s.id, values: bad });
     const toks = s.text.split(' ');
     // An unknown token still needs a frame: count it with a class of its own.
     const ids = toks.map((t, i) => index.get(t) ?? -1 - i);
@@ -37,6 +32,23 @@ export function datasetFacts(
     const needed = ctcMinFrames(ids);
     if (outFrames < needed) infeasible.push({ id: s.id, frames: s.frames, outFrames, needed });
   }
+  return { infeasible, oov: [...oov].map(([token, o]) => ({ token, ...o })).sort((a, b) => b.count - a.count) };
+}
+
+export function datasetFacts(
+  meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>,
+  samples: Pick<SampleRecord, 'id' | 'text' | 'split' | 'frames' | 'features'>[],
+  subsampling: number,
+): DatasetFacts {
+  const F = meta.featureDim;
+  const nonFinite: DatasetFacts['nonFinite'] = [];
+  for (const s of samples) {
+    const x = new Float32Array(s.features);
+    let bad = 0;
+    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) bad++;
+    if (bad) nonFinite.push({ id: s.id, values: bad });
+  }
+  const { infeasible, oov } = labelFacts(meta.vocab, samples, subsampling);
   // Normalisation as the trainer applies it, measured on (up to 200) training samples.
   const { mean, std } = meta.norm;
   const sum = new Float64Array(F), sq = new Float64Array(F);
@@ -65,7 +77,7 @@ export function datasetFacts(
     normalised: { meanAbsMean: absMean, meanStd },
     subsampling,
     infeasible,
-    oov: [...oov].map(([token, o]) => ({ token, ...o })).sort((a, b) => b.count - a.count),
+    oov,
   };
 }
 

@@ -1,0 +1,133 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import * as store from './store';
+import { generateDemo } from './demo';
+import { streamImport, type InputFile } from './import';
+import { writeNpy } from './npy';
+import type { PreparedSample } from './prepare';
+
+const enc = new TextEncoder();
+const blob = (x: Uint8Array | string) => new Blob([(typeof x === 'string' ? enc.encode(x) : x) as BlobPart]);
+
+function dataset(n: number, F = 4, bad?: number): InputFile[] {
+  const rows = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `u${i}`, text: i % 2 ? 'A B' : 'B', split: i < n - 2 ? 'train' : 'val', features: `u${i}.npy` }));
+  return [
+    { path: 'd/manifest.jsonl', blob: blob(rows.join('\n')) },
+    ...Array.from({ length: n }, (_, i) => ({
+      path: `d/u${i}.npy`,
+      blob: blob(i === bad ? 'not an npy' : writeNpy(Float32Array.from({ length: (5 + i) * F }, (_, k) => Math.sin(k + i) * 300), [5 + i, F])),
+    })),
+  ];
+}
+
+/** Streams an import into the staging area the way the worker does, in batches. */
+async function stage(files: InputFile[], batch = 3, signal?: AbortSignal) {
+  const id = store.newId('ds');
+  let buf: PreparedSample[] = [];
+  let staged = 0;
+  const flush = async () => {
+    await store.stageSamples(id, staged, buf);
+    staged += buf.length;
+    buf = [];
+  };
+  try {
+    const { meta } = await streamImport(files, 'd', { put: async (s) => { buf.push(s); if (buf.length >= batch) await flush(); } }, { signal });
+    await flush();
+    return { id, meta: { ...meta, id, createdAt: 0 } };
+  } catch (e) {
+    await store.discardStaged(id);
+    throw e;
+  }
+}
+
+async function snapshot() {
+  const d = await store.db();
+  return { datasets: (await d.getAll('datasets')).map((m) => m.id).sort(), samples: await d.count('samples') };
+}
+
+describe('staged import in IndexedDB (fake-indexeddb)', () => {
+  it('staged samples are invisible until committed; then the dataset reads back exactly', async () => {
+    const before = await snapshot();
+    const { id, meta } = await stage(dataset(7));
+    expect((await store.listDatasets()).some((d) => d.id === id)).toBe(false);
+    const stored = await store.commitStaged(meta, { float16: false });
+    expect(stored.storage).toBe('float32');
+    const samples = await store.loadSamples(id);
+    expect(samples.map((s) => s.id)).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6']);
+    expect(new Float32Array(samples[3].features)[5]).toBeCloseTo(Math.sin(5 + 3) * 300, 4);
+    expect((await snapshot()).samples).toBe(before.samples + 7);
+  });
+
+  it('float16 storage halves the bytes; readers get float32 within half precision', async () => {
+    const { id, meta } = await stage(dataset(5));
+    const stored = await store.commitStaged(meta, { float16: true, batch: 2 });
+    expect(stored.storage).toBe('float16');
+    expect(stored.bytes).toBe(meta.bytes / 2);
+    const raw = await (await store.db()).get('samples', [id, 2]);
+    expect(raw?.encoding).toBe('float16');
+    const s = await store.getSample(id, 2);
+    const x = new Float32Array(s.features);
+    expect(x.length).toBe(7 * 4);
+    x.forEach((v, k) => expect(Math.abs(v - Math.sin(k + 2) * 300)).toBeLessThanOrEqual(300 * 2 ** -11));
+  });
+
+  it('a failing import (bad file in the middle) leaves no trace and changes no other dataset', async () => {
+    const other = await store.saveDataset(generateDemo({ seed: 1, numSamples: 12 }));
+    const before = await snapshot();
+    await expect(stage(dataset(9, 4, 6))).rejects.toThrow('d/u6.npy: not a .npy file');
+    expect(await snapshot()).toEqual(before);
+    expect((await store.loadSamples(other.id)).length).toBe(other.numSamples);
+  });
+
+  it('an aborted import leaves no trace', async () => {
+    const before = await snapshot();
+    const ac = new AbortController();
+    const files = dataset(12);
+    // Abort once the first batch is staged.
+    const orig = store.stageSamples;
+    let calls = 0;
+    const p = (async () => {
+      const id = store.newId('ds');
+      let staged = 0;
+      try {
+        await streamImport(files, 'd', { put: async (s) => { await orig(id, staged++, [s]); if (++calls === 4) ac.abort(); } }, { signal: ac.signal });
+      } catch (e) {
+        expect(await store.loadSamples(id)).toHaveLength(4); // it really was midway
+        await store.discardStaged(id);
+        throw e;
+      }
+    })();
+    await expect(p).rejects.toThrow('the import was aborted');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('samples left by an interrupted import are removed; staged imports another tab holds are kept', async () => {
+    const keep = await store.saveDataset(generateDemo({ seed: 2, numSamples: 12 }));
+    const before = await snapshot();
+    const a = await stage(dataset(3)); // "reload" before commit: never committed, never discarded
+    const b = await stage(dataset(4)); // another tab is still staging this one
+    const removed = await store.removeOrphanSamples((id) => id === b.id);
+    expect(removed).toEqual([a.id]);
+    expect((await snapshot()).samples).toBe(before.samples + 4);
+    expect((await store.loadSamples(keep.id)).length).toBe(keep.numSamples);
+    await store.discardStaged(b.id);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('commit refuses a staging area with missing samples, and nothing becomes visible', async () => {
+    const { id, meta } = await stage(dataset(4));
+    await expect(store.commitStaged({ ...meta, numSamples: 5 }, { float16: false })).rejects.toThrow(`staged import ${id} has 4 samples, expected 5`);
+    expect((await store.listDatasets()).some((d) => d.id === id)).toBe(false);
+    await store.discardStaged(id);
+  });
+
+  it('deleting a dataset removes its samples, checkpoints and runs only', async () => {
+    const a = await store.saveDataset(generateDemo({ seed: 3, numSamples: 12 }));
+    const b = await store.saveDataset(generateDemo({ seed: 4, numSamples: 12 }));
+    await store.saveCheckpoint({ datasetId: a.id, kind: 'overfit', fileName: 'x.safetensors', bytes: new ArrayBuffer(8) });
+    await store.deleteDataset(a.id);
+    expect(await store.loadSamples(a.id)).toEqual([]);
+    expect(await store.listCheckpoints(a.id)).toEqual([]);
+    expect((await store.loadSamples(b.id)).length).toBe(b.numSamples);
+  });
+});
