@@ -2,15 +2,44 @@
 // `npm run bench`: builds the app, serves it, runs the CTC benchmark in headless Chromium on its
 // WebGPU adapter (kernels.html), runs PyTorch's CPU ctc_loss on the same inputs where Debian's
 // python3-torch is installed, and writes the results into BENCHMARKS.md (date and machine).
+// It also imports a generated 6000-sample dataset (≈300 frames × 100 dims, float32 .npy files in
+// the OS temp folder) through the streaming importer, sampling peak memory over CDP.
 //   BENCH_REPS=5  BENCH_SHAPES='[{"name":"x","B":8,"T":75,"L":28,"V":1296}]'  CHROMIUM_PATH=...
+//   BENCH_ONLY=ctc,train,import (default: all)  BENCH_IMPORT_SAMPLES=6000
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import os from 'node:os';
 import { chromium } from '@playwright/test';
 
 const port = Number(process.env.BENCH_PORT || 4183);
 const reps = Number(process.env.BENCH_REPS || 5);
 const shapes = process.env.BENCH_SHAPES ? JSON.parse(process.env.BENCH_SHAPES) : undefined;
+const only = new Set((process.env.BENCH_ONLY || 'ctc,train,import').split(','));
+
+/** Writes the import benchmark's dataset: n samples, frames uniform in [150, 450], 100 dims, 40 words. */
+function writeImportDataset(dir, n) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'feats'), { recursive: true });
+  let s = 12345;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    const T = 150 + Math.floor(rnd() * 301), F = 100;
+    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${T}, ${F}), }`;
+    const padded = header + ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+    const buf = Buffer.alloc(10 + padded.length + T * F * 4);
+    buf.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    buf.writeUInt16LE(padded.length, 8);
+    buf.write(padded, 10, 'latin1');
+    const data = new Float32Array(buf.buffer, buf.byteOffset + 10 + padded.length, T * F);
+    for (let k = 0; k < data.length; k++) data[k] = rnd() * 2 - 1;
+    writeFileSync(join(dir, 'feats', `s${i}.npy`), buf);
+    const words = Array.from({ length: 3 + Math.floor(rnd() * 8) }, () => `W${Math.floor(rnd() * 40)}`);
+    rows.push(JSON.stringify({ id: `s${i}`, text: words.join(' '), features: `feats/s${i}.npy` }));
+  }
+  writeFileSync(join(dir, 'manifest.jsonl'), rows.join('\n') + '\n');
+}
 
 execFileSync('npx', ['vite', 'build'], { stdio: 'inherit' });
 const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort'], { stdio: 'ignore', detached: true });
@@ -23,7 +52,7 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-let results, problems, backend, trainResults;
+let results = [], problems = [], backend, trainResults = [], importResult = null, memory = null;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--no-sandbox', '--disable-background-networking', '--disable-component-update'],
@@ -34,9 +63,52 @@ try {
   await page.goto(url);
   backend = await page.evaluate(async () => await window.ctcLab.ready);
   console.log(`backend: ${JSON.stringify(backend)}`);
-  results = await page.evaluate(([s, r]) => window.ctcLab.bench(s ?? undefined, r), [shapes ?? null, reps]);
-  problems = await page.evaluate((rs) => rs.map((r) => ({ ...window.ctcLab.problem(r.shape), fusedLoss: r.loss })), results);
-  trainResults = process.env.BENCH_SKIP_TRAIN ? [] : await page.evaluate(() => window.ctcLab.benchTrain());
+  if (only.has('ctc')) {
+    results = await page.evaluate(([s, r]) => window.ctcLab.bench(s ?? undefined, r), [shapes ?? null, reps]);
+    problems = await page.evaluate((rs) => rs.map((r) => ({ ...window.ctcLab.problem(r.shape), fusedLoss: r.loss })), results);
+  }
+  if (only.has('train')) trainResults = await page.evaluate(() => window.ctcLab.benchTrain());
+  if (only.has('import')) {
+    const dir = join(os.tmpdir(), 'ctc-lab-import-bench');
+    const n = Number(process.env.BENCH_IMPORT_SAMPLES || 6000);
+    console.log(`writing ${n} samples to ${dir}`);
+    writeImportDataset(dir, n);
+    await page.getByLabel('Import benchmark folder').setInputFiles(dir);
+    const cdp = await page.context().newCDPSession(page);
+    const heap = async () => {
+      const h = await cdp.send('Runtime.getHeapUsage');
+      return { js: h.usedSize, buffers: h.backingStorageSize ?? 0 };
+    };
+    const files = () => Array.from(document.getElementById('bench-files').files);
+    /** Runs a page phase, sampling memory every 50 ms; returns its result and the peak above the level after a GC. */
+    const measured = async (fn, arg) => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      const base = await heap();
+      let peak = { ...base }, peakSum = base.js + base.buffers, sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const h = await heap();
+          peak = { js: Math.max(peak.js, h.js), buffers: Math.max(peak.buffers, h.buffers) };
+          peakSum = Math.max(peakSum, h.js + h.buffers);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      const result = await page.evaluate(fn, arg);
+      sampling = false;
+      await sampler;
+      return { result, mem: { overBaseMB: (peakSum - base.js - base.buffers) / 2 ** 20, peakJsMB: peak.js / 2 ** 20, peakBuffersMB: peak.buffers / 2 ** 20 } };
+    };
+    const plain = await page.evaluate(`window.ctcLab.benchImport.plainRead((${files})())`);
+    const f32 = await measured((src) => window.ctcLab.benchImport.importOnce(eval(src)(), false), `(${files})`);
+    const loader = await page.evaluate((id) => window.ctcLab.benchImport.loaderStats(id), f32.result.id);
+    await page.evaluate((id) => window.ctcLab.benchImport.deleteDataset(id), f32.result.id);
+    const f16 = await measured((src) => window.ctcLab.benchImport.importOnce(eval(src)(), true), `(${files})`);
+    await page.evaluate((id) => window.ctcLab.benchImport.deleteDataset(id), f16.result.id);
+    importResult = { plain, f32: f32.result, f16: f16.result, loader };
+    memory = { f32: f32.mem, f16: f16.mem };
+    console.log(JSON.stringify({ importResult, memory }));
+    rmSync(dir, { recursive: true, force: true });
+  }
 } finally {
   await browser.close();
   try { process.kill(-server.pid); } catch {}
@@ -48,7 +120,7 @@ writeFileSync('bench/out/ctc_problems.json', JSON.stringify(problems));
 let torch = [];
 const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const probe = spawnSync(py, ['-c', 'import torch']);
-if (probe.status === 0) {
+if (probe.status === 0 && problems.length) {
   const r = spawnSync(py, ['bench/ctc_torch.py', 'bench/out/ctc_problems.json'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench/ctc_torch.py failed: ${r.stderr}`);
   torch = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -89,17 +161,34 @@ for (const r of results) {
 const section = lines.join('\n');
 
 const trainLines = [
-  `### Training throughput, tcn preset — ${new Date().toISOString().slice(0, 10)}`,
+  `### Training throughput per model preset — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: as above. Synthetic data; batch assembly is the CPU time of one \`makeBatch\`; FLOPs count convolutions and matmuls (forward × 3 for forward + backward).`,
+  `Machine: as above. Synthetic data; batch assembly is the CPU time of one \`makeBatch\`; FLOPs count convolutions, matmuls and LSTM recurrences (\`forwardFlops\` of each model; × 3 for forward + backward). Loader: the trainer assembles the next step's batches on the CPU while the GPU runs the current one (prefetch); the last column sets that CPU time against the step time.`,
   '',
-  '| shape | params | ms / step | input frames / s | model GFLOP / step | device matmul GFLOP/s (1024²) | MFU | read-backs / step | tensor growth (step 3 → last) | batch assembly / step time |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| preset | shape | params | ms / step | input frames / s | model GFLOP / step | device matmul GFLOP/s (1024²) | MFU | read-backs / step | tensor growth (step 3 → last) | batch assembly / step time |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...trainResults.map((r) => {
     const s = r.shape;
-    return `| ${s.name} B${s.B} T${s.T} F${s.F} V${s.V} C${s.channels} | ${r.params} | ${f(r.msPerStep)} | ${f(r.framesPerSecond)} | ${r.modelGflopPerStep.toFixed(2)} | ${r.matmulGflops.toFixed(2)} | ${(100 * r.mfu).toFixed(0)}% | ${r.readbacksPerStep.toFixed(2)} | ${r.tensorGrowth} | ${r.batchAssemblyMs.toFixed(1)} ms / ${f(r.msPerStep)} ms |`;
+    return `| ${s.preset} | ${s.name} B${s.B} T${s.T} F${s.F} V${s.V} C${s.channels} L${s.layers}${s.hidden ? ` H${s.hidden}` : ''}${s.heads ? ` heads${s.heads}` : ''} | ${r.params} | ${f(r.msPerStep)} | ${f(r.framesPerSecond)} | ${r.modelGflopPerStep.toFixed(2)} | ${r.matmulGflops.toFixed(2)} | ${(100 * r.mfu).toFixed(0)}% | ${r.readbacksPerStep.toFixed(2)} | ${r.tensorGrowth} | ${r.batchAssemblyMs.toFixed(1)} ms / ${f(r.msPerStep)} ms |`;
   }),
 ];
+
+const ir = importResult;
+const importLines = ir ? [
+  `### Dataset import and loader — ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Machine: as above. ${ir.plain.files - 1} generated samples (frames uniform in 150–450, 100 float32 dims) as one .npy each plus manifest.jsonl, ${f(ir.plain.megabytes)} MiB, picked as a folder. The importer runs on the main thread of kernels.html with the worker's code: read-ahead of the next file, parse, validate (NaN/Inf, dims), Welford/Chan statistics, staged IndexedDB writes in 8 MB transactions with one write in flight, then the commit. Memory: the page's V8 heap plus ArrayBuffer backing stores (CDP Runtime.getHeapUsage every 50 ms), peak above the level after a forced GC before the phase; it includes garbage not yet collected.`,
+  '',
+  '| measure | value |',
+  '|---|---|',
+  `| plain file read (File.arrayBuffer, same files) | ${f(ir.plain.MBs)} MiB/s |`,
+  `| import, float32 (read → staged in IndexedDB) | ${f(ir.f32.MBs)} MiB/s (${(100 * ir.f32.MBs / ir.plain.MBs).toFixed(0)}% of plain read); commit ${(ir.f32.commitSeconds * 1000).toFixed(0)} ms; ${f(ir.f32.storedMB)} MiB stored |`,
+  `| import + commit, float16 | ${f(ir.f16.totalMBs)} MiB/s (commit rewrites the staged samples: ${ir.f16.commitSeconds.toFixed(1)} s); ${f(ir.f16.storedMB)} MiB stored |`,
+  `| peak memory above baseline, float32 import | ${f(memory.f32.overBaseMB)} MiB (V8 heap peak ${f(memory.f32.peakJsMB)} MiB, buffers peak ${f(memory.f32.peakBuffersMB)} MiB) |`,
+  `| peak memory above baseline, float16 import + commit | ${f(memory.f16.overBaseMB)} MiB (V8 heap peak ${f(memory.f16.peakJsMB)} MiB, buffers peak ${f(memory.f16.peakBuffersMB)} MiB) |`,
+  `| padding efficiency, batch ${ir.loader.batchSize}: length-bucketed / random batches | ${(100 * ir.loader.bucketed).toFixed(1)}% / ${(100 * ir.loader.unbucketed).toFixed(1)}% |`,
+  `| batch assembly (makeBatch, ${ir.loader.batchSize} × ~300 × 100, CPU) | ${ir.loader.batchAssemblyMs.toFixed(2)} ms |`,
+] : [];
 
 const file = 'BENCHMARKS.md';
 let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`; each section is replaced by its latest run.\n\n';
@@ -108,8 +197,10 @@ const put = (name, body) => {
   if (doc.includes(begin)) doc = doc.slice(0, doc.indexOf(begin)) + `${begin}\n${body}\n${end}` + doc.slice(doc.indexOf(end) + end.length);
   else doc += `\n${begin}\n${body}\n${end}\n`;
 };
-put('ctc', section);
+if (results.length) put('ctc', section);
 if (trainResults.length) put('train', trainLines.join('\n'));
+if (importResult) put('import', importLines.join('\n'));
 writeFileSync(file, doc);
 console.log(section);
 if (trainResults.length) console.log(trainLines.join('\n'));
+if (importResult) console.log(importLines.join('\n'));

@@ -1,4 +1,4 @@
-// Training throughput of the tcn preset on the active backend at PHOENIX-like shapes: frames/s,
+// Training throughput of each model preset on the active backend at PHOENIX-like shapes: frames/s,
 // model FLOPs utilisation against this device's measured matmul rate, read-backs per step,
 // tensor-count growth, and batch assembly time against step time (the GPU must not wait on data).
 
@@ -8,20 +8,27 @@ import type { DatasetMeta, SampleRecord } from '../src/data/types';
 import { Rng } from '../src/engine/rng';
 import { TRAIN_DEFAULTS } from '../src/engine/train/config';
 import { Trainer } from '../src/engine/train/trainer';
+import type { Preset } from '../src/engine/model/presets';
 
 export interface TrainBenchShape {
   name: string;
+  preset: Preset;
   B: number; // batch size
-  T: number; // input frames per sample (output frames: T / 2)
+  T: number; // input frames per sample
   F: number; // feature dim
   V: number; // vocabulary (classes = V + 1)
   L: number; // tokens per transcript
   steps: number; // optimizer steps timed
-  channels: number;
+  channels: number; // tcn width / conv channels / d_model
+  layers: number;
+  hidden: number; // BiLSTM
+  heads: number; // transformer
 }
 
 export const DEFAULT_TRAIN_SHAPES: TrainBenchShape[] = [
-  { name: 'PHOENIX-like', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 10, channels: 128 },
+  { name: 'PHOENIX-like', preset: 'tcn', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 10, channels: 128, layers: 3, hidden: 0, heads: 0 },
+  { name: 'PHOENIX-like', preset: 'tconv-bilstm', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6, channels: 128, layers: 2, hidden: 128, heads: 0 },
+  { name: 'PHOENIX-like', preset: 'transformer', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6, channels: 128, layers: 4, hidden: 0, heads: 4 },
 ];
 
 export interface TrainBenchResult {
@@ -75,7 +82,7 @@ async function matmulGflops(n = 1024, reps = 3): Promise<number> {
 
 export async function benchTrain(s: TrainBenchShape): Promise<TrainBenchResult> {
   const { meta, samples } = syntheticDataset(s);
-  const trainer = new Trainer(meta, samples, { ...TRAIN_DEFAULTS, channels: s.channels, layers: 3, dropout: 0.1, batchSize: s.B, accumulationSteps: 1, epochs: 1, warmupEpochs: 0, patience: 0 });
+  const trainer = new Trainer(meta, samples, { ...TRAIN_DEFAULTS, preset: s.preset, channels: s.channels, layers: s.layers, hidden: s.hidden, heads: s.heads, dropout: 0.1, batchSize: s.B, accumulationSteps: 1, epochs: 1, warmupEpochs: 0, patience: 0 });
   const be = tf.backend() as tf.KernelBackend & { read: (id: object) => Promise<unknown> };
   const origRead = be.read.bind(be);
   let reads = 0;
@@ -98,9 +105,8 @@ export async function benchTrain(s: TrainBenchShape): Promise<TrainBenchResult> 
   be.read = origRead;
   const timedSteps = stamps.length - 3;
   const msPerStep = (stamps[stamps.length - 1] - stamps[2]) / timedSteps;
-  const C = s.channels, To = s.T / 2;
-  const fwd = s.B * To * 2 * (3 * s.F * C + 3 * (3 * C * C) + C * (s.V + 1));
-  const gflop = (3 * fwd) / 1e9;
+  // Training ≈ 3× the forward FLOPs (forward + two matmuls per matmul in the backward pass).
+  const gflop = (3 * samples.slice(0, s.B).reduce((a, x) => a + trainer.model.forwardFlops(x.frames), 0)) / 1e9;
   const idx = tokenIndex(meta.vocab);
   const t0 = performance.now();
   for (let i = 0; i < 5; i++) makeBatch(samples.slice(i * s.B, (i + 1) * s.B), meta, idx);

@@ -57,7 +57,7 @@ export { expect };
 /** Writes a small dataset folder: manifest.jsonl + feats/<id>.npy, DESIGN.md format. */
 export function writeDatasetFolder(
   root: string,
-  opts: { n?: number; F?: number; corrupt?: string; nan?: string; splits?: boolean } = {},
+  opts: { n?: number; F?: number; T?: number; corrupt?: string; nan?: string; splits?: boolean } = {},
 ): { dir: string; ids: string[] } {
   const n = opts.n ?? 8;
   const F = opts.F ?? 6;
@@ -67,7 +67,7 @@ export function writeDatasetFolder(
   for (let i = 0; i < n; i++) {
     const id = `utt${i}`;
     ids.push(id);
-    const T = 10 + i;
+    const T = (opts.T ?? 10) + (opts.T ? i % 7 : i);
     const x = new Float32Array(T * F).map((_, k) => Math.sin(k * 0.37 + i));
     if (id === opts.nan) x[F + 1] = NaN;
     const path = join(root, 'feats', `${id}.npy`);

@@ -3,13 +3,14 @@
 
 import * as Comlink from 'comlink';
 import type {
-  BackendInfo, CheckpointInfo, DatasetMeta, SampleView, DiagnosticsReport, DiagnosticsRequest, DoctorAlert, ImportReport, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
+  BackendInfo, CheckpointInfo, DatasetMeta, SampleView, DiagnosticsReport, DiagnosticsRequest, DoctorAlert, ImportProgress, ImportReport, InputFile, LabApi, OverfitEpoch, OverfitOutcome,
 } from '../worker/api';
-import type { EpochMetrics, RunRecord, StepMetrics, TrainConfig, TrainEvent } from '../worker/api';
+import type { EpochMetrics, ModelInfo, RunRecord, StepMetrics, TrainConfig, TrainEvent } from '../worker/api';
 import { reportToMarkdown } from '../engine/diagnose/report';
 import { PRESETS, TRAIN_DEFAULTS } from '../engine/train/config';
 import { recommendedPatience } from '../engine/diagnose/checks';
 import { saveBytes } from './files';
+import { PRESET_DEFAULTS, type ArchKnobs, type Preset } from '../engine/model/presets';
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -25,6 +26,8 @@ export class Lab {
   importError = $state<string | null>(null);
   notice = $state<string | null>(null);
   pendingImport = $state.raw<{ pendingId: string; report: ImportReport } | null>(null);
+  importProgress = $state.raw<ImportProgress | null>(null);
+  storeAs = $state<'float32' | 'float16'>('float32');
   storage = $state<{ usage: number; quota: number; persisted: boolean } | null>(null);
 
   running = $state(false);
@@ -36,7 +39,7 @@ export class Lab {
   checkpoints = $state.raw<CheckpointInfo[]>([]);
 
   alerts = $state.raw<DoctorAlert[]>([]);
-  overfitSettings = $state({ numSamples: 5, maxEpochs: 2000, lr: 3e-3 });
+  overfitSettings = $state<{ numSamples: number; maxEpochs: number; lr: number; preset: Preset }>({ numSamples: 5, maxEpochs: 2000, lr: 3e-3, preset: 'tcn' });
   diagnostics = $state.raw<DiagnosticsReport | null>(null);
   diagRunning = $state(false);
   diagError = $state<string | null>(null);
@@ -50,7 +53,7 @@ export class Lab {
   epochs = $state.raw<EpochMetrics[]>([]);
   steps = $state.raw<StepMetrics[]>([]);
   trainAlerts = $state.raw<DoctorAlert[]>([]);
-  trainInfo = $state<{ stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number } | null>(null);
+  trainInfo = $state<{ stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number; preset: string; subsampling: number } | null>(null);
   trainError = $state<string | null>(null);
   ckptError = $state<string | null>(null);
   trainNotice = $state<string | null>(null);
@@ -76,6 +79,7 @@ export class Lab {
   async start(): Promise<void> {
     try {
       this.backend = await this.api.init();
+      void this.refreshStorage();
     } catch (e) {
       this.backendError = message(e);
     }
@@ -108,29 +112,36 @@ export class Lab {
     await this.runImport(() => this.api.createDemoDataset(42));
   }
 
-  /** Step 1: read and validate; the report is shown and nothing is stored yet. */
+  /** Step 1: read, validate and stage (invisible); the report is shown and no dataset exists yet. */
   async importFiles(files: InputFile[], name: string): Promise<void> {
     if (files.length === 0 || this.importing) return;
     if (this.pendingImport) this.cancelImport();
     this.importing = true;
     this.importError = null;
     this.notice = null;
+    this.importProgress = null;
+    await this.refreshStorage();
     try {
-      this.pendingImport = await this.api.analyseImport(files, name);
+      this.pendingImport = await this.api.analyseImport(files, name, Comlink.proxy((p: ImportProgress) => (this.importProgress = p)));
       await this.refreshStorage();
     } catch (e) {
       this.importError = message(e);
     } finally {
       this.importing = false;
+      this.importProgress = null;
     }
   }
 
-  /** Step 2: store it (one transaction); asks the browser to keep the site's storage. */
+  abortImport(): void {
+    void this.api.abortImport();
+  }
+
+  /** Step 2: make the staged import a dataset; asks the browser to keep the site's storage. */
   async commitImport(): Promise<void> {
     const p = this.pendingImport;
     if (!p) return;
     this.pendingImport = null;
-    await this.runImport(() => this.api.commitImport(p.pendingId));
+    await this.runImport(() => this.api.commitImport(p.pendingId, this.storeAs));
     try {
       await navigator.storage?.persist?.();
     } catch {
@@ -140,7 +151,7 @@ export class Lab {
   }
 
   cancelImport(): void {
-    if (this.pendingImport) void this.api.cancelImport(this.pendingImport.pendingId);
+    if (this.pendingImport) void this.api.cancelImport(this.pendingImport.pendingId).then(() => this.refreshStorage());
     this.pendingImport = null;
   }
 
@@ -250,14 +261,27 @@ export class Lab {
     saveBytes(new TextEncoder().encode(text).buffer as ArrayBuffer, `ctc-lab-diagnostics-${stamp}.${kind}`);
   }
 
+  /** A training recipe: resets the optimisation settings, keeps the chosen model. */
   applyPreset(name: keyof typeof PRESETS): void {
-    this.trainConfig = { ...TRAIN_DEFAULTS, ...PRESETS[name].config };
+    const { preset, channels, layers, hidden, heads } = this.trainConfig;
+    this.trainConfig = { ...TRAIN_DEFAULTS, preset, channels, layers, hidden, heads, ...PRESETS[name].config };
+  }
+
+  /** Switches the model preset and loads its default size. */
+  chooseModel(preset: Preset): void {
+    const { label: _label, ...size } = PRESET_DEFAULTS[preset];
+    this.trainConfig = { ...this.trainConfig, preset, ...size };
+  }
+
+  async describeModel(knobs: ArchKnobs): Promise<ModelInfo | null> {
+    if (!this.selectedId || !this.backend) return null;
+    return this.api.describeModel(this.selectedId, knobs);
   }
 
   private onTrainEvent = (e: TrainEvent) => {
     if (e.type === 'start') {
       this.run = e.run;
-      this.trainInfo = { stepsPerEpoch: e.stepsPerEpoch, trainSamples: e.trainSamples, valSamples: e.valSamples, excluded: e.excluded, paramCount: e.paramCount };
+      this.trainInfo = { stepsPerEpoch: e.stepsPerEpoch, trainSamples: e.trainSamples, valSamples: e.valSamples, excluded: e.excluded, paramCount: e.paramCount, preset: e.preset, subsampling: e.subsampling };
       this.epochs = e.run.history as unknown as EpochMetrics[];
       this.stepsAtStart = this.epochs.length * e.stepsPerEpoch;
       this.trainStartedAt = performance.now();

@@ -177,11 +177,19 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
   let stats: FeatureStats | null = null;
   let dimFrom = '';
   let bytesDone = 0, bytes = 0, lastReport = 0, maxAbs = 0;
+  // Read-ahead: the next file is being read while this one is checked and handed to the sink.
+  let ahead: Promise<Uint8Array> | null = sources.length ? sources[0].read() : null;
   for (let i = 0; i < rows.length; i++) {
-    if (signal?.aborted) throw abortError();
+    if (signal?.aborted) {
+      ahead?.catch(() => {});
+      throw abortError();
+    }
     const row = rows[i];
     const entry = sources[i];
-    const arr = parseNpy(await entry.read(), entry.path);
+    const raw = await ahead!;
+    ahead = i + 1 < rows.length ? sources[i + 1].read() : null;
+    ahead?.catch(() => {}); // its error, if any, is thrown when awaited
+    const arr = parseNpy(raw, entry.path);
     bytesDone += entry.size;
     if (!stats) {
       stats = new FeatureStats(arr.dim);
@@ -189,13 +197,23 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
     } else if (arr.dim !== stats.featureDim) {
       throw new DataError(entry.path, `has ${arr.dim} features per frame (shape ${arr.shape.join('x')}), but ${dimFrom} has ${stats.featureDim}`, `sample '${row.id}'`);
     }
-    let bad = 0;
-    let first = '';
-    for (let k = 0; k < arr.data.length; k++) {
-      if (!Number.isFinite(arr.data[k])) {
-        if (bad++ === 0) first = `${Number.isNaN(arr.data[k]) ? 'NaN' : 'Inf'} value at frame ${Math.floor(k / arr.dim)}, feature ${k % arr.dim}`;
+    // One pass: NaN/Inf count and the largest magnitude (float16 range check).
+    let bad = 0, firstBad = -1, big = 0;
+    const x = arr.data;
+    for (let k = 0; k < x.length; k++) {
+      const a = Math.abs(x[k]);
+      if (a > big) big = a;
+      else if (!(a <= big)) {
+        // NaN (a <= big is false), or Inf that was caught by a > big above: sorted out below.
+        if (bad++ === 0) firstBad = k;
       }
     }
+    if (big === Infinity) {
+      bad = 0;
+      firstBad = -1;
+      for (let k = 0; k < x.length; k++) if (!Number.isFinite(x[k]) && bad++ === 0) firstBad = k;
+    }
+    const first = bad ? `${Number.isNaN(x[firstBad]) ? 'NaN' : 'Inf'} value at frame ${Math.floor(firstBad / arr.dim)}, feature ${firstBad % arr.dim}` : '';
     if (bad) nonFinite.push({ id: row.id, file: entry.path, values: bad, first });
     else {
       if (splits[i] === 'train') stats.add(arr.data, arr.frames);
@@ -203,7 +221,7 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
       await sink.put(sample);
       infos.push({ id: row.id, text: row.text, split: splits[i], frames: arr.frames });
       bytes += arr.data.byteLength;
-      for (let k = 0; k < arr.data.length; k++) maxAbs = Math.max(maxAbs, Math.abs(arr.data[k]));
+      maxAbs = Math.max(maxAbs, big);
     }
     const now = performance.now();
     if (onProgress && (now - lastReport > 100 || i === rows.length - 1)) {

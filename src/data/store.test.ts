@@ -4,7 +4,7 @@ import * as store from './store';
 import { generateDemo } from './demo';
 import { streamImport, type InputFile } from './import';
 import { writeNpy } from './npy';
-import type { PreparedSample } from './prepare';
+import { stagingSink } from './staging';
 
 const enc = new TextEncoder();
 const blob = (x: Uint8Array | string) => new Blob([(typeof x === 'string' ? enc.encode(x) : x) as BlobPart]);
@@ -20,19 +20,14 @@ function dataset(n: number, F = 4, bad?: number): InputFile[] {
   ];
 }
 
-/** Streams an import into the staging area the way the worker does, in batches. */
-async function stage(files: InputFile[], batch = 3, signal?: AbortSignal) {
+/** Streams an import into the staging area the way the worker does, in small batches. */
+async function stage(files: InputFile[], batchBytes = 300, signal?: AbortSignal) {
   const id = store.newId('ds');
-  let buf: PreparedSample[] = [];
-  let staged = 0;
-  const flush = async () => {
-    await store.stageSamples(id, staged, buf);
-    staged += buf.length;
-    buf = [];
-  };
+  const sink = stagingSink(id, batchBytes);
   try {
-    const { meta } = await streamImport(files, 'd', { put: async (s) => { buf.push(s); if (buf.length >= batch) await flush(); } }, { signal });
-    await flush();
+    const { meta } = await streamImport(files, 'd', sink, { signal });
+    await sink.flush();
+    expect(sink.staged).toBe(meta.numSamples);
     return { id, meta: { ...meta, id, createdAt: 0 } };
   } catch (e) {
     await store.discardStaged(id);

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from '../engine/backend';
 import { checkCtcCase, DEFAULT_CHECK_CASES, type CtcCheckCase, type CtcCheckResult } from '../engine/ctc/ctc_check';
 import { benchTrain, DEFAULT_TRAIN_SHAPES } from '../../bench/train.bench';
+import { benchImport } from '../../bench/import.bench';
 import { benchCtc, benchProblem, DEFAULT_BENCH_SHAPES, type BenchShape, type CtcBenchResult } from '../../bench/ctc.bench';
 
 const out = document.getElementById('out')!;
@@ -45,7 +46,7 @@ async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, reps = 5): Pro
 
 declare global {
   interface Window {
-    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; bench: typeof bench; problem: typeof benchProblem; benchTrain: typeof trainBench; tf: typeof tf };
+    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; bench: typeof bench; problem: typeof benchProblem; benchTrain: typeof trainBench; benchImport: typeof benchImport; tf: typeof tf };
   }
 }
 async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
@@ -59,6 +60,6 @@ async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
   return out;
 }
 
-window.ctcLab = { ready, check, bench, problem: benchProblem, benchTrain: trainBench, tf };
+window.ctcLab = { ready, check, bench, problem: benchProblem, benchTrain: trainBench, benchImport, tf };
 document.getElementById('check')!.onclick = () => void check();
 document.getElementById('bench')!.onclick = () => void bench();

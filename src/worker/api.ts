@@ -4,19 +4,21 @@
 import type { BackendInfo } from '../engine/backend';
 import type { OverfitConfig, OverfitEpoch, OverfitResult } from '../engine/train/overfit';
 import type { DatasetMeta } from '../data/types';
-import type { ImportReport, InputFile } from '../data/import';
+import type { ImportProgress, ImportReport, InputFile } from '../data/import';
 import type { DiagnosticsReport } from '../engine/diagnose/report';
 import type { CheckResult } from '../engine/diagnose/checks';
 import type { DoctorAlert } from '../engine/diagnose/doctor';
 import type { TrainConfig } from '../engine/train/config';
+import type { ArchKnobs } from '../engine/model/presets';
 import type { EpochMetrics, StepMetrics } from '../engine/train/trainer';
 import type { EarlyStoppingState } from '../engine/train/early_stopping';
 import type { RunRecord } from '../data/store';
 
+export type { ImportProgress };
 export type { BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, ImportReport, DiagnosticsReport, CheckResult, DoctorAlert, TrainConfig, EpochMetrics, StepMetrics, EarlyStoppingState, RunRecord };
 
 export type TrainEvent =
-  | { type: 'start'; run: RunRecord; stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number }
+  | { type: 'start'; run: RunRecord; stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number; preset: string; subsampling: number }
   | { type: 'step'; step: StepMetrics }
   | { type: 'epoch'; metrics: EpochMetrics; improved: boolean; earlyStopping: EarlyStoppingState }
   | { type: 'alerts'; alerts: DoctorAlert[] };
@@ -55,21 +57,36 @@ export interface CheckpointInfo {
 export interface OverfitOutcome {
   result: OverfitResult;
   checkpoint: CheckpointInfo;
+  preset: string;
   paramCount: number;
   subsampling: number;
   backend: BackendInfo['name'];
   alerts: DoctorAlert[]; // what the live training doctor raised during the run
 }
 
+export interface ModelInfo {
+  preset: string;
+  paramCount: number;
+  subsampling: number;
+}
+
 export interface LabApi {
   init(): Promise<BackendInfo>;
+  /** Parameter count and time subsampling of a model preset for a dataset's feature dim and vocabulary. */
+  describeModel(datasetId: string, knobs: ArchKnobs): Promise<ModelInfo>;
   listDatasets(): Promise<DatasetMeta[]>;
   createDemoDataset(seed?: number): Promise<DatasetMeta>;
-  /** Reads and validates everything, stores nothing: returns the report the user commits or cancels. */
-  analyseImport(files: InputFile[], name: string): Promise<{ pendingId: string; report: ImportReport }>;
-  /** Stores an analysed import in one transaction (samples with NaN/Inf are already left out). */
-  commitImport(pendingId: string): Promise<DatasetMeta>;
-  cancelImport(pendingId: string): void;
+  /**
+   * Reads and validates everything, streaming the accepted samples into a staging area no dataset
+   * list sees; returns the report the user commits or cancels. Throws (and keeps nothing) on a
+   * blocking problem or when aborted.
+   */
+  analyseImport(files: InputFile[], name: string, onProgress: (p: ImportProgress) => void): Promise<{ pendingId: string; report: ImportReport }>;
+  /** Aborts the running analysis; its staged samples are deleted. */
+  abortImport(): void;
+  /** Makes a staged import a dataset (samples with NaN/Inf are already left out), as float32 or float16. */
+  commitImport(pendingId: string, storage: 'float32' | 'float16'): Promise<DatasetMeta>;
+  cancelImport(pendingId: string): Promise<void>;
   deleteDataset(id: string): Promise<void>;
   renameDataset(id: string, name: string): Promise<DatasetMeta>;
   /** One stored sample, features normalised as the trainer sees them. */

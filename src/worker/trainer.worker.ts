@@ -6,10 +6,14 @@ import { initBackend, type BackendInfo } from '../engine/backend';
 import { checkpointMeta, decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint/checkpoint';
 import { diagnose, DIAGNOSE_DEFAULTS } from '../engine/diagnose/run';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
-import { TcnModel, TCN_DEFAULTS, type TcnConfig } from '../engine/model/tcn';
+import type { SequenceModel } from '../engine/model/model';
+import { createModel, modelConfig, parseModelConfig } from '../engine/model/registry';
+import { knobsOf, PRESET_DEFAULTS } from '../engine/model/presets';
 import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/train/overfit';
 import { generateDemo } from '../data/demo';
-import { prepareImport } from '../data/import';
+import { streamImport } from '../data/import';
+import { stagingSink } from '../data/staging';
+import type { DatasetMeta } from '../data/types';
 import * as store from '../data/store';
 import type { CheckpointInfo, LabApi, TrainEvent, TrainOutcome } from './api';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
@@ -17,7 +21,33 @@ import { resumeStateFrom, Trainer } from '../engine/train/trainer';
 import { ctcLabFileName } from './names';
 
 let backend: BackendInfo | null = null;
-const pending = new Map<string, import('../data/prepare').PreparedDataset>(); // analysed imports awaiting the user's decision
+const pending = new Map<string, { meta: DatasetMeta; release: () => void }>(); // staged imports awaiting the user's decision
+let currentImport: AbortController | null = null;
+
+const lockManager = () => (globalThis.navigator as Navigator & { locks?: LockManager }).locks;
+
+/** Holds a Web Lock while an import is staged, so another tab's orphan cleanup leaves it alone. */
+async function holdImportLock(id: string): Promise<() => void> {
+  const locks = lockManager();
+  if (!locks) return () => {};
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  await new Promise<void>((acquired) => {
+    void locks.request(`ctc-lab-import:${id}`, () => {
+      acquired();
+      return held;
+    });
+  });
+  return release;
+}
+
+/** Removes samples of imports that a reload or crash interrupted (not those another tab is staging). */
+async function cleanUpInterruptedImports(): Promise<void> {
+  const locks = lockManager();
+  const held = new Set((await locks?.query())?.held?.map((l) => l.name) ?? []);
+  const orphans = await store.removeOrphanSamples((id) => held.has(`ctc-lab-import:${id}`));
+  if (orphans.length) console.info(`[ctc-lab] removed the staged samples of ${orphans.length} interrupted import(s)`);
+}
 let stopRequested = false;
 let busy = false;
 let paused = false;
@@ -37,7 +67,7 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
     run.updatedAt = Date.now();
     await store.saveRunProgress(run, cks);
   };
-  onEvent({ type: 'start', run, stepsPerEpoch: trainer.stepsPerEpoch, trainSamples: trainer.trainCount, valSamples: trainer.valCount, excluded: trainer.excluded.length, paramCount: trainer.model.paramCount() });
+  onEvent({ type: 'start', run, stepsPerEpoch: trainer.stepsPerEpoch, trainSamples: trainer.trainCount, valSamples: trainer.valCount, excluded: trainer.excluded.length, paramCount: trainer.model.paramCount(), preset: trainer.model.config.preset, subsampling: trainer.model.subsampling });
   let lastPost = 0;
   try {
     const { reason } = await trainer.run({
@@ -105,7 +135,7 @@ async function trainingJob(
 
 /** One training job per browser: a second tab is told so instead of both writing the same store. */
 async function withTrainingLock<T>(job: () => Promise<T>): Promise<T> {
-  const locks = (globalThis.navigator as Navigator & { locks?: LockManager }).locks;
+  const locks = lockManager();
   if (!locks) return job();
   return (await locks.request('ctc-lab-training', { ifAvailable: true }, async (lock) => {
     if (!lock) throw new Error('another tab of CTC Lab is training; only one tab can train at a time');
@@ -114,7 +144,10 @@ async function withTrainingLock<T>(job: () => Promise<T>): Promise<T> {
 }
 
 async function ready(): Promise<BackendInfo> {
-  backend ??= await initBackend();
+  if (!backend) {
+    await cleanUpInterruptedImports();
+    backend = await initBackend();
+  }
   return backend;
 }
 
@@ -123,29 +156,68 @@ const api: LabApi = {
     return ready();
   },
 
+  async describeModel(datasetId, knobs) {
+    await ready();
+    const meta = await store.getDataset(datasetId);
+    const model = createModel(modelConfig(knobs, meta.featureDim, meta.vocab.length + 1), 1);
+    try {
+      return { preset: model.config.preset, paramCount: model.paramCount(), subsampling: model.subsampling };
+    } finally {
+      model.dispose();
+    }
+  },
+
   listDatasets: () => store.listDatasets(),
 
   async createDemoDataset(seed = 42) {
     return store.saveDataset(generateDemo({ seed }));
   },
 
-  async analyseImport(files, name) {
-    const { dataset, report } = await prepareImport(files, name);
-    const pendingId = store.newId('import');
-    pending.set(pendingId, dataset);
-    return { pendingId, report };
+  async analyseImport(files, name, onProgress) {
+    if (currentImport) throw new Error('an import is already running in this tab');
+    const id = store.newId('ds');
+    const abort = new AbortController();
+    currentImport = abort;
+    const release = await holdImportLock(id);
+    try {
+      const sink = stagingSink(id);
+      const { meta, report } = await streamImport(files, name, sink, { onProgress: (p) => onProgress(p), signal: abort.signal });
+      await sink.flush();
+      pending.set(id, { meta: { ...meta, id, createdAt: Date.now() }, release });
+      return { pendingId: id, report };
+    } catch (e) {
+      await store.discardStaged(id);
+      release();
+      if (abort.signal.aborted) throw new Error('import aborted; nothing was stored');
+      throw e;
+    } finally {
+      currentImport = null;
+    }
   },
 
-  async commitImport(pendingId) {
-    const dataset = pending.get(pendingId);
-    if (!dataset) throw new Error('this import was cancelled or already stored; choose the files again');
-    const meta = await store.saveDataset(dataset);
-    pending.delete(pendingId);
-    return meta;
+  abortImport() {
+    currentImport?.abort();
   },
 
-  cancelImport(pendingId) {
+  async commitImport(pendingId, storage) {
+    const p = pending.get(pendingId);
+    if (!p) throw new Error('this import was cancelled or already stored; choose the files again');
     pending.delete(pendingId);
+    try {
+      return await store.commitStaged(p.meta, { float16: storage === 'float16' });
+    } catch (e) {
+      await store.discardStaged(pendingId);
+      throw e;
+    } finally {
+      p.release();
+    }
+  },
+
+  async cancelImport(pendingId) {
+    const p = pending.get(pendingId);
+    pending.delete(pendingId);
+    await store.discardStaged(pendingId);
+    p?.release();
   },
 
   deleteDataset: (id) => store.deleteDataset(id),
@@ -167,7 +239,8 @@ const api: LabApi = {
   runOverfitTest(datasetId, partial, onEpoch, onAlerts) {
     return exclusive(async () => {
       const be = await ready();
-      const cfg = { ...OVERFIT_DEFAULTS, ...partial };
+      const { label: _label, ...size } = PRESET_DEFAULTS[partial.preset ?? OVERFIT_DEFAULTS.preset];
+      const cfg = { ...OVERFIT_DEFAULTS, ...size, ...partial };
       const meta = await store.getDataset(datasetId);
       const samples = overfitSamples(await store.loadSamples(datasetId), cfg.numSamples);
       let lastPost = 0;
@@ -207,7 +280,7 @@ const api: LabApi = {
           overfit: { passed: result.passed, epochs: result.epochs, seconds: result.seconds, finalLoss: result.finalLoss, finalWer: result.finalWer },
         });
         const { bytes: _b, ...checkpoint } = rec;
-        return { result, checkpoint, paramCount: model.paramCount(), subsampling: model.subsampling, backend: be.name, alerts: doctor.alerts };
+        return { result, checkpoint, preset: model.config.preset, paramCount: model.paramCount(), subsampling: model.subsampling, backend: be.name, alerts: doctor.alerts };
       } finally {
         model.dispose();
         optimizer.dispose();
@@ -217,7 +290,7 @@ const api: LabApi = {
 
   runDiagnostics(datasetId, req) {
     return exclusive(async () => {
-      let model: TcnModel | null = null;
+      let model: SequenceModel | null = null;
       try {
         const be = await ready();
         const meta = await store.getDataset(datasetId);
@@ -227,17 +300,16 @@ const api: LabApi = {
         if (req.checkpointId) {
           const rec = await store.getCheckpoint(req.checkpointId);
           const { meta: ck, tensors } = decodeCheckpoint(rec.bytes, rec.fileName);
-          const cfg = ck.model as unknown as TcnConfig;
-          if (cfg.preset !== 'tcn') throw new Error(`${rec.fileName}: model preset '${String(cfg.preset)}' is not supported yet`);
+          const cfg = parseModelConfig(ck.model, rec.fileName);
           if (cfg.featureDim !== meta.featureDim || cfg.numClasses !== meta.vocab.length + 1) {
             throw new Error(`${rec.fileName}: the model takes ${cfg.featureDim} features and ${cfg.numClasses} classes; dataset "${meta.name}" has ${meta.featureDim} and ${meta.vocab.length + 1}`);
           }
-          model = new TcnModel(cfg, 1);
+          model = createModel(cfg, 1);
           model.loadTensors(tensors, rec.fileName);
           source = rec.fileName;
           trainedSteps = ck.training.state.step;
         } else {
-          model = new TcnModel({ preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, ...TCN_DEFAULTS }, 1);
+          model = createModel(modelConfig({ preset: 'tcn', ...PRESET_DEFAULTS.tcn, dropout: 0 }, meta.featureDim, meta.vocab.length + 1), 1);
         }
         const overfitRecs = (await store.listCheckpoints(datasetId)).filter((c) => c.kind === 'overfit' && c.overfit);
         const last = overfitRecs.at(-1);
@@ -300,19 +372,19 @@ const api: LabApi = {
     const { meta: ck, tensors } = decodeCheckpoint(bytes, file.name);
     const meta = await store.getDataset(datasetId);
     const cfg = { ...TRAIN_DEFAULTS, ...(ck.training.config as Partial<TrainConfig>) };
-    const model = ck.model as unknown as TcnConfig;
-    if (model.preset !== 'tcn') throw new Error(`${file.name}: model preset '${String(model.preset)}' is not supported yet`);
+    const model = parseModelConfig(ck.model, file.name);
     if (model.featureDim !== meta.featureDim) throw new Error(`${file.name}: the model takes ${model.featureDim} features per frame; dataset "${meta.name}" has ${meta.featureDim}`);
     if (ck.vocab.length !== meta.vocab.length || ck.vocab.some((t, i) => t !== meta.vocab[i])) {
       const diff = ck.vocab.findIndex((t, i) => t !== meta.vocab[i]);
       throw new Error(`${file.name}: its vocabulary (${ck.vocab.length} tokens) differs from dataset "${meta.name}" (${meta.vocab.length} tokens), first at class ${diff + 1}: '${ck.vocab[diff] ?? '∅'}' vs '${meta.vocab[diff] ?? '∅'}'`);
     }
     // Trial-load into a model and optimizer of the recorded config: every tensor present and shaped right.
-    const trial = new Trainer(meta, await store.loadSamples(datasetId), { ...cfg, channels: model.channels, layers: model.layers, dropout: model.dropout }, { state: resumeStateFrom(ck), tensors });
+    const config: TrainConfig = { ...cfg, ...knobsOf(model) };
+    const trial = new Trainer(meta, await store.loadSamples(datasetId), config, { state: resumeStateFrom(ck), tensors });
     trial.dispose();
     const run: store.RunRecord = {
       id: store.newId('run'), datasetId, datasetName: meta.name, createdAt: Date.now(), updatedAt: Date.now(),
-      config: { ...cfg, channels: model.channels, layers: model.layers, dropout: model.dropout },
+      config: { ...config },
       status: 'stopped', reason: `imported from ${file.name} at epoch ${ck.training.state.epoch}`,
       history: resumeStateFrom(ck).history as unknown as store.RunRecord['history'],
       bestCheckpointId: null, lastCheckpointId: null,

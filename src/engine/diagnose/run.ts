@@ -12,7 +12,7 @@ import { beamSearchDecode } from '../decode/beam';
 import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
 import { editCounts, wer } from '../metrics/wer';
-import type { TcnModel } from '../model/tcn';
+import type { SequenceModel } from '../model/model';
 import { datasetFacts } from './dataset_facts';
 import {
   checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,
@@ -35,7 +35,7 @@ export interface DiagnoseOptions {
 
 export const DIAGNOSE_DEFAULTS = { maxEvalSamples: 64, gradBatch: 8, beamWidth: 8, patience: 15, minDelta: 0, maxEpochs: 150 };
 
-export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: SampleRecord[], opts: DiagnoseOptions): Promise<DiagnosticsReport> {
+export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples: SampleRecord[], opts: DiagnoseOptions): Promise<DiagnosticsReport> {
   const V = model.config.numClasses;
   const facts = datasetFacts(meta, samples, model.subsampling);
   const excluded = new Set([...facts.infeasible.map((x) => x.id), ...facts.nonFinite.map((x) => x.id)]);
@@ -51,7 +51,7 @@ export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: Samp
   const eb = makeBatch(evalSet, meta, index);
   const em = batchTensors(model, eb);
   const evalOut = tf.tidy(() => {
-    const logits = model.apply(em.x, em.mask, false);
+    const logits = model.apply(em, false);
     return [tf.logSoftmax(logits), tf.argMax(logits, 2), ctcNll(logits, em.labels, em.xl, em.yl), ctcNll(tf.zerosLike(logits) as tf.Tensor3D, em.labels, em.xl, em.yl)];
   });
   const [lpArr, bestArr, nllArr, uniArr] = (await Promise.all(evalOut.map((t) => t.data()))) as [Float32Array, Int32Array, Float32Array, Float32Array];
@@ -84,7 +84,7 @@ export async function diagnose(model: TcnModel, meta: DatasetMeta, samples: Samp
   const names = [...model.params.keys()];
   const normTensors = tf.tidy(() => {
     const vars = [...model.params.values()];
-    const { grads } = tf.variableGrads(() => ctcLoss(model.apply(gm.x, gm.mask, false), gm.labels, gm.xl, gm.yl, { zeroInfinity: true }) as tf.Scalar, vars);
+    const { grads } = tf.variableGrads(() => ctcLoss(model.apply(gm, false), gm.labels, gm.xl, gm.yl, { zeroInfinity: true }) as tf.Scalar, vars);
     return tf.stack(vars.map((v) => tf.norm(grads[v.name])));
   });
   const norms = await normTensors.data();

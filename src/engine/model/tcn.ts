@@ -10,6 +10,8 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng';
+import { ParamModel, uniformInit } from './base';
+import type { ModelInput, SequenceModel } from './model';
 
 export interface TcnConfig {
   preset: 'tcn';
@@ -40,38 +42,26 @@ export function dilatedConv1d(x: tf.Tensor3D, w: tf.Tensor3D, dilation: number):
   });
 }
 
-export class TcnModel {
+export class TcnModel extends ParamModel implements SequenceModel {
   readonly config: TcnConfig;
   readonly subsampling = 2;
-  readonly params = new Map<string, tf.Variable>();
 
   constructor(config: TcnConfig, seed: number) {
+    super();
     this.config = config;
-    const rng = new Rng(seed);
+    const uniform = uniformInit(new Rng(seed));
     const { featureDim: F, channels: C, kernel: K, layers, numClasses: V } = config;
     // He-uniform for ReLU layers, Glorot-uniform for the head; biases zero.
-    const uniform = (shape: number[], limit: number) =>
-      tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (2 * rng.next() - 1) * limit), shape);
-    const add = (name: string, t: tf.Tensor) => {
-      this.params.set(name, tf.variable(t, true)); // unnamed: tfjs variable names are global, ours are per model
-      t.dispose();
-    };
-    add('model.subsample.weight', uniform([K, F, C], Math.sqrt(6 / (K * F))));
-    add('model.subsample.bias', tf.zeros([C]));
+    this.add('model.subsample.weight', uniform([K, F, C], Math.sqrt(6 / (K * F))));
+    this.add('model.subsample.bias', tf.zeros([C]));
     for (let i = 0; i < layers; i++) {
-      add(`model.blocks.${i}.weight`, uniform([K, C, C], Math.sqrt(6 / (K * C))));
-      add(`model.blocks.${i}.bias`, tf.zeros([C]));
+      this.add(`model.blocks.${i}.weight`, uniform([K, C, C], Math.sqrt(6 / (K * C))));
+      this.add(`model.blocks.${i}.bias`, tf.zeros([C]));
     }
     // Head ×0.1 of Glorot: initial outputs close to uniform, so the first loss sits at the
     // uniform-prediction baseline (full Glorot gave 1.64× that baseline: confidently wrong).
-    add('model.head.weight', uniform([C, V], 0.1 * Math.sqrt(6 / (C + V))));
-    add('model.head.bias', tf.zeros([V]));
-  }
-
-  p(name: string): tf.Variable {
-    const v = this.params.get(name);
-    if (!v) throw new Error(`model has no parameter ${name}`);
-    return v;
+    this.add('model.head.weight', uniform([C, V], 0.1 * Math.sqrt(6 / (C + V))));
+    this.add('model.head.bias', tf.zeros([V]));
   }
 
   /** Output frames for an input of `frames` frames. */
@@ -79,11 +69,13 @@ export class TcnModel {
     return Math.ceil(frames / this.subsampling);
   }
 
-  /**
-   * x: [B, T, F] normalised features, zero-padded. mask: [B, T', 1], 1 on real output frames.
-   * Returns logits [B, T', V+1].
-   */
-  apply(x: tf.Tensor3D, mask: tf.Tensor3D, training: boolean, dropoutSeed = 0): tf.Tensor3D {
+  forwardFlops(frames: number): number {
+    const { featureDim: F, channels: C, kernel: K, layers, numClasses: V } = this.config;
+    return 2 * this.outLength(frames) * (K * F * C + layers * K * C * C + C * V);
+  }
+
+  /** Logits [B, T', V+1]; the input's zero padding is the conv padding, and every block is masked. */
+  apply({ x, mask }: ModelInput, training: boolean, dropoutSeed = 0): tf.Tensor3D {
     return tf.tidy(() => {
       const { layers, dropout } = this.config;
       // Explicit symmetric padding, then a 'valid' stride-2 conv: T' = ceil(T/2) with the stride grid
@@ -104,31 +96,5 @@ export class TcnModel {
       const logits = tf.add(tf.matMul(tf.reshape(h, [B * T, C]), this.p('model.head.weight')), this.p('model.head.bias'));
       return tf.reshape(logits, [B, T, this.config.numClasses]) as tf.Tensor3D;
     });
-  }
-
-  /** Loads weights by name ("model.…"); every parameter must be present with its exact shape. */
-  loadTensors(tensors: Record<string, { shape: number[]; data: ArrayLike<number> }>, file = 'checkpoint'): void {
-    for (const [name, v] of this.params) {
-      const t = tensors[name];
-      if (!t) throw new Error(`${file}: tensor ${name} is missing`);
-      if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
-        throw new Error(`${file}: tensor ${name} has shape [${t.shape}], the model needs [${v.shape}]`);
-      }
-    }
-    for (const [name, v] of this.params) {
-      const t = tensors[name];
-      tf.tidy(() => v.assign(tf.tensor(Float32Array.from(t.data), t.shape)));
-    }
-  }
-
-  paramCount(): number {
-    let n = 0;
-    for (const v of this.params.values()) n += v.size;
-    return n;
-  }
-
-  dispose(): void {
-    for (const v of this.params.values()) v.dispose();
-    this.params.clear();
   }
 }

@@ -9,6 +9,7 @@ export interface BatchTensors {
   Tout: number; // output frames of the padded batch
   outLens: number[]; // output frames per sample
   x: tf.Tensor3D; // [B, T, F]
+  frames: ArrayLike<number>; // input frames per sample
   mask: tf.Tensor3D; // [B, Tout, 1], 1 on real output frames
   labels: tf.Tensor2D; // [B, L] int32
   xl: tf.Tensor1D; // output lengths, int32
@@ -24,6 +25,7 @@ export function batchTensors(model: { outLength(frames: number): number }, b: Ba
     Tout,
     outLens,
     x: tf.tensor3d(b.x, [b.B, b.T, b.F]),
+    frames: b.frames,
     mask: tf.tensor3d(mask, [b.B, Tout, 1]),
     labels: tf.tensor2d(b.labels, [b.B, b.L], 'int32'),
     xl: tf.tensor1d(outLens, 'int32'),

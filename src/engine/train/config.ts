@@ -1,10 +1,14 @@
 // Full-training configuration: one flat typed object, every flag of the field guide's
 // train_teacher.py, with its usual value. Presets are the field guide's three recipes.
 
+import type { Preset } from '../model/presets';
+
 export interface TrainConfig {
-  preset: 'tcn'; // model preset (tconv-bilstm and transformer: not built yet)
-  channels: number; // tcn width, 64
-  layers: number; // tcn residual blocks, 3
+  preset: Preset; // model: tcn | tconv-bilstm | transformer
+  channels: number; // tcn width / conv channels / d_model
+  layers: number; // tcn residual blocks / BiLSTM layers / encoder layers
+  hidden: number; // BiLSTM hidden size per direction
+  heads: number; // transformer attention heads
   dropout: number; // 0.2
   batchSize: number; // samples per micro-batch, 8
   accumulationSteps: number; // micro-batches per optimizer step, 2
@@ -26,7 +30,7 @@ export interface TrainConfig {
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = {
-  preset: 'tcn', channels: 64, layers: 3, dropout: 0.2,
+  preset: 'tcn', channels: 64, layers: 3, hidden: 128, heads: 4, dropout: 0.2,
   batchSize: 8, accumulationSteps: 2, epochs: 150, lr: 5e-4, warmupEpochs: 5, decay: 'cosine',
   optimizer: 'adam', weightDecay: 0, momentum: 0.9, clipNorm: 5,
   patience: 40, minDelta: 0.01, monitor: 'val_wer', restoreBest: true, evalEvery: 1, seed: 1, maxTrainSamples: 0,

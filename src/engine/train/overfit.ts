@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { ctcLoss } from '../ctc/ctc_loss';
 import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { wer } from '../metrics/wer';
-import { TcnModel, TCN_DEFAULTS, type TcnConfig } from '../model/tcn';
+import type { SequenceModel } from '../model/model';
+import { createModel, modelConfig } from '../model/registry';
+import { PRESET_DEFAULTS, type Preset } from '../model/presets';
 import { Adam } from '../optim/adam';
 import { makeBatch } from '../../data/batch';
 import { batchTensors, disposeBatchTensors } from './batch_tensors';
@@ -20,11 +22,15 @@ export interface OverfitConfig {
   maxEpochs: number; // 2000
   lr: number; // Adam learning rate, usual 3e-3 for the tcn preset
   seed: number; // weight init
-  channels: number; // tcn width
-  layers: number; // tcn depth
+  preset: Preset; // model preset, tcn (fast) by default
+  channels: number; // preset width (tcn channels, conv channels, d_model)
+  layers: number; // preset depth
+  hidden: number; // LSTM hidden size (tconv-bilstm)
+  heads: number; // attention heads (transformer)
 }
 
-export const OVERFIT_DEFAULTS: OverfitConfig = { numSamples: 5, maxEpochs: 2000, lr: 3e-3, seed: 1, channels: TCN_DEFAULTS.channels, layers: TCN_DEFAULTS.layers };
+const { label: _label, ...tcnArch } = PRESET_DEFAULTS.tcn;
+export const OVERFIT_DEFAULTS: OverfitConfig = { numSamples: 5, maxEpochs: 2000, lr: 3e-3, seed: 1, preset: 'tcn', ...tcnArch };
 
 export interface OverfitEpoch {
   epoch: number;
@@ -65,23 +71,14 @@ export async function runOverfitTest(
   meta: DatasetMeta,
   cfg: OverfitConfig,
   hooks: OverfitHooks = {},
-): Promise<{ result: OverfitResult; model: TcnModel; optimizer: Adam }> {
+): Promise<{ result: OverfitResult; model: SequenceModel; optimizer: Adam }> {
   const now = hooks.now ?? (() => performance.now());
   const start = now();
   const batch = makeBatch(samples, meta);
-  const modelConfig: TcnConfig = {
-    preset: 'tcn',
-    featureDim: meta.featureDim,
-    numClasses: meta.vocab.length + 1,
-    channels: cfg.channels,
-    layers: cfg.layers,
-    kernel: TCN_DEFAULTS.kernel,
-    dropout: 0,
-  };
-  const model = new TcnModel(modelConfig, cfg.seed);
+  const model = createModel(modelConfig({ ...cfg, dropout: 0 }, meta.featureDim, meta.vocab.length + 1), cfg.seed);
   const optimizer = new Adam(model.params, { lr: cfg.lr });
   const bt = batchTensors(model, batch);
-  const { Tout, outLens, x, mask, labels } = bt;
+  const { Tout, outLens, labels } = bt;
   const logitLens = bt.xl;
   const labelLens = bt.yl;
   const vars = [...model.params.values()];
@@ -103,7 +100,7 @@ export async function runOverfitTest(
       epoch++;
       let best: tf.Tensor | null = null;
       const { value, grads } = tf.variableGrads(() => {
-        const logits = model.apply(x, mask, true);
+        const logits = model.apply(bt, true);
         best = tf.keep(tf.argMax(logits, 2));
         return ctcLoss(logits, labels, logitLens, labelLens) as tf.Scalar;
       }, vars);
@@ -142,7 +139,7 @@ export async function runOverfitTest(
       }
       if (w === 0) {
         // The forward pass above ran before this step's update: confirm on the updated weights.
-        const check = tf.tidy(() => tf.argMax(model.apply(x, mask, false), 2));
+        const check = tf.tidy(() => tf.argMax(model.apply(bt, false), 2));
         const after = decode(await check.data());
         check.dispose();
         if (wer(batch.texts, after).rate === 0) {

@@ -85,7 +85,7 @@ describe('Trainer (cpu backend)', () => {
       outLens.forEach((n, i) => mask.fill(1, i * Tout, i * Tout + n));
       return tf.variableGrads(() =>
         tf.mul(
-          ctcLoss(model.apply(tf.tensor3d(b.x, [b.B, b.T, b.F]), tf.tensor3d(mask, [b.B, Tout, 1]), false), tf.tensor2d(b.labels, [b.B, b.L], 'int32'), tf.tensor1d(outLens, 'int32'), tf.tensor1d(b.labelLengths, 'int32')),
+          ctcLoss(model.apply({ x: tf.tensor3d(b.x, [b.B, b.T, b.F]), frames: b.frames, mask: tf.tensor3d(mask, [b.B, Tout, 1]) }, false), tf.tensor2d(b.labels, [b.B, b.L], 'int32'), tf.tensor1d(outLens, 'int32'), tf.tensor1d(b.labelLengths, 'int32')),
           scale,
         ) as tf.Scalar, vars).grads;
     };

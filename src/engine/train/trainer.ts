@@ -15,7 +15,8 @@ import { ctcLoss, ctcNll } from '../ctc/ctc_loss';
 import { ctcMinFrames } from '../ctc/ctc_reference';
 import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { cer, wer } from '../metrics/wer';
-import { TcnModel, TCN_DEFAULTS } from '../model/tcn';
+import type { SequenceModel } from '../model/model';
+import { createModel, modelConfig } from '../model/registry';
 import { Adam } from '../optim/adam';
 import { globalNorm } from '../optim/norm';
 import { learningRate } from '../optim/schedule';
@@ -62,7 +63,7 @@ export interface TrainHooks {
 }
 
 export class Trainer {
-  readonly model: TcnModel;
+  readonly model: SequenceModel;
   readonly optimizer: Adam | Sgd;
   readonly state: TrainState;
   readonly early: EarlyStopping;
@@ -79,10 +80,7 @@ export class Trainer {
     resume?: { state: TrainState; tensors: Record<string, StTensor> },
   ) {
     this.index = tokenIndex(meta.vocab);
-    this.model = new TcnModel(
-      { preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, channels: config.channels, layers: config.layers, kernel: TCN_DEFAULTS.kernel, dropout: config.dropout },
-      config.seed,
-    );
+    this.model = createModel(modelConfig(config, meta.featureDim, meta.vocab.length + 1), config.seed);
     const ok = (s: SampleRecord, split: string) => {
       if (s.split !== split) return false;
       const ids = s.text.split(' ').map((t) => this.index.get(t));
@@ -149,19 +147,21 @@ export class Trainer {
     const vars = [...this.model.params.values()];
     const byTfName = new Map([...this.model.params].map(([name, v]) => [v.name, name]));
     let lossSum = 0, lossCount = 0, normSum = 0, skipped = 0;
-    for (let i = 0; i < batches.length; i += c.accumulationSteps) {
+    const A = c.accumulationSteps;
+    const assemble = (from: number) => batches.slice(from, from + A).map((idx) => makeBatch(idx.map((j) => this.train[j]), this.meta, this.index));
+    let next = assemble(0);
+    for (let i = 0; i < batches.length; i += A) {
       if (hooks.shouldStop?.()) return null;
       await hooks.waitWhilePaused?.();
-      const group = batches.slice(i, i + c.accumulationSteps);
+      const group = next;
       // Accumulate the gradient of the mean loss over the group's micro-batches.
       let acc: Record<string, tf.Tensor> | null = null;
       let lossT: tf.Tensor = tf.scalar(0);
-      for (const [k, idx] of group.entries()) {
-        const b = makeBatch(idx.map((j) => this.train[j]), this.meta, this.index);
+      for (const [k, b] of group.entries()) {
         const t = batchTensors(this.model, b);
         const seed = c.seed * 7919 + this.state.step * 131 + k;
         const { value, grads } = tf.variableGrads(
-          () => tf.div(ctcLoss(this.model.apply(t.x, t.mask, true, seed), t.labels, t.xl, t.yl), group.length) as tf.Scalar,
+          () => tf.div(ctcLoss(this.model.apply(t, true, seed), t.labels, t.xl, t.yl), group.length) as tf.Scalar,
           vars,
         );
         disposeBatchTensors(t);
@@ -181,7 +181,10 @@ export class Trainer {
       const norm = globalNorm(Object.values(gradsAcc));
       // One asynchronous read per step: the loss and the norm decide whether the step is applied.
       const both = tf.stack([lossT, norm]);
-      const [loss, gn] = await both.data();
+      const read = both.data(); // submits the step's GPU work
+      // Prefetch: the next step's batches are assembled on the CPU while the GPU runs this one.
+      next = i + A < batches.length ? assemble(i + A) : [];
+      const [loss, gn] = await read;
       tf.dispose([both, lossT]);
       const lr = this.lr();
       const finite = Number.isFinite(loss) && Number.isFinite(gn);
@@ -223,7 +226,7 @@ export class Trainer {
       const b = makeBatch(chunk, this.meta, this.index);
       const t = batchTensors(this.model, b);
       const [nllT, bestT] = tf.tidy(() => {
-        const logits = this.model.apply(t.x, t.mask, false);
+        const logits = this.model.apply(t, false);
         return [ctcNll(logits, t.labels, t.xl, t.yl, { zeroInfinity: true }), tf.argMax(logits, 2)];
       });
       const [nll, best] = await Promise.all([nllT.data(), bestT.data()]);

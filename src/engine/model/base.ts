@@ -1,0 +1,70 @@
+// Pieces every preset shares: named parameter storage (lookup, loading by name, count, dispose),
+// seeded uniform init, per-sample length masks and LayerNorm.
+
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../rng';
+import type { StoredTensor } from './model';
+
+/** Owns a model's parameters: plain unnamed tf.Variables under stable names ("model.…"). */
+export abstract class ParamModel {
+  readonly params = new Map<string, tf.Variable>();
+
+  /** Adds a trainable parameter initialised from `t` (which it disposes). */
+  protected add(name: string, t: tf.Tensor): void {
+    this.params.set(name, tf.variable(t, true)); // unnamed: tfjs variable names are global, ours are per model
+    t.dispose();
+  }
+
+  p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`model has no parameter ${name}`);
+    return v;
+  }
+
+  /** Loads weights by name ("model.…"); every parameter must be present with its exact shape, else nothing changes. */
+  loadTensors(tensors: Record<string, StoredTensor>, file = 'checkpoint'): void {
+    for (const [name, v] of this.params) {
+      const t = tensors[name];
+      if (!t) throw new Error(`${file}: tensor ${name} is missing`);
+      if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
+        throw new Error(`${file}: tensor ${name} has shape [${t.shape}], the model needs [${v.shape}]`);
+      }
+    }
+    for (const [name, v] of this.params) {
+      const t = tensors[name];
+      tf.tidy(() => v.assign(tf.tensor(Float32Array.from(t.data), t.shape)));
+    }
+  }
+
+  paramCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}
+
+/** Uniform(-limit, limit) tensors drawn from `rng` in row-major order. */
+export function uniformInit(rng: Rng): (shape: number[], limit: number) => tf.Tensor {
+  return (shape, limit) =>
+    tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (2 * rng.next() - 1) * limit), shape);
+}
+
+/** [B, T, 1] float mask, 1 on each sample's first lengths[b] frames (built on the CPU: no GPU read). */
+export function lengthMask(lengths: readonly number[], T: number): tf.Tensor3D {
+  const m = new Float32Array(lengths.length * T);
+  lengths.forEach((n, b) => m.fill(1, b * T, b * T + Math.min(n, T)));
+  return tf.tensor3d(m, [lengths.length, T, 1]);
+}
+
+/** LayerNorm over the last axis (biased variance, eps 1e-5 as in PyTorch). */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-5): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+  });
+}

@@ -1,0 +1,27 @@
+// Model presets as plain data (no TF.js): the page imports this for its forms, the worker builds
+// models from it through registry.ts.
+
+export type Preset = 'tcn' | 'tconv-bilstm' | 'transformer';
+export const PRESET_NAMES: Preset[] = ['tcn', 'tconv-bilstm', 'transformer'];
+
+/** Architecture knobs the forms expose (shared names; each preset reads the ones it has). */
+export interface ArchKnobs {
+  preset: Preset;
+  channels: number; // tcn width / conv channels / d_model
+  layers: number; // tcn residual blocks / BiLSTM layers / encoder layers
+  hidden: number; // BiLSTM hidden size per direction
+  heads: number; // transformer attention heads
+  dropout: number;
+}
+
+export const PRESET_DEFAULTS: Record<Preset, { label: string; channels: number; layers: number; hidden: number; heads: number }> = {
+  tcn: { label: 'tcn (dilated convolutions, ×2; fast)', channels: 64, layers: 3, hidden: 128, heads: 4 },
+  'tconv-bilstm': { label: 'tconv-bilstm (conv ×4 + BiLSTM; the CorrNet/VAC teacher)', channels: 128, layers: 2, hidden: 128, heads: 4 },
+  transformer: { label: 'transformer (conv ×4 + pre-LN encoder)', channels: 128, layers: 4, hidden: 128, heads: 4 },
+};
+
+/** The form's knobs from a stored model config (a checkpoint's), preset defaults for what it lacks. */
+export function knobsOf(c: { preset: Preset; dropout: number; channels?: number; layers?: number; hidden?: number; heads?: number }): ArchKnobs {
+  const d = PRESET_DEFAULTS[c.preset];
+  return { preset: c.preset, channels: c.channels ?? d.channels, layers: c.layers ?? d.layers, hidden: c.hidden ?? d.hidden, heads: c.heads ?? d.heads, dropout: c.dropout };
+}
