@@ -42,7 +42,7 @@ test('folder import: counts shown, still listed after reload', async ({ lab, pag
   await page.getByLabel('Import folder').setInputFiles(dir);
   const report = page.getByRole('region', { name: 'Import report' });
   await expect(report).toContainText('6 train, 1 val, 1 test');
-  await expect(report).toContainText('nothing stored yet');
+  await expect(report).toContainText('not stored as a dataset yet');
   expect(await lab.datasetNames()).toEqual([]);
   await lab.store();
   await expect(page.getByRole('status').filter({ hasText: 'Stored "mydata": 8 samples.' })).toBeVisible();
@@ -150,7 +150,7 @@ test('dropped .zip of a folder is imported', async ({ lab, page }, testInfo) => 
   await dropFiles(page, [{ path: 'zipped.zip', bytes: Buffer.from(zipSync(members, { level: 6 })) }]);
   await expect(page.getByRole('region', { name: 'Import report' })).toContainText('6 train, 1 val, 1 test');
   await lab.store();
-  await expectRow(lab, 'Imported dataset', ['Imported dataset', '6', '1', '1', '5', '4']);
+  await expectRow(lab, 'zipped', ['zipped', '6', '1', '1', '5', '4']);
 });
 
 test('dropped manifest + np.savez_compressed .npz (real NumPy file), stored as float16', async ({ lab, page }) => {

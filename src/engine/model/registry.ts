@@ -1,17 +1,24 @@
 // Builds any preset's model from its config; the per-preset defaults the trainer and the page use.
 
 import { TcnModel, TCN_DEFAULTS, type TcnConfig } from './tcn';
+import { TconvBilstmModel, type TconvBilstmConfig } from './tconv_bilstm';
+import { TransformerModel, type TransformerConfig } from './transformer';
 import type { SequenceModel } from './model';
-import { PRESET_NAMES, type ArchKnobs, type Preset } from './presets';
+import { PRESET_DEFAULTS, PRESET_NAMES, type ArchKnobs, type Preset } from './presets';
 
-export type ModelConfig = TcnConfig;
+export { PRESET_DEFAULTS, PRESET_NAMES, type ArchKnobs, type Preset } from './presets';
+
+export type ModelConfig = TcnConfig | TconvBilstmConfig | TransformerConfig;
 
 export function modelConfig(k: ArchKnobs, featureDim: number, numClasses: number): ModelConfig {
+  const { channels, layers, dropout } = k;
   switch (k.preset) {
     case 'tcn':
-      return { preset: 'tcn', featureDim, numClasses, channels: k.channels, layers: k.layers, kernel: TCN_DEFAULTS.kernel, dropout: k.dropout };
-    default:
-      throw new Error(`model preset '${k.preset}' is not built yet`);
+      return { preset: 'tcn', featureDim, numClasses, channels, layers, kernel: TCN_DEFAULTS.kernel, dropout };
+    case 'tconv-bilstm':
+      return { preset: 'tconv-bilstm', featureDim, numClasses, channels, layers, hidden: k.hidden, dropout };
+    case 'transformer':
+      return { preset: 'transformer', featureDim, numClasses, channels, layers, heads: k.heads, dropout };
   }
 }
 
@@ -19,6 +26,10 @@ export function createModel(config: ModelConfig, seed: number): SequenceModel {
   switch (config.preset) {
     case 'tcn':
       return new TcnModel(config, seed);
+    case 'tconv-bilstm':
+      return new TconvBilstmModel(config, seed);
+    case 'transformer':
+      return new TransformerModel(config, seed);
   }
 }
 
@@ -26,7 +37,11 @@ export function createModel(config: ModelConfig, seed: number): SequenceModel {
 export function parseModelConfig(raw: unknown, file: string): ModelConfig {
   const c = raw as Record<string, unknown>;
   if (!c || typeof c !== 'object') throw new Error(`${file}: no model config in the metadata`);
-  if (!PRESET_NAMES.includes(c.preset as Preset)) throw new Error(`${file}: model preset '${String(c.preset)}' is unknown (this lab has ${PRESET_NAMES.join(', ')})`);
+  const preset = c.preset as Preset;
+  if (!PRESET_NAMES.includes(preset)) throw new Error(`${file}: model preset '${String(c.preset)}' is unknown (this lab has ${PRESET_NAMES.join(', ')})`);
+  for (const k of Object.keys(modelConfig({ preset, ...PRESET_DEFAULTS[preset], dropout: 0 }, 1, 1))) {
+    if (!(k in c)) throw new Error(`${file}: model config has no field ${k} (needed by preset ${preset})`);
+  }
   for (const [k, v] of Object.entries(c)) {
     if (k !== 'preset' && (typeof v !== 'number' || !Number.isFinite(v))) throw new Error(`${file}: model config field ${k} is ${JSON.stringify(v)}, expected a number`);
   }

@@ -1,0 +1,308 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../rng';
+import type { ModelInput, SequenceModel, StoredTensor } from './model';
+import { createModel, modelConfig, parseModelConfig, type ModelConfig } from './registry';
+import { PRESET_DEFAULTS, PRESET_NAMES, type Preset } from './presets';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const F = 6;
+const V = 5;
+const TINY: Record<Preset, { channels: number; layers: number; hidden: number; heads: number }> = {
+  tcn: { channels: 8, layers: 2, hidden: 8, heads: 2 },
+  'tconv-bilstm': { channels: 8, layers: 2, hidden: 8, heads: 2 },
+  transformer: { channels: 16, layers: 2, hidden: 8, heads: 2 },
+};
+
+function config(preset: Preset, dropout = 0): ModelConfig {
+  return modelConfig({ preset, ...TINY[preset], dropout }, F, V);
+}
+
+/** Closed-form parameter counts from the architectures. */
+function expectedParams(preset: Preset): number {
+  const { channels: C, layers: L, hidden: H } = TINY[preset];
+  switch (preset) {
+    case 'tcn':
+      return 3 * F * C + C + L * (3 * C * C + C) + C * V + V;
+    case 'tconv-bilstm': {
+      let n = 5 * F * C + C + 5 * C * C + C + 2 * H * V + V;
+      for (let l = 0; l < L; l++) n += 2 * ((l === 0 ? C : 2 * H) * 4 * H + H * 4 * H + 4 * H);
+      return n;
+    }
+    case 'transformer': {
+      const d = C;
+      const layer = 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d);
+      return 3 * F * d + d + 3 * d * d + d + L * layer + 2 * d + d * V + V;
+    }
+  }
+}
+
+/** Random features per sample (lengths[b] frames), seeded. */
+function features(lengths: number[], seed: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return lengths.map((n) => Float32Array.from({ length: n * F }, () => rng.normal()));
+}
+
+/** A padded batch of `xs` at T frames (default: the longest), zero beyond each sample's end. */
+function batch(model: SequenceModel, xs: Float32Array[], T = Math.max(...xs.map((x) => x.length / F))): ModelInput {
+  const frames = xs.map((x) => x.length / F);
+  const data = new Float32Array(xs.length * T * F);
+  xs.forEach((x, b) => data.set(x, b * T * F));
+  const Tout = model.outLength(T);
+  const mask = new Float32Array(xs.length * Tout);
+  frames.forEach((n, b) => mask.fill(1, b * Tout, b * Tout + model.outLength(n)));
+  return { x: tf.tensor3d(data, [xs.length, T, F]), frames, mask: tf.tensor3d(mask, [xs.length, Tout, 1]) };
+}
+
+function disposeInput(i: ModelInput): void {
+  tf.dispose([i.x, i.mask]);
+}
+
+/** Logits of a batch as nested arrays [B][T'][V]. */
+function logits(model: SequenceModel, input: ModelInput, training = false, seed = 0): number[][][] {
+  const y = model.apply(input, training, seed);
+  const a = y.arraySync();
+  y.dispose();
+  return a;
+}
+
+/**
+ * Replaces every parameter with N(0, 0.3²) values: zero biases at init hide masking bugs (a zero
+ * padded frame stays zero through a bias-free ReLU conv, and an LSTM with zero input, zero g/i/o
+ * biases and zero state stays at zero), so the masking tests run on random biases too.
+ */
+function randomize(model: SequenceModel, seed: number): void {
+  const rng = new Rng(seed);
+  for (const v of model.params.values()) {
+    tf.tidy(() => v.assign(tf.tensor(Float32Array.from({ length: v.size }, () => 0.3 * rng.normal()), v.shape)));
+  }
+}
+
+function stored(model: SequenceModel): Record<string, StoredTensor> {
+  return Object.fromEntries([...model.params].map(([name, v]) => [name, { shape: v.shape, data: v.dataSync().slice() }]));
+}
+
+function maxAbsDiff(a: number[][], b: number[][]): number {
+  let m = 0;
+  a.forEach((row, t) => row.forEach((x, j) => (m = Math.max(m, Math.abs(x - b[t][j])))));
+  return m;
+}
+
+describe.each(PRESET_NAMES)('preset %s (cpu backend)', (preset) => {
+  it('outLength is the logits time dim and matches the subsampling', () => {
+    const model = createModel(config(preset), 1);
+    for (const T of [1, 2, 3, 4, 5, 7, 8, 13, 23]) {
+      const input = batch(model, features([T], T));
+      const y = model.apply(input, false);
+      expect(y.shape).toEqual([1, model.outLength(T), V]);
+      expect(model.outLength(T)).toBe(Math.ceil(T / model.subsampling));
+      y.dispose();
+      disposeInput(input);
+    }
+    expect(model.subsampling).toBe(preset === 'tcn' ? 2 : 4);
+    model.dispose();
+  });
+
+  it("a sample's logits on its real frames do not depend on its batch or padding", () => {
+    const model = createModel(config(preset), 2);
+    randomize(model, 3);
+    const lengths = [13, 7, 23, 1, 8, 2, 17];
+    const xs = features(lengths, 4);
+    for (const T of [23, 26, 31]) {
+      const input = batch(model, xs, T);
+      const batched = logits(model, input);
+      disposeInput(input);
+      xs.forEach((x, b) => {
+        const one = batch(model, [x]);
+        const alone = logits(model, one)[0];
+        disposeInput(one);
+        expect(alone.length).toBe(model.outLength(lengths[b]));
+        expect(maxAbsDiff(alone, batched[b].slice(0, alone.length))).toBeLessThan(1e-4);
+      });
+    }
+    model.dispose();
+  });
+
+  it('every parameter gets a finite nonzero gradient, and a few match central differences', () => {
+    const model = createModel(config(preset), 5);
+    randomize(model, 6);
+    const input = batch(model, features([11, 6, 9], 7));
+    const rng = new Rng(8);
+    const Tout = input.mask.shape[1];
+    const weights = tf.tensor3d(Float32Array.from({ length: 3 * Tout * V }, () => rng.normal()), [3, Tout, V]);
+    // A linear readout of the logits on real frames (smooth, so central differences are accurate).
+    const loss = () => tf.sum(tf.mul(tf.mul(model.apply(input, false), weights), input.mask)) as tf.Scalar;
+    const { value, grads } = tf.variableGrads(loss, [...model.params.values()]);
+    value.dispose();
+    const byName = new Map([...model.params].map(([name, v]) => [name, grads[v.name]]));
+    for (const [name, g] of byName) {
+      const a = g.dataSync();
+      expect(a.every(Number.isFinite), `${name} finite`).toBe(true);
+      expect(a.some((x) => x !== 0), `${name} nonzero`).toBe(true);
+    }
+    const eps = 1e-2;
+    const lossAt = () => tf.tidy(() => loss().dataSync()[0]);
+    const checks = preset === 'tcn' ? ['model.subsample.weight', 'model.blocks.1.weight', 'model.head.weight'] : preset === 'tconv-bilstm' ? ['model.conv.0.weight', 'model.lstm.0.w_hh', 'model.lstm.1.w_ih', 'model.lstm.1.bias'] : ['model.subsample.0.weight', 'model.layers.0.attn.qkv.weight', 'model.layers.1.ff.1.weight', 'model.layers.0.ln1.gamma'];
+    for (const name of checks) {
+      const v = model.p(name);
+      const g = byName.get(name)!.dataSync();
+      const w0 = v.dataSync().slice();
+      // The two largest-gradient entries of this parameter.
+      const idx = [...g.keys()].sort((i, j) => Math.abs(g[j]) - Math.abs(g[i])).slice(0, 2);
+      for (const i of idx) {
+        const at = (delta: number) => {
+          const w = w0.slice();
+          w[i] += delta;
+          tf.tidy(() => v.assign(tf.tensor(w, v.shape)));
+          return lossAt();
+        };
+        const fd = (at(eps) - at(-eps)) / (2 * eps);
+        tf.tidy(() => v.assign(tf.tensor(w0, v.shape)));
+        expect(Math.abs(fd - g[i]), `${name}[${i}]: fd ${fd} vs grad ${g[i]}`).toBeLessThan(2e-2 * Math.abs(g[i]) + 1e-3);
+      }
+    }
+    tf.dispose(Object.values(grads));
+    tf.dispose(weights);
+    disposeInput(input);
+    model.dispose();
+  });
+
+  it('loadTensors: another seed loads the tensors and gives identical logits; a missing or misshapen tensor throws and changes nothing', () => {
+    const a = createModel(config(preset), 10);
+    const b = createModel(config(preset), 11);
+    const input = batch(a, features([9, 5], 12));
+    const want = logits(a, input);
+    const tensors = stored(a);
+    expect(maxAbsDiff(logits(b, input)[0], want[0])).toBeGreaterThan(0);
+
+    const before = stored(b);
+    const missing = { ...tensors };
+    delete missing['model.head.bias'];
+    expect(() => b.loadTensors(missing, 'x.safetensors')).toThrow('x.safetensors: tensor model.head.bias is missing');
+    const misshapen = { ...tensors, 'model.head.weight': { shape: [1, 2], data: [0, 0] } };
+    expect(() => b.loadTensors(misshapen)).toThrow(/tensor model\.head\.weight has shape \[1,2\]/);
+    expect(stored(b)).toEqual(before);
+
+    b.loadTensors(tensors);
+    expect(logits(b, input)).toEqual(want);
+    disposeInput(input);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('paramCount equals the closed-form count', () => {
+    const model = createModel(config(preset), 1);
+    expect(model.paramCount()).toBe(expectedParams(preset));
+    model.dispose();
+  });
+
+  it('apply leaks no tensors', () => {
+    const model = createModel(config(preset, 0.2), 1);
+    const input = batch(model, features([9, 4, 7], 13));
+    model.apply(input, true, 1).dispose(); // first call: no lazily created state counted below
+    const n = tf.memory().numTensors;
+    for (const training of [false, true]) model.apply(input, training, 2).dispose();
+    expect(tf.memory().numTensors).toBe(n);
+    tf.tidy(() => {
+      model.apply(input, true, 3);
+    });
+    expect(tf.memory().numTensors).toBe(n);
+    const { value, grads } = tf.variableGrads(() => tf.sum(model.apply(input, true, 4)) as tf.Scalar, [...model.params.values()]);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(n);
+    disposeInput(input);
+    model.dispose();
+  });
+
+  it('dropout changes training outputs only when dropout > 0', () => {
+    for (const dropout of [0, 0.3]) {
+      const model = createModel(config(preset, dropout), 14);
+      const input = batch(model, features([10, 6], 15));
+      const train = logits(model, input, true, 7);
+      const evalOut = logits(model, input, false);
+      if (dropout === 0) expect(train).toEqual(evalOut);
+      else expect(maxAbsDiff(train[0], evalOut[0])).toBeGreaterThan(1e-4);
+      disposeInput(input);
+      model.dispose();
+    }
+  });
+});
+
+describe('tconv-bilstm', () => {
+  it('the backward LSTM carries the last real frame to the first output frame (beyond the conv receptive field)', () => {
+    const model = createModel(config('tconv-bilstm'), 20);
+    randomize(model, 21);
+    const [x] = features([40], 22);
+    const edited = x.slice();
+    for (let j = 0; j < F; j++) edited[39 * F + j] += 3;
+    // Padded inside a longer batch too: the backward pass must start at this sample's own end.
+    const input = batch(model, [x, edited, features([48], 23)[0]]);
+    const [a, b] = logits(model, input);
+    disposeInput(input);
+    expect(model.outLength(40)).toBe(10);
+    expect(maxAbsDiff([a[0]], [b[0]])).toBeGreaterThan(1e-5);
+    // The forward direction: the first frame reaches the last output frame.
+    const first = x.slice();
+    for (let j = 0; j < F; j++) first[j] += 3;
+    const input2 = batch(model, [x, first]);
+    const [c, d] = logits(model, input2);
+    disposeInput(input2);
+    expect(maxAbsDiff([c[9]], [d[9]])).toBeGreaterThan(1e-5);
+    model.dispose();
+  });
+
+  it('the conv front end alone does not reach that far (so the check above is the LSTM)', () => {
+    // Receptive field of output frame 0: conv k5 (±2) → pool 2 → conv k5 (±2 at ½ rate) → pool 2
+    // covers input frames 0..13 at most; frame 39 is far outside.
+    // No LSTM layer (2H = C so the head takes the conv output directly).
+    const model = createModel({ preset: 'tconv-bilstm', featureDim: F, numClasses: V, channels: 8, layers: 0, hidden: 4, dropout: 0 }, 20);
+    randomize(model, 21);
+    const [x] = features([40], 22);
+    const edited = x.slice();
+    for (let j = 0; j < F; j++) edited[39 * F + j] += 3;
+    const input = batch(model, [x, edited]);
+    const [a, b] = logits(model, input);
+    disposeInput(input);
+    expect(maxAbsDiff([a[0]], [b[0]])).toBe(0);
+    model.dispose();
+  });
+});
+
+describe('registry', () => {
+  it('builds every preset from its defaults and checks checkpoint configs', () => {
+    for (const preset of PRESET_NAMES) {
+      const cfg = modelConfig({ preset, ...PRESET_DEFAULTS[preset], dropout: 0.1 }, F, V);
+      expect(parseModelConfig(JSON.parse(JSON.stringify(cfg)), 'c.json')).toEqual(cfg);
+      const model = createModel(cfg, 1);
+      expect(model.config.preset).toBe(preset);
+      expect(model.forwardFlops(100)).toBeGreaterThan(0);
+      model.dispose();
+    }
+    expect(() => parseModelConfig({ preset: 'rnn' }, 'c.json')).toThrow(/preset 'rnn' is unknown/);
+    const { hidden: _, ...noHidden } = modelConfig({ preset: 'tconv-bilstm', ...PRESET_DEFAULTS['tconv-bilstm'], dropout: 0 }, F, V) as Extract<ModelConfig, { preset: 'tconv-bilstm' }>;
+    expect(() => parseModelConfig(noHidden, 'c.json')).toThrow('c.json: model config has no field hidden');
+    expect(() => createModel({ preset: 'transformer', featureDim: F, numClasses: V, channels: 10, layers: 1, heads: 4, dropout: 0 }, 1)).toThrow(/divisible/);
+  });
+
+  it('forwardFlops counts the multiply-adds of each architecture', () => {
+    const T = 40;
+    const [T1, T2] = [20, 10];
+    const flops = (preset: Preset) => {
+      const model = createModel(config(preset), 1);
+      const n = model.forwardFlops(T);
+      model.dispose();
+      return n;
+    };
+    const C = 8;
+    const H = 8;
+    expect(flops('tcn')).toBe(2 * 20 * (3 * F * C + 2 * 3 * C * C + C * V));
+    const lstm = 2 * T2 * ((C + H) * 4 * H + (2 * H + H) * 4 * H);
+    expect(flops('tconv-bilstm')).toBe(2 * (T * 5 * F * C + T1 * 5 * C * C + lstm + T2 * 2 * H * V));
+    const d = 16;
+    const layer = T2 * (3 * d * d + d * d + 8 * d * d) + 2 * T2 * T2 * d;
+    expect(flops('transformer')).toBe(2 * (T1 * 3 * F * d + T2 * 3 * d * d + 2 * layer + T2 * d * V));
+  });
+});

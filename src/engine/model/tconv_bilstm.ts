@@ -1,0 +1,143 @@
+// `tconv-bilstm` preset: the CorrNet/VAC teacher's temporal part without the visual backbone.
+//
+//   x [B, T, F] → 2 × [Conv1D k5 'same' + ReLU (padding masked) → max-pool 2, ceil]   (C channels)
+//                                          time subsampling ×4: T' = ceil(ceil(T/2)/2)
+//              → L × BiLSTM (H per direction, gates i,f,g,o), dropout between layers   [B, T', 2H]
+//              → dropout → Linear 2H → V+1                      logits [B, T', V+1], class 0 = blank
+//
+// Parameters (stable names; linear weights are [in, out], conv weights [K, Cin, Cout]):
+//   model.conv.{0,1}.weight [5, Cin, C], .bias [C]           (Cin = F for conv 0, C for conv 1)
+//   model.lstm.{l}.w_ih [2, Cin, 4H]   direction 0 = forward, 1 = backward; Cin = C (l = 0) or 2H
+//   model.lstm.{l}.w_hh [2, H, 4H]     gate columns i | f | g | o (PyTorch's order, transposed)
+//   model.lstm.{l}.bias [2, 4H]        one bias per direction (PyTorch's b_ih + b_hh)
+//   model.head.weight [2H, V], .bias [V]
+//
+// Masking: the 'same' convs see zeros beyond each sample's end (the input is zero there and every
+// conv output is masked at its rate), and ReLU ≥ 0 makes a ceil-pool against a zero pad equal the
+// unbatched result. The backward LSTM reads each sequence reversed within its own length, so for
+// both directions the padding comes after the real frames and real outputs never depend on it.
+
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../rng';
+import { lengthMask, ParamModel, uniformInit } from './base';
+import type { ModelInput, SequenceModel } from './model';
+
+export interface TconvBilstmConfig {
+  preset: 'tconv-bilstm';
+  featureDim: number; // F
+  numClasses: number; // vocabulary size + 1 (blank at 0)
+  channels: number; // C, conv channels, usual 128
+  layers: number; // BiLSTM layers, usual 2
+  hidden: number; // H, LSTM hidden size per direction, usual 128
+  dropout: number; // between LSTM layers and before the head
+}
+
+const KERNEL = 5;
+
+/** 2× max-pool over time with ceil: an odd length is padded with one zero frame. */
+function maxPool2(h: tf.Tensor3D): tf.Tensor3D {
+  const [B, T, C] = h.shape;
+  const even = T % 2 ? tf.pad(h, [[0, 0], [0, 1], [0, 0]]) : h;
+  return tf.max(tf.reshape(even, [B, Math.ceil(T / 2), 2, C]), 2);
+}
+
+/**
+ * Flat row indices into [B·T, C] that reverse each sample's first lengths[b] frames and keep its
+ * padding in place (an involution: the same gather reverses back).
+ */
+function reverseIndex(lengths: readonly number[], T: number): Int32Array {
+  const idx = new Int32Array(lengths.length * T);
+  lengths.forEach((n, b) => {
+    for (let t = 0; t < T; t++) idx[b * T + t] = b * T + (t < n ? n - 1 - t : t);
+  });
+  return idx;
+}
+
+export class TconvBilstmModel extends ParamModel implements SequenceModel {
+  readonly config: TconvBilstmConfig;
+  readonly subsampling = 4;
+
+  constructor(config: TconvBilstmConfig, seed: number) {
+    super();
+    this.config = config;
+    const uniform = uniformInit(new Rng(seed));
+    const { featureDim: F, channels: C, layers, hidden: H, numClasses: V } = config;
+    // He-uniform convs (ReLU); LSTM weights U(±1/√H) as PyTorch, forget-gate bias 1.
+    [F, C].forEach((cin, i) => {
+      this.add(`model.conv.${i}.weight`, uniform([KERNEL, cin, C], Math.sqrt(6 / (KERNEL * cin))));
+      this.add(`model.conv.${i}.bias`, tf.zeros([C]));
+    });
+    const bias = new Float32Array(2 * 4 * H);
+    for (let d = 0; d < 2; d++) bias.fill(1, d * 4 * H + H, d * 4 * H + 2 * H);
+    for (let l = 0; l < layers; l++) {
+      this.add(`model.lstm.${l}.w_ih`, uniform([2, l === 0 ? C : 2 * H, 4 * H], 1 / Math.sqrt(H)));
+      this.add(`model.lstm.${l}.w_hh`, uniform([2, H, 4 * H], 1 / Math.sqrt(H)));
+      this.add(`model.lstm.${l}.bias`, tf.tensor2d(bias, [2, 4 * H]));
+    }
+    // Head ×0.1 of Glorot (as tcn): the first loss sits at the uniform-prediction baseline.
+    this.add('model.head.weight', uniform([2 * H, V], 0.1 * Math.sqrt(6 / (2 * H + V))));
+    this.add('model.head.bias', tf.zeros([V]));
+  }
+
+  outLength(frames: number): number {
+    return Math.ceil(Math.ceil(frames / 2) / 2);
+  }
+
+  forwardFlops(frames: number): number {
+    const { featureDim: F, channels: C, layers, hidden: H, numClasses: V } = this.config;
+    const T1 = Math.ceil(frames / 2);
+    const T2 = this.outLength(frames);
+    let macs = frames * KERNEL * F * C + T1 * KERNEL * C * C + T2 * 2 * H * V;
+    for (let l = 0; l < layers; l++) macs += 2 * T2 * ((l === 0 ? C : 2 * H) + H) * 4 * H;
+    return 2 * macs;
+  }
+
+  /** Logits [B, T', V+1]; masks at the input and half rates come from `frames`. */
+  apply({ x, frames, mask }: ModelInput, training: boolean, dropoutSeed = 0): tf.Tensor3D {
+    return tf.tidy(() => {
+      const { layers, dropout, numClasses: V } = this.config;
+      const drop = (t: tf.Tensor3D, i: number): tf.Tensor3D =>
+        training && dropout > 0 ? (tf.dropout(t, dropout, undefined, dropoutSeed + i) as tf.Tensor3D) : t;
+      let lens = Array.from(frames);
+      let h: tf.Tensor3D = x;
+      for (let i = 0; i < 2; i++) {
+        const half = (KERNEL - 1) / 2;
+        const xp = tf.pad(h, [[0, 0], [half, half], [0, 0]]);
+        const y = tf.relu(tf.add(tf.conv1d(xp, this.p(`model.conv.${i}.weight`) as tf.Tensor3D, 1, 'valid'), this.p(`model.conv.${i}.bias`)));
+        h = maxPool2(tf.mul(y, lengthMask(lens, h.shape[1])));
+        lens = lens.map((n) => Math.ceil(n / 2));
+      }
+      for (let l = 0; l < layers; l++) h = tf.mul(this.bilstm(l === 0 ? h : drop(h, l), l, lens), mask) as tf.Tensor3D;
+      h = drop(h, layers);
+      const [B, T, C] = h.shape;
+      const logits = tf.add(tf.matMul(tf.reshape(h, [B * T, C]), this.p('model.head.weight')), this.p('model.head.bias'));
+      return tf.reshape(logits, [B, T, V]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * One bidirectional layer, both directions at once: h [B, T, Cin] → [B, T, 2H] (forward | backward).
+   * The input projections are one batched matmul for all frames; each step is one [2, B, H] @ [2, H, 4H].
+   */
+  private bilstm(h: tf.Tensor3D, l: number, lens: readonly number[]): tf.Tensor3D {
+    const [B, T, Cin] = h.shape;
+    const H = this.config.hidden;
+    const rev = tf.tensor1d(reverseIndex(lens, T), 'int32');
+    const flat = tf.reshape(h, [B * T, Cin]);
+    const xs = tf.stack([flat, tf.gather(flat, rev)]) as tf.Tensor3D; // [2, B·T, Cin]
+    const gx = tf.add(tf.matMul(xs, this.p(`model.lstm.${l}.w_ih`) as tf.Tensor3D), tf.expandDims(this.p(`model.lstm.${l}.bias`), 1));
+    const steps = tf.unstack(tf.transpose(tf.reshape(gx, [2, B, T, 4 * H]), [2, 0, 1, 3])); // T × [2, B, 4H]
+    const whh = this.p(`model.lstm.${l}.w_hh`) as tf.Tensor3D;
+    let hs: tf.Tensor3D = tf.zeros([2, B, H]);
+    let c: tf.Tensor = tf.zeros([2, B, H]);
+    const outs: tf.Tensor3D[] = [];
+    for (const g of steps) {
+      const [i, f, u, o] = tf.split(tf.add(g, tf.matMul(hs, whh)), 4, 2);
+      c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(u)));
+      hs = tf.mul(tf.sigmoid(o), tf.tanh(c));
+      outs.push(hs);
+    }
+    const [fw, bw] = tf.unstack(tf.reshape(tf.transpose(tf.stack(outs), [1, 2, 0, 3]), [2, B * T, H]));
+    return tf.reshape(tf.concat([fw, tf.gather(bw, rev)], 1), [B, T, 2 * H]);
+  }
+}
