@@ -147,7 +147,7 @@ describe.each(PRESET_NAMES)('preset %s (cpu backend)', (preset) => {
     const lossAt = () => tf.tidy(() => loss().dataSync()[0]);
     const checks = preset === 'tcn' ? ['model.subsample.weight', 'model.blocks.1.weight', 'model.head.weight'] : preset === 'tconv-bilstm' ? ['model.conv.0.weight', 'model.lstm.0.w_hh', 'model.lstm.1.w_ih', 'model.lstm.1.bias'] : ['model.subsample.0.weight', 'model.layers.0.attn.qkv.weight', 'model.layers.1.ff.1.weight', 'model.layers.0.ln1.gamma'];
     for (const name of checks) {
-      const v = model.p(name);
+      const v = model.params.get(name)!;
       const g = byName.get(name)!.dataSync();
       const w0 = v.dataSync().slice();
       // The two largest-gradient entries of this parameter.

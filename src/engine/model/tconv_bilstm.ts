@@ -98,15 +98,16 @@ export class TconvBilstmModel extends ParamModel implements SequenceModel {
       const { layers, dropout, numClasses: V } = this.config;
       const drop = (t: tf.Tensor3D, i: number): tf.Tensor3D =>
         training && dropout > 0 ? (tf.dropout(t, dropout, undefined, dropoutSeed + i) as tf.Tensor3D) : t;
+      const half = (KERNEL - 1) / 2;
       let lens = Array.from(frames);
       let h: tf.Tensor3D = x;
       for (let i = 0; i < 2; i++) {
-        const half = (KERNEL - 1) / 2;
         const xp = tf.pad(h, [[0, 0], [half, half], [0, 0]]);
         const y = tf.relu(tf.add(tf.conv1d(xp, this.p(`model.conv.${i}.weight`) as tf.Tensor3D, 1, 'valid'), this.p(`model.conv.${i}.bias`)));
         h = maxPool2(tf.mul(y, lengthMask(lens, h.shape[1])));
         lens = lens.map((n) => Math.ceil(n / 2));
       }
+      // The LSTM outputs are masked for clean padded frames only: real frames never read them.
       for (let l = 0; l < layers; l++) h = tf.mul(this.bilstm(l === 0 ? h : drop(h, l), l, lens), mask) as tf.Tensor3D;
       h = drop(h, layers);
       const [B, T, C] = h.shape;

@@ -29,6 +29,25 @@ describe('overfit test on the demo dataset (cpu backend)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  // The two larger presets at small sizes (CPU time): the same protocol must pass for them too.
+  for (const [preset, size, lr] of [
+    ['tconv-bilstm', { channels: 32, layers: 1, hidden: 32 }, 3e-3],
+    ['transformer', { channels: 32, layers: 2, heads: 2 }, 1e-3],
+  ] as const) {
+    it(`memorises 5 samples with the ${preset} preset`, async () => {
+      const { meta, samples } = demoAsStored();
+      const before = tf.memory().numTensors;
+      const { result, model, optimizer } = await runOverfitTest(overfitSamples(samples, 5), meta, { ...OVERFIT_DEFAULTS, preset, ...size, lr, maxEpochs: 600 });
+      console.log(`overfit ${preset}: passed=${result.passed} epochs=${result.epochs} loss=${result.finalLoss.toFixed(4)} ${result.seconds.toFixed(1)}s`);
+      expect(model.subsampling).toBe(4);
+      expect(result.passed).toBe(true);
+      expect(result.hyps).toEqual(result.refs);
+      model.dispose();
+      optimizer.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }, 300_000);
+  }
+
   it('reports failure, not success, when it runs out of epochs', async () => {
     const { meta, samples } = demoAsStored();
     const { result, model, optimizer } = await runOverfitTest(overfitSamples(samples, 5), meta, { ...OVERFIT_DEFAULTS, maxEpochs: 2 });
