@@ -96,3 +96,41 @@ test('a downloaded checkpoint re-uploads (Import checkpoint) and resumes to the 
   await runs.nth(1).getByRole('checkbox').check();
   await expect(page.getByRole('img', { name: 'Validation WER: two runs' })).toBeVisible();
 });
+
+for (const m of [
+  { preset: 'tconv-bilstm', sizes: { 'Conv channels': '16', Layers: '1', 'LSTM hidden': '16' } },
+  { preset: 'transformer', sizes: { d_model: '16', Layers: '1', Heads: '2' } },
+]) {
+  test(`the ${m.preset} preset trains on the WebGPU worker and its checkpoint records the model`, async ({ lab, page }) => {
+    await page.getByRole('button', { name: 'Load demo dataset' }).click();
+    await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
+    const form = page.getByRole('region', { name: 'Training' });
+    await form.getByRole('combobox', { name: /^Model/ }).selectOption(m.preset);
+    for (const [name, value] of Object.entries(m.sizes)) await form.getByLabel(name, { exact: true }).fill(value);
+    await expect(form.getByLabel('Model size')).toContainText(/[\d,]+ parameters, time subsampling ×4/);
+    await form.getByLabel('Epochs', { exact: true }).fill('2');
+    await form.getByLabel('Train subset').fill('24');
+    await form.getByLabel('Warmup epochs').fill('0');
+    await form.getByLabel('Early-stopping patience').fill('0');
+    await form.getByRole('button', { name: 'Start training' }).click();
+    await expect(page.getByRole('status').filter({ hasText: /Run run-\S+ finished/ })).toBeVisible({ timeout: 240_000 });
+    await expect(form).toContainText(`${m.preset}, `);
+    const runRow = page.getByRole('table', { name: 'Training runs' }).locator('tbody tr').first();
+    await expect(runRow.locator('td').nth(3)).toHaveText('2/2');
+    const losses = await runRow.locator('td').nth(5).innerText();
+    expect(Number(losses)).toBeGreaterThan(0);
+
+    const dl = page.waitForEvent('download');
+    await runRow.getByRole('button', { name: 'Download last' }).click();
+    const bytes = readFileSync((await (await dl).path())!);
+    const n = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+    const meta = JSON.parse(header.__metadata__.ctc_lab);
+    expect(meta.model.preset).toBe(m.preset);
+    expect(meta.subsampling).toBe(4);
+    expect(meta.history).toHaveLength(2);
+    for (const h of meta.history) expect(Number.isFinite(h.trainLoss)).toBe(true);
+    expect(meta.history[1].trainLoss).toBeLessThan(meta.history[0].trainLoss);
+    expect(Object.keys(header).filter((k) => k.startsWith('model.')).length).toBeGreaterThan(5);
+  });
+}
