@@ -10,7 +10,7 @@ import { reportToMarkdown } from '../engine/diagnose/report';
 import { PRESETS, TRAIN_DEFAULTS } from '../engine/train/config';
 import { recommendedPatience } from '../engine/diagnose/checks';
 import { saveBytes } from './files';
-import { PRESET_DEFAULTS, type ArchKnobs, type Preset } from '../engine/model/presets';
+import { PRESET_DEFAULTS, PRESET_SUBSAMPLING, type ArchKnobs, type Preset } from '../engine/model/presets';
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -122,7 +122,7 @@ export class Lab {
     this.importProgress = null;
     await this.refreshStorage();
     try {
-      this.pendingImport = await this.api.analyseImport(files, name, Comlink.proxy((p: ImportProgress) => (this.importProgress = p)));
+      this.pendingImport = await this.api.analyseImport(files, name, PRESET_SUBSAMPLING[this.trainConfig.preset], Comlink.proxy((p: ImportProgress) => (this.importProgress = p)));
       await this.refreshStorage();
     } catch (e) {
       this.importError = message(e);

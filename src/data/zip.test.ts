@@ -58,6 +58,15 @@ describe('random-access zip reader on real NumPy / Python archives', () => {
 
 describe('damaged archives are refused with the file named', () => {
   const good = () => zipSync({ 'a.npy': new Uint8Array(200).fill(7) }, { level: 6 });
+  /** A good archive with its first central-directory entry (at byte `at`) patched. */
+  const patchCentral = (patch: (dv: DataView, at: number) => void) => {
+    const z = good();
+    const dv = new DataView(z.buffer);
+    let eocd = z.length - 22;
+    while (dv.getUint32(eocd, true) !== 0x06054b50) eocd--;
+    patch(dv, dv.getUint32(eocd + 16, true));
+    return z;
+  };
   const cases: Array<[string, () => Uint8Array, string]> = [
     ['too short', () => new Uint8Array(10), 'x.zip: not a zip archive (10 bytes'],
     ['no end record', () => new TextEncoder().encode('PK not really a zip, just text that is long enough'), 'x.zip: not a zip archive (no end-of-central-directory record'],
@@ -69,30 +78,9 @@ describe('damaged archives are refused with the file named', () => {
       dv.setUint32(z.length - 22 + 16, z.length, true);
       return z;
     }, 'x.zip: central directory runs past the end of the file'],
-    ['damaged central directory', () => {
-      const z = good();
-      const dv = new DataView(z.buffer);
-      let eocd = z.length - 22;
-      while (dv.getUint32(eocd, true) !== 0x06054b50) eocd--;
-      dv.setUint32(dv.getUint32(eocd + 16, true), 0xdeadbeef, true);
-      return z;
-    }, 'x.zip: central directory entry 1 of 1 is damaged'],
-    ['unsupported compression method', () => {
-      const z = good();
-      const dv = new DataView(z.buffer);
-      let eocd = z.length - 22;
-      while (dv.getUint32(eocd, true) !== 0x06054b50) eocd--;
-      dv.setUint16(dv.getUint32(eocd + 16, true) + 10, 12, true); // bzip2
-      return z;
-    }, "x.zip: member 'a.npy' uses compression method 12"],
-    ['encrypted member', () => {
-      const z = good();
-      const dv = new DataView(z.buffer);
-      let eocd = z.length - 22;
-      while (dv.getUint32(eocd, true) !== 0x06054b50) eocd--;
-      dv.setUint16(dv.getUint32(eocd + 16, true) + 8, 1, true);
-      return z;
-    }, "x.zip: member 'a.npy' is encrypted"],
+    ['damaged central directory', () => patchCentral((dv, at) => dv.setUint32(at, 0xdeadbeef, true)), 'x.zip: central directory entry 1 of 1 is damaged'],
+    ['unsupported compression method', () => patchCentral((dv, at) => dv.setUint16(at + 10, 12, true)), "x.zip: member 'a.npy' uses compression method 12"], // 12: bzip2
+    ['encrypted member', () => patchCentral((dv, at) => dv.setUint16(at + 8, 1, true)), "x.zip: member 'a.npy' is encrypted"],
   ];
   for (const [what, make, msg] of cases) {
     it(what, async () => {

@@ -173,7 +173,7 @@ const api: LabApi = {
     return store.saveDataset(generateDemo({ seed }));
   },
 
-  async analyseImport(files, name, onProgress) {
+  async analyseImport(files, name, subsampling, onProgress) {
     if (currentImport) throw new Error('an import is already running in this tab');
     const id = store.newId('ds');
     const abort = new AbortController();
@@ -181,7 +181,7 @@ const api: LabApi = {
     const release = await holdImportLock(id);
     try {
       const sink = stagingSink(id);
-      const { meta, report } = await streamImport(files, name, sink, { onProgress: (p) => onProgress(p), signal: abort.signal });
+      const { meta, report } = await streamImport(files, name, sink, { subsampling, onProgress: (p) => onProgress(p), signal: abort.signal });
       await sink.flush();
       pending.set(id, { meta: { ...meta, id, createdAt: Date.now() }, release });
       return { pendingId: id, report };

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng';
 import type { ModelInput, SequenceModel, StoredTensor } from './model';
 import { createModel, modelConfig, parseModelConfig, type ModelConfig } from './registry';
-import { PRESET_DEFAULTS, PRESET_NAMES, type Preset } from './presets';
+import { PRESET_DEFAULTS, PRESET_NAMES, PRESET_SUBSAMPLING, type Preset } from './presets';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -103,6 +103,7 @@ describe.each(PRESET_NAMES)('preset %s (cpu backend)', (preset) => {
       disposeInput(input);
     }
     expect(model.subsampling).toBe(preset === 'tcn' ? 2 : 4);
+    expect(model.subsampling).toBe(PRESET_SUBSAMPLING[preset]);
     model.dispose();
   });
 

@@ -20,6 +20,9 @@ export const PRESET_DEFAULTS: Record<Preset, { label: string; channels: number; 
   transformer: { label: 'transformer (conv ×4 + pre-LN encoder)', channels: 128, layers: 4, hidden: 128, heads: 4 },
 };
 
+/** Time subsampling of each preset (the models' own `subsampling`; a test checks they agree). */
+export const PRESET_SUBSAMPLING: Record<Preset, number> = { tcn: 2, 'tconv-bilstm': 4, transformer: 4 };
+
 /** The form's knobs from a stored model config (a checkpoint's), preset defaults for what it lacks. */
 export function knobsOf(c: { preset: Preset; dropout: number; channels?: number; layers?: number; hidden?: number; heads?: number }): ArchKnobs {
   const d = PRESET_DEFAULTS[c.preset];

@@ -36,31 +36,41 @@ describe('Trainer (cpu backend)', () => {
     t.dispose();
   }, 300_000);
 
-  it('resumed training gives the same next-step losses as uninterrupted training', async () => {
-    const { meta, samples } = demo();
-    const straight: StepMetrics[] = [];
-    const a = new Trainer(meta, samples, small);
-    await a.run({ onStep: (s) => void straight.push(s) });
-    a.dispose();
+  // Every preset: the checkpoint carries weights, optimizer slots and state under stable names.
+  for (const [preset, size] of [
+    ['tcn', {}],
+    ['tconv-bilstm', { channels: 16, layers: 1, hidden: 16 }],
+    ['transformer', { channels: 16, layers: 1, heads: 2 }],
+  ] as const) {
+    it(`${preset}: resumed training gives the same next-step losses as uninterrupted training`, async () => {
+      const { meta, samples } = demo();
+      const cfg: TrainConfig = { ...small, preset, ...size };
+      const straight: StepMetrics[] = [];
+      const a = new Trainer(meta, samples, cfg);
+      await a.run({ onStep: (s) => void straight.push(s) });
+      a.dispose();
 
-    const b = new Trainer(meta, samples, { ...small, epochs: 1 });
-    await b.run();
-    const bytes = await b.checkpoint('demo');
-    b.dispose();
-    const { meta: ck, tensors } = decodeCheckpoint(bytes);
-    const resumed: StepMetrics[] = [];
-    const c = new Trainer(meta, samples, small, { state: resumeStateFrom(ck), tensors });
-    expect(c.state.epoch).toBe(1);
-    await c.run({ onStep: (s) => void resumed.push(s) });
-    c.dispose();
+      const b = new Trainer(meta, samples, { ...cfg, epochs: 1 });
+      await b.run();
+      const bytes = await b.checkpoint('demo');
+      b.dispose();
+      const { meta: ck, tensors } = decodeCheckpoint(bytes);
+      expect((ck.model as { preset: string }).preset).toBe(preset);
+      const resumed: StepMetrics[] = [];
+      const c = new Trainer(meta, samples, cfg, { state: resumeStateFrom(ck), tensors });
+      expect(c.state.epoch).toBe(1);
+      await c.run({ onStep: (s) => void resumed.push(s) });
+      c.dispose();
 
-    const epoch2 = straight.filter((s) => s.epoch === 2);
-    expect(resumed.map((s) => s.step)).toEqual(epoch2.map((s) => s.step));
-    resumed.forEach((s, i) => {
-      expect(s.loss).toBeCloseTo(epoch2[i].loss, 5);
-      expect(s.lr).toBe(epoch2[i].lr);
-    });
-  }, 120_000);
+      const epoch2 = straight.filter((s) => s.epoch === 2);
+      expect(resumed.length).toBeGreaterThan(0);
+      expect(resumed.map((s) => s.step)).toEqual(epoch2.map((s) => s.step));
+      resumed.forEach((s, i) => {
+        expect(s.loss).toBeCloseTo(epoch2[i].loss, 5);
+        expect(s.lr).toBe(epoch2[i].lr);
+      });
+    }, 120_000);
+  }
 
   it('tf.memory().numTensors is flat over 200 steps', async () => {
     const { meta, samples } = demo();
