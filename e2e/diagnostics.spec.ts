@@ -55,7 +55,7 @@ test('diagnostics on the overfit checkpoint: loads it, and the overfit check rep
   await page.getByRole('button', { name: 'Run overfit test' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Overfit test passed' })).toBeVisible({ timeout: 240_000 });
 
-  await page.getByLabel('Model').selectOption({ index: 1 });
+  await page.getByRole('region', { name: 'Diagnostics' }).getByLabel('Model').selectOption({ index: 1 });
   await page.getByRole('button', { name: 'Run diagnostics' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Diagnostics finished' })).toBeVisible({ timeout: 120_000 });
   const checks = page.getByRole('list', { name: 'Diagnostics checks' }).getByRole('listitem');

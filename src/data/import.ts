@@ -7,7 +7,7 @@
 import { DataError } from './errors';
 import { parseManifestJsonl, parseManifestTsv, parseVocab } from './manifest';
 import { parseNpy } from './npy';
-import { assignSplits, FeatureStats, finishMeta, type PreparedDataset, type PreparedSample, type SampleInfo } from './prepare';
+import { assignSplits, FeatureStats, finishMeta, type PreparedDataset, type PreparedSample, type PreparedInfo } from './prepare';
 import { readZipDirectory, readZipMember } from './zip';
 import { labelFacts } from '../engine/diagnose/dataset_facts';
 import type { DatasetFacts } from '../engine/diagnose/checks';
@@ -172,7 +172,7 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
   const bytesTotal = sources.reduce((a, e) => a + e.size, 0);
 
   const splits = assignSplits(rows.map((r) => r.split), seed);
-  const infos: SampleInfo[] = [];
+  const infos: PreparedInfo[] = [];
   const nonFinite: ImportReport['nonFinite'] = [];
   let stats: FeatureStats | null = null;
   let dimFrom = '';

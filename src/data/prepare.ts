@@ -70,13 +70,13 @@ export class FeatureStats {
 }
 
 /** What the importer keeps per sample after its features are written: small, no features. */
-export type SampleInfo = Pick<PreparedSample, 'id' | 'text' | 'split' | 'frames'>;
+export type PreparedInfo = Pick<PreparedSample, 'id' | 'text' | 'split' | 'frames'>;
 
 /** Dataset metadata from per-sample infos and the streamed training-split statistics. */
 export function finishMeta(
   name: string,
   source: DatasetMeta['source'],
-  infos: SampleInfo[],
+  infos: PreparedInfo[],
   stats: FeatureStats,
   vocabFromFile: string[] | null,
   vocabFile = 'vocab.txt',

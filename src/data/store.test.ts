@@ -126,3 +126,18 @@ describe('staged import in IndexedDB (fake-indexeddb)', () => {
     expect((await store.loadSamples(b.id)).length).toBe(b.numSamples);
   });
 });
+
+describe('dataset source for the trainer', () => {
+  it('descriptions without features, samples loaded by index in the order asked, float16 decoded', async () => {
+    const { id, meta } = await stage(dataset(6));
+    await store.commitStaged(meta, { float16: true });
+    const src = await store.datasetSource(id);
+    expect(src.infos.map((s) => [s.index, s.id, s.frames])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, `u${i}`, 5 + i]));
+    expect(src.infos.every((s) => !('features' in s))).toBe(true);
+    const got = await src.load([4, 1]);
+    expect(got.map((s) => s.id)).toEqual(['u4', 'u1']);
+    expect(new Float32Array(got[0].features)).toHaveLength(9 * 4);
+    expect(got[0].encoding).toBeUndefined();
+    await expect(src.load([6])).rejects.toThrow(`dataset ${id} has no sample #6`);
+  });
+});

@@ -5,6 +5,7 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { DatasetMeta, SampleRecord } from './types';
 import type { PreparedDataset, PreparedSample } from './prepare';
 import { decodeFloat16, encodeFloat16 } from './float16';
+import type { SampleInfo, SampleSource } from './source';
 
 export interface CheckpointRecord {
   id: string;
@@ -181,6 +182,33 @@ export async function getSample(datasetId: string, index: number): Promise<Sampl
 export async function loadSamples(datasetId: string): Promise<SampleRecord[]> {
   const all = await (await db()).getAllFromIndex('samples', 'byDataset', datasetId);
   return all.sort((a, b) => a.index - b.index).map(decoded);
+}
+
+/** Every sample's description (no features), read one record at a time: bounded memory. */
+export async function sampleInfos(datasetId: string): Promise<SampleInfo[]> {
+  const out: SampleInfo[] = [];
+  let cursor = await (await db()).transaction('samples').store.openCursor(sampleRange(datasetId));
+  while (cursor) {
+    const { index, id, text, split, frames } = cursor.value;
+    out.push({ index, id, text, split, frames });
+    cursor = await cursor.continue();
+  }
+  return out;
+}
+
+/** Samples by index, in one read transaction, features decoded to float32. */
+export async function getSamples(datasetId: string, indices: number[]): Promise<SampleRecord[]> {
+  const tx = (await db()).transaction('samples');
+  const recs = await Promise.all(indices.map((i) => tx.store.get([datasetId, i])));
+  return recs.map((s, k) => {
+    if (!s) throw new Error(`dataset ${datasetId} has no sample #${indices[k]}`);
+    return decoded(s);
+  });
+}
+
+/** The trainer's view of a stored dataset: descriptions now, features batch by batch. */
+export async function datasetSource(datasetId: string): Promise<SampleSource> {
+  return { infos: await sampleInfos(datasetId), load: (indices) => getSamples(datasetId, indices) };
 }
 
 export async function deleteDataset(id: string): Promise<void> {

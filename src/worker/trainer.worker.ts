@@ -333,7 +333,7 @@ const api: LabApi = {
     return trainingJob(async () => {
       const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...partial };
       const meta = await store.getDataset(datasetId);
-      const trainer = new Trainer(meta, await store.loadSamples(datasetId), cfg);
+      const trainer = new Trainer(meta, await store.datasetSource(datasetId), cfg);
       const run: store.RunRecord = {
         id: store.newId('run'), datasetId, datasetName: meta.name, createdAt: Date.now(), updatedAt: Date.now(),
         config: { ...cfg }, status: 'running', reason: '', history: [], bestCheckpointId: null, lastCheckpointId: null,
@@ -349,7 +349,7 @@ const api: LabApi = {
       const rec = await store.getCheckpoint(run.lastCheckpointId);
       const { meta: ck, tensors } = decodeCheckpoint(rec.bytes, rec.fileName);
       const meta = await store.getDataset(run.datasetId);
-      const trainer = new Trainer(meta, await store.loadSamples(run.datasetId), run.config as unknown as TrainConfig, { state: resumeStateFrom(ck), tensors });
+      const trainer = new Trainer(meta, await store.datasetSource(run.datasetId), run.config as unknown as TrainConfig, { state: resumeStateFrom(ck), tensors });
       return { trainer, run: { ...run, status: 'running', reason: '' } };
     }, onEvent);
   },
@@ -380,7 +380,7 @@ const api: LabApi = {
     }
     // Trial-load into a model and optimizer of the recorded config: every tensor present and shaped right.
     const config: TrainConfig = { ...cfg, ...knobsOf(model) };
-    const trial = new Trainer(meta, await store.loadSamples(datasetId), config, { state: resumeStateFrom(ck), tensors });
+    const trial = new Trainer(meta, await store.datasetSource(datasetId), config, { state: resumeStateFrom(ck), tensors });
     trial.dispose();
     const run: store.RunRecord = {
       id: store.newId('run'), datasetId, datasetName: meta.name, createdAt: Date.now(), updatedAt: Date.now(),

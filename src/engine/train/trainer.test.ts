@@ -127,3 +127,26 @@ describe('Trainer (cpu backend)', () => {
     t.dispose();
   }, 60_000);
 });
+
+describe('Trainer over IndexedDB (fake-indexeddb): features read per batch', () => {
+  it('gives the same step losses as training from memory', async () => {
+    const { saveDataset, datasetSource } = await import('../../data/store');
+    await import('fake-indexeddb/auto');
+    const p = generateDemo();
+    const stored = await saveDataset(p);
+    const cfg: TrainConfig = { ...small, epochs: 1, maxTrainSamples: 24 };
+    const fromDb: StepMetrics[] = [], fromMemory: StepMetrics[] = [];
+    const a = new Trainer(stored, await datasetSource(stored.id), cfg);
+    await a.run({ onStep: (s) => void fromDb.push(s) });
+    const evA = await a.evaluate();
+    a.dispose();
+    const { meta, samples } = demo();
+    const b = new Trainer({ ...meta, id: stored.id }, samples, cfg);
+    await b.run({ onStep: (s) => void fromMemory.push(s) });
+    const evB = await b.evaluate();
+    b.dispose();
+    expect(fromDb.length).toBeGreaterThan(0);
+    expect(fromDb.map((s) => s.loss)).toEqual(fromMemory.map((s) => s.loss));
+    expect(evA!.hyps).toEqual(evB!.hyps);
+  }, 120_000);
+});

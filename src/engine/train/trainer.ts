@@ -8,6 +8,7 @@ import { makeBatch, tokenIndex } from '../../data/batch';
 import { batchTensors, disposeBatchTensors } from './batch_tensors';
 import { bucketedBatches, paddingEfficiency } from '../../data/loader';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
+import { memorySource, type SampleInfo, type SampleSource } from '../../data/source';
 import { throwOnGpuErrors } from '../backend';
 import { checkpointMeta, encodeCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
 import type { StTensor } from '../checkpoint/safetensors';
@@ -67,21 +68,23 @@ export class Trainer {
   readonly optimizer: Adam | Sgd;
   readonly state: TrainState;
   readonly early: EarlyStopping;
-  private readonly train: SampleRecord[];
-  private readonly val: SampleRecord[];
+  private readonly source: SampleSource;
+  private readonly train: SampleInfo[];
+  private readonly val: SampleInfo[];
   private readonly index: Map<string, number>;
   private best: Map<string, tf.Tensor> | null = null;
   readonly excluded: { id: string; reason: string }[] = [];
 
   constructor(
     readonly meta: DatasetMeta,
-    samples: SampleRecord[],
+    samples: SampleRecord[] | SampleSource,
     readonly config: TrainConfig,
     resume?: { state: TrainState; tensors: Record<string, StTensor> },
   ) {
     this.index = tokenIndex(meta.vocab);
     this.model = createModel(modelConfig(config, meta.featureDim, meta.vocab.length + 1), config.seed);
-    const ok = (s: SampleRecord, split: string) => {
+    this.source = Array.isArray(samples) ? memorySource(samples) : samples;
+    const ok = (s: SampleInfo, split: string) => {
       if (s.split !== split) return false;
       const ids = s.text.split(' ').map((t) => this.index.get(t));
       if (ids.some((i) => i === undefined)) {
@@ -95,9 +98,9 @@ export class Trainer {
       }
       return true;
     };
-    const train = samples.filter((s) => ok(s, 'train'));
+    const train = this.source.infos.filter((s) => ok(s, 'train'));
     this.train = config.maxTrainSamples > 0 ? train.slice(0, config.maxTrainSamples) : train;
-    this.val = samples.filter((s) => ok(s, 'val'));
+    this.val = this.source.infos.filter((s) => ok(s, 'val'));
     if (this.train.length === 0) throw new Error('no trainable samples in the training split');
     this.optimizer =
       config.optimizer === 'sgd'
@@ -148,12 +151,17 @@ export class Trainer {
     const byTfName = new Map([...this.model.params].map(([name, v]) => [v.name, name]));
     let lossSum = 0, lossCount = 0, normSum = 0, skipped = 0;
     const A = c.accumulationSteps;
-    const assemble = (from: number) => batches.slice(from, from + A).map((idx) => makeBatch(idx.map((j) => this.train[j]), this.meta, this.index));
+    // Features are loaded (IndexedDB in the worker) and assembled per step, one step ahead.
+    const assemble = (from: number) =>
+      Promise.all(batches.slice(from, from + A).map(async (idx) => makeBatch(await this.source.load(idx.map((j) => this.train[j].index)), this.meta, this.index)));
     let next = assemble(0);
     for (let i = 0; i < batches.length; i += A) {
-      if (hooks.shouldStop?.()) return null;
+      if (hooks.shouldStop?.()) {
+        await next.catch(() => {});
+        return null;
+      }
       await hooks.waitWhilePaused?.();
-      const group = next;
+      const group = await next;
       // Accumulate the gradient of the mean loss over the group's micro-batches.
       let acc: Record<string, tf.Tensor> | null = null;
       let lossT: tf.Tensor = tf.scalar(0);
@@ -182,8 +190,8 @@ export class Trainer {
       // One asynchronous read per step: the loss and the norm decide whether the step is applied.
       const both = tf.stack([lossT, norm]);
       const read = both.data(); // submits the step's GPU work
-      // Prefetch: the next step's batches are assembled on the CPU while the GPU runs this one.
-      next = i + A < batches.length ? assemble(i + A) : [];
+      // Prefetch: the next step's batches are read and assembled while the GPU runs this one.
+      next = i + A < batches.length ? assemble(i + A) : Promise.resolve([]);
       const [loss, gn] = await read;
       tf.dispose([both, lossT]);
       const lr = this.lr();
@@ -222,7 +230,7 @@ export class Trainer {
     const refs: string[] = [], hyps: string[] = [];
     let lossSum = 0, blanks = 0, frames = 0;
     for (let i = 0; i < order.length; i += batchSize) {
-      const chunk = order.slice(i, i + batchSize).map((j) => samples[j]);
+      const chunk = await this.source.load(order.slice(i, i + batchSize).map((j) => samples[j].index));
       const b = makeBatch(chunk, this.meta, this.index);
       const t = batchTensors(this.model, b);
       const [nllT, bestT] = tf.tidy(() => {
