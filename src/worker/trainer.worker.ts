@@ -242,7 +242,8 @@ const api: LabApi = {
       const { label: _label, ...size } = PRESET_DEFAULTS[partial.preset ?? OVERFIT_DEFAULTS.preset];
       const cfg = { ...OVERFIT_DEFAULTS, ...size, ...partial };
       const meta = await store.getDataset(datasetId);
-      const samples = overfitSamples(await store.loadSamples(datasetId), cfg.numSamples);
+      const chosen = overfitSamples(await store.sampleInfos(datasetId), cfg.numSamples);
+      const samples = await store.getSamples(datasetId, chosen.map((s) => s.index));
       let lastPost = 0;
       const doctor = new TrainingDoctor();
       const { result, model, optimizer } = await runOverfitTest(samples, meta, cfg, {

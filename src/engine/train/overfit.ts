@@ -60,7 +60,7 @@ export interface OverfitHooks {
 }
 
 /** Picks the samples the overfit test trains on: the first N of the training split. */
-export function overfitSamples(samples: SampleRecord[], n: number): SampleRecord[] {
+export function overfitSamples<S extends Pick<SampleRecord, 'split'>>(samples: S[], n: number): S[] {
   const train = samples.filter((s) => s.split === 'train');
   if (train.length < n) throw new Error(`the overfit test needs ${n} training samples; the dataset has ${train.length}`);
   return train.slice(0, n);

@@ -1,6 +1,8 @@
+import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { generateDemo } from '../../data/demo';
+import { datasetSource, saveDataset } from '../../data/store';
 import { makeBatch, tokenIndex } from '../../data/batch';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
 import { decodeCheckpoint } from '../checkpoint/checkpoint';
@@ -130,8 +132,6 @@ describe('Trainer (cpu backend)', () => {
 
 describe('Trainer over IndexedDB (fake-indexeddb): features read per batch', () => {
   it('gives the same step losses as training from memory', async () => {
-    const { saveDataset, datasetSource } = await import('../../data/store');
-    await import('fake-indexeddb/auto');
     const p = generateDemo();
     const stored = await saveDataset(p);
     const cfg: TrainConfig = { ...small, epochs: 1, maxTrainSamples: 24 };
