@@ -14,13 +14,13 @@ export interface StagingSink extends SampleSink {
   readonly bytes: number; // feature bytes written
 }
 
-export function stagingSink(datasetId: string, batchBytes = 8e6): StagingSink {
+export function stagingSink(datasetId: string, batchBytes = 8e6, writeBatch = store.stageSamples): StagingSink {
   let buffer: PreparedSample[] = [];
   let buffered = 0, queued = 0, staged = 0, bytes = 0;
   let inFlight: Promise<void> | null = null;
   const write = async (batch: PreparedSample[], first: number, size: number) => {
     try {
-      await store.stageSamples(datasetId, first, batch);
+      await writeBatch(datasetId, first, batch);
     } catch (e) {
       if ((e as { name?: string }).name === 'QuotaExceededError') {
         throw new Error(`the browser's storage quota ran out after ${(bytes / 2 ** 20).toFixed(0)} MB of this import; nothing was stored (free space, or store the features as float16)`);

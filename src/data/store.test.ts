@@ -141,3 +141,28 @@ describe('dataset source for the trainer', () => {
     await expect(src.load([6])).rejects.toThrow(`dataset ${id} has no sample #6`);
   });
 });
+
+describe('quota exceeded while staging', () => {
+  it('the import fails with a message that says how far it got, and staged samples are deleted', async () => {
+    const before = await snapshot();
+    const id = store.newId('ds');
+    let writes = 0;
+    // The real store, until the third batch, which the "browser" refuses as over quota.
+    const sink = stagingSink(id, 300, async (ds, first, batch) => {
+      if (++writes === 3) throw new DOMException('quota', 'QuotaExceededError');
+      await store.stageSamples(ds, first, batch);
+    });
+    const run = (async () => {
+      try {
+        await streamImport(dataset(12), 'd', sink);
+        await sink.flush();
+      } catch (e) {
+        await store.discardStaged(id);
+        throw e;
+      }
+    })();
+    await expect(run).rejects.toThrow(/^the browser's storage quota ran out after 0 MB of this import; nothing was stored \(free space, or store the features as float16\)$/);
+    expect(writes).toBe(3);
+    expect(await snapshot()).toEqual(before);
+  });
+});

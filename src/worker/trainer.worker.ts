@@ -295,7 +295,7 @@ const api: LabApi = {
       try {
         const be = await ready();
         const meta = await store.getDataset(datasetId);
-        const samples = await store.loadSamples(datasetId);
+        const samples = await store.datasetSource(datasetId);
         let source = 'fresh model (untrained, seed 1)';
         let trainedSteps = 0;
         if (req.checkpointId) {

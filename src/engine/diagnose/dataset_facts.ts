@@ -4,6 +4,7 @@
 
 import { tokenIndex } from '../../data/batch';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
+import type { SampleSource } from '../../data/source';
 import { ctcMinFrames } from '../ctc/ctc_reference';
 import type { DatasetFacts } from './checks';
 
@@ -35,49 +36,74 @@ export function labelFacts(
   return { infeasible, oov: [...oov].map(([token, o]) => ({ token, ...o })).sort((a, b) => b.count - a.count) };
 }
 
-export function datasetFacts(
-  meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>,
-  samples: Pick<SampleRecord, 'id' | 'text' | 'split' | 'frames' | 'features'>[],
-  subsampling: number,
-): DatasetFacts {
-  const F = meta.featureDim;
-  const nonFinite: DatasetFacts['nonFinite'] = [];
-  for (const s of samples) {
+type FeatureSample = Pick<SampleRecord, 'id' | 'text' | 'split' | 'frames' | 'features'>;
+
+/** NaN/Inf per sample and the normalisation as the trainer applies it, fed one sample at a time. */
+class FeatureFacts {
+  readonly nonFinite: DatasetFacts['nonFinite'] = [];
+  private readonly sum: Float64Array;
+  private readonly sq: Float64Array;
+  private n = 0; // frames in the normalisation measurement
+  private trainSeen = 0;
+
+  constructor(private readonly meta: Pick<DatasetMeta, 'featureDim' | 'norm'>) {
+    this.sum = new Float64Array(meta.featureDim);
+    this.sq = new Float64Array(meta.featureDim);
+  }
+
+  add(s: FeatureSample): void {
+    const F = this.meta.featureDim;
     const x = new Float32Array(s.features);
     let bad = 0;
     for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) bad++;
-    if (bad) nonFinite.push({ id: s.id, values: bad });
-  }
-  const { infeasible, oov } = labelFacts(meta.vocab, samples, subsampling);
-  // Normalisation as the trainer applies it, measured on (up to 200) training samples.
-  const { mean, std } = meta.norm;
-  const sum = new Float64Array(F), sq = new Float64Array(F);
-  let n = 0;
-  for (const s of samples.filter((x) => x.split === 'train').slice(0, 200)) {
-    const x = new Float32Array(s.features);
-    for (let t = 0; t < s.frames; t++, n++) {
+    if (bad) this.nonFinite.push({ id: s.id, values: bad });
+    // Normalisation measured on (up to) the first 200 training samples.
+    if (s.split !== 'train' || this.trainSeen++ >= 200) return;
+    const { mean, std } = this.meta.norm;
+    for (let t = 0; t < s.frames; t++, this.n++) {
       for (let d = 0; d < F; d++) {
         const z = (x[t * F + d] - mean[d]) / (std[d] > 1e-8 ? std[d] : 1);
-        sum[d] += z;
-        sq[d] += z * z;
+        this.sum[d] += z;
+        this.sq[d] += z * z;
       }
     }
   }
-  let absMean = 0, meanStd = 0;
-  for (let d = 0; d < F; d++) {
-    const m = sum[d] / Math.max(n, 1);
-    absMean += Math.abs(m) / F;
-    meanStd += Math.sqrt(Math.max(sq[d] / Math.max(n, 1) - m * m, 0)) / F;
+
+  normalised(): DatasetFacts['normalised'] {
+    const F = this.meta.featureDim, n = Math.max(this.n, 1);
+    let absMean = 0, meanStd = 0;
+    for (let d = 0; d < F; d++) {
+      const m = this.sum[d] / n;
+      absMean += Math.abs(m) / F;
+      meanStd += Math.sqrt(Math.max(this.sq[d] / n - m * m, 0)) / F;
+    }
+    return { meanAbsMean: absMean, meanStd };
   }
+}
+
+function assemble(meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>, infos: Pick<SampleRecord, 'id' | 'text' | 'split' | 'frames'>[], ff: FeatureFacts, subsampling: number): DatasetFacts {
   return {
-    samples: samples.length,
-    featureDim: F,
-    nonFinite,
-    zeroVarianceDims: std.map((s, d) => (s <= 1e-8 ? d : -1)).filter((d) => d >= 0),
-    normalised: { meanAbsMean: absMean, meanStd },
+    samples: infos.length,
+    featureDim: meta.featureDim,
+    nonFinite: ff.nonFinite,
+    zeroVarianceDims: meta.norm.std.map((s, d) => (s <= 1e-8 ? d : -1)).filter((d) => d >= 0),
+    normalised: ff.normalised(),
     subsampling,
-    infeasible,
-    oov,
+    ...labelFacts(meta.vocab, infos, subsampling),
   };
 }
 
+export function datasetFacts(meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>, samples: FeatureSample[], subsampling: number): DatasetFacts {
+  const ff = new FeatureFacts(meta);
+  for (const s of samples) ff.add(s);
+  return assemble(meta, samples, ff, subsampling);
+}
+
+/** The same facts over a stored dataset, read `chunk` samples at a time (bounded memory). */
+export async function streamDatasetFacts(meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>, source: SampleSource, subsampling: number, chunk = 64): Promise<DatasetFacts> {
+  const ff = new FeatureFacts(meta);
+  for (let i = 0; i < source.infos.length; i += chunk) {
+    for (const s of await source.load(source.infos.slice(i, i + chunk).map((x) => x.index))) ff.add(s);
+  }
+  return assemble(meta, source.infos, ff, subsampling);
+}

@@ -8,7 +8,8 @@ import {
   checkOutputs, checkOverfit, gradBand,
 } from './checks';
 import { diagnose, DIAGNOSE_DEFAULTS } from './run';
-import { datasetFacts } from './dataset_facts';
+import { datasetFacts, streamDatasetFacts } from './dataset_facts';
+import { memorySource } from '../../data/source';
 import { reportToMarkdown } from './report';
 
 beforeAll(async () => {
@@ -94,12 +95,16 @@ describe('5. dataset check on stored samples', () => {
     expect(c.numbers.normalisedMeanAbs as number).toBeLessThan(0.1);
     expect(c.numbers.normalisedMeanStd as number).toBeGreaterThan(0.8);
   });
-  it('NaN features → fail naming the sample', () => {
+  it('NaN features → fail naming the sample; read in chunks from a source the facts are the same', async () => {
     const { meta, samples } = demoStored();
     new Float32Array(samples[3].features)[7] = NaN;
-    const c = checkDataset(datasetFacts(meta, samples, 2));
+    new Float32Array(samples[150].features)[0] = -Infinity;
+    const whole = datasetFacts(meta, samples, 2);
+    const c = checkDataset(whole);
     expect(c.status).toBe('fail');
     expect(c.cause).toContain(samples[3].id);
+    expect(whole.nonFinite.map((x) => x.id)).toEqual([samples[3].id, samples[150].id]);
+    expect(await streamDatasetFacts(meta, memorySource(samples), 2, 7)).toEqual(whole);
   });
   it('infeasible labels (too many tokens for the frames at ×2) → fail listing the ids', () => {
     const { meta, samples } = demoStored();

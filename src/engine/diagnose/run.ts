@@ -13,7 +13,8 @@ import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
 import { editCounts, wer } from '../metrics/wer';
 import type { SequenceModel } from '../model/model';
-import { datasetFacts } from './dataset_facts';
+import { streamDatasetFacts } from './dataset_facts';
+import { memorySource, type SampleInfo, type SampleSource } from '../../data/source';
 import {
   checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,
   checkOutputs, checkOverfit, type OverfitFacts,
@@ -35,15 +36,16 @@ export interface DiagnoseOptions {
 
 export const DIAGNOSE_DEFAULTS = { maxEvalSamples: 64, gradBatch: 8, beamWidth: 8, patience: 15, minDelta: 0, maxEpochs: 150 };
 
-export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples: SampleRecord[], opts: DiagnoseOptions): Promise<DiagnosticsReport> {
+export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples: SampleRecord[] | SampleSource, opts: DiagnoseOptions): Promise<DiagnosticsReport> {
   const V = model.config.numClasses;
-  const facts = datasetFacts(meta, samples, model.subsampling);
+  const source = Array.isArray(samples) ? memorySource(samples) : samples;
+  const facts = await streamDatasetFacts(meta, source, model.subsampling);
   const excluded = new Set([...facts.infeasible.map((x) => x.id), ...facts.nonFinite.map((x) => x.id)]);
   const index = tokenIndex(meta.vocab);
-  const usable = (s: SampleRecord) => !excluded.has(s.id) && s.text.split(' ').every((t) => index.has(t));
-  const train = samples.filter((s) => s.split === 'train' && usable(s));
-  const val = samples.filter((s) => s.split === 'val' && usable(s));
-  const evalSet = (val.length ? val : train).slice(0, opts.maxEvalSamples);
+  const usable = (s: SampleInfo) => !excluded.has(s.id) && s.text.split(' ').every((t) => index.has(t));
+  const train = source.infos.filter((s) => s.split === 'train' && usable(s));
+  const val = source.infos.filter((s) => s.split === 'val' && usable(s));
+  const evalSet = await source.load((val.length ? val : train).slice(0, opts.maxEvalSamples).map((s) => s.index));
   const split = val.length ? 'validation' : 'training';
   if (evalSet.length === 0) throw new Error('no sample can be evaluated (all are infeasible, non-finite or out of vocabulary)');
 
@@ -79,7 +81,7 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
   const lpRows = { lp: Float32Array.from(rows), frames, V };
 
   // Gradient pass on a training batch.
-  const gb = makeBatch(train.slice(0, opts.gradBatch), meta, index);
+  const gb = makeBatch(await source.load(train.slice(0, opts.gradBatch).map((s) => s.index)), meta, index);
   const gm = batchTensors(model, gb);
   const names = [...model.params.keys()];
   const normTensors = tf.tidy(() => {
