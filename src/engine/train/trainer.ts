@@ -152,14 +152,14 @@ export class Trainer {
     let lossSum = 0, lossCount = 0, normSum = 0, skipped = 0;
     const A = c.accumulationSteps;
     // Features are loaded (IndexedDB in the worker) and assembled per step, one step ahead.
-    const assemble = (from: number) =>
-      Promise.all(batches.slice(from, from + A).map(async (idx) => makeBatch(await this.source.load(idx.map((j) => this.train[j].index)), this.meta, this.index)));
+    const assemble = (from: number) => {
+      const p = Promise.all(batches.slice(from, from + A).map(async (idx) => makeBatch(await this.source.load(idx.map((j) => this.train[j].index)), this.meta, this.index)));
+      p.catch(() => {}); // a read error surfaces where the batch is awaited, not as an unhandled rejection
+      return p;
+    };
     let next = assemble(0);
     for (let i = 0; i < batches.length; i += A) {
-      if (hooks.shouldStop?.()) {
-        await next.catch(() => {});
-        return null;
-      }
+      if (hooks.shouldStop?.()) return null;
       await hooks.waitWhilePaused?.();
       const group = await next;
       // Accumulate the gradient of the mean loss over the group's micro-batches.
