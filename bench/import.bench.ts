@@ -22,15 +22,16 @@ export async function plainRead(files: File[]): Promise<{ files: number; megabyt
   return { files: files.length, megabytes: mb, MBs: mb / ((performance.now() - t0) / 1000) };
 }
 
-export async function importOnce(files: File[], float16: boolean) {
+/** One import as the worker runs it: staged as `staged`, committed as `storage`. */
+export async function importOnce(files: File[], staged: store.Encoding, storage: store.Encoding) {
   const mb = files.reduce((a, f) => a + f.size, 0) / MiB;
   const id = store.newId('ds');
-  const sink = stagingSink(id);
+  const sink = stagingSink(id, { encoding: staged });
   const t0 = performance.now();
-  const { meta } = await streamImport(inputs(files), 'bench', sink);
+  const { meta } = await streamImport(inputs(files), 'bench', sink, { maxAbs: staged === 'float16' ? 65504 : Infinity });
   await sink.flush();
   const t1 = performance.now();
-  const rec = await store.commitStaged({ ...meta, id, createdAt: Date.now() }, { float16 });
+  const rec = await store.commitStaged({ ...meta, id, createdAt: Date.now(), bytes: sink.bytes }, { staged, storage });
   const t2 = performance.now();
   return { id, MBs: mb / ((t1 - t0) / 1000), commitSeconds: (t2 - t1) / 1000, totalMBs: mb / ((t2 - t0) / 1000), storedMB: rec.bytes / MiB };
 }

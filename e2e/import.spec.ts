@@ -144,13 +144,19 @@ async function idbCounts(page: Page): Promise<{ datasets: number; samples: numbe
   );
 }
 
-test('dropped .zip of a folder is imported', async ({ lab, page }, testInfo) => {
+test('dropped .zip of a folder, float16 chosen before the import', async ({ lab, page }, testInfo) => {
   const { dir } = writeDatasetFolder(testInfo.outputPath('zipped'), { n: 8, F: 5, splits: true });
   const members = Object.fromEntries(folderFiles(dir).map((f) => [`zipped/${f.path}`, new Uint8Array(f.bytes)]));
+  await page.getByLabel('Store features as').selectOption('float16');
   await dropFiles(page, [{ path: 'zipped.zip', bytes: Buffer.from(zipSync(members, { level: 6 })) }]);
-  await expect(page.getByRole('region', { name: 'Import report' })).toContainText('6 train, 1 val, 1 test');
+  const report = page.getByRole('region', { name: 'Import report' });
+  await expect(report).toContainText('6 train, 1 val, 1 test');
+  await expect(report.getByRole('radio', { name: /^float16/ })).toBeChecked();
+  await expect(report).not.toContainText('storing rewrites the staged samples');
   await lab.store();
   await expectRow(lab, 'zipped', ['zipped', '6', '1', '1', '5', '4']);
+  // 8 samples of 10..17 frames × 5 dims, 2 bytes each
+  await expect(lab.datasetRow('zipped')).toContainText(`${((108 * 5 * 2) / 2 ** 20).toFixed(1)} MB float16`);
 });
 
 test('dropped manifest + np.savez_compressed .npz (real NumPy file), stored as float16', async ({ lab, page }) => {
@@ -159,7 +165,7 @@ test('dropped manifest + np.savez_compressed .npz (real NumPy file), stored as f
   await dropFiles(page, [{ path: 'manifest.jsonl', bytes: Buffer.from(manifest) }, { path: 'feats.npz', bytes: npz }]);
   const report = page.getByRole('region', { name: 'Import report' });
   await expect(report).toContainText('2 train, 1 val, 0 test');
-  await report.getByRole('radio', { name: /float16/ }).check();
+  await report.getByRole('radio', { name: /^float16/ }).check();
   await lab.store();
   await expectRow(lab, 'Imported dataset', ['Imported dataset', '2', '1', '0', '3', '2']);
   await expect(lab.datasetRow('Imported dataset')).toContainText('float16');

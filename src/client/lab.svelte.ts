@@ -25,7 +25,7 @@ export class Lab {
   importing = $state(false);
   importError = $state<string | null>(null);
   notice = $state<string | null>(null);
-  pendingImport = $state.raw<{ pendingId: string; report: ImportReport } | null>(null);
+  pendingImport = $state.raw<{ pendingId: string; report: ImportReport & { stagedAs: 'float32' | 'float16' } } | null>(null);
   importProgress = $state.raw<ImportProgress | null>(null);
   storeAs = $state<'float32' | 'float16'>('float32');
   storage = $state<{ usage: number; quota: number; persisted: boolean } | null>(null);
@@ -122,7 +122,7 @@ export class Lab {
     this.importProgress = null;
     await this.refreshStorage();
     try {
-      this.pendingImport = await this.api.analyseImport(files, name, PRESET_SUBSAMPLING[this.trainConfig.preset], Comlink.proxy((p: ImportProgress) => (this.importProgress = p)));
+      this.pendingImport = await this.api.analyseImport(files, name, PRESET_SUBSAMPLING[this.trainConfig.preset], this.storeAs, Comlink.proxy((p: ImportProgress) => (this.importProgress = p)));
       await this.refreshStorage();
     } catch (e) {
       this.importError = message(e);

@@ -53,6 +53,8 @@ export interface ImportOptions {
   subsampling?: number; // the model's, for the feasibility list
   onProgress?: (p: ImportProgress) => void;
   signal?: AbortSignal;
+  /** Refuse a sample with a larger |value| (float16 storage chosen before the import: 65504). */
+  maxAbs?: number;
 }
 
 /** Receives each accepted sample in order (index 0, 1, …). */
@@ -117,7 +119,7 @@ function abortError(): DOMException {
  * decides whether to store the rest.
  */
 export async function streamImport(files: InputFile[], name: string, sink: SampleSink, opts: ImportOptions = {}): Promise<{ meta: PreparedDataset['meta']; report: ImportReport }> {
-  const { seed = 1234, subsampling = 2, onProgress, signal } = opts;
+  const { seed = 1234, subsampling = 2, onProgress, signal, maxAbs: limit = Infinity } = opts;
   const t0 = performance.now();
   const entries = await expandZips(files);
   const manifests = entries.filter((e) => /^manifest\.(jsonl|tsv)$/i.test(basename(e.path)));
@@ -215,7 +217,9 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
     }
     const first = bad ? `${Number.isNaN(x[firstBad]) ? 'NaN' : 'Inf'} value at frame ${Math.floor(firstBad / arr.dim)}, feature ${firstBad % arr.dim}` : '';
     if (bad) nonFinite.push({ id: row.id, file: entry.path, values: bad, first });
-    else {
+    else if (big > limit) {
+      throw new DataError(entry.path, `has a value of magnitude ${big.toPrecision(6)}, beyond float16's range (±${limit}) chosen for storage; import it with float32 storage`, `sample '${row.id}'`);
+    } else {
       if (splits[i] === 'train') stats.add(arr.data, arr.frames);
       const sample = { id: row.id, text: row.text, split: splits[i], frames: arr.frames, features: arr.data.buffer as ArrayBuffer };
       await sink.put(sample);

@@ -3,6 +3,7 @@
 // see store.ts). Double-buffered: one batch is being written while the next one fills, so memory
 // holds at most two batches, and reading files overlaps with writing.
 
+import { encodeFloat16 } from './float16';
 import type { SampleSink } from './import';
 import type { PreparedSample } from './prepare';
 import * as store from './store';
@@ -11,10 +12,15 @@ export interface StagingSink extends SampleSink {
   /** Writes what is buffered and waits for every write; call once after the import's last sample. */
   flush(): Promise<void>;
   readonly staged: number; // samples written
-  readonly bytes: number; // feature bytes written
+  readonly bytes: number; // feature bytes written (as encoded)
 }
 
-export function stagingSink(datasetId: string, batchBytes = 8e6, writeBatch = store.stageSamples): StagingSink {
+/**
+ * `encoding` 'float16' stores each sample as float16 bits as it arrives (the importer refuses values
+ * outside float16's range for such an import, see ImportOptions.maxAbs).
+ */
+export function stagingSink(datasetId: string, opts: { batchBytes?: number; encoding?: store.Encoding; writeBatch?: typeof store.stageSamples } = {}): StagingSink {
+  const { batchBytes = 8e6, encoding = 'float32', writeBatch = store.stageSamples } = opts;
   let buffer: PreparedSample[] = [];
   let buffered = 0, queued = 0, staged = 0, bytes = 0;
   let inFlight: Promise<void> | null = null;
@@ -42,7 +48,8 @@ export function stagingSink(datasetId: string, batchBytes = 8e6, writeBatch = st
     buffered = 0;
   };
   return {
-    async put(s) {
+    async put(sample) {
+      const s = encoding === 'float16' ? { ...sample, features: encodeFloat16(new Float32Array(sample.features)).buffer as ArrayBuffer, encoding: 'float16' as const } : sample;
       buffer.push(s);
       buffered += s.features.byteLength;
       if (buffered >= batchBytes) await startWrite();

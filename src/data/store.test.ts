@@ -21,14 +21,14 @@ function dataset(n: number, F = 4, bad?: number): InputFile[] {
 }
 
 /** Streams an import into the staging area the way the worker does, in small batches. */
-async function stage(files: InputFile[], batchBytes = 300, signal?: AbortSignal) {
+async function stage(files: InputFile[], encoding: store.Encoding = 'float32', signal?: AbortSignal) {
   const id = store.newId('ds');
-  const sink = stagingSink(id, batchBytes);
+  const sink = stagingSink(id, { batchBytes: 300, encoding });
   try {
-    const { meta } = await streamImport(files, 'd', sink, { signal });
+    const { meta } = await streamImport(files, 'd', sink, { signal, maxAbs: encoding === 'float16' ? 65504 : Infinity });
     await sink.flush();
     expect(sink.staged).toBe(meta.numSamples);
-    return { id, meta: { ...meta, id, createdAt: 0 } };
+    return { id, meta: { ...meta, id, createdAt: 0, bytes: sink.bytes } };
   } catch (e) {
     await store.discardStaged(id);
     throw e;
@@ -45,7 +45,7 @@ describe('staged import in IndexedDB (fake-indexeddb)', () => {
     const before = await snapshot();
     const { id, meta } = await stage(dataset(7));
     expect((await store.listDatasets()).some((d) => d.id === id)).toBe(false);
-    const stored = await store.commitStaged(meta, { float16: false });
+    const stored = await store.commitStaged(meta, { staged: 'float32', storage: 'float32' });
     expect(stored.storage).toBe('float32');
     const samples = await store.loadSamples(id);
     expect(samples.map((s) => s.id)).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6']);
@@ -53,9 +53,9 @@ describe('staged import in IndexedDB (fake-indexeddb)', () => {
     expect((await snapshot()).samples).toBe(before.samples + 7);
   });
 
-  it('float16 storage halves the bytes; readers get float32 within half precision', async () => {
+  it('float16 chosen on the report (staged as float32): the commit rewrites; half the bytes; readers get float32 within half precision', async () => {
     const { id, meta } = await stage(dataset(5));
-    const stored = await store.commitStaged(meta, { float16: true, batch: 2 });
+    const stored = await store.commitStaged(meta, { staged: 'float32', storage: 'float16', batch: 2 });
     expect(stored.storage).toBe('float16');
     expect(stored.bytes).toBe(meta.bytes / 2);
     const raw = await (await store.db()).get('samples', [id, 2]);
@@ -64,6 +64,29 @@ describe('staged import in IndexedDB (fake-indexeddb)', () => {
     const x = new Float32Array(s.features);
     expect(x.length).toBe(7 * 4);
     x.forEach((v, k) => expect(Math.abs(v - Math.sin(k + 2) * 300)).toBeLessThanOrEqual(300 * 2 ** -11));
+  });
+
+  it('float16 chosen before the import: staged as float16, no rewrite; switching back to float32 widens the rounded values', async () => {
+    const a = await stage(dataset(5), 'float16');
+    expect(a.meta.bytes).toBe((5 + 6 + 7 + 8 + 9) * 4 * 2);
+    const stored = await store.commitStaged(a.meta, { staged: 'float16', storage: 'float16' });
+    expect(stored).toMatchObject({ storage: 'float16', bytes: a.meta.bytes });
+    const x = new Float32Array((await store.getSample(a.id, 1)).features);
+    x.forEach((v, k) => expect(Math.abs(v - Math.sin(k + 1) * 300)).toBeLessThanOrEqual(300 * 2 ** -11));
+
+    const b = await stage(dataset(5), 'float16');
+    const wide = await store.commitStaged(b.meta, { staged: 'float16', storage: 'float32', batch: 2 });
+    expect(wide).toMatchObject({ storage: 'float32', bytes: 2 * b.meta.bytes });
+    expect((await (await store.db()).get('samples', [b.id, 1]))?.encoding).toBeUndefined();
+    expect(new Float32Array((await store.getSample(b.id, 1)).features)).toEqual(x);
+  });
+
+  it('float16 chosen before the import refuses a value beyond its range, naming the sample, and leaves no trace', async () => {
+    const before = await snapshot();
+    const files = dataset(4);
+    files[3] = { path: 'd/u2.npy', blob: blob(writeNpy(Float32Array.from({ length: 7 * 4 }, (_, k) => (k === 9 ? 70000 : 1)), [7, 4])) };
+    await expect(stage(files, 'float16')).rejects.toThrow("d/u2.npy, sample 'u2': has a value of magnitude 70000.0, beyond float16's range (±65504) chosen for storage; import it with float32 storage");
+    expect(await snapshot()).toEqual(before);
   });
 
   it('a failing import (bad file in the middle) leaves no trace and changes no other dataset', async () => {
@@ -111,7 +134,7 @@ describe('staged import in IndexedDB (fake-indexeddb)', () => {
 
   it('commit refuses a staging area with missing samples, and nothing becomes visible', async () => {
     const { id, meta } = await stage(dataset(4));
-    await expect(store.commitStaged({ ...meta, numSamples: 5 }, { float16: false })).rejects.toThrow(`staged import ${id} has 4 samples, expected 5`);
+    await expect(store.commitStaged({ ...meta, numSamples: 5 }, { staged: 'float32', storage: 'float32' })).rejects.toThrow(`staged import ${id} has 4 samples, expected 5`);
     expect((await store.listDatasets()).some((d) => d.id === id)).toBe(false);
     await store.discardStaged(id);
   });
@@ -130,7 +153,7 @@ describe('staged import in IndexedDB (fake-indexeddb)', () => {
 describe('dataset source for the trainer', () => {
   it('descriptions without features, samples loaded by index in the order asked, float16 decoded', async () => {
     const { id, meta } = await stage(dataset(6));
-    await store.commitStaged(meta, { float16: true });
+    await store.commitStaged(meta, { staged: 'float32', storage: 'float16' });
     const src = await store.datasetSource(id);
     expect(src.infos.map((s) => [s.index, s.id, s.frames])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, `u${i}`, 5 + i]));
     expect(src.infos.every((s) => !('features' in s))).toBe(true);
@@ -148,9 +171,12 @@ describe('quota exceeded while staging', () => {
     const id = store.newId('ds');
     let writes = 0;
     // The real store, until the third batch, which the "browser" refuses as over quota.
-    const sink = stagingSink(id, 300, async (ds, first, batch) => {
-      if (++writes === 3) throw new DOMException('quota', 'QuotaExceededError');
-      await store.stageSamples(ds, first, batch);
+    const sink = stagingSink(id, {
+      batchBytes: 300,
+      writeBatch: async (ds, first, batch) => {
+        if (++writes === 3) throw new DOMException('quota', 'QuotaExceededError');
+        await store.stageSamples(ds, first, batch);
+      },
     });
     const run = (async () => {
       try {

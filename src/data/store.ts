@@ -7,6 +7,8 @@ import type { PreparedDataset, PreparedSample } from './prepare';
 import { decodeFloat16, encodeFloat16 } from './float16';
 import type { SampleInfo, SampleSource } from './source';
 
+export type Encoding = 'float32' | 'float16';
+
 export interface CheckpointRecord {
   id: string;
   datasetId: string;
@@ -100,29 +102,37 @@ export async function discardStaged(datasetId: string): Promise<void> {
 }
 
 /**
- * Makes a staged import a dataset. With float16 storage the staged float32 samples are rewritten
- * as float16 first, `batch` at a time (still invisible until the record is written).
+ * Makes a staged import a dataset. Samples were staged as `opts.staged`; when the user chose the
+ * other storage on the report they are rewritten first, `batch` at a time (still invisible until
+ * the record is written). float16 → float32 only widens values already rounded to float16.
  */
-export async function commitStaged(meta: DatasetMeta, opts: { float16: boolean; batch?: number; onProgress?: (done: number) => void }): Promise<DatasetMeta> {
+export async function commitStaged(
+  meta: DatasetMeta,
+  opts: { staged: Encoding; storage: Encoding; batch?: number },
+): Promise<DatasetMeta> {
   const d = await db();
   const batch = opts.batch ?? 64;
-  let bytes = 0;
-  if (opts.float16) {
+  let bytes = meta.bytes;
+  if (opts.staged !== opts.storage) {
+    const want16 = opts.storage === 'float16';
+    bytes = 0;
     for (let i = 0; i < meta.numSamples; i += batch) {
-      const range = IDBKeyRange.bound([meta.id, i], [meta.id, i + batch - 1]);
       const tx = d.transaction('samples', 'readwrite');
-      const recs = await tx.store.getAll(range);
+      const recs = await tx.store.getAll(IDBKeyRange.bound([meta.id, i], [meta.id, i + batch - 1]));
       const puts = recs.map((r) => {
-        if (r.encoding === 'float16') return Promise.resolve();
-        const h = encodeFloat16(new Float32Array(r.features));
-        bytes += h.byteLength;
-        return tx.store.put({ ...r, features: h.buffer as ArrayBuffer, encoding: 'float16' }).then(() => undefined);
+        const { encoding, ...rest } = r;
+        if ((encoding === 'float16') === want16) {
+          bytes += r.features.byteLength;
+          return null;
+        }
+        const features = want16 ? encodeFloat16(new Float32Array(r.features)).buffer : decodeFloat16(new Uint16Array(r.features)).buffer;
+        bytes += features.byteLength;
+        return tx.store.put(want16 ? { ...rest, features: features as ArrayBuffer, encoding: 'float16' } : { ...rest, features: features as ArrayBuffer });
       });
       await Promise.all([...puts, tx.done]);
-      opts.onProgress?.(Math.min(i + batch, meta.numSamples));
     }
   }
-  const record: DatasetMeta = { ...meta, createdAt: Date.now(), storage: opts.float16 ? 'float16' : 'float32', bytes: opts.float16 ? bytes : meta.bytes };
+  const record: DatasetMeta = { ...meta, createdAt: Date.now(), storage: opts.storage, bytes };
   const count = await d.countFromIndex('samples', 'byDataset', meta.id);
   if (count !== meta.numSamples) throw new Error(`staged import ${meta.id} has ${count} samples, expected ${meta.numSamples}; nothing was stored`);
   await d.add('datasets', record);

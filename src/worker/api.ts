@@ -80,8 +80,16 @@ export interface LabApi {
    * Reads and validates everything, streaming the accepted samples into a staging area no dataset
    * list sees; returns the report the user commits or cancels. Throws (and keeps nothing) on a
    * blocking problem or when aborted. `subsampling`: the chosen model's, for the feasibility list.
+   * `storage`: how samples are staged (float16 refuses values beyond its range); the commit may
+   * still choose the other one, at the cost of rewriting the samples.
    */
-  analyseImport(files: InputFile[], name: string, subsampling: number, onProgress: (p: ImportProgress) => void): Promise<{ pendingId: string; report: ImportReport }>;
+  analyseImport(
+    files: InputFile[],
+    name: string,
+    subsampling: number,
+    storage: 'float32' | 'float16',
+    onProgress: (p: ImportProgress) => void,
+  ): Promise<{ pendingId: string; report: ImportReport & { stagedAs: 'float32' | 'float16' } }>;
   /** Aborts the running analysis; its staged samples are deleted. */
   abortImport(): void;
   /** Makes a staged import a dataset (samples with NaN/Inf are already left out), as float32 or float16. */

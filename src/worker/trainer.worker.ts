@@ -13,6 +13,7 @@ import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/trai
 import { generateDemo } from '../data/demo';
 import { streamImport } from '../data/import';
 import { stagingSink } from '../data/staging';
+import { FLOAT16_MAX } from '../data/float16';
 import type { DatasetMeta } from '../data/types';
 import * as store from '../data/store';
 import type { CheckpointInfo, LabApi, TrainEvent, TrainOutcome } from './api';
@@ -21,7 +22,7 @@ import { resumeStateFrom, Trainer } from '../engine/train/trainer';
 import { ctcLabFileName } from './names';
 
 let backend: BackendInfo | null = null;
-const pending = new Map<string, { meta: DatasetMeta; release: () => void }>(); // staged imports awaiting the user's decision
+const pending = new Map<string, { meta: DatasetMeta; staged: store.Encoding; release: () => void }>(); // staged imports awaiting the user's decision
 let currentImport: AbortController | null = null;
 
 const lockManager = () => (globalThis.navigator as Navigator & { locks?: LockManager }).locks;
@@ -173,18 +174,20 @@ const api: LabApi = {
     return store.saveDataset(generateDemo({ seed }));
   },
 
-  async analyseImport(files, name, subsampling, onProgress) {
+  async analyseImport(files, name, subsampling, storage, onProgress) {
     if (currentImport) throw new Error('an import is already running in this tab');
     const id = store.newId('ds');
     const abort = new AbortController();
     currentImport = abort;
     const release = await holdImportLock(id);
     try {
-      const sink = stagingSink(id);
-      const { meta, report } = await streamImport(files, name, sink, { subsampling, onProgress: (p) => onProgress(p), signal: abort.signal });
+      const sink = stagingSink(id, { encoding: storage });
+      const { meta, report } = await streamImport(files, name, sink, {
+        subsampling, onProgress: (p) => onProgress(p), signal: abort.signal, maxAbs: storage === 'float16' ? FLOAT16_MAX : Infinity,
+      });
       await sink.flush();
-      pending.set(id, { meta: { ...meta, id, createdAt: Date.now() }, release });
-      return { pendingId: id, report };
+      pending.set(id, { meta: { ...meta, id, createdAt: Date.now(), bytes: sink.bytes }, staged: storage, release });
+      return { pendingId: id, report: { ...report, stagedAs: storage } };
     } catch (e) {
       await store.discardStaged(id);
       release();
@@ -204,7 +207,7 @@ const api: LabApi = {
     if (!p) throw new Error('this import was cancelled or already stored; choose the files again');
     pending.delete(pendingId);
     try {
-      return await store.commitStaged(p.meta, { float16: storage === 'float16' });
+      return await store.commitStaged(p.meta, { staged: p.staged, storage });
     } catch (e) {
       await store.discardStaged(pendingId);
       throw e;
