@@ -10,7 +10,7 @@ import { reportToMarkdown } from '../engine/diagnose/report';
 import { PRESETS, TRAIN_DEFAULTS } from '../engine/train/config';
 import { recommendedPatience } from '../engine/diagnose/checks';
 import { saveBytes } from './files';
-import { PRESET_DEFAULTS, PRESET_SUBSAMPLING, type ArchKnobs, type Preset } from '../engine/model/presets';
+import { presetSize, PRESET_SUBSAMPLING, type ArchKnobs, type Preset } from '../engine/model/presets';
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -269,8 +269,7 @@ export class Lab {
 
   /** Switches the model preset and loads its default size. */
   chooseModel(preset: Preset): void {
-    const { label: _label, ...size } = PRESET_DEFAULTS[preset];
-    this.trainConfig = { ...this.trainConfig, preset, ...size };
+    this.trainConfig = { ...this.trainConfig, preset, ...presetSize(preset) };
   }
 
   async describeModel(knobs: ArchKnobs): Promise<ModelInfo | null> {

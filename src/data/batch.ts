@@ -2,6 +2,7 @@
 // (token i of the vocabulary → class i + 1; 0 is the blank), and lengths.
 
 import type { DatasetMeta, SampleRecord } from './types';
+import { inverseScales } from './norm';
 
 export interface Batch {
   B: number;
@@ -38,7 +39,7 @@ export function makeBatch(samples: SampleRecord[], meta: DatasetMeta, index = to
   const frames = new Int32Array(B);
   const labelLengths = new Int32Array(B);
   const { mean, std } = meta.norm;
-  const inv = std.map((s) => (s > 1e-8 ? 1 / s : 1)); // zero-variance dims are centred, not scaled
+  const inv = inverseScales(std);
   let real = 0;
   samples.forEach((s, b) => {
     const feats = new Float32Array(s.features);

@@ -9,6 +9,7 @@ import { parseManifestJsonl, parseManifestTsv, parseVocab } from './manifest';
 import { parseNpy } from './npy';
 import { assignSplits, FeatureStats, finishMeta, type PreparedDataset, type PreparedSample, type PreparedInfo } from './prepare';
 import { readZipDirectory, readZipMember } from './zip';
+import { zeroVarianceDims } from './norm';
 import { labelFacts } from '../engine/diagnose/dataset_facts';
 import type { DatasetFacts } from '../engine/diagnose/checks';
 
@@ -242,7 +243,7 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
     meta,
     report: {
       name, counts: meta.counts, frames: meta.frames, featureDim: meta.featureDim, vocabSize: meta.vocab.length, bytes, maxAbs,
-      nonFinite, zeroVarianceDims: meta.norm.std.map((s, d) => (s <= 1e-8 ? d : -1)).filter((d) => d >= 0), oov, subsampling, infeasible,
+      nonFinite, zeroVarianceDims: zeroVarianceDims(meta.norm.std), oov, subsampling, infeasible,
       unusedFeatureFiles: entries.filter((e) => e.path.toLowerCase().endsWith('.npy') && !used.has(e.path)).map((e) => e.path),
     },
   };

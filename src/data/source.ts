@@ -25,3 +25,8 @@ export function memorySource(samples: SampleRecord[]): SampleSource {
       }),
   };
 }
+
+/** A source as given, or an array of samples wrapped as one (tests, benchmarks). */
+export function asSource(samples: SampleRecord[] | SampleSource): SampleSource {
+  return Array.isArray(samples) ? memorySource(samples) : samples;
+}

@@ -8,12 +8,13 @@ import { diagnose, DIAGNOSE_DEFAULTS } from '../engine/diagnose/run';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
 import type { SequenceModel } from '../engine/model/model';
 import { createModel, modelConfig, parseModelConfig } from '../engine/model/registry';
-import { knobsOf, PRESET_DEFAULTS } from '../engine/model/presets';
+import { knobsOf, presetSize } from '../engine/model/presets';
 import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/train/overfit';
 import { generateDemo } from '../data/demo';
 import { streamImport } from '../data/import';
 import { stagingSink } from '../data/staging';
 import { FLOAT16_MAX } from '../data/float16';
+import { normalised } from '../data/norm';
 import type { DatasetMeta } from '../data/types';
 import * as store from '../data/store';
 import type { CheckpointInfo, LabApi, TrainEvent, TrainOutcome } from './api';
@@ -229,21 +230,14 @@ const api: LabApi = {
 
   async getSample(datasetId, index) {
     const [meta, s] = await Promise.all([store.getDataset(datasetId), store.getSample(datasetId, index)]);
-    const F = meta.featureDim;
-    const x = new Float32Array(s.features);
-    const z = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      const d = i % F;
-      z[i] = (x[i] - meta.norm.mean[d]) / (meta.norm.std[d] > 1e-8 ? meta.norm.std[d] : 1);
-    }
-    return Comlink.transfer({ index, id: s.id, text: s.text, split: s.split, frames: s.frames, featureDim: F, normalised: z }, [z.buffer]);
+    const z = normalised(new Float32Array(s.features), meta.norm);
+    return Comlink.transfer({ index, id: s.id, text: s.text, split: s.split, frames: s.frames, featureDim: meta.featureDim, normalised: z }, [z.buffer]);
   },
 
   runOverfitTest(datasetId, partial, onEpoch, onAlerts) {
     return exclusive(async () => {
       const be = await ready();
-      const { label: _label, ...size } = PRESET_DEFAULTS[partial.preset ?? OVERFIT_DEFAULTS.preset];
-      const cfg = { ...OVERFIT_DEFAULTS, ...size, ...partial };
+      const cfg = { ...OVERFIT_DEFAULTS, ...presetSize(partial.preset ?? OVERFIT_DEFAULTS.preset), ...partial };
       const meta = await store.getDataset(datasetId);
       const chosen = overfitSamples(await store.sampleInfos(datasetId), cfg.numSamples);
       const samples = await store.getSamples(datasetId, chosen.map((s) => s.index));
@@ -313,7 +307,7 @@ const api: LabApi = {
           source = rec.fileName;
           trainedSteps = ck.training.state.step;
         } else {
-          model = createModel(modelConfig({ preset: 'tcn', ...PRESET_DEFAULTS.tcn, dropout: 0 }, meta.featureDim, meta.vocab.length + 1), 1);
+          model = createModel(modelConfig({ preset: 'tcn', ...presetSize('tcn'), dropout: 0 }, meta.featureDim, meta.vocab.length + 1), 1);
         }
         const overfitRecs = (await store.listCheckpoints(datasetId)).filter((c) => c.kind === 'overfit' && c.overfit);
         const last = overfitRecs.at(-1);

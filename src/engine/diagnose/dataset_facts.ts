@@ -5,6 +5,7 @@
 import { tokenIndex } from '../../data/batch';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
 import type { SampleSource } from '../../data/source';
+import { inverseScales, zeroVarianceDims } from '../../data/norm';
 import { ctcMinFrames } from '../ctc/ctc_reference';
 import type { DatasetFacts } from './checks';
 
@@ -45,10 +46,12 @@ class FeatureFacts {
   private readonly sq: Float64Array;
   private n = 0; // frames in the normalisation measurement
   private trainSeen = 0;
+  private readonly inv: number[];
 
   constructor(private readonly meta: Pick<DatasetMeta, 'featureDim' | 'norm'>) {
     this.sum = new Float64Array(meta.featureDim);
     this.sq = new Float64Array(meta.featureDim);
+    this.inv = inverseScales(meta.norm.std);
   }
 
   add(s: FeatureSample): void {
@@ -59,10 +62,10 @@ class FeatureFacts {
     if (bad) this.nonFinite.push({ id: s.id, values: bad });
     // Normalisation measured on (up to) the first 200 training samples.
     if (s.split !== 'train' || this.trainSeen++ >= 200) return;
-    const { mean, std } = this.meta.norm;
+    const { mean } = this.meta.norm, inv = this.inv;
     for (let t = 0; t < s.frames; t++, this.n++) {
       for (let d = 0; d < F; d++) {
-        const z = (x[t * F + d] - mean[d]) / (std[d] > 1e-8 ? std[d] : 1);
+        const z = (x[t * F + d] - mean[d]) * inv[d];
         this.sum[d] += z;
         this.sq[d] += z * z;
       }
@@ -86,7 +89,7 @@ function assemble(meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>, info
     samples: infos.length,
     featureDim: meta.featureDim,
     nonFinite: ff.nonFinite,
-    zeroVarianceDims: meta.norm.std.map((s, d) => (s <= 1e-8 ? d : -1)).filter((d) => d >= 0),
+    zeroVarianceDims: zeroVarianceDims(meta.norm.std),
     normalised: ff.normalised(),
     subsampling,
     ...labelFacts(meta.vocab, infos, subsampling),

@@ -14,7 +14,7 @@ import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
 import { editCounts, wer } from '../metrics/wer';
 import type { SequenceModel } from '../model/model';
 import { streamDatasetFacts } from './dataset_facts';
-import { memorySource, type SampleInfo, type SampleSource } from '../../data/source';
+import { asSource, type SampleInfo, type SampleSource } from '../../data/source';
 import {
   checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,
   checkOutputs, checkOverfit, type OverfitFacts,
@@ -38,7 +38,7 @@ export const DIAGNOSE_DEFAULTS = { maxEvalSamples: 64, gradBatch: 8, beamWidth: 
 
 export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples: SampleRecord[] | SampleSource, opts: DiagnoseOptions): Promise<DiagnosticsReport> {
   const V = model.config.numClasses;
-  const source = Array.isArray(samples) ? memorySource(samples) : samples;
+  const source = asSource(samples);
   const facts = await streamDatasetFacts(meta, source, model.subsampling);
   const excluded = new Set([...facts.infeasible.map((x) => x.id), ...facts.nonFinite.map((x) => x.id)]);
   const index = tokenIndex(meta.vocab);

@@ -23,8 +23,14 @@ export const PRESET_DEFAULTS: Record<Preset, { label: string; channels: number; 
 /** Time subsampling of each preset (the models' own `subsampling`; a test checks they agree). */
 export const PRESET_SUBSAMPLING: Record<Preset, number> = { tcn: 2, 'tconv-bilstm': 4, transformer: 4 };
 
+/** A preset's default size (the knobs other than preset and dropout). */
+export function presetSize(preset: Preset): Omit<ArchKnobs, 'preset' | 'dropout'> {
+  const { label: _label, ...size } = PRESET_DEFAULTS[preset];
+  return size;
+}
+
 /** The form's knobs from a stored model config (a checkpoint's), preset defaults for what it lacks. */
 export function knobsOf(c: { preset: Preset; dropout: number; channels?: number; layers?: number; hidden?: number; heads?: number }): ArchKnobs {
-  const d = PRESET_DEFAULTS[c.preset];
+  const d = presetSize(c.preset);
   return { preset: c.preset, channels: c.channels ?? d.channels, layers: c.layers ?? d.layers, hidden: c.hidden ?? d.hidden, heads: c.heads ?? d.heads, dropout: c.dropout };
 }

@@ -1,12 +1,10 @@
-// Builds any preset's model from its config; the per-preset defaults the trainer and the page use.
+// Builds any preset's model from its config (the presets' names and default sizes: presets.ts).
 
 import { TcnModel, TCN_DEFAULTS, type TcnConfig } from './tcn';
 import { TconvBilstmModel, type TconvBilstmConfig } from './tconv_bilstm';
 import { TransformerModel, type TransformerConfig } from './transformer';
 import type { SequenceModel } from './model';
-import { PRESET_DEFAULTS, PRESET_NAMES, type ArchKnobs, type Preset } from './presets';
-
-export { PRESET_DEFAULTS, PRESET_NAMES, type ArchKnobs, type Preset } from './presets';
+import { PRESET_NAMES, presetSize, type ArchKnobs, type Preset } from './presets';
 
 export type ModelConfig = TcnConfig | TconvBilstmConfig | TransformerConfig;
 
@@ -39,7 +37,7 @@ export function parseModelConfig(raw: unknown, file: string): ModelConfig {
   if (!c || typeof c !== 'object') throw new Error(`${file}: no model config in the metadata`);
   const preset = c.preset as Preset;
   if (!PRESET_NAMES.includes(preset)) throw new Error(`${file}: model preset '${String(c.preset)}' is unknown (this lab has ${PRESET_NAMES.join(', ')})`);
-  for (const k of Object.keys(modelConfig({ preset, ...PRESET_DEFAULTS[preset], dropout: 0 }, 1, 1))) {
+  for (const k of Object.keys(modelConfig({ preset, ...presetSize(preset), dropout: 0 }, 1, 1))) {
     if (!(k in c)) throw new Error(`${file}: model config has no field ${k} (needed by preset ${preset})`);
   }
   for (const [k, v] of Object.entries(c)) {

@@ -9,7 +9,7 @@ import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { wer } from '../metrics/wer';
 import type { SequenceModel } from '../model/model';
 import { createModel, modelConfig } from '../model/registry';
-import { PRESET_DEFAULTS, type Preset } from '../model/presets';
+import { presetSize, type Preset } from '../model/presets';
 import { Adam } from '../optim/adam';
 import { makeBatch } from '../../data/batch';
 import { batchTensors, disposeBatchTensors } from './batch_tensors';
@@ -29,8 +29,7 @@ export interface OverfitConfig {
   heads: number; // attention heads (transformer)
 }
 
-const { label: _label, ...tcnArch } = PRESET_DEFAULTS.tcn;
-export const OVERFIT_DEFAULTS: OverfitConfig = { numSamples: 5, maxEpochs: 2000, lr: 3e-3, seed: 1, preset: 'tcn', ...tcnArch };
+export const OVERFIT_DEFAULTS: OverfitConfig = { numSamples: 5, maxEpochs: 2000, lr: 3e-3, seed: 1, preset: 'tcn', ...presetSize('tcn') };
 
 export interface OverfitEpoch {
   epoch: number;

@@ -8,7 +8,7 @@ import { makeBatch, tokenIndex } from '../../data/batch';
 import { batchTensors, disposeBatchTensors } from './batch_tensors';
 import { bucketedBatches, paddingEfficiency } from '../../data/loader';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
-import { memorySource, type SampleInfo, type SampleSource } from '../../data/source';
+import { asSource, type SampleInfo, type SampleSource } from '../../data/source';
 import { throwOnGpuErrors } from '../backend';
 import { checkpointMeta, encodeCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
 import type { StTensor } from '../checkpoint/safetensors';
@@ -83,7 +83,7 @@ export class Trainer {
   ) {
     this.index = tokenIndex(meta.vocab);
     this.model = createModel(modelConfig(config, meta.featureDim, meta.vocab.length + 1), config.seed);
-    this.source = Array.isArray(samples) ? memorySource(samples) : samples;
+    this.source = asSource(samples);
     const ok = (s: SampleInfo, split: string) => {
       if (s.split !== split) return false;
       const ids = s.text.split(' ').map((t) => this.index.get(t));
