@@ -10,7 +10,7 @@ import { streamImport, type InputFile } from '../src/data/import';
 import { bucketedBatches, paddingEfficiency } from '../src/data/loader';
 import { stagingSink } from '../src/data/staging';
 import * as store from '../src/data/store';
-import { Rng } from '../src/engine/rng';
+import { Rng } from '../src/lib/rng';
 
 const MiB = 2 ** 20;
 const inputs = (files: File[]): InputFile[] => files.map((f) => ({ path: f.webkitRelativePath || f.name, blob: f }));

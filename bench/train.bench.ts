@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeBatch, tokenIndex } from '../src/data/batch';
 import type { DatasetMeta, SampleRecord } from '../src/data/types';
-import { Rng } from '../src/engine/rng';
+import { Rng } from '../src/lib/rng';
 import { TRAIN_DEFAULTS } from '../src/engine/train/config';
 import { Trainer } from '../src/engine/train/trainer';
 import type { Preset } from '../src/engine/model/presets';

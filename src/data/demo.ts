@@ -3,7 +3,7 @@
 // silences between them and Gaussian noise on every frame. Small enough that the overfit test
 // passes in seconds on a CPU-emulated GPU, structured enough that a CTC model has to align.
 
-import { Rng } from '../engine/rng';
+import { Rng } from '../lib/rng';
 import { assignSplits, finishDataset, type PreparedDataset, type PreparedSample } from './prepare';
 
 export interface DemoOptions {

@@ -10,8 +10,7 @@ import { parseNpy } from './npy';
 import { assignSplits, FeatureStats, finishMeta, type PreparedDataset, type PreparedSample, type PreparedInfo } from './prepare';
 import { readZipDirectory, readZipMember } from './zip';
 import { zeroVarianceDims } from './norm';
-import { labelFacts } from '../engine/diagnose/dataset_facts';
-import type { DatasetFacts } from '../engine/diagnose/checks';
+import { labelFacts, type DatasetFacts } from './dataset_facts';
 
 /** What the user sees before committing an import. Blocking problems throw instead. */
 export interface ImportReport {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../engine/rng';
+import { Rng } from '../lib/rng';
 import { bucketedBatches, paddingEfficiency } from './loader';
 
 describe('bucketedBatches', () => {

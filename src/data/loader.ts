@@ -2,7 +2,7 @@
 // sort each pool by length, chunk into batches, shuffle the batch order. Batches hold samples of
 // similar length, so little of each padded batch is padding, while the order stays random.
 
-import { Rng } from '../engine/rng';
+import { Rng } from '../lib/rng';
 
 export function bucketedBatches(frames: ArrayLike<number>, batchSize: number, seed: number, poolBatches = 50): number[][] {
   const rng = new Rng(seed);

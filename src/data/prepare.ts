@@ -1,7 +1,7 @@
 // Turns parsed samples into what the store keeps: splits, vocabulary, normalisation statistics.
 // Shared by the importer and the demo generator.
 
-import { Rng } from '../engine/rng';
+import { Rng } from '../lib/rng';
 import { DataError } from './errors';
 import type { DatasetMeta, SampleRecord, Split } from './types';
 

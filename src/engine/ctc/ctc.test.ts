@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../rng';
+import { Rng } from '../../lib/rng';
 import { ctcLossReference, ctcMinFrames } from './ctc_reference';
 import { ctcNllBruteForce } from './ctc_oracle';
 import { ctcLoss, ctcNll } from './ctc_loss';

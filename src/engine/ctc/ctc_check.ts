@@ -7,7 +7,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { Rng } from '../rng';
+import { Rng } from '../../lib/rng';
 import { ctcLoss, runCtcPrograms } from './ctc_loss';
 import { ctcLossReference, ctcMinFrames } from './ctc_reference';
 

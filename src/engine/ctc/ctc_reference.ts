@@ -50,11 +50,7 @@ export function logSoftmax64(logits: ArrayLike<number>, rows: number, V: number)
 }
 
 /** Number of frames the labels need: L + number of adjacent repeats (each needs a blank between). */
-export function ctcMinFrames(labels: ArrayLike<number>): number {
-  let need = labels.length;
-  for (let i = 1; i < labels.length; i++) if (labels[i] === labels[i - 1]) need++;
-  return need;
-}
+export { ctcMinFrames } from '../../lib/ctc_frames';
 
 export function ctcLossReference(p: CtcProblem, withGrad = true): CtcResult {
   const { B, T, V, L } = p;

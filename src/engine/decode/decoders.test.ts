@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../rng';
+import { Rng } from '../../lib/rng';
 import { adaptiveDecode } from './adaptive';
 import { beamSearchDecode } from './beam';
 import { greedyDecode } from './greedy';

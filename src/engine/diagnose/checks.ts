@@ -1,6 +1,8 @@
 // The diagnostics checks: pure functions from measured numbers to a verdict, a likely cause and a
 // fix. Numbered as in the report. Thresholds are the field guide's where it gives them.
 
+import type { DatasetFacts } from '../../data/dataset_facts';
+
 export type Status = 'ok' | 'warn' | 'fail' | 'info';
 
 export interface CheckResult {
@@ -135,16 +137,6 @@ export function checkGradients(grads: ParamGrad[]): CheckResult {
   };
 }
 
-export interface DatasetFacts {
-  samples: number;
-  featureDim: number;
-  nonFinite: { id: string; values: number }[];
-  zeroVarianceDims: number[];
-  normalised: { meanAbsMean: number; meanStd: number }; // of normalised training features
-  subsampling: number;
-  infeasible: { id: string; frames: number; outFrames: number; needed: number }[];
-  oov: { token: string; count: number; firstId: string }[]; // val/test tokens missing from the vocabulary
-}
 
 // 5. Dataset quality.
 export function checkDataset(f: DatasetFacts): CheckResult {

@@ -8,7 +8,7 @@ import {
   checkOutputs, checkOverfit, gradBand,
 } from './checks';
 import { diagnose, DIAGNOSE_DEFAULTS } from './run';
-import { datasetFacts, streamDatasetFacts } from './dataset_facts';
+import { datasetFacts, streamDatasetFacts } from '../../data/dataset_facts';
 import { memorySource } from '../../data/source';
 import { reportToMarkdown } from './report';
 

@@ -13,7 +13,7 @@ import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
 import { editCounts, wer } from '../metrics/wer';
 import type { SequenceModel } from '../model/model';
-import { streamDatasetFacts } from './dataset_facts';
+import { streamDatasetFacts } from '../../data/dataset_facts';
 import { asSource, type SampleInfo, type SampleSource } from '../../data/source';
 import {
   checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,

@@ -2,7 +2,7 @@
 // seeded uniform init, per-sample length masks and LayerNorm.
 
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../rng';
+import type { Rng } from '../../lib/rng';
 import type { StoredTensor } from './model';
 
 /** Owns a model's parameters: plain unnamed tf.Variables under stable names ("model.…"). */

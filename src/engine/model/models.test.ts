@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../rng';
+import { Rng } from '../../lib/rng';
 import type { ModelInput, SequenceModel, StoredTensor } from './model';
 import { createModel, modelConfig, parseModelConfig, type ModelConfig } from './registry';
 import { PRESET_DEFAULTS, PRESET_NAMES, PRESET_SUBSAMPLING, type Preset } from './presets';

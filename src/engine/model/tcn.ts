@@ -9,7 +9,7 @@
 // safetensors tensors and can be read from Python.
 
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../rng';
+import { Rng } from '../../lib/rng';
 import { ParamModel, uniformInit } from './base';
 import type { ModelInput, SequenceModel } from './model';
 

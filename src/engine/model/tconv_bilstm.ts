@@ -18,7 +18,7 @@
 // both directions the padding comes after the real frames and real outputs never depend on it.
 
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../rng';
+import { Rng } from '../../lib/rng';
 import { lengthMask, ParamModel, uniformInit } from './base';
 import type { ModelInput, SequenceModel } from './model';
 

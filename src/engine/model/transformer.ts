@@ -17,7 +17,7 @@
 //   model.ln_final.gamma/beta [d], model.head.weight [d, V], model.head.bias [V]
 
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../rng';
+import { Rng } from '../../lib/rng';
 import { layerNorm, lengthMask, ParamModel, uniformInit } from './base';
 import type { ModelInput, SequenceModel } from './model';
 

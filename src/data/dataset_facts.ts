@@ -2,12 +2,23 @@
 // normalisation as the trainer applies it, CTC feasibility at a time subsampling, out-of-vocabulary
 // tokens. Plain TypeScript (no TF.js): runs in the importer too.
 
-import { tokenIndex } from '../../data/batch';
-import type { DatasetMeta, SampleRecord } from '../../data/types';
-import type { SampleSource } from '../../data/source';
-import { inverseScales, zeroVarianceDims } from '../../data/norm';
-import { ctcMinFrames } from '../ctc/ctc_reference';
-import type { DatasetFacts } from './checks';
+import { tokenIndex } from './batch';
+import type { DatasetMeta, SampleRecord } from './types';
+import type { SampleSource } from './source';
+import { inverseScales, zeroVarianceDims } from './norm';
+import { ctcMinFrames } from '../lib/ctc_frames';
+
+/** What the dataset-quality check and the import report are computed from. */
+export interface DatasetFacts {
+  samples: number;
+  featureDim: number;
+  nonFinite: { id: string; values: number }[];
+  zeroVarianceDims: number[];
+  normalised: { meanAbsMean: number; meanStd: number }; // of normalised training features
+  subsampling: number;
+  infeasible: { id: string; frames: number; outFrames: number; needed: number }[];
+  oov: { token: string; count: number; firstId: string }[]; // val/test tokens missing from the vocabulary
+}
 
 /** CTC feasibility and out-of-vocabulary tokens: needs transcripts and frame counts, not features. */
 export function labelFacts(
