@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../lib/rng';
 import type { ModelInput, SequenceModel, StoredTensor } from './model';
 import { createModel, modelConfig, parseModelConfig, type ModelConfig } from './registry';
-import { PRESET_DEFAULTS, PRESET_NAMES, PRESET_SUBSAMPLING, type Preset } from './presets';
+import { PRESET_DEFAULTS, PRESET_NAMES, PRESET_SUBSAMPLING, subsamplingOf, type Preset } from './presets';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -305,5 +305,101 @@ describe('registry', () => {
     const d = 16;
     const layer = T2 * (3 * d * d + d * d + 8 * d * d) + 2 * T2 * T2 * d;
     expect(flops('transformer')).toBe(2 * (T1 * 3 * F * d + T2 * 3 * d * d + 2 * layer + T2 * d * V));
+  });
+});
+
+describe('tcn with time subsampling ×4', () => {
+  const cfg4 = (dropout = 0) => modelConfig({ preset: 'tcn', ...TINY.tcn, dropout, subsampling: 4 }, F, V);
+
+  it('T\' = ceil(T/4) for every length, and the knobs, registry and model agree on the factor', () => {
+    const model = createModel(cfg4(), 1);
+    expect(model.subsampling).toBe(4);
+    expect(subsamplingOf({ preset: 'tcn', subsampling: 4 })).toBe(4);
+    expect(subsamplingOf({ preset: 'tcn' })).toBe(2);
+    for (const T of [1, 2, 3, 4, 5, 7, 8, 9, 13, 23]) {
+      const input = batch(model, features([T], T));
+      const y = model.apply(input, false);
+      expect(y.shape).toEqual([1, Math.ceil(T / 4), V]);
+      expect(model.outLength(T)).toBe(Math.ceil(T / 4));
+      y.dispose();
+      disposeInput(input);
+    }
+    model.dispose();
+  });
+
+  it('adds only model.subsample2.{weight,bias}: every other name and shape is the ×2 model\'s', () => {
+    const m2 = createModel(config('tcn'), 1), m4 = createModel(cfg4(), 1);
+    const shapes = (m: SequenceModel) => new Map([...m.params].map(([k, v]) => [k, v.shape]));
+    const s2 = shapes(m2), s4 = shapes(m4);
+    expect([...s4.keys()].filter((k) => !s2.has(k))).toEqual(['model.subsample2.weight', 'model.subsample2.bias']);
+    for (const [k, s] of s2) expect(s4.get(k)).toEqual(s);
+    expect(m4.paramCount()).toBe(expectedParams('tcn') + 3 * 8 * 8 + 8);
+    const T = 40;
+    expect(m4.forwardFlops(T)).toBe(2 * (20 * 3 * F * 8 + 10 * 3 * 8 * 8 + 10 * (2 * 3 * 8 * 8 + 8 * V)));
+    // A ×4 model cannot take a ×2 checkpoint (its second conv is missing), and says which tensor.
+    expect(() => m4.loadTensors(stored(m2), 'old.safetensors')).toThrow('old.safetensors: tensor model.subsample2.weight is missing');
+    m2.dispose();
+    m4.dispose();
+  });
+
+  it('a config written before the choice existed (no subsampling field) parses and builds the ×2 model; other values are refused', () => {
+    const { subsampling: _, ...old } = modelConfig({ preset: 'tcn', ...TINY.tcn, dropout: 0 }, F, V) as Extract<ModelConfig, { preset: 'tcn' }>;
+    const parsed = parseModelConfig(JSON.parse(JSON.stringify(old)), 'old.safetensors');
+    const model = createModel(parsed, 1);
+    expect(model.subsampling).toBe(2);
+    model.dispose();
+    expect(parseModelConfig(JSON.parse(JSON.stringify(cfg4())), 'c.json')).toEqual(cfg4());
+    expect(() => parseModelConfig({ ...old, subsampling: 3 }, 'c.json')).toThrow('c.json: model config field subsampling is 3, expected 2 or 4 (tcn)');
+  });
+
+  it("a sample's logits on its real frames do not depend on its batch or padding", () => {
+    const model = createModel(cfg4(), 2);
+    randomize(model, 3);
+    const lengths = [13, 7, 23, 1, 8, 2, 17, 6];
+    const xs = features(lengths, 4);
+    for (const T of [23, 26, 31]) {
+      const input = batch(model, xs, T);
+      const batched = logits(model, input);
+      disposeInput(input);
+      xs.forEach((x, b) => {
+        const one = batch(model, [x]);
+        const alone = logits(model, one)[0];
+        disposeInput(one);
+        expect(alone.length).toBe(model.outLength(lengths[b]));
+        expect(maxAbsDiff(alone, batched[b].slice(0, alone.length))).toBeLessThan(1e-4);
+      });
+    }
+    model.dispose();
+  });
+
+  it('the second conv gets a gradient that matches central differences', () => {
+    const model = createModel(cfg4(), 5);
+    randomize(model, 6);
+    const input = batch(model, features([11, 6, 9], 7));
+    const rng = new Rng(8);
+    const Tout = input.mask.shape[1];
+    const weights = tf.tensor3d(Float32Array.from({ length: 3 * Tout * V }, () => rng.normal()), [3, Tout, V]);
+    const loss = () => tf.sum(tf.mul(tf.mul(model.apply(input, false), weights), input.mask)) as tf.Scalar;
+    const { value, grads } = tf.variableGrads(loss, [...model.params.values()]);
+    value.dispose();
+    for (const name of ['model.subsample.weight', 'model.subsample2.weight', 'model.subsample2.bias']) {
+      const v = model.params.get(name)!;
+      const g = grads[v.name].dataSync();
+      expect(g.some((x) => x !== 0), `${name} nonzero`).toBe(true);
+      const w0 = v.dataSync().slice();
+      const i = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]))[0];
+      const at = (delta: number) => {
+        const w = w0.slice();
+        w[i] += delta;
+        tf.tidy(() => v.assign(tf.tensor(w, v.shape)));
+        return tf.tidy(() => loss().dataSync()[0]);
+      };
+      const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
+      tf.tidy(() => v.assign(tf.tensor(w0, v.shape)));
+      expect(Math.abs(fd - g[i]), `${name}[${i}]: fd ${fd} vs grad ${g[i]}`).toBeLessThan(2e-2 * Math.abs(g[i]) + 1e-3);
+    }
+    tf.dispose([weights, ...Object.values(grads)]);
+    disposeInput(input);
+    model.dispose();
   });
 });

@@ -12,6 +12,7 @@ export interface ArchKnobs {
   hidden: number; // BiLSTM hidden size per direction
   heads: number; // transformer attention heads
   dropout: number;
+  subsampling?: 2 | 4; // tcn only: time subsampling ×2 (default) or ×4 (e.g. to match a ×4 teacher)
 }
 
 export const PRESET_DEFAULTS: Record<Preset, { label: string; channels: number; layers: number; hidden: number; heads: number }> = {
@@ -23,6 +24,11 @@ export const PRESET_DEFAULTS: Record<Preset, { label: string; channels: number; 
 /** Time subsampling of each preset (the models' own `subsampling`; a test checks they agree). */
 export const PRESET_SUBSAMPLING: Record<Preset, number> = { tcn: 2, 'tconv-bilstm': 4, transformer: 4 };
 
+/** Time subsampling the knobs give (tcn's own choice, the preset's fixed factor otherwise). */
+export function subsamplingOf(k: { preset: Preset; subsampling?: number }): number {
+  return k.preset === 'tcn' ? (k.subsampling ?? 2) : PRESET_SUBSAMPLING[k.preset];
+}
+
 /** A preset's default size (the knobs other than preset and dropout). */
 export function presetSize(preset: Preset): Omit<ArchKnobs, 'preset' | 'dropout'> {
   const { label: _label, ...size } = PRESET_DEFAULTS[preset];
@@ -30,7 +36,9 @@ export function presetSize(preset: Preset): Omit<ArchKnobs, 'preset' | 'dropout'
 }
 
 /** The form's knobs from a stored model config (a checkpoint's), preset defaults for what it lacks. */
-export function knobsOf(c: { preset: Preset; dropout: number; channels?: number; layers?: number; hidden?: number; heads?: number }): ArchKnobs {
+export function knobsOf(c: { preset: Preset; dropout: number; channels?: number; layers?: number; hidden?: number; heads?: number; subsampling?: number }): ArchKnobs {
   const d = presetSize(c.preset);
-  return { preset: c.preset, channels: c.channels ?? d.channels, layers: c.layers ?? d.layers, hidden: c.hidden ?? d.hidden, heads: c.heads ?? d.heads, dropout: c.dropout };
+  const k: ArchKnobs = { preset: c.preset, channels: c.channels ?? d.channels, layers: c.layers ?? d.layers, hidden: c.hidden ?? d.hidden, heads: c.heads ?? d.heads, dropout: c.dropout };
+  if (c.preset === 'tcn' && c.subsampling === 4) k.subsampling = 4;
+  return k;
 }

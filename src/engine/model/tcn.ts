@@ -2,15 +2,17 @@
 // the demo, the overfit test and CI.
 //
 //   x [B, T, F] → Conv1D k3 stride 2 (F→C) + ReLU        (time subsampling ×2: T' = ceil(T/2))
+//              [→ Conv1D k3 stride 2 (C→C) + ReLU]     (only with subsampling 4: T' = ceil(ceil(T/2)/2))
 //              → L × residual [Conv1D k3 dilation 2^i (C→C) + ReLU + dropout]   (padding masked)
 //              → Linear C → V+1                            logits [B, T', V+1], class 0 = blank
 //
 // Parameters are plain tf.Variables with stable names ("model.…"), so checkpoints map 1:1 to
-// safetensors tensors and can be read from Python.
+// safetensors tensors and can be read from Python. Subsampling ×4 adds model.subsample2.{weight,bias}
+// and changes no other name, so a ×2 checkpoint (written before the choice existed) loads unchanged.
 
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../lib/rng';
-import { ParamModel, uniformInit } from './base';
+import { lengthMask, ParamModel, uniformInit } from './base';
 import type { ModelInput, SequenceModel } from './model';
 
 export interface TcnConfig {
@@ -21,6 +23,7 @@ export interface TcnConfig {
   layers: number; // residual dilated blocks, usual 3
   kernel: number; // usual 3
   dropout: number; // 0 for the overfit test
+  subsampling?: 2 | 4; // time subsampling; absent = 2 (configs written before the choice existed)
 }
 
 export const TCN_DEFAULTS = { channels: 64, layers: 3, kernel: 3, dropout: 0 };
@@ -44,16 +47,23 @@ export function dilatedConv1d(x: tf.Tensor3D, w: tf.Tensor3D, dilation: number):
 
 export class TcnModel extends ParamModel implements SequenceModel {
   readonly config: TcnConfig;
-  readonly subsampling = 2;
+  readonly subsampling: 2 | 4;
 
   constructor(config: TcnConfig, seed: number) {
     super();
     this.config = config;
+    const sub = config.subsampling ?? 2;
+    if (sub !== 2 && sub !== 4) throw new Error(`tcn: subsampling must be 2 or 4, got ${String(sub)}`);
+    this.subsampling = sub;
     const uniform = uniformInit(new Rng(seed));
     const { featureDim: F, channels: C, kernel: K, layers, numClasses: V } = config;
     // He-uniform for ReLU layers, Glorot-uniform for the head; biases zero.
     this.add('model.subsample.weight', uniform([K, F, C], Math.sqrt(6 / (K * F))));
     this.add('model.subsample.bias', tf.zeros([C]));
+    if (sub === 4) {
+      this.add('model.subsample2.weight', uniform([K, C, C], Math.sqrt(6 / (K * C))));
+      this.add('model.subsample2.bias', tf.zeros([C]));
+    }
     for (let i = 0; i < layers; i++) {
       this.add(`model.blocks.${i}.weight`, uniform([K, C, C], Math.sqrt(6 / (K * C))));
       this.add(`model.blocks.${i}.bias`, tf.zeros([C]));
@@ -66,16 +76,19 @@ export class TcnModel extends ParamModel implements SequenceModel {
 
   /** Output frames for an input of `frames` frames. */
   outLength(frames: number): number {
-    return Math.ceil(frames / this.subsampling);
+    const half = Math.ceil(frames / 2);
+    return this.subsampling === 4 ? Math.ceil(half / 2) : half;
   }
 
   forwardFlops(frames: number): number {
     const { featureDim: F, channels: C, kernel: K, layers, numClasses: V } = this.config;
-    return 2 * this.outLength(frames) * (K * F * C + layers * K * C * C + C * V);
+    const T1 = Math.ceil(frames / 2);
+    const second = this.subsampling === 4 ? this.outLength(frames) * K * C * C : 0;
+    return 2 * (T1 * K * F * C + second + this.outLength(frames) * (layers * K * C * C + C * V));
   }
 
   /** Logits [B, T', V+1]; the input's zero padding is the conv padding, and every block is masked. */
-  apply({ x, mask }: ModelInput, training: boolean, dropoutSeed = 0): tf.Tensor3D {
+  apply({ x, frames, mask }: ModelInput, training: boolean, dropoutSeed = 0): tf.Tensor3D {
     return tf.tidy(() => {
       const { layers, dropout } = this.config;
       // Explicit symmetric padding, then a 'valid' stride-2 conv: T' = ceil(T/2) with the stride grid
@@ -83,14 +96,20 @@ export class TcnModel extends ParamModel implements SequenceModel {
       // shifts the grid with the parity of the *batch's* padded length, so a sample's outputs
       // depended on which batch it was in (found by the accumulation test).
       const half = (this.config.kernel - 1) / 2;
-      const xp = tf.pad(x, [[0, 0], [half, half], [0, 0]]);
-      let h = tf.relu(tf.add(tf.conv1d(xp as tf.Tensor3D, this.p('model.subsample.weight') as tf.Tensor3D, 2, 'valid'), this.p('model.subsample.bias')));
-      h = tf.mul(h, mask);
+      const stride2 = (t: tf.Tensor3D, name: string) =>
+        tf.relu(tf.add(tf.conv1d(tf.pad(t, [[0, 0], [half, half], [0, 0]]), this.p(`${name}.weight`) as tf.Tensor3D, 2, 'valid'), this.p(`${name}.bias`))) as tf.Tensor3D;
+      let h = stride2(x, 'model.subsample');
+      if (this.subsampling === 4) {
+        // Mask at the half rate first: the second conv must read zeros past each sample's end.
+        h = tf.mul(h, lengthMask(Array.from(frames, (n) => Math.ceil(n / 2)), h.shape[1])) as tf.Tensor3D;
+        h = stride2(h, 'model.subsample2');
+      }
+      h = tf.mul(h, mask) as tf.Tensor3D;
       for (let i = 0; i < layers; i++) {
         const w = this.p(`model.blocks.${i}.weight`) as tf.Tensor3D;
         let y = tf.relu(tf.add(dilatedConv1d(h as tf.Tensor3D, w, 2 ** i), this.p(`model.blocks.${i}.bias`)));
         if (training && dropout > 0) y = tf.dropout(y, dropout, undefined, dropoutSeed + i);
-        h = tf.mul(tf.add(h, y), mask);
+        h = tf.mul(tf.add(h, y), mask) as tf.Tensor3D;
       }
       const [B, T, C] = h.shape;
       const logits = tf.add(tf.matMul(tf.reshape(h, [B * T, C]), this.p('model.head.weight')), this.p('model.head.bias'));
