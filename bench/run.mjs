@@ -5,7 +5,7 @@
 // It also imports a generated 6000-sample dataset (≈300 frames × 100 dims, float32 .npy files in
 // the OS temp folder) through the streaming importer, sampling peak memory over CDP.
 //   BENCH_REPS=5  BENCH_SHAPES='[{"name":"x","B":8,"T":75,"L":28,"V":1296}]'  CHROMIUM_PATH=...
-//   BENCH_ONLY=ctc,train,import (default: all)  BENCH_IMPORT_SAMPLES=6000
+//   BENCH_ONLY=ctc,train,import,align (default: all)  BENCH_IMPORT_SAMPLES=6000
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { chromium } from '@playwright/test';
 const port = Number(process.env.BENCH_PORT || 4183);
 const reps = Number(process.env.BENCH_REPS || 5);
 const shapes = process.env.BENCH_SHAPES ? JSON.parse(process.env.BENCH_SHAPES) : undefined;
-const only = new Set((process.env.BENCH_ONLY || 'ctc,train,import').split(','));
+const only = new Set((process.env.BENCH_ONLY || 'ctc,train,import,align').split(','));
 
 /** Writes the import benchmark's dataset: n samples, frames uniform in [150, 450], 100 dims, 40 words. */
 function writeImportDataset(dir, n) {
@@ -52,7 +52,7 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-let results = [], problems = [], backend, trainResults = [], importResult = null, memory = null;
+let results = [], problems = [], backend, trainResults = [], importResult = null, memory = null, alignResults = [];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--no-sandbox', '--disable-background-networking', '--disable-component-update'],
@@ -68,6 +68,7 @@ try {
     problems = await page.evaluate((rs) => rs.map((r) => ({ ...window.ctcLab.problem(r.shape), fusedLoss: r.loss })), results);
   }
   if (only.has('train')) trainResults = await page.evaluate(() => window.ctcLab.benchTrain());
+  if (only.has('align')) alignResults = await page.evaluate(() => window.ctcLab.benchAlign());
   if (only.has('import')) {
     const dir = join(os.tmpdir(), 'ctc-lab-import-bench');
     const n = Number(process.env.BENCH_IMPORT_SAMPLES || 6000);
@@ -194,6 +195,16 @@ const importLines = ir ? [
   `| batch assembly (makeBatch, ${ir.loader.batchSize} × ~300 × 100, CPU) | ${ir.loader.batchAssemblyMs.toFixed(2)} ms |`,
 ] : [];
 
+const alignLines = [
+  `### Forced alignment (CPU) — ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Machine: as above, on the page's main thread (V8, no GPU). One sample; \`forcedAlign\` (Viterbi over the CTC topology, float64, with its NaN scan of the [T, C] input) against the float64 reference's CTC forward pass on the same log-probabilities (log-softmax + alpha recursion, no gradient). Median of 7 runs after a warm-up; each result checked first (the path collapses to the labels, its score ≤ the log-likelihood).`,
+  '',
+  '| shape | forcedAlign | token spans | CTC forward (reference) | align / forward | best path vs log-likelihood |',
+  '|---|---|---|---|---|---|',
+  ...alignResults.map((r) => `| ${r.shape.name} T${r.shape.T} L${r.shape.L} C${r.shape.C} | ${f(r.alignMs, 2)} ms | ${f(r.spansMs, 3)} ms | ${f(r.forwardMs, 2)} ms | ${(r.alignMs / r.forwardMs).toFixed(2)} | ${r.score.toFixed(1)} ≤ ${r.logLikelihood.toFixed(1)} |`),
+];
+
 const file = 'BENCHMARKS.md';
 let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`; each section is replaced by its latest run.\n\n';
 const put = (name, body) => {
@@ -204,7 +215,9 @@ const put = (name, body) => {
 if (results.length) put('ctc', section);
 if (trainResults.length) put('train', trainLines.join('\n'));
 if (importResult) put('import', importLines.join('\n'));
+if (alignResults.length) put('align', alignLines.join('\n'));
 writeFileSync(file, doc);
 console.log(section);
 if (trainResults.length) console.log(trainLines.join('\n'));
 if (importResult) console.log(importLines.join('\n'));
+if (alignResults.length) console.log(alignLines.join('\n'));

@@ -7,6 +7,7 @@ import { initBackend, type BackendInfo } from '../engine/backend';
 import { checkCtcCase, DEFAULT_CHECK_CASES, type CtcCheckCase, type CtcCheckResult } from '../engine/ctc/ctc_check';
 import { benchTrain, DEFAULT_TRAIN_SHAPES } from '../../bench/train.bench';
 import { benchImport } from '../../bench/import.bench';
+import { benchAlign, DEFAULT_ALIGN_SHAPES } from '../../bench/align.bench';
 import { benchCtc, benchProblem, DEFAULT_BENCH_SHAPES, type BenchShape, type CtcBenchResult } from '../../bench/ctc.bench';
 
 const out = document.getElementById('out')!;
@@ -46,7 +47,7 @@ async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, reps = 5): Pro
 
 declare global {
   interface Window {
-    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; bench: typeof bench; problem: typeof benchProblem; benchTrain: typeof trainBench; benchImport: typeof benchImport; tf: typeof tf };
+    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; bench: typeof bench; problem: typeof benchProblem; benchTrain: typeof trainBench; benchImport: typeof benchImport; benchAlign: typeof alignBench; tf: typeof tf };
   }
 }
 async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
@@ -60,6 +61,15 @@ async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
   return out;
 }
 
-window.ctcLab = { ready, check, bench, problem: benchProblem, benchTrain: trainBench, benchImport, tf };
+/** Forced alignment on this page's CPU (no GPU involved). */
+function alignBench(shapes = DEFAULT_ALIGN_SHAPES, reps = 7) {
+  return shapes.map((s) => {
+    const r = benchAlign(s, reps);
+    log(JSON.stringify(r));
+    return r;
+  });
+}
+
+window.ctcLab = { ready, check, bench, problem: benchProblem, benchTrain: trainBench, benchImport, benchAlign: alignBench, tf };
 document.getElementById('check')!.onclick = () => void check();
 document.getElementById('bench')!.onclick = () => void bench();
