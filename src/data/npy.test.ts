@@ -57,6 +57,17 @@ describe('parseNpy', () => {
     }
   });
 
+  it('reads headers of any size NumPy allows: 65,000 bytes (1.0, the most a u16 holds) and 1 MB (2.0)', () => {
+    // The issue's file: a 65,000-byte header overflowed String.fromCharCode(...bytes) ("Maximum call stack size exceeded").
+    const dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }";
+    for (const [major, size] of [[1, 65_000], [1, 65_535 - 10], [2, 1 << 20]]) {
+      const bytes = npy(dict + ' '.repeat(size - dict.length - 80), f32([3, 4]), major);
+      const headerLen = major === 1 ? new DataView(bytes.buffer).getUint16(8, true) : new DataView(bytes.buffer).getUint32(8, true);
+      expect(headerLen).toBeGreaterThan(size - 200);
+      expect(Array.from(parseNpy(bytes, `big${major}.npy`).data)).toEqual([3, 4]);
+    }
+  });
+
   const refused: Array<[string, Uint8Array, string]> = [
     ['wrong magic', new TextEncoder().encode('hello world, not numpy'), 'x.npy: not a .npy file (wrong magic bytes)'],
     ['truncated header', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }", f32([1, 2])).slice(0, 30), 'x.npy: truncated .npy header'],

@@ -63,7 +63,9 @@ export function parseNpy(buf: ArrayBuffer | Uint8Array, file: string): NpyArray 
   }
   if (offset + headerLen > bytes.length) throw new DataError(file, 'truncated .npy header');
   const headerBytes = bytes.subarray(offset, offset + headerLen);
-  const header = major === 3 ? new TextDecoder('utf-8').decode(headerBytes) : String.fromCharCode(...headerBytes);
+  // Versions 1 and 2 store the header as latin-1, version 3 as UTF-8 (NumPy's format spec). TextDecoder,
+  // not String.fromCharCode(...bytes): a spread of a 65,000-byte header overflows the call stack.
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(headerBytes);
   const { descr, fortran, shape } = parseHeaderDict(header, file);
 
   const dtypes: Record<string, NpyArray['dtype']> = { '<f2': 'float16', '<f4': 'float32', '<f8': 'float64' };

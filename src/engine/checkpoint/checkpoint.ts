@@ -1,27 +1,15 @@
 // Checkpoint = one .safetensors file: "model.…" tensors, "optim.<slot>.…" tensors, and
 // __metadata__.ctc_lab, a JSON string with everything needed to rebuild and resume the run.
+// Decoding validates the whole file before anyone uses it: the metadata against the schema
+// (schema.ts), then every tensor against the model and optimizer its config builds.
 
 import * as tf from '@tensorflow/tfjs';
+import { decodeFloat16 } from '../../data/float16';
+import { paramShapes, slotShapes } from '../model/shapes';
 import { readSafetensors, writeSafetensors, type StTensor } from './safetensors';
+import { CHECKPOINT_FORMAT, parseCheckpointMeta, type CheckpointMeta } from './schema';
 
-export const CHECKPOINT_FORMAT = 'ctc-lab/1';
-
-export interface CheckpointMeta {
-  format: typeof CHECKPOINT_FORMAT;
-  createdAt: string; // ISO 8601
-  model: Record<string, unknown>; // model config (preset, sizes)
-  subsampling: number;
-  vocab: string[]; // class i + 1 = vocab[i]; class 0 = blank
-  blank: 0;
-  normalisation: { mean: number[]; std: number[] };
-  training: {
-    config: Record<string, unknown>;
-    // Shuffling and dropout are functions of (seed, epoch, step), so no RNG state is stored.
-    state: { epoch: number; step: number; seed: number; earlyStopping?: { counter: number; best: number | null; bestEpoch: number } };
-  };
-  history: Array<Record<string, number | null>>; // per-epoch metrics (null: not measured that epoch)
-  dataset: { id: string; name: string };
-}
+export { CHECKPOINT_FORMAT, type CheckpointMeta };
 
 /** Fills in the constant fields of the metadata. */
 export function checkpointMeta(parts: Omit<CheckpointMeta, 'format' | 'createdAt' | 'blank'>): CheckpointMeta {
@@ -29,7 +17,7 @@ export function checkpointMeta(parts: Omit<CheckpointMeta, 'format' | 'createdAt
 }
 
 /** Reads every variable (asynchronously) and writes the safetensors bytes. */
-export async function encodeCheckpoint(vars: Map<string, tf.Variable>, meta: CheckpointMeta): Promise<Uint8Array> {
+export async function encodeCheckpoint(vars: Map<string, tf.Tensor>, meta: CheckpointMeta): Promise<Uint8Array> {
   const tensors: Record<string, StTensor> = {};
   for (const [name, v] of vars) {
     const data = await v.data();
@@ -38,15 +26,47 @@ export async function encodeCheckpoint(vars: Map<string, tf.Variable>, meta: Che
   return writeSafetensors(tensors, { ctc_lab: JSON.stringify(meta), format: 'pt' });
 }
 
-export function decodeCheckpoint(bytes: ArrayBuffer | Uint8Array, file = 'checkpoint'): { meta: CheckpointMeta; tensors: Record<string, StTensor> } {
+export interface DecodedCheckpoint {
+  meta: CheckpointMeta;
+  tensors: Record<string, StTensor & { dtype: 'F32'; data: Float32Array }>; // exactly the model's and optimizer's tensors
+}
+
+/**
+ * Parses and validates a checkpoint. Refuses, naming `file` and the field or tensor: a file that is
+ * not safetensors, metadata that fails the schema, a missing, extra or mis-shaped tensor, or a
+ * tensor that is not floating point. F16 and F64 tensors are widened / rounded to F32.
+ */
+export function decodeCheckpoint(bytes: ArrayBuffer | Uint8Array, file = 'checkpoint'): DecodedCheckpoint {
   const { tensors, metadata } = readSafetensors(bytes, file);
-  if (!metadata.ctc_lab) throw new Error(`${file}: no __metadata__.ctc_lab; not a CTC Lab checkpoint`);
-  let meta: CheckpointMeta;
+  if (metadata.ctc_lab === undefined) throw new Error(`${file}: no __metadata__.ctc_lab; not a CTC Lab checkpoint`);
+  let raw: unknown;
   try {
-    meta = JSON.parse(metadata.ctc_lab);
+    raw = JSON.parse(metadata.ctc_lab);
   } catch (e) {
     throw new Error(`${file}: __metadata__.ctc_lab is not valid JSON (${(e as Error).message})`);
   }
-  if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: checkpoint format '${meta.format}', expected '${CHECKPOINT_FORMAT}'`);
-  return { meta, tensors };
+  const format = (raw as { format?: unknown } | null)?.format;
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && format !== CHECKPOINT_FORMAT) {
+    throw new Error(`${file}: checkpoint format ${JSON.stringify(format)?.slice(0, 40) ?? 'missing'}, expected '${CHECKPOINT_FORMAT}'`);
+  }
+  const meta = parseCheckpointMeta(raw, file);
+
+  const params = paramShapes(meta.model);
+  const optimizer = meta.training.config.mode === 'train' ? meta.training.config.optimizer : 'adam';
+  const expected = new Map([...params, ...slotShapes(params, optimizer)]);
+  const out: DecodedCheckpoint['tensors'] = {};
+  for (const [name, shape] of expected) {
+    const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
+    if (!t) throw new Error(`${file}: tensor ${name} is missing (a ${meta.model.preset} model with this config and the ${optimizer} optimizer has it)`);
+    if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
+      throw new Error(`${file}: tensor ${name} has shape [${t.shape}], the model its config builds needs [${shape}]`);
+    }
+    if (t.dtype === 'I32') throw new Error(`${file}: tensor ${name} is I32, expected floating point (F32, F16 or F64)`);
+    const data = t.dtype === 'F32' ? (t.data as Float32Array) : t.dtype === 'F16' ? decodeFloat16(t.data as Uint16Array) : Float32Array.from(t.data);
+    out[name] = { dtype: 'F32', shape: t.shape, data };
+  }
+  for (const name of Object.keys(tensors)) {
+    if (!expected.has(name)) throw new Error(`${file}: tensor ${name} is not part of a ${meta.model.preset} model with this config and the ${optimizer} optimizer`);
+  }
+  return { meta, tensors: out };
 }

@@ -52,38 +52,58 @@ export interface ParsedSafetensors {
   metadata: Record<string, string>;
 }
 
+// The safetensors crate refuses headers over 100 MB; so does this reader (a 2^60 length is not a file).
+const MAX_HEADER = 100_000_000;
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/**
+ * Parses a safetensors file. Anything malformed (header length, JSON, a tensor entry's dtype,
+ * shape or offsets, metadata values) throws an Error naming `file` and the tensor or field.
+ */
 export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoint'): ParsedSafetensors {
   const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
   if (bytes.length < 8) throw new Error(`${file}: too short to be a safetensors file (${bytes.length} bytes)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  if (n <= 0 || 8 + n > bytes.length) throw new Error(`${file}: header length ${n} does not fit in ${bytes.length} bytes; not a safetensors file`);
-  let header: Record<string, unknown>;
+  if (n <= 0 || n > MAX_HEADER || 8 + n > bytes.length) throw new Error(`${file}: header length ${n} does not fit in ${bytes.length} bytes; not a safetensors file`);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
-    throw new Error(`${file}: header is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${file}: header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
+  if (!isObject(header)) throw new Error(`${file}: header is ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header}, expected a JSON object`);
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
-  const tensors: Record<string, StTensor> = {};
-  let metadata: Record<string, string> = {};
+  // Null-prototype maps: a tensor named "__proto__" is a key like any other, not a prototype.
+  const tensors: Record<string, StTensor> = Object.create(null);
+  const metadata: Record<string, string> = Object.create(null);
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') {
-      metadata = v as Record<string, string>;
+      if (!isObject(v)) throw new Error(`${file}: __metadata__ must be an object of strings`);
+      for (const [k, s] of Object.entries(v)) {
+        if (typeof s !== 'string') throw new Error(`${file}: __metadata__.${k} is ${JSON.stringify(s)?.slice(0, 40)}, expected a string`);
+        metadata[k] = s;
+      }
       continue;
     }
-    const info = v as { dtype: StDtype; shape: number[]; data_offsets: [number, number] };
-    if (!(info.dtype in BYTES)) throw new Error(`${file}: tensor ${name} has unsupported dtype ${info.dtype}`);
-    const [b, e] = info.data_offsets;
-    const count = info.shape.reduce((a, c) => a * c, 1);
-    if (!(b >= 0 && e <= dataLen && e - b === count * BYTES[info.dtype])) {
-      throw new Error(`${file}: tensor ${name} offsets [${b}, ${e}] do not match shape [${info.shape}] ${info.dtype} in ${dataLen} data bytes`);
+    const where = `${file}: tensor ${name}`;
+    if (!isObject(v)) throw new Error(`${where}: expected {dtype, shape, data_offsets}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+    const { dtype, shape, data_offsets: off } = v;
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) throw new Error(`${where} has unsupported dtype ${JSON.stringify(dtype)?.slice(0, 20)} (F32, F16, F64 or I32)`);
+    if (!Array.isArray(shape) || !shape.every(isCount)) throw new Error(`${where}: shape ${JSON.stringify(shape)?.slice(0, 40)} is not a list of non-negative integers`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount)) throw new Error(`${where}: data_offsets ${JSON.stringify(off)?.slice(0, 40)} is not [begin, end] in bytes`);
+    const [b, e] = off as [number, number];
+    const count = (shape as number[]).reduce((a, c) => a * c, 1);
+    const size = BYTES[dtype as StDtype];
+    if (!(b <= e && e <= dataLen && e - b === count * size)) {
+      throw new Error(`${where} offsets [${b}, ${e}] do not match shape [${shape}] ${dtype} in ${dataLen} data bytes`);
     }
     const copy = bytes.slice(dataStart + b, dataStart + e).buffer;
-    const data =
-      info.dtype === 'F32' ? new Float32Array(copy) : info.dtype === 'I32' ? new Int32Array(copy) : info.dtype === 'F64' ? new Float64Array(copy) : new Uint16Array(copy);
-    tensors[name] = { dtype: info.dtype, shape: info.shape, data };
+    const data = dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : new Uint16Array(copy);
+    tensors[name] = { dtype: dtype as StDtype, shape: shape as number[], data };
   }
   return { tensors, metadata };
 }

@@ -3,6 +3,7 @@
 // see `SequenceModel`.
 
 import type * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from './registry';
 
 /** What a model reads from a padded batch. */
 export interface ModelInput {
@@ -14,7 +15,7 @@ export interface ModelInput {
 export type StoredTensor = { shape: number[]; data: ArrayLike<number> };
 
 export interface SequenceModel {
-  readonly config: { preset: string; featureDim: number; numClasses: number; dropout: number };
+  readonly config: ModelConfig;
   /** Time subsampling factor (for display and the CTC feasibility check). */
   readonly subsampling: number;
   /** Parameters with stable names ("model.…"); unnamed tf.Variables. */
