@@ -1,0 +1,516 @@
+"""`python -m ctc_lab train`: continues a lab run (or starts one from a preset) in PyTorch, on one
+process or under torchrun with DistributedDataParallel, and writes lab checkpoints.
+
+What it does is the lab's Trainer (src/engine/train/trainer.ts), step for step on one process:
+the same training samples (train split, in vocabulary, CTC-feasible, maxTrainSamples), the same
+length-bucketed batches per epoch (seed · 100003 + epoch), micro-batches accumulated per step
+(loss = mean CTC loss of the step's micro-batches, PyTorch 'mean' reduction, zero_infinity off so
+a non-finite batch is skipped, never applied), clipping by global norm, the lab's schedule,
+validation on rank 0 every evalEvery epochs (loss, greedy WER / CER with S/D/I, blank rate),
+early stopping, best / last checkpoints after each epoch.
+
+With N processes (torchrun), each optimizer step takes N × accumulationSteps micro-batches of the
+epoch's list: rank r trains the r-th run of accumulationSteps of them and DDP averages the
+gradients, so a step's gradient is still the mean over all its micro-batches and an epoch is
+N times fewer, N times larger steps. training.state.step is written in the lab's units
+(the steps one process would have made), so the learning-rate schedule continues where it was
+when the run comes back to the lab; Adam's bias correction counts the same number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from .checkpoint import new_meta, read_checkpoint, write_checkpoint
+from .data import Dataset, bucketed_batches, make_batch, open_dataset, padding_efficiency, shard_steps, token_index
+from .errors import CtcLabError
+from .metrics import cer, greedy_decode, ids_to_tokens, wer
+from .model_base import LabModel
+from .models import PRESET_DEFAULTS, PRESETS, build_model, model_config
+from .optim import SLOTS, lab_slots, load_slots, make_optimizer, zero_slots
+from .schedule import learning_rate
+
+# The lab's TRAIN_DEFAULTS (src/engine/train/config.ts): one flat object, camelCase as stored.
+TRAIN_DEFAULTS = {
+    "preset": "tcn", "channels": 64, "layers": 3, "hidden": 128, "heads": 4, "dropout": 0.2,
+    "batchSize": 8, "accumulationSteps": 2, "epochs": 150, "lr": 5e-4, "warmupEpochs": 5, "decay": "cosine",
+    "optimizer": "adam", "weightDecay": 0, "momentum": 0.9, "clipNorm": 5,
+    "patience": 40, "minDelta": 0.01, "monitor": "val_wer", "restoreBest": True, "evalEvery": 1, "seed": 1, "maxTrainSamples": 0,
+}
+
+# Command-line flags (train_teacher.py's names) → config fields.
+FLAGS = {
+    "batch_size": ("batchSize", int), "learning_rate": ("lr", float), "dropout": ("dropout", float), "epochs": ("epochs", int),
+    "warmup_epochs": ("warmupEpochs", float), "optimizer": ("optimizer", str), "weight_decay": ("weightDecay", float),
+    "accumulation_steps": ("accumulationSteps", int), "patience": ("patience", int), "min_delta": ("minDelta", float),
+    "decay": ("decay", str), "momentum": ("momentum", float), "clip_norm": ("clipNorm", float), "monitor": ("monitor", str),
+    "eval_every": ("evalEvery", int), "seed": ("seed", int), "max_train_samples": ("maxTrainSamples", int),
+}
+CHOICES = {"optimizer": ("adam", "adamw", "sgd"), "decay": ("cosine", "step", "none"), "monitor": ("val_wer", "val_loss")}
+
+
+# ---------------------------------------------------------------- distributed setup
+
+
+class Dist:
+    """Rank, world size and device; torchrun sets RANK / WORLD_SIZE / LOCAL_RANK."""
+
+    def __init__(self, device: str | None):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        use_cuda = torch.cuda.is_available() and device != "cpu"
+        self.device = torch.device(f"cuda:{local}" if use_cuda else "cpu") if device in (None, "cpu", "cuda") else torch.device(device)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        if self.world > 1:
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def all_sum(self, values: list[float]) -> list[float]:
+        if self.world == 1:
+            return values
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
+        dist.all_reduce(t)
+        return t.tolist()
+
+    def broadcast(self, obj):
+        if self.world == 1:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def close(self) -> None:
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def log(d: Dist, *msg) -> None:
+    if d.main:
+        print(*msg, flush=True)
+
+
+# ---------------------------------------------------------------- the run: model, optimizer, state
+
+
+class EarlyStopping:
+    """The lab's rule: improved when metric < best − minDelta; stop after `patience` epochs without (0 = never)."""
+
+    def __init__(self, cfg: dict, state: dict | None):
+        self.cfg = cfg
+        self.state = dict(state) if state else {"best": None, "bestEpoch": 0, "counter": 0}
+
+    def update(self, epoch: int, metric: float) -> tuple[bool, bool]:
+        s = self.state
+        improved = math.isfinite(metric) and (s["best"] is None or metric < s["best"] - self.cfg["minDelta"])
+        if improved:
+            s.update(best=metric, bestEpoch=epoch, counter=0)
+        else:
+            s["counter"] += 1
+        return improved, self.cfg["patience"] > 0 and s["counter"] >= self.cfg["patience"]
+
+
+class Run:
+    """A run's model, optimizer and state, loaded from and saved to the lab's checkpoint format."""
+
+    def __init__(self, model: LabModel, cfg: dict, meta: dict, state: dict, history: list, source: str):
+        self.model = model
+        self.cfg = cfg
+        self.meta = meta  # the metadata it came with (unknown fields are kept on save)
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.position = state.get("position")
+        self.early = EarlyStopping(cfg, state.get("earlyStopping"))
+        self.history = list(history)
+        self.source = source
+        self.optimizer = make_optimizer(model, cfg)
+        self.changed = False
+
+    @classmethod
+    def from_checkpoint(cls, path: str, overrides: dict, notes: list[str]) -> tuple["Run", dict]:
+        meta, tensors = read_checkpoint(path)
+        if meta.get("distillation"):
+            raise CtcLabError(f"{path}: a distillation run (teacher '{meta['distillation'].get('teacher', {}).get('name', '?')}'); ctc_lab train continues CTC runs only")
+        stored = meta.get("training", {}).get("config", {})
+        overfit = stored.get("mode") == "overfit"
+        mc = dict(meta["model"])
+        # The lab's Import checkpoint: TRAIN_DEFAULTS, the stored config, then the model's own knobs.
+        cfg = {**TRAIN_DEFAULTS, **({} if overfit else stored)}
+        cfg.update({k: mc[k] for k in ("channels", "layers", "hidden", "heads", "dropout") if k in mc}, preset=mc["preset"])
+        cfg.update(overrides)
+        check_config(cfg, path)
+        if "dropout" in overrides:
+            mc["dropout"] = overrides["dropout"]
+        model = build_model(mc)
+        model.load_lab_tensors(tensors, path)
+        state = meta.get("training", {}).get("state", {})
+        if overfit:
+            notes.append(f"{path} is an overfit-test checkpoint: its weights start a new run (epoch 0, fresh optimizer state)")
+            state, history = {"epoch": 0, "step": 0}, []
+        else:
+            state, history = dict(state), meta.get("history", [])
+        run = cls(model, cfg, {**meta, "model": mc}, state, history, path)
+        stored_opt = stored.get("optimizer", "adam")
+        if not overfit and SLOTS.get(stored_opt) == SLOTS[cfg["optimizer"]]:
+            load_slots(run.optimizer, model, cfg["optimizer"], tensors, run.step, path)
+        else:
+            if not overfit:
+                notes.append(f"optimizer {stored_opt} → {cfg['optimizer']}: its moments start at zero")
+            zero_slots(run.optimizer, model, cfg["optimizer"], run.step)
+        return run, meta
+
+    @classmethod
+    def fresh(cls, preset: str, ds: Dataset, overrides: dict, knobs: dict) -> "Run":
+        cfg = {**TRAIN_DEFAULTS, **PRESET_DEFAULTS[preset], "preset": preset, **overrides}
+        cfg.update({k: v for k, v in knobs.items() if k != "subsampling"})
+        check_config(cfg, "flags")
+        mc = model_config({**cfg, **({"subsampling": knobs["subsampling"]} if "subsampling" in knobs else {})}, ds.feature_dim, len(ds.vocab) + 1)
+        model = build_model(mc)
+        model.lab_init(cfg["seed"])  # the lab's createModel(config, seed): the same starting weights
+        name = os.path.basename(os.path.normpath(ds.root))
+        meta = new_meta(model=mc, subsampling=model.subsampling, vocab=ds.vocab, normalisation=ds.norm, training={}, history=[], dataset={"id": f"python:{name}"[:200], "name": name})
+        run = cls(model, cfg, meta, {"epoch": 0, "step": 0}, [], "flags")
+        zero_slots(run.optimizer, model, cfg["optimizer"], 0)
+        run.changed = True
+        return run
+
+    def checkpoint_meta(self) -> dict:
+        state = {"epoch": self.epoch, "step": self.step, "seed": self.cfg["seed"], "earlyStopping": dict(self.early.state)}
+        if self.position and not self.changed:
+            state["position"] = self.position
+        meta = {**self.meta, "model": self.model.config, "subsampling": self.model.subsampling, "training": {"config": {"mode": "train", **self.cfg}, "state": state}, "history": self.history}
+        if self.changed:
+            meta["createdAt"] = new_meta()["createdAt"]
+        return meta
+
+    def save(self, path: str) -> None:
+        module = self.model
+        write_checkpoint(path, module, self.checkpoint_meta(), lab_slots(self.optimizer, module, self.cfg["optimizer"]))
+
+
+def check_config(cfg: dict, where: str) -> None:
+    for k, choices in CHOICES.items():
+        if cfg[k] not in choices:
+            raise CtcLabError(f"{where}: {k} '{cfg[k]}' is not one of {', '.join(choices)}")
+    for k in ("batchSize", "accumulationSteps", "epochs", "evalEvery"):
+        if not isinstance(cfg[k], int) or cfg[k] < 1:
+            raise CtcLabError(f"{where}: {k} must be an integer ≥ 1, got {cfg[k]}")
+    if not 0 <= cfg["dropout"] < 1:
+        raise CtcLabError(f"{where}: dropout must be in [0, 1), got {cfg['dropout']}")
+
+
+def check_dataset(ds: Dataset, meta: dict, ckpt: str, need_vocab: bool = True) -> None:
+    """The lab's Import checkpoint checks: feature dim and vocabulary must be the checkpoint's."""
+    fd = meta["model"]["featureDim"]
+    if ds.feature_dim != fd:
+        first = ds.samples[0].where
+        raise CtcLabError(f"{first}: the dataset has {ds.feature_dim} features per frame; the model in {ckpt} takes {fd}")
+    if need_vocab and ds.vocab != meta["vocab"]:
+        cv, dv = meta["vocab"], ds.vocab
+        i = next((i for i in range(max(len(cv), len(dv))) if i >= len(cv) or i >= len(dv) or cv[i] != dv[i]), 0)
+        src = ds.vocab_file or f"the training transcripts of {ds.root} (no vocab.txt)"
+        raise CtcLabError(
+            f"{src}: the vocabulary ({len(dv)} tokens) differs from {ckpt} ({len(cv)} tokens), first at class {i + 1}: "
+            f"'{dv[i] if i < len(dv) else '∅'}' vs '{cv[i] if i < len(cv) else '∅'}'"
+        )
+
+
+# ---------------------------------------------------------------- loss, evaluation
+
+
+def ctc_mean(logits: torch.Tensor, out_len, labels, label_len, zero_infinity: bool = False) -> torch.Tensor:
+    """PyTorch's ctc_loss 'mean' (per-sample nll / max(label length, 1), averaged), as the lab's ctcLoss."""
+    lp = logits.float().log_softmax(-1).transpose(0, 1)  # [T', B, C]
+    return F.ctc_loss(lp, labels, out_len, label_len, blank=0, reduction="mean", zero_infinity=zero_infinity)
+
+
+def ctc_min_frames(ids: list[int]) -> int:
+    return len(ids) + sum(1 for a, b in zip(ids, ids[1:]) if a == b)
+
+
+@torch.no_grad()
+def evaluate(model: LabModel, ds: Dataset, samples: list, norm: dict, index: dict, vocab: list[str], device, batch_size: int = 16) -> dict | None:
+    """The lab's Trainer.evaluate: val samples by length, batches of 16, mean per-token loss
+    (zero_infinity), greedy decoding, WER / CER with S/D/I, blank rate over real output frames."""
+    if not samples:
+        return None
+    was = model.training
+    model.eval()
+    order = sorted(range(len(samples)), key=lambda i: samples[i].frames)
+    refs, hyps = [], []
+    loss_sum, blanks, frames = 0.0, 0, 0
+    for i in range(0, len(order), batch_size):
+        b = make_batch(ds, [samples[j] for j in order[i : i + batch_size]], norm, index)
+        logits, out_len = model(b.x.to(device), b.lengths.to(device))
+        lp = logits.float().log_softmax(-1)
+        nll = F.ctc_loss(lp.transpose(0, 1), b.labels.to(device), out_len, b.label_lengths.to(device), blank=0, reduction="none", zero_infinity=True)
+        loss_sum += float((nll.cpu().double() / b.label_lengths.clamp(min=1).double()).sum())
+        best = logits.argmax(-1).cpu()
+        for k, n in enumerate(out_len.tolist()):
+            seq = best[k, :n].tolist()
+            blanks += seq.count(0)
+            frames += n
+            hyps.append(" ".join(ids_to_tokens(greedy_decode(seq), vocab)))
+            refs.append(b.texts[k])
+    model.train(was)
+    w = wer(refs, hyps)
+    return {"loss": loss_sum / len(samples), "wer": w["rate"], "cer": cer(refs, hyps)["rate"], "S": w["S"], "D": w["D"], "I": w["I"], "N": w["N"], "blankRate": blanks / frames, "refs": refs, "hyps": hyps}
+
+
+# ---------------------------------------------------------------- training
+
+
+def trainable(ds: Dataset, model: LabModel, cfg: dict, index: dict) -> tuple[list, list, list]:
+    """The lab's sample filter: in vocabulary and CTC-feasible; train cut to maxTrainSamples."""
+    excluded = []
+
+    def ok(s, split):
+        if s.split != split:
+            return False
+        ids = [index.get(t) for t in s.text.split(" ")]
+        if any(i is None for i in ids):
+            excluded.append((s.id, "token not in the vocabulary"))
+            return False
+        if model.out_length(s.frames) < ctc_min_frames(ids):
+            excluded.append((s.id, "CTC-infeasible at this subsampling"))
+            return False
+        return True
+
+    train = [s for s in ds.samples if ok(s, "train")]
+    if cfg["maxTrainSamples"] > 0:
+        train = train[: cfg["maxTrainSamples"]]
+    val = [s for s in ds.samples if ok(s, "val")]
+    if not train:
+        raise CtcLabError(f"{ds.root}: no trainable samples in the training split")
+    return train, val, excluded
+
+
+def params_digest(model: LabModel) -> str:
+    h = hashlib.sha1()
+    for p in model.parameters():
+        h.update(p.detach().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict, d: Dist, spe_lab: int, sync_log=None, bar=None) -> dict:
+    cfg, model = run.cfg, run.model
+    epoch = run.epoch + 1
+    frames = [s.frames for s in train]
+    shuffle_seed = cfg["seed"] * 100003 + epoch
+    batches = bucketed_batches(frames, cfg["batchSize"], shuffle_seed)
+    A, N = cfg["accumulationSteps"], d.world
+    sums = {"lossSum": 0.0, "lossCount": 0, "normSum": 0.0, "skipped": 0, "seconds": 0.0}
+    first = 0
+    if run.position and run.position.get("epoch") == epoch:
+        pos = run.position
+        if pos["shuffleSeed"] != shuffle_seed:
+            raise CtcLabError(f"{run.source}: training.state.position.shuffleSeed {pos['shuffleSeed']} is not this run's ({shuffle_seed}); the config changed mid-epoch")
+        first = pos["batch"]
+        sums.update({k: pos[k] for k in sums})
+    run.position = None
+    steps = shard_steps(batches[first:], A, d.rank, N)
+    remaining_lab = math.ceil((len(batches) - first) / A)  # steps one process would make for the rest of the epoch
+    step0 = run.step
+    vars_ = [p for p in model.parameters() if p.requires_grad]
+    for j, mine in enumerate(steps):
+        group = min(A * N, len(batches) - first - j * A * N)  # micro-batches in this step, all ranks
+        lab_step = step0 + j * remaining_lab / len(steps)
+        lr = learning_rate(cfg, lab_step, spe_lab)
+        for p in vars_:
+            p.grad = None
+        local = 0.0
+        for k, idx in enumerate(mine):
+            b = make_batch(ds, [train[i] for i in idx], norm, index)
+            torch.manual_seed(cfg["seed"] * 7919 + run.step * 131 + k + 1_000_003 * d.rank)  # dropout: a function of (seed, step, micro-batch, rank)
+            sync = contextlib.nullcontext() if (k == len(mine) - 1 or N == 1) else ddp.no_sync()
+            with sync:
+                logits, out_len = ddp(b.x.to(d.device), b.lengths.to(d.device))
+                loss = ctc_mean(logits, out_len, b.labels.to(d.device), b.label_lengths.to(d.device))
+                (loss * (N / group)).backward()  # DDP averages over N ranks: the step's gradient is the mean over its micro-batches
+            local += float(loss.detach()) / group
+        if not mine:  # this rank has no micro-batch in the epoch's last step: a zero contribution keeps DDP in step
+            logits, _ = ddp(torch.zeros(1, 8, ds.feature_dim, device=d.device), torch.tensor([8], device=d.device))
+            (logits.sum() * 0).backward()
+        (loss_all,) = d.all_sum([local])
+        grads = [p.grad for p in vars_ if p.grad is not None]
+        gn = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads))) if grads else 0.0
+        if math.isfinite(loss_all) and math.isfinite(gn):
+            scale = cfg["clipNorm"] / gn if cfg["clipNorm"] > 0 and gn > cfg["clipNorm"] else 1.0
+            if scale != 1.0:
+                for g in grads:
+                    g.mul_(scale)
+            for group_ in run.optimizer.param_groups:
+                group_["lr"] = lr
+            run.optimizer.step()
+            sums["lossSum"] += loss_all
+            sums["lossCount"] += 1
+            sums["normSum"] += gn
+        else:
+            sums["skipped"] += 1
+        run.step = step0 + round((j + 1) * remaining_lab / len(steps))
+        if sync_log is not None:
+            sync_log.write(f"{run.step} {params_digest(model)}\n")
+            sync_log.flush()
+        if bar is not None:
+            bar(j + 1, len(steps), loss_all, lr)
+    run.step = step0 + remaining_lab
+    return {
+        "epoch": epoch,
+        "trainLoss": sums["lossSum"] / sums["lossCount"] if sums["lossCount"] else float("nan"),
+        "lr": learning_rate(cfg, run.step, spe_lab),
+        "gradNorm": sums["normSum"] / sums["lossCount"] if sums["lossCount"] else float("nan"),
+        "skippedBatches": sums["skipped"],
+        "paddingEfficiency": padding_efficiency(frames, batches),
+        "seconds0": sums["seconds"],
+    }
+
+
+def progress_bar(d: Dist, epoch: int):
+    """tqdm when installed, else one line every ~10% of the epoch (rank 0 only)."""
+    if not d.main:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        tqdm = None
+    state = {"bar": None, "last": -1}
+
+    def update(i, n, loss, lr):
+        if tqdm is not None:
+            if state["bar"] is None:
+                state["bar"] = tqdm(total=n, desc=f"epoch {epoch}", leave=False)
+            state["bar"].update(1)
+            state["bar"].set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
+            if i == n:
+                state["bar"].close()
+        elif i * 10 // n != state["last"] or i == n:
+            state["last"] = i * 10 // n
+            print(f"  epoch {epoch} step {i}/{n} loss {loss:.4f} lr {lr:.3e}", flush=True)
+
+    return update
+
+
+def tensorboard(d: Dist, out_dir: str):
+    if not d.main:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(os.path.join(out_dir, "tensorboard"))
+
+
+def run_training(args) -> int:
+    d = Dist(args.device)
+    try:
+        return _train(args, d)
+    finally:
+        d.close()
+
+
+def _train(args, d: Dist) -> int:
+    overrides = {FLAGS[f][0]: getattr(args, f) for f in FLAGS if getattr(args, f) is not None}
+    knobs = {k: getattr(args, k) for k in ("channels", "layers", "hidden", "heads", "subsampling") if getattr(args, k) is not None}
+    notes: list[str] = []
+    if args.preset:
+        if len(args.paths) != 1:
+            raise CtcLabError("with --preset give only the dataset: python -m ctc_lab train --preset tcn DATA -o DIR")
+        ds = open_dataset(args.paths[0])
+        run = Run.fresh(args.preset, ds, overrides, knobs)
+        norm, vocab = ds.norm, ds.vocab
+    else:
+        if len(args.paths) != 2:
+            raise CtcLabError("give a checkpoint and a dataset: python -m ctc_lab train CKPT DATA -o DIR (or --preset NAME DATA)")
+        if knobs:
+            raise CtcLabError(f"--{', --'.join(knobs)} change the architecture: they go with --preset, a checkpoint keeps its own")
+        ckpt, data = args.paths
+        run, meta = Run.from_checkpoint(ckpt, overrides, notes)
+        ds = open_dataset(data)
+        check_dataset(ds, meta, ckpt)
+        norm, vocab = meta["normalisation"], meta["vocab"]
+    for n in notes:
+        log(d, f"note: {n}")
+    if ds.left_out:
+        log(d, f"note: {len(ds.left_out)} sample(s) left out for NaN/Inf features (first: {ds.left_out[0][0]})")
+    cfg, model = run.cfg, run.model
+    index = token_index(vocab)
+    train, val, excluded = trainable(ds, model, cfg, index)
+    spe_lab = math.ceil(math.ceil(len(train) / cfg["batchSize"]) / cfg["accumulationSteps"])
+    model.to(d.device).train()
+    for st in run.optimizer.state.values():  # moments follow the parameters to the device
+        for k, v in st.items():
+            if torch.is_tensor(v) and k != "step":
+                st[k] = v.to(d.device)
+    ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[d.device.index] if d.device.type == "cuda" else None) if d.world > 1 else model
+    log(d, f"{model.preset}: {sum(p.numel() for p in model.parameters() if p.requires_grad):,} parameters, ×{model.subsampling} subsampling; "
+           f"{len(train)} train / {len(val)} val samples ({len(excluded)} excluded); {d.world} process(es) on {d.device.type}; "
+           f"epoch {run.epoch} → {cfg['epochs']}")
+    out = args.output
+    if d.main:
+        os.makedirs(out, exist_ok=True)
+    sync_log = open(f"{args.sync_log}.rank{d.rank}", "w") if args.sync_log else None  # tests: a weights digest per step and rank
+    tb = tensorboard(d, out)
+    reason = f"finished {cfg['epochs']} epochs"
+    while run.epoch < cfg["epochs"]:
+        t0 = time.time()
+        tr = train_epoch(run, ddp, ds, train, norm, index, d, spe_lab, sync_log, progress_bar(d, run.epoch + 1))
+        epoch = tr["epoch"]
+        run.changed = True
+        do_eval = epoch % cfg["evalEvery"] == 0 or epoch == cfg["epochs"]
+        ev = evaluate(model, ds, val, norm, index, vocab, d.device) if do_eval and d.main else None
+        seconds = tr.pop("seconds0") + time.time() - t0
+        m = {**tr, **{k: (ev[k2] if ev else None) for k, k2 in (("valLoss", "loss"), ("valWer", "wer"), ("valCer", "cer"), ("S", "S"), ("D", "D"), ("I", "I"), ("N", "N"), ("blankRate", "blankRate"))}, "seconds": seconds}
+        run.epoch = epoch
+        run.history.append(m)
+        improved = stop = False
+        if d.main and ev:
+            improved, stop = run.early.update(epoch, ev["wer"] if cfg["monitor"] == "val_wer" else ev["loss"])
+        if d.main:
+            run.save(os.path.join(out, "last.safetensors"))
+            if improved:
+                run.save(os.path.join(out, "best.safetensors"))
+            fmt = lambda x, f="{:.4f}": "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f.format(x)  # noqa: E731
+            print(f"epoch {epoch}: train loss {fmt(m['trainLoss'])}, val loss {fmt(m['valLoss'])}, val WER {fmt(m['valWer'] * 100 if m['valWer'] is not None else None, '{:.1f}%')}, "
+                  f"lr {m['lr']:.3e}, grad norm {fmt(m['gradNorm'], '{:.3f}')}{', best' if improved else ''} ({seconds:.1f} s)", flush=True)
+            if tb:
+                for k in ("trainLoss", "valLoss", "valWer", "valCer", "blankRate", "lr", "gradNorm"):
+                    if m[k] is not None and math.isfinite(m[k]):
+                        tb.add_scalar(k, m[k], epoch)
+        stop = d.broadcast(stop)
+        if stop:
+            es = run.early.state
+            reason = f"early stopping: no {cfg['monitor']} improvement > {cfg['minDelta']} for {cfg['patience']} epochs (best {es['best']:.4f} at epoch {es['bestEpoch']})"
+            break
+    if sync_log:
+        sync_log.close()
+    if tb:
+        tb.close()
+    log(d, f"{reason}; checkpoints in {out}: last.safetensors" + (", best.safetensors" if os.path.exists(os.path.join(out, "best.safetensors")) else ""))
+    return 0
+
+
+def add_train_flags(p) -> None:
+    p.add_argument("paths", nargs="+", metavar="CKPT DATA", help="a lab checkpoint (.safetensors) and a dataset folder or .zip; only DATA with --preset")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="where best.safetensors and last.safetensors go")
+    p.add_argument("--preset", choices=list(PRESETS), help="start a new run from this model preset instead of a checkpoint")
+    for k in ("channels", "layers", "hidden", "heads"):
+        p.add_argument(f"--{k}", type=int, help=f"with --preset: {k} (default: the preset's)")
+    p.add_argument("--subsampling", type=int, choices=(2, 4), help="with --preset tcn: time subsampling ×2 (default) or ×4")
+    for flag, (key, typ) in FLAGS.items():
+        p.add_argument(f"--{flag}", type=typ, choices=CHOICES.get(key), help=f"overrides the run's {key}")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: this process's GPU under torchrun, else cuda if present, else cpu)")
+    p.add_argument("--sync_log", help=argparse.SUPPRESS)
