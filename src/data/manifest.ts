@@ -1,5 +1,6 @@
 // manifest.jsonl / manifest.tsv parsing (DESIGN.md "Dataset format").
 
+import { preview } from '../lib/preview';
 import { DataError } from './errors';
 import type { ManifestRow, Split } from './types';
 
@@ -12,7 +13,7 @@ function checkRow(raw: Record<string, unknown>, file: string, line: number): Man
   if (typeof text !== 'string') throw new DataError(file, `sample '${id}': missing 'text' (a string of space-separated tokens)`, where);
   if (text.trim() === '') throw new DataError(file, `sample '${id}': empty transcript`, where);
   if (split !== undefined && split !== '' && (typeof split !== 'string' || !SPLITS.has(split))) {
-    throw new DataError(file, `sample '${id}': split must be train, val or test, got ${JSON.stringify(split)}`, where);
+    throw new DataError(file, `sample '${id}': split must be train, val or test, got ${preview(split)}`, where);
   }
   if (features !== undefined && typeof features !== 'string') {
     throw new DataError(file, `sample '${id}': 'features' must be a relative path string`, where);

@@ -63,15 +63,23 @@ export async function readZipDirectory(blob: Blob, file: string): Promise<ZipMem
     let usize = cd.getUint32(p + 24, true);
     const nameLen = cd.getUint16(p + 28, true), extraLen = cd.getUint16(p + 30, true), commentLen = cd.getUint16(p + 32, true);
     let localOffset = cd.getUint32(p + 42, true);
+    const extraEnd = p + 46 + nameLen + extraLen;
+    if (extraEnd + commentLen > cd.byteLength) throw new DataError(file, `central directory entry ${k + 1} of ${entries} runs past the directory's end (damaged archive)`);
     const name = dec.decode(new Uint8Array(cd.buffer, cd.byteOffset + p + 46, nameLen));
     // zip64 extra field: the 64-bit values, in order, for each 32-bit field that is 0xFFFFFFFF.
-    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
+    for (let e = p + 46 + nameLen; e + 4 <= extraEnd; ) {
       const id = cd.getUint16(e, true), len = cd.getUint16(e + 2, true);
       if (id === 0x0001) {
         let q = e + 4;
-        if (usize === 0xffffffff) (usize = u64(cd, q)), (q += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = u64(cd, q)), (q += 8);
-        if (localOffset === 0xffffffff) localOffset = u64(cd, q);
+        const take = () => {
+          if (q + 8 > Math.min(e + 4 + len, extraEnd)) throw new DataError(file, `member '${name}': zip64 extra field too short (damaged archive)`);
+          const x = u64(cd, q);
+          q += 8;
+          return x;
+        };
+        if (usize === 0xffffffff) usize = take();
+        if (compressedSize === 0xffffffff) compressedSize = take();
+        if (localOffset === 0xffffffff) localOffset = take();
       }
       e += 4 + len;
     }
@@ -79,6 +87,12 @@ export async function readZipDirectory(blob: Blob, file: string): Promise<ZipMem
     if (name.endsWith('/')) continue;
     if (flags & 1) throw new DataError(file, `member '${name}' is encrypted`);
     if (method !== 0 && method !== 8) throw new DataError(file, `member '${name}' uses compression method ${method}; only stored (0) and deflate (8) are supported`);
+    // Sizes the archive cannot hold are refused here, before anything is allocated for them:
+    // deflate expands at most ~1032:1, a stored member is its own size.
+    if (localOffset + compressedSize > size) throw new DataError(file, `member '${name}' runs past the end of the archive (${localOffset} + ${compressedSize} > ${size} bytes; truncated?)`);
+    if (method === 0 ? usize !== compressedSize : usize > compressedSize * 1032 + 1024) {
+      throw new DataError(file, `member '${name}' claims ${usize} bytes from ${compressedSize} ${method === 0 ? 'stored' : 'compressed'} bytes (damaged archive)`);
+    }
     members.push({ name, method, compressedSize, size: usize, localOffset });
   }
   return members;

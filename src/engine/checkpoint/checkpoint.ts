@@ -5,6 +5,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { decodeFloat16 } from '../../data/float16';
+import { preview } from '../../lib/preview';
 import { paramShapes, slotShapes } from '../model/shapes';
 import { readSafetensors, writeSafetensors, type StTensor } from './safetensors';
 import { CHECKPOINT_FORMAT, parseCheckpointMeta, type CheckpointMeta } from './schema';
@@ -47,7 +48,7 @@ export function decodeCheckpoint(bytes: ArrayBuffer | Uint8Array, file = 'checkp
   }
   const format = (raw as { format?: unknown } | null)?.format;
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && format !== CHECKPOINT_FORMAT) {
-    throw new Error(`${file}: checkpoint format ${JSON.stringify(format)?.slice(0, 40) ?? 'missing'}, expected '${CHECKPOINT_FORMAT}'`);
+    throw new Error(`${file}: checkpoint format ${format === undefined ? 'missing' : preview(format)}, expected '${CHECKPOINT_FORMAT}'`);
   }
   const meta = parseCheckpointMeta(raw, file);
 

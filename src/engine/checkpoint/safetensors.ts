@@ -3,6 +3,8 @@
 // then the raw little-endian tensor bytes. https://github.com/huggingface/safetensors
 // The header is padded with spaces to a multiple of 8 bytes so tensor data stays aligned.
 
+import { preview } from '../../lib/preview';
+
 export type StDtype = 'F32' | 'I32' | 'F16' | 'F64';
 
 export interface StTensor {
@@ -84,17 +86,17 @@ export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoin
     if (name === '__metadata__') {
       if (!isObject(v)) throw new Error(`${file}: __metadata__ must be an object of strings`);
       for (const [k, s] of Object.entries(v)) {
-        if (typeof s !== 'string') throw new Error(`${file}: __metadata__.${k} is ${JSON.stringify(s)?.slice(0, 40)}, expected a string`);
+        if (typeof s !== 'string') throw new Error(`${file}: __metadata__.${k} is ${preview(s)}, expected a string`);
         metadata[k] = s;
       }
       continue;
     }
     const where = `${file}: tensor ${name}`;
-    if (!isObject(v)) throw new Error(`${where}: expected {dtype, shape, data_offsets}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+    if (!isObject(v)) throw new Error(`${where}: expected {dtype, shape, data_offsets}, got ${preview(v)}`);
     const { dtype, shape, data_offsets: off } = v;
-    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) throw new Error(`${where} has unsupported dtype ${JSON.stringify(dtype)?.slice(0, 20)} (F32, F16, F64 or I32)`);
-    if (!Array.isArray(shape) || !shape.every(isCount)) throw new Error(`${where}: shape ${JSON.stringify(shape)?.slice(0, 40)} is not a list of non-negative integers`);
-    if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount)) throw new Error(`${where}: data_offsets ${JSON.stringify(off)?.slice(0, 40)} is not [begin, end] in bytes`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) throw new Error(`${where} has unsupported dtype ${preview(dtype)} (F32, F16, F64 or I32)`);
+    if (!Array.isArray(shape) || !shape.every(isCount)) throw new Error(`${where}: shape ${preview(shape)} is not a list of non-negative integers`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount)) throw new Error(`${where}: data_offsets ${preview(off)} is not [begin, end] in bytes`);
     const [b, e] = off as [number, number];
     const count = (shape as number[]).reduce((a, c) => a * c, 1);
     const size = BYTES[dtype as StDtype];

@@ -6,9 +6,10 @@
 // that passes still has its tensors checked against the model its config builds (checkpoint.ts).
 
 import * as v from 'valibot';
-import { PRESET_DEFAULTS, PRESET_SUBSAMPLING } from '../model/presets';
+import { PRESET_DEFAULTS, subsamplingOf } from '../model/presets';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
 import type { RunRecord } from '../../data/store';
+import { preview } from '../../lib/preview';
 
 export const CHECKPOINT_FORMAT = 'ctc-lab/1';
 
@@ -49,7 +50,7 @@ const oddKernel = v.pipe(int(1, 31), v.check((k: number) => k % 2 === 1, 'expect
 export const modelConfigSchema = v.variant(
   'preset',
   [
-    obj({ preset: v.literal('tcn'), ...modelBase, layers: int(0, LIMITS.layers), kernel: oddKernel }, 'a tcn model config'),
+    obj({ preset: v.literal('tcn'), ...modelBase, layers: int(0, LIMITS.layers), kernel: oddKernel, subsampling: v.optional(v.picklist([2, 4] as const, 'expected 2 or 4'), 2) }, 'a tcn model config'),
     obj({ preset: v.literal('tconv-bilstm'), ...modelBase, layers: int(1, 16), hidden: int(1, LIMITS.hidden) }, 'a tconv-bilstm model config'),
     v.pipe(
       obj({ preset: v.literal('transformer'), ...modelBase, layers: int(0, LIMITS.layers), heads: int(1, LIMITS.heads) }, 'a transformer model config'),
@@ -157,6 +158,22 @@ const token = v.pipe(
   v.check((t: string) => t.length > 0 && !/\s/.test(t), 'expected a non-empty token without whitespace'),
 );
 
+// ---- distillation: the teacher a student learned from, and the loss's settings (../distill/settings.ts)
+
+const distillationSchema = obj(
+  {
+    kdWeight: num(0, 1e6), ctcWeight: num(0, 1e6), temperature: num(1e-6, 1e6, 'a number above 0'), excludeBlank: bool,
+    teacher: obj(
+      {
+        kind: pick(['checkpoint', 'outputs'] as const), id: str(200), name: str(1000),
+        model: v.optional(modelConfigSchema), subsampling: v.optional(int(1, 64)), params: v.optional(int(0, 1e12)), valWer: v.optional(v.nullable(finite)),
+      },
+      'a teacher {kind, id, name}',
+    ),
+  },
+  'a distillation record {kdWeight, ctcWeight, temperature, excludeBlank, teacher}',
+);
+
 export const checkpointMetaSchema = obj(
   {
     format: v.literal(CHECKPOINT_FORMAT, `expected '${CHECKPOINT_FORMAT}'`),
@@ -169,6 +186,7 @@ export const checkpointMetaSchema = obj(
     training: obj({ config: trainingConfigSchema, state: stateSchema }, 'an object {config, state}'),
     history: historySchema,
     dataset: obj({ id: str(200), name: str(1000) }, 'an object {id, name}'),
+    distillation: v.optional(distillationSchema),
   },
   'an object',
 );
@@ -179,17 +197,6 @@ export type EpochPosition = v.InferOutput<typeof positionSchema>;
 export type HistoryRow = v.InferOutput<typeof historyRowSchema>;
 
 // ---- refusals
-
-function preview(x: unknown): string {
-  if (x === undefined) return 'nothing';
-  let s: string;
-  try {
-    s = JSON.stringify(x) ?? String(x);
-  } catch {
-    s = String(x);
-  }
-  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
-}
 
 function fieldPath(issue: v.BaseIssue<unknown>): string {
   let out = '';
@@ -231,7 +238,8 @@ export function parseCheckpointMeta(raw: unknown, file: string): CheckpointMeta 
   for (const k of ['mean', 'std'] as const) {
     if (m.normalisation[k].length !== m.model.featureDim) fail(`normalisation.${k}`, `expected ${m.model.featureDim} values (model.featureDim), got ${m.normalisation[k].length}`);
   }
-  if (m.subsampling !== PRESET_SUBSAMPLING[m.model.preset]) fail('subsampling', `expected ${PRESET_SUBSAMPLING[m.model.preset]} for preset ${m.model.preset}, got ${m.subsampling}`);
+  if (m.subsampling !== subsamplingOf(m.model)) fail('subsampling', `expected ${subsamplingOf(m.model)} for preset ${m.model.preset}, got ${m.subsampling}`);
+  if (m.distillation && m.distillation.kdWeight === 0 && m.distillation.ctcWeight === 0) fail('distillation', 'expected kdWeight or ctcWeight above 0, got both 0');
   const st = m.training.state;
   let prev = 0;
   m.history.forEach((h, i) => {
