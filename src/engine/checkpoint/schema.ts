@@ -119,7 +119,9 @@ const trainingConfigSchema = v.variant(
 
 // ---- training state: where the run is. `position` is set only by a checkpoint written mid-epoch.
 
-const earlyStoppingSchema = obj({ best: v.nullable(finite), bestEpoch: int(0, 1e9), counter: int(0, 1e9) }, 'an early-stopping state {best, bestEpoch, counter}');
+// bestEpoch is optional: checkpoints written before f311a8c held {counter, best} here and the full
+// state in `earlyStoppingFull`, which the state's transform below prefers.
+const earlyStoppingSchema = obj({ best: v.nullable(finite), bestEpoch: v.optional(int(0, 1e9), 0), counter: int(0, 1e9) }, 'an early-stopping state {best, bestEpoch, counter}');
 
 /** Where a checkpoint written mid-epoch stopped: enough to continue the epoch exactly. */
 export const positionSchema = obj(
@@ -133,15 +135,19 @@ export const positionSchema = obj(
   'a mid-epoch position',
 );
 
-const stateSchema = obj(
-  {
-    epoch: int(0, 1e9), // completed epochs
-    step: int(0, 1e12), // optimizer updates done
-    seed: int(0, 2 ** 31 - 1),
-    earlyStopping: v.optional(earlyStoppingSchema),
-    position: v.optional(positionSchema),
-  },
-  'a training state {epoch, step, seed}',
+const stateSchema = v.pipe(
+  obj(
+    {
+      epoch: int(0, 1e9), // completed epochs
+      step: int(0, 1e12), // optimizer updates done
+      seed: int(0, 2 ** 31 - 1),
+      earlyStopping: v.optional(earlyStoppingSchema),
+      earlyStoppingFull: v.optional(earlyStoppingSchema), // before f311a8c only
+      position: v.optional(positionSchema),
+    },
+    'a training state {epoch, step, seed}',
+  ),
+  v.transform(({ earlyStoppingFull, ...st }) => (earlyStoppingFull ? { ...st, earlyStopping: earlyStoppingFull } : st)),
 );
 
 // ---- history: one row per epoch; values are numbers, or null where not measured (JSON has no NaN)
