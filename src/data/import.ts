@@ -34,7 +34,7 @@ export interface InputFile {
   blob: Blob;
 }
 
-interface Entry {
+export interface Entry {
   path: string;
   size: number; // bytes read to get it (compressed size for archive members)
   read: () => Promise<Uint8Array>;
@@ -62,10 +62,10 @@ export interface SampleSink {
   put(sample: PreparedSample): Promise<void> | void;
 }
 
-const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
-const dirname = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/') + 1) : '');
+export const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+export const dirname = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/') + 1) : '');
 
-function normalise(path: string): string {
+export function normalise(path: string): string {
   const out: string[] = [];
   for (const part of path.replace(/\\/g, '/').split('/')) {
     if (part === '' || part === '.') continue;
@@ -75,7 +75,7 @@ function normalise(path: string): string {
   return out.join('/');
 }
 
-async function archiveEntries(blob: Blob, file: string, kind: string): Promise<Entry[]> {
+export async function archiveEntries(blob: Blob, file: string, kind: string): Promise<Entry[]> {
   let members;
   try {
     members = await readZipDirectory(blob, file);
@@ -86,7 +86,7 @@ async function archiveEntries(blob: Blob, file: string, kind: string): Promise<E
   return members.map((m) => ({ path: m.name, size: m.compressedSize, read: () => readZipMember(blob, m, file) }));
 }
 
-async function expandZips(files: InputFile[]): Promise<Entry[]> {
+export async function expandZips(files: InputFile[]): Promise<Entry[]> {
   const entries: Entry[] = [];
   for (const f of files) {
     const path = normalise(f.path);
@@ -103,12 +103,12 @@ async function expandZips(files: InputFile[]): Promise<Entry[]> {
 }
 
 /** An npz inside a zip is read into memory first (it is one member); a dropped npz is read by random access. */
-async function entryBlob(e: Entry, files: InputFile[]): Promise<Blob> {
+export async function entryBlob(e: Entry, files: InputFile[]): Promise<Blob> {
   const direct = files.find((f) => normalise(f.path) === e.path);
   return direct ? direct.blob : new Blob([(await e.read()) as BlobPart]);
 }
 
-function abortError(): DOMException {
+export function abortError(): DOMException {
   return new DOMException('the import was aborted', 'AbortError');
 }
 

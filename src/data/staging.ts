@@ -6,6 +6,7 @@
 import { encodeFloat16 } from './float16';
 import type { SampleSink } from './import';
 import type { PreparedSample } from './prepare';
+import type { OutputSampleSink, PreparedOutputSample } from './outputs_import';
 import * as store from './store';
 
 export interface StagingSink extends SampleSink {
@@ -21,26 +22,43 @@ export interface StagingSink extends SampleSink {
  */
 export function stagingSink(datasetId: string, opts: { batchBytes?: number; encoding?: store.Encoding; writeBatch?: typeof store.stageSamples } = {}): StagingSink {
   const { batchBytes = 8e6, encoding = 'float32', writeBatch = store.stageSamples } = opts;
-  let buffer: PreparedSample[] = [];
+  return batchedSink<PreparedSample>(
+    (first, batch) => writeBatch(datasetId, first, batch),
+    (s) => s.features.byteLength,
+    batchBytes,
+    'free space, or store the features as float16',
+    (sample) => (encoding === 'float16' ? { ...sample, features: encodeFloat16(new Float32Array(sample.features)).buffer as ArrayBuffer, encoding: 'float16' as const } : sample),
+  );
+}
+
+/** The same for a model-output set's samples (float32 log-probabilities, stored as they come). */
+export function outputStagingSink(setId: string, opts: { batchBytes?: number; writeBatch?: typeof store.stageOutputSamples } = {}): OutputSampleSink & Pick<StagingSink, 'flush' | 'staged' | 'bytes'> {
+  const { batchBytes = 8e6, writeBatch = store.stageOutputSamples } = opts;
+  return batchedSink<PreparedOutputSample>((first, batch) => writeBatch(setId, first, batch), (s) => s.logProbs.byteLength, batchBytes, 'free space, or import fewer samples');
+}
+
+/** Buffers items up to `batchBytes` and writes them in order, at most one write in flight. */
+function batchedSink<T>(write: (first: number, batch: T[]) => Promise<void>, size: (t: T) => number, batchBytes: number, quotaHint: string, encode: (t: T) => T = (t) => t) {
+  let buffer: T[] = [];
   let buffered = 0, queued = 0, staged = 0, bytes = 0;
   let inFlight: Promise<void> | null = null;
-  const write = async (batch: PreparedSample[], first: number, size: number) => {
+  const writeOne = async (batch: T[], first: number, n: number) => {
     try {
-      await writeBatch(datasetId, first, batch);
+      await write(first, batch);
     } catch (e) {
       if ((e as { name?: string }).name === 'QuotaExceededError') {
-        throw new Error(`the browser's storage quota ran out after ${(bytes / 2 ** 20).toFixed(0)} MB of this import; nothing was stored (free space, or store the features as float16)`);
+        throw new Error(`the browser's storage quota ran out after ${(bytes / 2 ** 20).toFixed(0)} MB of this import; nothing was stored (${quotaHint})`);
       }
       throw e;
     }
     staged += batch.length;
-    bytes += size;
+    bytes += n;
   };
   const startWrite = async () => {
     if (inFlight) await inFlight; // at most one write in flight (and its error surfaces here)
     inFlight = null;
     if (!buffer.length) return;
-    const p = write(buffer, queued, buffered);
+    const p = writeOne(buffer, queued, buffered);
     p.catch(() => {}); // awaited by the next startWrite or flush
     inFlight = p;
     queued += buffer.length;
@@ -48,10 +66,10 @@ export function stagingSink(datasetId: string, opts: { batchBytes?: number; enco
     buffered = 0;
   };
   return {
-    async put(sample) {
-      const s = encoding === 'float16' ? { ...sample, features: encodeFloat16(new Float32Array(sample.features)).buffer as ArrayBuffer, encoding: 'float16' as const } : sample;
+    async put(item: T) {
+      const s = encode(item);
       buffer.push(s);
-      buffered += s.features.byteLength;
+      buffered += size(s);
       if (buffered >= batchBytes) await startWrite();
     },
     async flush() {
