@@ -17,14 +17,25 @@ export function checkpointMeta(parts: Omit<CheckpointMeta, 'format' | 'createdAt
   return { format: CHECKPOINT_FORMAT, createdAt: new Date().toISOString(), blank: 0, ...parts };
 }
 
-/** Reads every variable (asynchronously) and writes the safetensors bytes. */
-export async function encodeCheckpoint(vars: Map<string, tf.Tensor>, meta: CheckpointMeta): Promise<Uint8Array> {
-  const tensors: Record<string, StTensor> = {};
-  for (const [name, v] of vars) {
-    const data = await v.data();
-    tensors[name] = { dtype: v.dtype === 'int32' ? 'I32' : 'F32', shape: v.shape, data: data as Float32Array | Int32Array };
-  }
-  return writeSafetensors(tensors, { ctc_lab: JSON.stringify(meta), format: 'pt' });
+/**
+ * The checkpoint as of this call. Before its first await it serialises the metadata and clones
+ * every tensor (tf.clone adds a reference to the same GPU buffer, no copy; the next optimizer
+ * step assigns new buffers and leaves these alone), so training can go on while the values are
+ * read back and the file is built: a mid-epoch checkpoint stalls training by that much only.
+ */
+export function encodeCheckpoint(vars: Map<string, tf.Tensor>, meta: CheckpointMeta): Promise<Uint8Array> {
+  const json = JSON.stringify(meta);
+  const held = [...vars].map(([name, v]) => [name, tf.clone(v)] as const);
+  return (async () => {
+    try {
+      const values = await Promise.all(held.map(([, t]) => t.data())); // read-backs in flight together
+      const tensors: Record<string, StTensor> = {};
+      held.forEach(([name, t], k) => (tensors[name] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: values[k] as Float32Array | Int32Array }));
+      return writeSafetensors(tensors, { ctc_lab: json, format: 'pt' });
+    } finally {
+      tf.dispose(held.map(([, t]) => t));
+    }
+  })();
 }
 
 export interface DecodedCheckpoint {

@@ -130,6 +130,7 @@ export const positionSchema = obj(
     batch: int(0, 1e9), // micro-batches of this epoch already trained (a multiple of accumulationSteps)
     shuffleSeed: int(-(2 ** 53) + 1, 2 ** 53 - 1), // the epoch's shuffle seed as the trainer derived it; resume refuses if it would derive another
     lossSum: finite, lossCount: int(0, 1e9), normSum: finite, skipped: int(0, 1e9), // the epoch's partial sums
+    kdSum: v.optional(finite), // distillation runs: the epoch's partial τ²·KL sum
     seconds: num(0, 1e9), // wall time of the epoch so far
   },
   'a mid-epoch position',

@@ -2,6 +2,8 @@
 // validation (loss, WER, CER with S/D/I, blank rate, greedy decoding), early stopping, and
 // checkpoints that resume exactly (weights, optimizer slots, step, early-stopping state, history;
 // shuffling and dropout are functions of (seed, epoch, step), so no RNG state needs saving).
+// A checkpoint can be taken between any two steps: `state.position` holds the unfinished epoch's
+// place (next micro-batch, its shuffle seed, its partial sums), so a resume mid-epoch continues exactly.
 
 import * as tf from '@tensorflow/tfjs';
 import { makeBatch, tokenIndex } from '../../data/batch';
@@ -12,6 +14,7 @@ import { asSource, type SampleInfo, type SampleSource } from '../../data/source'
 import { throwOnGpuErrors } from '../backend';
 import { checkpointMeta, encodeCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
 import type { StTensor } from '../checkpoint/safetensors';
+import type { EpochPosition } from '../checkpoint/schema';
 import { ctcLoss, ctcNll } from '../ctc/ctc_loss';
 import { ctcMinFrames } from '../ctc/ctc_reference';
 import { greedyDecode, idsToTokens } from '../decode/greedy';
@@ -54,6 +57,7 @@ export interface TrainState {
   step: number; // optimizer updates done
   earlyStopping: EarlyStoppingState;
   history: EpochMetrics[];
+  position?: EpochPosition; // between two steps of an unfinished epoch; undefined at epoch boundaries
 }
 
 export interface TrainHooks {
@@ -61,6 +65,7 @@ export interface TrainHooks {
   onEpoch?: (m: EpochMetrics, info: { improved: boolean; stop: boolean; earlyStopping: EarlyStoppingState }) => Promise<void> | void;
   shouldStop?: () => boolean;
   waitWhilePaused?: () => Promise<void>;
+  afterStep?: () => Promise<void> | void; // after each step, state.position current: where a mid-epoch checkpoint is taken
 }
 
 export class Trainer {
@@ -79,7 +84,7 @@ export class Trainer {
     readonly meta: DatasetMeta,
     samples: SampleRecord[] | SampleSource,
     readonly config: TrainConfig,
-    resume?: { state: TrainState; tensors: Record<string, StTensor> },
+    resume?: { state: TrainState; tensors: Record<string, StTensor>; best?: Record<string, StTensor> }, // best: the best checkpoint's tensors (restoreBest)
   ) {
     this.index = tokenIndex(meta.vocab);
     this.model = createModel(modelConfig(config, meta.featureDim, meta.vocab.length + 1), config.seed);
@@ -113,6 +118,7 @@ export class Trainer {
     this.state = resume ? { ...resume.state, history: [...resume.state.history] } : { epoch: 0, step: 0, earlyStopping: this.early.state, history: [] };
     this.state.earlyStopping = this.early.state;
     if (resume) this.load(resume.tensors);
+    if (resume?.best && config.restoreBest) this.loadBest(resume.best);
   }
 
   get trainCount(): number {
@@ -142,14 +148,32 @@ export class Trainer {
     this.optimizer.step = this.state.step;
   }
 
+  /** The best epoch's weights, kept for restoreBest across a resume (they live in the run's best checkpoint). */
+  private loadBest(tensors: Record<string, StTensor>): void {
+    for (const [name, v] of this.model.params) {
+      const t = tensors[name];
+      if (!t || t.shape.join() !== v.shape.join()) throw new Error(`best checkpoint: tensor ${name} is ${t ? `[${t.shape}]` : 'missing'}, the model needs [${v.shape}]`);
+    }
+    this.best = new Map([...this.model.params].map(([name, v]) => [name, tf.tensor(Float32Array.from(tensors[name].data), v.shape)]));
+  }
+
   /** One epoch of training; returns its metrics (without validation). */
   private async trainEpoch(epoch: number, hooks: TrainHooks): Promise<Omit<EpochMetrics, 'valLoss' | 'valWer' | 'valCer' | 'S' | 'D' | 'I' | 'N' | 'blankRate' | 'seconds'> | null> {
     const c = this.config;
     const frames = this.train.map((s) => s.frames);
-    const batches = bucketedBatches(frames, c.batchSize, c.seed * 100003 + epoch);
+    const shuffleSeed = c.seed * 100003 + epoch;
+    const batches = bucketedBatches(frames, c.batchSize, shuffleSeed);
+    // Resuming mid-epoch: the same batch list (checked by its seed), from the next micro-batch, with the epoch's partial sums.
+    const pos = this.state.position?.epoch === epoch ? this.state.position : undefined;
+    if (pos && pos.shuffleSeed !== shuffleSeed) throw new Error(`checkpoint: training.state.position.shuffleSeed ${pos.shuffleSeed} is not this run's (${shuffleSeed}); the config changed mid-epoch`);
+    if (pos && (pos.batch > batches.length || (pos.batch % c.accumulationSteps && pos.batch !== batches.length))) {
+      throw new Error(`checkpoint: training.state.position.batch ${pos.batch} is not a step boundary of this epoch's ${batches.length} micro-batches`);
+    }
+    const first = pos?.batch ?? 0;
+    const t0 = performance.now() - (pos?.seconds ?? 0) * 1000;
     const vars = [...this.model.params.values()];
     const byTfName = new Map([...this.model.params].map(([name, v]) => [v.name, name]));
-    let lossSum = 0, lossCount = 0, normSum = 0, skipped = 0;
+    let lossSum = pos?.lossSum ?? 0, lossCount = pos?.lossCount ?? 0, normSum = pos?.normSum ?? 0, skipped = pos?.skipped ?? 0;
     const A = c.accumulationSteps;
     // Features are loaded (IndexedDB in the worker) and assembled per step, one step ahead.
     const assemble = (from: number) => {
@@ -157,8 +181,8 @@ export class Trainer {
       p.catch(() => {}); // a read error surfaces where the batch is awaited, not as an unhandled rejection
       return p;
     };
-    let next = assemble(0);
-    for (let i = 0; i < batches.length; i += A) {
+    let next = assemble(first);
+    for (let i = first; i < batches.length; i += A) {
       if (hooks.shouldStop?.()) return null;
       await hooks.waitWhilePaused?.();
       const group = await next;
@@ -212,6 +236,8 @@ export class Trainer {
       this.state.step++;
       throwOnGpuErrors(`training step ${this.state.step}`);
       hooks.onStep?.({ step: this.state.step, epoch, loss, lr, gradNorm: gn, skipped: !finite });
+      this.state.position = { epoch, batch: Math.min(i + A, batches.length), shuffleSeed, lossSum, lossCount, normSum, skipped, seconds: (performance.now() - t0) / 1000 };
+      await hooks.afterStep?.();
     }
     return {
       epoch,
@@ -259,9 +285,10 @@ export class Trainer {
     const c = this.config;
     while (this.state.epoch < c.epochs) {
       const epoch = this.state.epoch + 1;
-      const t0 = performance.now();
+      const t0 = performance.now() - (this.state.position?.epoch === epoch ? this.state.position.seconds * 1000 : 0); // a resumed epoch's time so far
       const tr = await this.trainEpoch(epoch, hooks);
       if (!tr) return { reason: `stopped by the user during epoch ${epoch}` };
+      this.state.position = undefined;
       const doEval = epoch % c.evalEvery === 0 || epoch === c.epochs;
       const ev = doEval ? await this.evaluate() : null;
       const m: EpochMetrics = {
@@ -307,7 +334,7 @@ export class Trainer {
       normalisation: this.meta.norm,
       training: {
         config: { mode: 'train', ...this.config },
-        state: { epoch: this.state.epoch, step: this.state.step, seed: this.config.seed, earlyStopping: { ...this.early.state } },
+        state: { epoch: this.state.epoch, step: this.state.step, seed: this.config.seed, earlyStopping: { ...this.early.state }, ...(this.state.position ? { position: { ...this.state.position } } : {}) },
       },
       history: this.state.history as unknown as CheckpointMeta['history'],
       dataset: { id: this.meta.id, name: datasetName },
@@ -330,5 +357,6 @@ export function resumeStateFrom(meta: CheckpointMeta): TrainState {
     step: st.step,
     earlyStopping: st.earlyStopping ?? { best: null, bestEpoch: 0, counter: 0 },
     history: meta.history as unknown as EpochMetrics[],
+    ...(st.position ? { position: { ...st.position } } : {}),
   };
 }
