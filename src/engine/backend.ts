@@ -2,7 +2,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { registerCtcKernels } from './ctc/ctc_loss';
 
 export interface BackendInfo {
@@ -24,16 +24,91 @@ export function throwOnGpuErrors(where: string): void {
   throw new Error(`WebGPU error during ${where}: ${msgs.join(' | ')}`);
 }
 
-function watchDevice(device: GPUDevice): void {
-  device.addEventListener('uncapturederror', (ev) => {
+// Device loss (a driver reset, the GPU process restarting, device.destroy()): every tensor on the
+// device is gone and the backend cannot be used again. The loss is recorded here; a job that
+// fails asks deviceLost() and, if so, recoverWebGpu() drops the backend and starts a new adapter
+// and device, and the job resumes from its last checkpoint (the worker does that).
+let device: GPUDevice | null = null;
+let lost: { reason: string; message: string } | null = null;
+
+function watchDevice(d: GPUDevice): void {
+  device = d;
+  lost = null;
+  d.addEventListener('uncapturederror', (ev) => {
     const msg = (ev as GPUUncapturedErrorEvent).error.message;
     console.error(`[ctc-lab] WebGPU error: ${msg}`);
     gpuErrors.push(msg.split('\n')[0]);
   });
-  void device.lost.then((info) => {
+  void d.lost.then((info) => {
+    if (d !== device) return; // a device already replaced
     console.error(`[ctc-lab] WebGPU device lost (${info.reason}): ${info.message}`);
+    lost = { reason: info.reason, message: info.message };
     gpuErrors.push(`device lost (${info.reason}): ${info.message}`);
   });
+}
+
+/**
+ * Whether the WebGPU device under the current backend is lost, waiting up to `waitMs` for its
+ * `lost` promise (it can settle just after the error that a job saw). null on webgl/cpu.
+ */
+export async function deviceLost(waitMs = 250): Promise<{ reason: string; message: string } | null> {
+  if (!device || tf.getBackend() !== 'webgpu') return null;
+  if (!lost) await Promise.race([device.lost, new Promise((r) => setTimeout(r, waitMs))]);
+  await Promise.resolve(); // let the lost handler above record it
+  return lost;
+}
+
+/** No WebGPU adapter came back after a reset: the page offers the fallback backend. */
+export class NoGpuAdapterError extends Error {
+  constructor(readonly fallback: Exclude<BackendInfo['name'], 'webgpu'>[]) {
+    super('The GPU was reset and no WebGPU adapter came back (the browser may have blocked WebGPU after the reset); continue on the fallback backend, or reload the page to try the GPU again');
+    this.name = 'NoGpuAdapterError';
+  }
+}
+
+// tfjs-backend-webgpu's own factory (base.ts), registered again after removeBackend dropped it.
+async function webgpuFactory(): Promise<tf.KernelBackend> {
+  const gpu = (globalThis.navigator as GpuNavigator).gpu!;
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('requestAdapter() returned no adapter');
+  const l = adapter.limits;
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const d = await adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    },
+  });
+  return new WebGPUBackend(d, adapter.info);
+}
+
+/**
+ * After a device loss: drops the WebGPU backend (the tensors on it are gone; callers dispose
+ * what they held first), registers a new one on a new adapter and device, re-registers the
+ * custom kernels and makes it current. Throws NoGpuAdapterError when no adapter comes back.
+ */
+export async function recoverWebGpu(): Promise<BackendInfo> {
+  try {
+    tf.removeBackend('webgpu'); // disposes the lost backend; a lost device may make that throw
+  } catch (e) {
+    console.warn(`[ctc-lab] dropping the lost WebGPU backend: ${(e as Error).message}`);
+  }
+  gpuErrors.length = 0;
+  device = null;
+  lost = null;
+  tf.registerBackend('webgpu', webgpuFactory, 3);
+  registerCtcKernels(); // kernels are registered by backend name: they bind to the new instance
+  const info = await initBackend(['webgpu']).catch(() => null);
+  if (!info) throw new NoGpuAdapterError(['webgl', 'cpu']);
+  return info;
+}
+
+/** Test hook (the worker exposes it only in test builds): destroys the current device as a driver reset would. */
+export function destroyDeviceForTest(): void {
+  if (tf.getBackend() !== 'webgpu') throw new Error('destroyDeviceForTest: the backend is not webgpu');
+  (tf.backend() as WebGPUBackend).device.destroy();
 }
 
 export async function initBackend(prefer: BackendInfo['name'][] = ['webgpu', 'webgl', 'cpu']): Promise<BackendInfo> {
