@@ -12,7 +12,7 @@ export default defineConfig({
   },
   preview: { port: 4173, strictPort: true },
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'python/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
   },

@@ -1,0 +1,53 @@
+"""Fixtures: the lab-written ones (CTC_LAB_FIXTURES, made by python/twin.test.ts when `npm test`
+runs) and small datasets made here. Without CTC_LAB_FIXTURES the tests that compare against the
+lab are skipped, unless CI=true: then they fail."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def fx() -> Path:
+    d = os.environ.get("CTC_LAB_FIXTURES")
+    if not d:
+        msg = "CTC_LAB_FIXTURES is not set: run `npx vitest run python/twin.test.ts` (it writes the lab's fixtures, then runs pytest)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return Path(d)
+
+
+def make_dataset(root: Path, n: int = 24, dim: int = 5, seed: int = 0, words=("A", "B", "C", "D"), vocab_file: bool = False, splits: bool = False) -> Path:
+    """A small dataset in the lab's format: word templates + noise, half per-sample .npy, half in an .npz."""
+    rng = np.random.default_rng(seed)
+    tpl = {w: rng.normal(size=(3 + i % 2, dim)) for i, w in enumerate(words)}
+    (root / "feats").mkdir(parents=True, exist_ok=True)
+    rows, npz = [], {}
+    for i in range(n):
+        seq = list(rng.choice(list(words), size=int(rng.integers(1, 4))))
+        x = np.concatenate([np.concatenate([tpl[w], np.zeros((1, dim))]) for w in seq]) + 0.1 * rng.normal(size=(sum(len(tpl[w]) + 1 for w in seq), dim))
+        row = {"id": f"s{i:03d}", "text": " ".join(seq)}
+        if splits:
+            row["split"] = "val" if i % 6 == 0 else "train"
+        if i % 2:
+            np.save(root / "feats" / f"s{i:03d}.npy", x.astype(np.float32))
+            row["features"] = f"feats/s{i:03d}.npy"
+        else:
+            npz[f"s{i:03d}"] = x.astype(np.float32)
+        rows.append(row)
+    np.savez_compressed(root / "part.npz", **npz)
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if vocab_file:
+        (root / "vocab.txt").write_text("\n".join(sorted(words)) + "\n")
+    return root
+
+
+@pytest.fixture()
+def tiny_dataset(tmp_path) -> Path:
+    return make_dataset(tmp_path / "ds")

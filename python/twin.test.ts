@@ -1,0 +1,341 @@
+// The PyTorch twin against the lab, driven from here: this file writes fixtures with the lab's own
+// engine (TF.js cpu backend: checkpoints, logits for fixed inputs of unequal lengths, a dataset
+// imported by the lab's importer, training runs, an overfit checkpoint and its log-probs), runs
+// pytest on python/tests with them (the comparisons are there), then checks in the lab what Python
+// wrote: round-tripped checkpoints, Python-trained and torchrun-trained checkpoints (they decode,
+// load, resume and train on), and the model outputs zip (the lab's outputs importer reads it).
+// Nothing binary is committed: every fixture is made here, in a temporary folder.
+//
+// Without Debian's python3-torch / numpy / pytest at /usr/bin/python3 (or CTC_LAB_PYTHON) the
+// tests are skipped, except under CI=true where that is a failure.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unzipSync, zipSync } from 'fflate';
+import { Rng } from '../src/lib/rng';
+import { writeNpy, parseNpy } from '../src/data/npy';
+import { prepareImport, type InputFile } from '../src/data/import';
+import { bucketedBatches } from '../src/data/loader';
+import { makeBatch } from '../src/data/batch';
+import type { DatasetMeta, SampleRecord } from '../src/data/types';
+import { prepareOutputsImport } from '../src/data/outputs_import';
+import { createModel, modelConfig, type ModelConfig } from '../src/engine/model/registry';
+import { PRESET_NAMES, type Preset } from '../src/engine/model/presets';
+import type { ModelInput, SequenceModel } from '../src/engine/model/model';
+import { checkpointMeta, decodeCheckpoint, encodeCheckpoint } from '../src/engine/checkpoint/checkpoint';
+import { Adam } from '../src/engine/optim/adam';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../src/engine/train/config';
+import { resumeStateFrom, Trainer } from '../src/engine/train/trainer';
+import { runOverfitTest } from '../src/engine/train/overfit';
+import { batchTensors, disposeBatchTensors } from '../src/engine/train/batch_tensors';
+import { greedyDecode, idsToTokens } from '../src/engine/decode/greedy';
+import { knobsOf } from '../src/engine/model/presets';
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // python/
+const PY = process.env.CTC_LAB_PYTHON ?? '/usr/bin/python3';
+const CI = process.env.CI === 'true';
+const probe = spawnSync(PY, ['-c', 'import torch, numpy, pytest'], { encoding: 'utf8' });
+const HAVE_TORCH = probe.status === 0;
+
+const F = 6; // feature dim of every fixture
+const TINY: Record<Preset, { channels: number; layers: number; hidden: number; heads: number }> = {
+  tcn: { channels: 8, layers: 2, hidden: 8, heads: 2 },
+  'tconv-bilstm': { channels: 8, layers: 2, hidden: 6, heads: 2 },
+  transformer: { channels: 16, layers: 2, hidden: 8, heads: 2 },
+};
+const WORDS = ['HELLO', 'YES', 'NO', 'WATER', 'FRIEND'];
+
+// ---------------------------------------------------------------- small helpers
+
+const npy = (data: Float32Array | Float64Array, shape: number[]) => writeNpy(data, shape);
+const put = (path: string, bytes: Uint8Array | string) => {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, bytes);
+};
+const json = (path: string, x: unknown) => put(path, JSON.stringify(x, null, 1));
+/** A file's bytes as a plain Uint8Array: a Node Buffer's slice() is a view into a shared pool. */
+const readBytes = (path: string) => new Uint8Array(readFileSync(path));
+
+/** A padded batch of per-sample features [frames·F] at T = the longest, as the trainer builds it. */
+function batchOf(model: SequenceModel, xs: Float32Array[]): ModelInput & { T: number } {
+  const frames = xs.map((x) => x.length / F);
+  const T = Math.max(...frames);
+  const data = new Float32Array(xs.length * T * F);
+  xs.forEach((x, b) => data.set(x, b * T * F));
+  const Tout = model.outLength(T);
+  const mask = new Float32Array(xs.length * Tout);
+  frames.forEach((n, b) => mask.fill(1, b * Tout, b * Tout + model.outLength(n)));
+  return { x: tf.tensor3d(data, [xs.length, T, F]), frames, mask: tf.tensor3d(mask, [xs.length, Tout, 1]), T };
+}
+
+/** N(0, 0.3²) weights, biases included: zero biases at init would hide masking bugs. */
+function randomize(model: SequenceModel, seed: number): void {
+  const rng = new Rng(seed);
+  for (const v of model.params.values()) tf.tidy(() => v.assign(tf.tensor(Float32Array.from({ length: v.size }, () => 0.3 * rng.normal()), v.shape)));
+}
+
+function trainMeta(model: SequenceModel, vocab: string[], config: Record<string, unknown>) {
+  return checkpointMeta({
+    model: { ...model.config } as ModelConfig,
+    subsampling: model.subsampling,
+    vocab,
+    normalisation: { mean: new Array(F).fill(0), std: new Array(F).fill(1) },
+    training: { config: { mode: 'train', ...TRAIN_DEFAULTS, ...config } as TrainConfig & { mode: 'train' }, state: { epoch: 0, step: 0, seed: 1 } },
+    history: [],
+    dataset: { id: 'fixture', name: 'fixture' },
+  });
+}
+
+// ---------------------------------------------------------------- fixtures
+
+/** Per preset (and tcn ×4): a checkpoint with random weights, inputs of unequal lengths, the lab's logits. */
+async function writeModelFixtures(dir: string): Promise<void> {
+  const cases: { name: string; preset: Preset; subsampling?: 2 | 4 }[] = [...PRESET_NAMES.map((p) => ({ name: p, preset: p })), { name: 'tcn-x4', preset: 'tcn', subsampling: 4 }];
+  const lengths = [13, 7, 1, 10, 4];
+  const rng = new Rng(5);
+  const xs = lengths.map((n) => Float32Array.from({ length: n * F }, () => rng.normal()));
+  for (const c of cases) {
+    const cfg = modelConfig({ preset: c.preset, ...TINY[c.preset], dropout: 0, ...(c.subsampling ? { subsampling: c.subsampling } : {}) }, F, WORDS.length + 1);
+    const model = createModel(cfg, 3);
+    const adam = new Adam(model.params);
+    randomize(model, 11);
+    const b = batchOf(model, xs);
+    const y = model.apply(b, false);
+    const out = join(dir, 'models', c.name);
+    put(join(out, 'checkpoint.safetensors'), await encodeCheckpoint(new Map([...model.params, ...adam.slots]), trainMeta(model, WORDS, { preset: c.preset, ...TINY[c.preset], dropout: 0 })));
+    put(join(out, 'x.npy'), npy((await b.x.data()) as Float32Array, b.x.shape));
+    put(join(out, 'logits.npy'), npy((await y.data()) as Float32Array, y.shape));
+    json(join(out, 'lengths.json'), lengths);
+    tf.dispose([y, b.x, b.mask]);
+    adam.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * A dataset on disk in the lab's format, exercising the importer's rules: rows with and without a
+ * split (seeded 90/10), per-sample .npy (float32, float64, a [T, 2, 3] array) and an .npz, one
+ * sample with a NaN (left out). Then the lab's importer reads it: the facts Python must reproduce.
+ */
+async function writeDataset(dir: string): Promise<{ meta: DatasetMeta; samples: SampleRecord[] }> {
+  const rng = new Rng(21);
+  const tpl = WORDS.map(() => Array.from({ length: 3 + rng.int(0, 2) }, () => Float32Array.from({ length: F }, () => rng.normal())));
+  const root = join(dir, 'dataset');
+  const rows: Record<string, unknown>[] = [];
+  const npz: Record<string, Uint8Array> = {};
+  const files: InputFile[] = [];
+  for (let i = 0; i < 44; i++) {
+    const seq = Array.from({ length: 1 + rng.int(0, 2) }, () => rng.int(0, WORDS.length - 1));
+    const frames: number[][] = [];
+    for (const w of seq) {
+      for (const fr of tpl[w]) frames.push(Array.from(fr, (v) => v + 0.2 * rng.normal()));
+      for (let k = rng.int(1, 2); k > 0; k--) frames.push(Array.from({ length: F }, () => 0.2 * rng.normal()));
+    }
+    const T = frames.length;
+    const flat = Float32Array.from(frames.flat());
+    if (i === 7) flat[5] = NaN;
+    const id = `utt${String(i).padStart(3, '0')}`;
+    const row: Record<string, unknown> = { id, text: seq.map((w) => WORDS[w]).join(' ') };
+    if (i < 4) row.split = 'val';
+    if (i === 4) row.split = 'test';
+    if (i % 3 === 0) npz[`${id}.npy`] = npy(flat, [T, F]);
+    else {
+      const path = `feats/${id}.npy`;
+      const bytes = i % 5 === 1 ? npy(Float64Array.from(flat), [T, F]) : i % 5 === 2 ? npy(flat, [T, 2, 3]) : npy(flat, [T, F]);
+      put(join(root, path), bytes);
+      files.push({ path, blob: new Blob([bytes as BlobPart]) });
+      row.features = path;
+    }
+    rows.push(row);
+  }
+  const npzBytes = zipSync(npz, { level: 6 });
+  put(join(root, 'part1.npz'), npzBytes);
+  const manifest = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  put(join(root, 'manifest.jsonl'), manifest);
+  files.push({ path: 'part1.npz', blob: new Blob([npzBytes as BlobPart]) }, { path: 'manifest.jsonl', blob: new Blob([manifest]) });
+  const { dataset, report } = await prepareImport(files, 'fixture');
+  const meta: DatasetMeta = { ...dataset.meta, id: 'fixture', createdAt: 0 };
+  const samples: SampleRecord[] = dataset.samples.map((s, index) => ({ ...s, datasetId: 'fixture', index }));
+  const frames = samples.map((s) => s.frames);
+  json(join(dir, 'dataset_facts.json'), {
+    samples: samples.map((s) => ({ id: s.id, split: s.split, frames: s.frames })),
+    vocab: meta.vocab,
+    norm: meta.norm,
+    leftOut: report.nonFinite.map((n) => n.id),
+    bucketed: { frames, batchSize: 4, seed: 7 * 100003 + 3, batches: bucketedBatches(frames, 4, 7 * 100003 + 3) },
+  });
+  return { meta, samples };
+}
+
+/** Training runs in the lab: checkpoint before, after epoch 1 (one optimizer step), after a resumed epoch 2. */
+const TRAIN_CASES: { name: string; preset: Preset; config: Partial<TrainConfig> }[] = [
+  { name: 'tcn-adam', preset: 'tcn', config: { optimizer: 'adam' } },
+  { name: 'tcn-adamw', preset: 'tcn', config: { optimizer: 'adamw', weightDecay: 0.05 } },
+  { name: 'tcn-sgd', preset: 'tcn', config: { optimizer: 'sgd', momentum: 0.9, weightDecay: 0.001, lr: 0.05 } },
+  { name: 'tconv-bilstm-adam', preset: 'tconv-bilstm', config: { optimizer: 'adam' } },
+  { name: 'transformer-adam', preset: 'transformer', config: { optimizer: 'adam' } },
+];
+
+function trainConfig(c: (typeof TRAIN_CASES)[number]): TrainConfig {
+  // 8 training samples in 2 micro-batches of 4 (unequal lengths) = one optimizer step per epoch;
+  // no warmup (the step moves the weights by ~lr), clipping at 0.25 (active at these gradient norms).
+  return { ...TRAIN_DEFAULTS, preset: c.preset, ...TINY[c.preset], dropout: 0, batchSize: 4, accumulationSteps: 2, epochs: 1, lr: 1e-3, warmupEpochs: 0, clipNorm: 0.25, maxTrainSamples: 8, seed: 7, ...c.config };
+}
+
+async function writeTrainFixtures(dir: string, meta: DatasetMeta, samples: SampleRecord[]): Promise<void> {
+  for (const c of TRAIN_CASES) {
+    const out = join(dir, 'train', c.name);
+    const cfg = trainConfig(c);
+    const t1 = new Trainer(meta, samples, cfg);
+    put(join(out, 'epoch0.safetensors'), await t1.checkpoint('fixture'));
+    await t1.run();
+    const ck1 = await t1.checkpoint('fixture');
+    put(join(out, 'epoch1.safetensors'), ck1);
+    t1.dispose();
+    // Resumed with 2 planned epochs: the schedule and the moments carry on.
+    const { meta: m1, tensors } = decodeCheckpoint(ck1, 'epoch1');
+    const t2 = new Trainer(meta, samples, { ...cfg, epochs: 2 }, { state: resumeStateFrom(m1), tensors });
+    await t2.run();
+    put(join(out, 'epoch2.safetensors'), await t2.checkpoint('fixture'));
+    t2.dispose();
+  }
+}
+
+/** An overfit-test checkpoint (as the worker writes it) and the lab's log-probs of the val samples. */
+async function writeOutputsFixture(dir: string, meta: DatasetMeta, samples: SampleRecord[]): Promise<void> {
+  const train = samples.filter((s) => s.split === 'train').slice(0, 5);
+  const cfg = { numSamples: 5, maxEpochs: 120, lr: 3e-3, seed: 1, preset: 'tcn' as const, ...TINY.tcn };
+  const { result, model, optimizer } = await runOverfitTest(train, meta, cfg);
+  const ckMeta = checkpointMeta({
+    model: { ...model.config } as ModelConfig,
+    subsampling: model.subsampling,
+    vocab: meta.vocab,
+    normalisation: meta.norm,
+    training: { config: { mode: 'overfit', ...cfg, optimizer: 'adam', ...optimizer.config }, state: { epoch: result.epochs, step: optimizer.step, seed: cfg.seed } },
+    history: result.history.map((h) => ({ epoch: h.epoch, loss: h.loss, wer: h.wer, seconds: h.seconds })),
+    dataset: { id: meta.id, name: meta.name },
+  });
+  put(join(dir, 'outputs', 'overfit.safetensors'), await encodeCheckpoint(new Map([...model.params, ...optimizer.slots]), ckMeta));
+  // The lab's log-probs, one sample per batch (its outputs do not depend on the batch).
+  const members: Record<string, Uint8Array> = {};
+  for (const s of samples.filter((x) => x.split === 'val')) {
+    const t = batchTensors(model, makeBatch([s], meta));
+    const lp = tf.tidy(() => tf.logSoftmax(model.apply(t, false)).slice([0, 0, 0], [1, t.outLens[0], model.config.numClasses]));
+    members[`${s.id}.npy`] = npy((await lp.data()) as Float32Array, [t.outLens[0], model.config.numClasses]);
+    lp.dispose();
+    disposeBatchTensors(t);
+  }
+  put(join(dir, 'outputs', 'lab_logprobs.npz'), zipSync(members, { level: 0 }));
+  model.dispose();
+  optimizer.dispose();
+}
+
+// ---------------------------------------------------------------- the tests
+
+const describeTwin = HAVE_TORCH ? describe : CI ? describe : describe.skip;
+
+describeTwin('PyTorch twin (python/ctc_lab) against the lab', () => {
+  let dir = '';
+  let data: { meta: DatasetMeta; samples: SampleRecord[] };
+
+  beforeAll(async () => {
+    if (!HAVE_TORCH) return;
+    await tf.setBackend('cpu');
+    dir = mkdtempSync(join(tmpdir(), 'ctc-lab-twin-'));
+    await writeModelFixtures(dir);
+    data = await writeDataset(dir);
+    await writeTrainFixtures(dir, data.meta, data.samples);
+    await writeOutputsFixture(dir, data.meta, data.samples);
+  }, 240_000);
+
+  afterAll(() => {
+    if (dir && !process.env.CTC_LAB_KEEP_FIXTURES) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has python3 with torch, numpy and pytest (required under CI=true)', () => {
+    expect(HAVE_TORCH, `${PY} -c "import torch, numpy, pytest" failed: ${probe.stderr || probe.error}`).toBe(true);
+  });
+
+  it('pytest python/tests passes on the lab-written fixtures (logits, training steps, dataset, outputs, torchrun)', () => {
+    const r = spawnSync(PY, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], {
+      cwd: HERE,
+      env: { ...process.env, CTC_LAB_FIXTURES: dir, CI: 'true', PYTHONDONTWRITEBYTECODE: '1' },
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
+    const out = `${r.stdout}\n${r.stderr}`;
+    expect(r.status, out.slice(-8000)).toBe(0);
+    expect(out).not.toMatch(/\bskipped\b/); // with fixtures every test runs
+  }, 180_000);
+
+  it('a checkpoint round-tripped lab → PyTorch → lab is unchanged (tensors bit for bit, metadata)', () => {
+    for (const c of TRAIN_CASES) {
+      const lab = decodeCheckpoint(readBytes(join(dir, 'train', c.name, 'epoch1.safetensors')), 'lab');
+      const back = decodeCheckpoint(readBytes(join(dir, 'py', 'roundtrip', `${c.name}.safetensors`)), 'python');
+      expect(back.meta, c.name).toEqual(lab.meta);
+      expect(Object.keys(back.tensors).sort(), c.name).toEqual(Object.keys(lab.tensors).sort());
+      for (const [name, t] of Object.entries(lab.tensors)) {
+        expect(back.tensors[name].shape, name).toEqual(t.shape);
+        expect(Array.from(back.tensors[name].data), `${c.name} ${name}`).toEqual(Array.from(t.data));
+      }
+    }
+  });
+
+  it('checkpoints trained in PyTorch import into the lab: validated, resumed, the next epoch trains', async () => {
+    for (const c of TRAIN_CASES) {
+      const file = join(dir, 'py', 'train', c.name, 'last.safetensors');
+      const { meta: ck, tensors } = decodeCheckpoint(readBytes(file), file);
+      expect(ck.training.state.epoch).toBe(2);
+      expect(ck.history.map((h) => h.epoch)).toEqual([1, 2]);
+      // What the worker's Import checkpoint does: the stored config with the model's knobs, a trial Trainer.
+      const config = { ...TRAIN_DEFAULTS, ...(ck.training.config as Partial<TrainConfig>), ...knobsOf(ck.model), epochs: 3 } as TrainConfig;
+      const t = new Trainer(data.meta, data.samples, config, { state: resumeStateFrom(ck), tensors });
+      await t.run();
+      expect(t.state.epoch).toBe(3);
+      expect(Number.isFinite(t.state.history[2].trainLoss), c.name).toBe(true);
+      t.dispose();
+    }
+  });
+
+  it('the torchrun (2 processes, gloo) checkpoint decodes in the lab as PyTorch decoded it', async () => {
+    const file = join(dir, 'py', 'ddp', 'last.safetensors');
+    const { meta: ck, tensors } = decodeCheckpoint(readBytes(file), file);
+    const model = createModel(ck.model as ModelConfig, 1);
+    model.loadTensors(tensors, file);
+    const want = JSON.parse(readFileSync(join(dir, 'py', 'ddp', 'decodes.json'), 'utf8')) as Record<string, string>;
+    const val = data.samples.filter((s) => s.split === 'val');
+    expect(Object.keys(want).sort()).toEqual(val.map((s) => s.id).sort());
+    for (const s of val) {
+      const t = batchTensors(model, makeBatch([s], data.meta));
+      const best = tf.tidy(() => tf.argMax(model.apply(t, false), 2));
+      const hyp = idsToTokens(greedyDecode(await best.data(), t.Tout, t.outLens)[0], ck.vocab).join(' ');
+      expect(hyp, s.id).toBe(want[s.id]);
+      best.dispose();
+      disposeBatchTensors(t);
+    }
+    model.dispose();
+  });
+
+  it("python -m ctc_lab outputs writes a zip the lab's Import model outputs reads, log-probs as PyTorch wrote them", async () => {
+    const bytes = readBytes(join(dir, 'py', 'outputs', 'val.zip'));
+    const { meta, samples, report } = await prepareOutputsImport([{ path: 'val.zip', blob: new Blob([bytes]) }], 'python');
+    expect(meta.kind.declared).toBe('log_probs');
+    expect(report.subsampling).toBe(2);
+    const val = data.samples.filter((s) => s.split === 'val');
+    expect(samples.map((s) => s.id).sort()).toEqual(val.map((s) => s.id).sort());
+    const npz = unzipSync(unzipSync(bytes)['posteriors.npz']);
+    for (const s of samples) {
+      const mine = parseNpy(npz[`${s.id}.npy`], s.id);
+      const got = new Float32Array(s.logProbs);
+      expect(got.length).toBe(mine.data.length);
+      got.forEach((v, i) => expect(Math.abs(v - mine.data[i])).toBeLessThan(1e-5));
+    }
+  });
+});
+
+if (!existsSync(join(HERE, 'tests'))) throw new Error('python/tests is missing');
