@@ -251,12 +251,58 @@ export async function saveCheckpoint(rec: Omit<CheckpointRecord, 'id' | 'created
   return full;
 }
 
-/** Saves a run's checkpoint(s) and its record in one transaction: after a crash, the run record
- * never points at a checkpoint that is not there. */
+/** The run's dataset was deleted (by another tab) while the run was training or being saved. */
+export class DatasetGoneError extends Error {
+  constructor(readonly datasetId: string, readonly datasetName: string) {
+    super(`dataset "${datasetName}" was deleted (in another tab?); this run's progress could not be saved and training stopped`);
+    this.name = 'DatasetGoneError';
+  }
+}
+
+/** The browser refused a checkpoint for lack of space; the transaction was rolled back. */
+export class CheckpointQuotaError extends Error {
+  constructor(run: RunRecord) {
+    super(`the browser's storage quota ran out while saving a checkpoint of run ${run.id}; the previous checkpoint is intact (free space: delete old runs or datasets, or store features as float16)`);
+    this.name = 'CheckpointQuotaError';
+  }
+}
+
+/**
+ * Saves a run's checkpoint(s) and its record in one transaction: after a crash, the run record
+ * never points at a checkpoint that is not there. Refuses (DatasetGoneError) when the dataset is no
+ * longer stored, so a run never outlives its data; a quota error rolls everything back
+ * (CheckpointQuotaError) and the previous checkpoint stays.
+ */
 export async function saveRunProgress(run: RunRecord, checkpoints: CheckpointRecord[]): Promise<void> {
   const d = await db();
+  const tx = d.transaction(['datasets', 'runs', 'checkpoints'], 'readwrite');
+  const writes: Promise<unknown>[] = [];
+  const track = (p: Promise<unknown>) => writes.push(p.catch((e) => e)); // each settles; the first failure is rethrown below
+  try {
+    if (!(await tx.objectStore('datasets').getKey(run.datasetId))) throw new DatasetGoneError(run.datasetId, run.datasetName);
+    for (const c of checkpoints) track(tx.objectStore('checkpoints').put(c));
+    track(tx.objectStore('runs').put(run));
+    for (const r of await Promise.all(writes)) if (r instanceof Error || r instanceof DOMException) throw r;
+    await tx.done;
+  } catch (e) {
+    try {
+      tx.abort(); // a put that threw does not abort by itself: nothing of this save may stay
+    } catch {
+      // already aborted or finished
+    }
+    await tx.done.catch(() => {});
+    if ((e as { name?: string }).name === 'QuotaExceededError') throw new CheckpointQuotaError(run);
+    throw e;
+  }
+}
+
+/** Deletes one run: its record and the checkpoints it wrote (last, best), in one transaction. */
+export async function deleteRun(id: string): Promise<void> {
+  const d = await db();
   const tx = d.transaction(['runs', 'checkpoints'], 'readwrite');
-  await Promise.all([...checkpoints.map((c) => tx.objectStore('checkpoints').put(c)), tx.objectStore('runs').put(run), tx.done]);
+  const run = await tx.objectStore('runs').get(id);
+  const cks = new Set([`${id}-last`, `${id}-best`, run?.lastCheckpointId, run?.bestCheckpointId].filter((k): k is string => !!k));
+  await Promise.all([...[...cks].map((k) => tx.objectStore('checkpoints').delete(k)), tx.objectStore('runs').delete(id), tx.done]);
 }
 
 export async function listRuns(datasetId: string): Promise<RunRecord[]> {
