@@ -206,6 +206,20 @@ async function writeTrainFixtures(dir: string, meta: DatasetMeta, samples: Sampl
   }
 }
 
+/** A checkpoint taken mid-epoch (after step 1 of 2: training.state.position) and the epoch's end. */
+async function writeMidEpochFixture(dir: string, meta: DatasetMeta, samples: SampleRecord[]): Promise<void> {
+  const t = new Trainer(meta, samples, { ...trainConfig(TRAIN_CASES[0]), maxTrainSamples: 16 });
+  let steps = 0;
+  await t.run({
+    afterStep: async () => {
+      if (++steps === 1) put(join(dir, 'train', 'mid-epoch', 'step1.safetensors'), await t.checkpoint('fixture'));
+    },
+  });
+  expect(steps).toBe(2);
+  put(join(dir, 'train', 'mid-epoch', 'epoch1.safetensors'), await t.checkpoint('fixture'));
+  t.dispose();
+}
+
 /** An overfit-test checkpoint (as the worker writes it) and the lab's log-probs of the val samples. */
 async function writeOutputsFixture(dir: string, meta: DatasetMeta, samples: SampleRecord[]): Promise<void> {
   const train = samples.filter((s) => s.split === 'train').slice(0, 5);
@@ -250,6 +264,7 @@ describeTwin('PyTorch twin (python/ctc_lab) against the lab', () => {
     await writeModelFixtures(dir);
     data = await writeDataset(dir);
     await writeTrainFixtures(dir, data.meta, data.samples);
+    await writeMidEpochFixture(dir, data.meta, data.samples);
     await writeOutputsFixture(dir, data.meta, data.samples);
   }, 240_000);
 

@@ -320,6 +320,8 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
         if pos["shuffleSeed"] != shuffle_seed:
             raise CtcLabError(f"{run.source}: training.state.position.shuffleSeed {pos['shuffleSeed']} is not this run's ({shuffle_seed}); the config changed mid-epoch")
         first = pos["batch"]
+        if first > len(batches) or (first % A and first != len(batches)):
+            raise CtcLabError(f"{run.source}: training.state.position.batch {first} is not a step boundary of this epoch's {len(batches)} micro-batches")
         sums.update({k: pos[k] for k in sums})
     run.position = None
     steps = shard_steps(batches[first:], A, d.rank, N)

@@ -110,6 +110,14 @@ def test_training_steps_equal_the_labs(fx: Path, case: str):
     compare_runs(str(out / "last.safetensors"), str(d / "epoch2.safetensors"), case, 2)
 
 
+def test_a_mid_epoch_checkpoint_continues_its_epoch_as_the_lab_does(fx: Path):
+    d, out = fx / "train" / "mid-epoch", fx / "py" / "train" / "mid-epoch"
+    meta, _ = read_checkpoint(str(d / "step1.safetensors"))
+    assert meta["training"]["state"]["position"]["batch"] == 2 and meta["training"]["state"]["epoch"] == 0
+    assert main(["train", str(d / "step1.safetensors"), str(fx / "dataset"), "-o", str(out)]) == 0
+    compare_runs(str(out / "last.safetensors"), str(d / "epoch1.safetensors"), "mid-epoch", 1)
+
+
 @pytest.mark.parametrize("case", TRAIN_CASES)
 def test_round_trip_writes_what_it_read(fx: Path, case: str):
     """Lab → PyTorch (model + optimizer state) → lab: the lab compares the file it gets back."""
