@@ -8,6 +8,8 @@ const outDir = process.env.E2E_DIST ? ` --outDir ${process.env.E2E_DIST}` : '';
 
 export default defineConfig({
   testDir: 'e2e',
+  // Several runs side by side (E2E_PORT) keep their artifacts apart.
+  outputDir: process.env.E2E_PORT ? `test-results/port-${port}` : 'test-results',
   timeout: 300_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,

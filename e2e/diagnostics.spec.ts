@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { test, expect } from './fixtures';
 import type { DiagnosticsReport } from '../src/engine/diagnose/report';
 
@@ -7,36 +6,28 @@ const SECTIONS = [
   '6. Decoding', '7. Loss against the uniform baseline', '8. Overfit test', '9. Early-stopping settings',
 ];
 
-test('diagnostics on the demo: nine checks on the page, the report downloads as Markdown and JSON', async ({ lab, page }) => {
-  await page.getByRole('button', { name: 'Load demo dataset' }).click();
-  await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
-
-  await page.getByRole('button', { name: 'Run diagnostics' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Diagnostics finished' })).toBeVisible({ timeout: 120_000 });
-  const checks = page.getByRole('list', { name: 'Diagnostics checks' }).getByRole('listitem');
-  await expect(checks).toHaveCount(9);
-  for (const [i, title] of SECTIONS.entries()) await expect(checks.nth(i).getByRole('heading')).toContainText(title);
+test('diagnostics on the demo: nine checks on the page, the report downloads as Markdown and JSON', async ({ lab }) => {
+  await lab.datasets.loadDemo();
+  const diag = lab.diagnostics;
+  await diag.run();
+  await expect(diag.checks).toHaveCount(9);
+  for (const [i, title] of SECTIONS.entries()) await expect(diag.checks.nth(i).getByRole('heading')).toContainText(title);
   // The overfit test has not run yet: said so, with the way to run it.
-  await expect(checks.nth(7)).toContainText('not run for this dataset');
-  await expect(page.getByRole('img', { name: 'Gradient norms per parameter' })).toBeVisible();
+  await expect(diag.checks.nth(7)).toContainText('not run for this dataset');
+  await expect(diag.region.getByRole('img', { name: 'Gradient norms per parameter' })).toBeVisible();
   // Per-sample view: reference vs hypothesis, sorted by error rate (highest first).
-  await page.getByText('Per-sample errors (16 samples)').click();
-  const errRows = page.getByRole('table', { name: 'Per-sample errors' }).locator('tbody tr');
+  await diag.region.getByText('Per-sample errors (16 samples)').click();
+  const errRows = diag.region.getByRole('table', { name: 'Per-sample errors' }).getByRole('row').filter({ has: lab.page.getByRole('cell') });
   await expect(errRows).toHaveCount(16);
-  const rates = (await errRows.locator('td:nth-child(2)').allInnerTexts()).map((t) => parseInt(t, 10));
+  const rates = await Promise.all((await errRows.all()).map(async (r) => parseInt(await r.getByRole('cell').nth(1).innerText(), 10)));
   expect(rates).toEqual([...rates].sort((a, b) => b - a));
 
-  const md = page.waitForEvent('download');
-  await page.getByRole('button', { name: 'Download report (Markdown)' }).click();
-  const mdFile = await md;
-  expect(mdFile.suggestedFilename()).toMatch(/\.md$/);
-  const text = readFileSync((await mdFile.path())!, 'utf8');
-  expect(text).toContain('# CTC Lab diagnostics report');
-  for (const title of SECTIONS) expect(text).toMatch(new RegExp(`^## ${title.replace(/[.]/g, '\\.')} — (OK|WARN|FAIL|INFO)$`, 'm'));
+  const md = await diag.downloadText(diag.button('Download report (Markdown)'));
+  expect(md.name).toMatch(/\.md$/);
+  expect(md.text).toContain('# CTC Lab diagnostics report');
+  for (const title of SECTIONS) expect(md.text).toMatch(new RegExp(`^## ${title.replace(/[.]/g, '\\.')} — (OK|WARN|FAIL|INFO)$`, 'm'));
 
-  const js = page.waitForEvent('download');
-  await page.getByRole('button', { name: 'Download report (JSON)' }).click();
-  const report = JSON.parse(readFileSync((await (await js).path())!, 'utf8')) as DiagnosticsReport;
+  const report = JSON.parse((await diag.downloadText(diag.button('Download report (JSON)'))).text) as DiagnosticsReport;
   expect(report.format).toBe('ctc-lab-diagnostics/1');
   expect(report.checks.map((c) => c.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   expect(report.backend).toBe('webgpu');
@@ -49,17 +40,13 @@ test('diagnostics on the demo: nine checks on the page, the report downloads as 
   expect(byId['initial-loss'].numbers.ratio as number).toBeLessThan(1.5);
 });
 
-test('diagnostics on the overfit checkpoint: loads it, and the overfit check reports the pass', async ({ lab, page }) => {
-  await page.getByRole('button', { name: 'Load demo dataset' }).click();
-  await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
-  await page.getByRole('button', { name: 'Run overfit test' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Overfit test passed' })).toBeVisible({ timeout: 240_000 });
+test('diagnostics on the overfit checkpoint: loads it, and the overfit check reports the pass', async ({ lab }) => {
+  await lab.datasets.loadDemo();
+  expect(await lab.overfit.run()).toContain('Overfit test passed');
 
-  await page.getByRole('region', { name: 'Diagnostics' }).getByLabel('Model').selectOption({ index: 1 });
-  await page.getByRole('button', { name: 'Run diagnostics' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Diagnostics finished' })).toBeVisible({ timeout: 120_000 });
-  const checks = page.getByRole('list', { name: 'Diagnostics checks' }).getByRole('listitem');
-  await expect(checks.nth(7)).toContainText('passed after');
-  await expect(checks.nth(7)).toContainText('OK');
-  await expect(page.getByRole('status').filter({ hasText: 'Diagnostics finished' })).toContainText('.safetensors');
+  const diag = lab.diagnostics;
+  await diag.run({ index: 1 });
+  await expect(diag.checks.nth(7)).toContainText('passed after');
+  await expect(diag.checks.nth(7)).toContainText('OK');
+  await expect(diag.done).toContainText('.safetensors');
 });

@@ -1,58 +1,37 @@
-// Page object and fixtures for the lab. Each test gets a fresh browser context (fresh IndexedDB);
-// the page's and worker's console go into the test's attachments on failure.
+// Fixtures for the lab's specs: every test gets a fresh browser context (fresh IndexedDB), the
+// page's and worker's console collected (attached on failure) and the lab opened through its page
+// object. Test data written to disk: writeDatasetFolder.
 
-import { test as base, expect, type Locator, type Page } from '@playwright/test';
+import { test as base, expect } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeNpy } from '../src/data/npy';
-
-export class LabPage {
-  readonly backend: Locator;
-  readonly datasets: Locator;
-  constructor(readonly page: Page) {
-    this.backend = page.getByRole('region', { name: 'Compute backend' });
-    this.datasets = page.getByRole('table', { name: 'Stored datasets' });
-  }
-  async open() {
-    await this.page.goto('/');
-    await expect(this.backend).not.toContainText('starting');
-  }
-  datasetRow(name: string): Locator {
-    return this.datasets.getByRole('row').filter({ hasText: name });
-  }
-  /** The import report appears; store the dataset. */
-  async store(button = 'Store dataset') {
-    await expect(this.page.getByRole('region', { name: 'Import report' })).toBeVisible();
-    await this.page.getByRole('button', { name: button }).click();
-  }
-  async datasetNames(): Promise<string[]> {
-    if ((await this.datasets.count()) === 0) return [];
-    return (await this.datasets.locator('tbody tr td:nth-child(2)').allInnerTexts()).map((s) => s.trim());
-  }
-}
+import { LabPage } from './pages';
 
 type Fixtures = { lab: LabPage; logs: string[] };
 
 export const test = base.extend<Fixtures>({
-  logs: async ({ page }, use, testInfo) => {
-    const logs: string[] = [];
-    page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
-    page.on('worker', (w) => {
-      logs.push(`[worker started] ${w.url()}`);
-      w.on('console', (m) => logs.push(`[worker ${m.type()}] ${m.text()}`));
-    });
-    await use(logs);
-    if (testInfo.status !== testInfo.expectedStatus) await testInfo.attach('console', { body: logs.join('\n') });
-  },
-  lab: async ({ page, logs }, use) => {
-    void logs;
+  logs: [
+    async ({ page }, use, testInfo) => {
+      const logs: string[] = [];
+      page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+      page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+      page.on('worker', (w) => {
+        logs.push(`[worker started] ${w.url()}`);
+        w.on('console', (m) => logs.push(`[worker ${m.type()}] ${m.text()}`));
+      });
+      await use(logs);
+      if (testInfo.status !== testInfo.expectedStatus) await testInfo.attach('console', { body: logs.join('\n') });
+    },
+    { auto: true },
+  ],
+  lab: async ({ page }, use) => {
     const lab = new LabPage(page);
     await lab.open();
     await use(lab);
   },
 });
-export { expect };
+export { expect, LabPage };
 
 /** Writes a small dataset folder: manifest.jsonl + feats/<id>.npy, DESIGN.md format. */
 export function writeDatasetFolder(

@@ -1,46 +1,39 @@
-import { readFileSync } from 'node:fs';
 import { test, expect } from './fixtures';
 import { decodeCheckpoint } from '../src/engine/checkpoint/checkpoint';
 
-test('demo dataset → overfit test passes on WebGPU → checkpoint downloads as safetensors', async ({ lab, page, logs }) => {
+test('demo dataset → overfit test passes on WebGPU → checkpoint downloads as safetensors', async ({ lab, logs }) => {
   await expect(lab.backend).toContainText('WebGPU');
+  await lab.datasets.loadDemo();
+  // name, train, val, test, …: the demo's seeded 90/10 split
+  expect((await lab.datasets.cells('Demo (seed 42)')).slice(0, 4)).toEqual(['Demo (seed 42)', '144', '16', '0']);
+  await expect(lab.selectedDataset).toContainText('Demo (seed 42)');
 
-  await page.getByRole('button', { name: 'Load demo dataset' }).click();
-  const row = lab.datasetRow('Demo (seed 42)');
-  await expect(row).toBeVisible();
-  await expect(row).toContainText('144'); // train
-  await expect(row).toContainText('16'); // val
-
+  const overfit = lab.overfit;
   const t0 = Date.now();
-  await page.getByRole('button', { name: 'Run overfit test' }).click();
-  await expect(page.getByLabel('Overfit progress')).toBeVisible();
-  const verdict = page.getByRole('status').filter({ hasText: /Overfit test (passed|failed)/ });
-  await expect(verdict).toBeVisible({ timeout: 240_000 });
-  const wall = (Date.now() - t0) / 1000;
-  const text = await verdict.innerText();
-  console.log(`[e2e] overfit test wall time ${wall.toFixed(1)} s (${text.replace(/\s+/g, ' ')})`);
+  await overfit.start();
+  await expect(overfit.progress).toBeVisible();
+  await expect(overfit.verdict).toBeVisible({ timeout: 240_000 });
+  const text = (await overfit.verdict.innerText()).replace(/\s+/g, ' ');
+  console.log(`[e2e] overfit test wall time ${((Date.now() - t0) / 1000).toFixed(1)} s (${text})`);
   expect(text).toContain('Overfit test passed');
   // No WebGPU validation error or device loss (they would silently drop GPU work).
   expect(logs.filter((l) => l.includes('WebGPU error') || l.includes('device lost'))).toEqual([]);
   // The live metrics show a real gradient.
-  expect(Number((await page.getByLabel('Overfit progress').innerText()).match(/Grad norm\s*([\d.e+-]+)/)![1])).toBeGreaterThan(0);
-  await expect(page.getByText('backend webgpu')).toBeVisible();
-  // every hypothesis equals its reference
-  const rows = page.getByRole('table', { name: 'Overfit transcripts' }).locator('tbody tr');
-  await expect(rows).toHaveCount(5);
-  for (const r of await rows.all()) {
-    const [ref, hyp] = await r.locator('td').allInnerTexts();
-    expect(hyp).toBe(ref);
-  }
+  expect(Number((await overfit.progress.innerText()).match(/Grad norm\s*([\d.e+-]+)/)![1])).toBeGreaterThan(0);
+  await expect(overfit.region.getByText('backend webgpu')).toBeVisible();
+  // Every hypothesis equals its reference (rows are [reference, hypothesis]; a swapped or empty
+  // column would differ from the stored transcripts below).
+  const pairs = await overfit.transcriptPairs();
+  expect(pairs).toHaveLength(5);
+  for (const [ref, hyp] of pairs) expect(hyp).toBe(ref);
 
-  const downloadPromise = page.waitForEvent('download');
-  await page.getByRole('button', { name: 'Download checkpoint' }).click();
-  const download = await downloadPromise;
-  expect(download.suggestedFilename()).toMatch(/\.safetensors$/);
-  const bytes = readFileSync((await download.path())!);
-  const { meta, tensors } = decodeCheckpoint(bytes, download.suggestedFilename());
+  const { name, bytes } = await overfit.downloadText(overfit.button('Download checkpoint'));
+  expect(name).toMatch(/\.safetensors$/);
+  const { meta, tensors } = decodeCheckpoint(bytes, name);
 
   expect(meta.vocab).toEqual(['FRIEND', 'HELLO', 'HOUSE', 'NO', 'PLEASE', 'THANK-YOU', 'WATER', 'YES']);
+  // The table's references are the demo's transcripts, in the vocabulary.
+  for (const [ref] of pairs) for (const tok of ref.split(' ')) expect(meta.vocab).toContain(tok);
   expect(meta.model).toMatchObject({ preset: 'tcn', featureDim: 12, numClasses: 9, channels: 64, layers: 3, kernel: 3, dropout: 0 });
   expect(meta.subsampling).toBe(2);
   expect(meta.normalisation.mean).toHaveLength(12);
@@ -63,16 +56,14 @@ test('demo dataset → overfit test passes on WebGPU → checkpoint downloads as
 });
 
 test('learning rate 0: the overfit test fails, the live doctor flags the plateau, the page links to diagnostics', async ({ lab, page }) => {
-  await page.getByRole('button', { name: 'Load demo dataset' }).click();
-  await expect(lab.datasetRow('Demo (seed 42)')).toBeVisible();
-  const panel = page.getByRole('region', { name: 'Overfit test' });
-  await panel.getByLabel('Max epochs').fill('25');
-  await panel.getByLabel('Learning rate').fill('0');
-  await page.getByRole('button', { name: 'Run overfit test' }).click();
-  const verdict = page.getByRole('status').filter({ hasText: /Overfit test (passed|failed)/ });
-  await expect(verdict).toContainText('Overfit test failed', { timeout: 240_000 });
-  await expect(verdict).toContainText('25 epochs');
-  const alerts = page.getByRole('list', { name: 'Training doctor alerts' });
-  await expect(alerts.getByRole('listitem').filter({ hasText: 'Epoch 20:' })).toContainText('plateaued');
-  await expect(page.getByRole('link', { name: 'Run diagnostics' })).toBeVisible();
+  await lab.datasets.loadDemo();
+  const text = await lab.overfit.run({ maxEpochs: 25, lr: 0 });
+  expect(text).toContain('Overfit test failed');
+  expect(text).toContain('25 epochs');
+  await expect(lab.overfit.alerts.getByRole('listitem').filter({ hasText: 'Epoch 20:' })).toContainText('plateaued');
+  // With lr 0 nothing is learnt: every hypothesis differs from its reference.
+  for (const [ref, hyp] of await lab.overfit.transcriptPairs()) expect(hyp).not.toBe(ref);
+  await lab.overfit.region.getByRole('link', { name: 'Run diagnostics' }).click();
+  await expect(lab.diagnostics.region).toBeVisible();
+  await expect(page).toHaveURL(/#diagnostics$/);
 });

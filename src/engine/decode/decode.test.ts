@@ -42,7 +42,7 @@ describe('WER / CER', () => {
 
 describe('alignWords', () => {
   it('marks substitutions, deletions and insertions consistently with the counts', async () => {
-    const { alignWords } = await import('../metrics/align');
+    const { alignWords } = await import('../../lib/align');
     const cases: [string, string, string[]][] = [
       ['a b c d', 'a x c d e', ['ok', 'sub', 'ok', 'ok', 'ins']],
       ['a b c d', 'a c d', ['ok', 'del', 'ok', 'ok']],

@@ -12,12 +12,14 @@ import { beamSearchDecode } from '../decode/beam';
 import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
 import { editCounts, wer } from '../metrics/wer';
+import { correctMask } from '../metrics/tokens';
+import { TRAIN_DEFAULTS } from '../train/config';
 import type { SequenceModel } from '../model/model';
 import { streamDatasetFacts } from '../../data/dataset_facts';
 import { asSource, type SampleInfo, type SampleSource } from '../../data/source';
 import {
   checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,
-  checkOutputs, checkOverfit, type OverfitFacts,
+  checkOutputs, checkOverfit, type GradContext, type OverfitFacts,
 } from './checks';
 import { verdictOf, type DiagnosticsReport } from './report';
 
@@ -32,9 +34,12 @@ export interface DiagnoseOptions {
   trainedSteps: number; // 0 for a fresh model
   modelSource: string; // "fresh (untrained)" or the checkpoint's file name
   backend: string;
+  /** The optimiser, learning rate and clipping the gradients are judged for (a checkpoint's
+   * training config, with its per-epoch norms); default: the lab's training defaults. */
+  gradContext?: GradContext;
 }
 
-export const DIAGNOSE_DEFAULTS = { maxEvalSamples: 64, gradBatch: 8, beamWidth: 8, patience: 15, minDelta: 0, maxEpochs: 150 };
+export { DIAGNOSE_DEFAULTS } from './defaults';
 
 export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples: SampleRecord[] | SampleSource, opts: DiagnoseOptions): Promise<DiagnosticsReport> {
   const V = model.config.numClasses;
@@ -65,7 +70,7 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
   const rows: number[] = [];
   let frames = 0;
   const greedyH: string[] = [], adaptiveH: string[] = [], beamH: string[] = [];
-  let greedyTokens = 0, dropped = 0;
+  let greedyTokens = 0, dropped = 0, greedyCorrect = 0, correctDropped = 0;
   for (let b = 0; b < eb.B; b++) {
     const n = em.outLens[b];
     const lpB = lpArr.subarray(b * em.Tout * V, (b * em.Tout + n) * V);
@@ -75,6 +80,12 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
     greedyH.push(idsToTokens(greedyIds[b], meta.vocab).join(' '));
     const a = adaptiveDecode(lpB, n, V);
     dropped += a.dropped;
+    // Greedy tokens that match the reference, and which of them the filter dropped.
+    correctMask(evalSet[b].text.split(' '), idsToTokens(greedyIds[b], meta.vocab)).forEach((ok, k) => {
+      if (!ok) return;
+      greedyCorrect++;
+      if (!a.kept[k]) correctDropped++;
+    });
     adaptiveH.push(idsToTokens(a.ids, meta.vocab).join(' '));
     beamH.push(idsToTokens(beamSearchDecode(lpB, n, V, opts.beamWidth), meta.vocab).join(' '));
   }
@@ -84,12 +95,15 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
   const gb = makeBatch(await source.load(train.slice(0, opts.gradBatch).map((s) => s.index)), meta, index);
   const gm = batchTensors(model, gb);
   const names = [...model.params.keys()];
+  const sizes = [...model.params.values()].map((v) => v.size);
   const normTensors = tf.tidy(() => {
     const vars = [...model.params.values()];
     const { grads } = tf.variableGrads(() => ctcLoss(model.apply(gm, false), gm.labels, gm.xl, gm.yl, { zeroInfinity: true }) as tf.Scalar, vars);
-    return tf.stack(vars.map((v) => tf.norm(grads[v.name])));
+    // [2, P]: gradient norms, then the parameters' own norms (for update-to-weight ratios).
+    return tf.stack([tf.stack(vars.map((v) => tf.norm(grads[v.name]))), tf.stack(vars.map((v) => tf.norm(v)))]);
   });
-  const norms = await normTensors.data();
+  const both = await normTensors.data();
+  const norms = both.subarray(0, names.length), weightNorms = both.subarray(names.length);
   normTensors.dispose();
   disposeBatchTensors(gm);
   throwOnGpuErrors('diagnostics');
@@ -100,22 +114,26 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
     return { id: s.id, ref: s.text, greedy: greedyH[i], adaptive: adaptiveH[i], beam: beamH[i], ...c, wer: (c.S + c.D + c.I) / Math.max(c.N, 1) };
   });
   const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+  const trained = opts.trainedSteps > 0;
+  const greedyWer = wer(refs, greedyH).rate;
+  const learns = trained && greedyWer <= 0.2 ? { wer: greedyWer, split } : null;
+  const gradContext = opts.gradContext ?? { optimizer: TRAIN_DEFAULTS.optimizer, lr: TRAIN_DEFAULTS.lr, clipNorm: TRAIN_DEFAULTS.clipNorm };
   const checks = [
     checkOutputs(lpRows),
-    checkEntropy(lpRows),
-    checkBlankRate(lpRows),
-    checkGradients(names.map((name, i) => ({ name, norm: norms[i] }))),
+    checkEntropy(lpRows, { trained }),
+    checkBlankRate(lpRows, 0, refs.reduce((n, r) => n + r.split(' ').length, 0)),
+    checkGradients(names.map((name, i) => ({ name, norm: norms[i], weightNorm: weightNorms[i], size: sizes[i] })), gradContext),
     checkDataset(facts),
     {
       ...checkDecoding({
-        samples: evalSet.length, split, greedyWer: wer(refs, greedyH).rate, adaptiveWer: wer(refs, adaptiveH).rate, beamWer: wer(refs, beamH).rate,
-        beamWidth: opts.beamWidth, greedyTokens, adaptiveDropped: dropped,
+        samples: evalSet.length, split, greedyWer, adaptiveWer: wer(refs, adaptiveH).rate, beamWer: wer(refs, beamH).rate,
+        beamWidth: opts.beamWidth, greedyTokens, adaptiveDropped: dropped, greedyCorrect, correctDropped,
       }),
       details: perSample,
     },
-    checkInitialLoss({ modelLoss: mean(nllArr), uniformLoss: mean(uniArr), samples: evalSet.length, split, trained: opts.trainedSteps > 0 }),
-    checkOverfit(opts.overfit),
-    checkEarlyStopping({ patience: opts.patience, minDelta: opts.minDelta, maxEpochs: opts.maxEpochs, trainSamples: meta.counts.train }),
+    checkInitialLoss({ modelLoss: mean(nllArr), uniformLoss: mean(uniArr), samples: evalSet.length, split, trained }),
+    checkOverfit(opts.overfit, learns),
+    checkEarlyStopping({ patience: opts.patience, minDelta: opts.minDelta, maxEpochs: opts.maxEpochs, trainSamples: meta.counts.train }, learns),
   ];
   return {
     format: 'ctc-lab-diagnostics/1',

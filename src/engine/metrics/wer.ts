@@ -1,7 +1,7 @@
 // Word (token) error rate with substitution / deletion / insertion counts, by Levenshtein
 // alignment (align.ts). WER = (S + D + I) / N, N = number of reference tokens.
 
-import { alignWords } from './align';
+import { alignWords } from '../../lib/align';
 
 export interface ErrorCounts {
   S: number;

@@ -1,5 +1,6 @@
 // Full-training configuration: one flat typed object, every flag of the field guide's
-// train_teacher.py, with its usual value. Presets are the field guide's three recipes.
+// train_teacher.py, with its usual value. Recipes are the field guide's three sets of settings
+// (the architectures are model presets: ../model/presets.ts).
 
 import type { Preset } from '../model/presets';
 
@@ -36,7 +37,9 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   patience: 40, minDelta: 0.01, monitor: 'val_wer', restoreBest: true, evalEvery: 1, seed: 1, maxTrainSamples: 0,
 };
 
-export const PRESETS: Record<string, { label: string; config: Partial<TrainConfig> }> = {
+export type RecipeName = 'fresh' | 'continue' | 'debug';
+
+export const RECIPES: Record<RecipeName, { label: string; config: Partial<TrainConfig> }> = {
   fresh: {
     label: 'Fresh start (field guide option 2)',
     config: { lr: 5e-4, dropout: 0.2, epochs: 150, warmupEpochs: 5, optimizer: 'adam', weightDecay: 0, accumulationSteps: 2, patience: 40, batchSize: 8 },

@@ -9,7 +9,6 @@ import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { wer } from '../metrics/wer';
 import type { SequenceModel } from '../model/model';
 import { createModel, modelConfig } from '../model/registry';
-import { presetSize, type Preset } from '../model/presets';
 import { Adam } from '../optim/adam';
 import { makeBatch } from '../../data/batch';
 import { batchTensors, disposeBatchTensors } from './batch_tensors';
@@ -17,19 +16,8 @@ import { throwOnGpuErrors } from '../backend';
 import { globalNorm } from '../optim/norm';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
 
-export interface OverfitConfig {
-  numSamples: number; // 5 (field guide)
-  maxEpochs: number; // 2000
-  lr: number; // Adam learning rate, usual 3e-3 for the tcn preset
-  seed: number; // weight init
-  preset: Preset; // model preset, tcn (fast) by default
-  channels: number; // preset width (tcn channels, conv channels, d_model)
-  layers: number; // preset depth
-  hidden: number; // LSTM hidden size (tconv-bilstm)
-  heads: number; // attention heads (transformer)
-}
-
-export const OVERFIT_DEFAULTS: OverfitConfig = { numSamples: 5, maxEpochs: 2000, lr: 3e-3, seed: 1, preset: 'tcn', ...presetSize('tcn') };
+import { type OverfitConfig } from './overfit_config';
+export { OVERFIT_DEFAULTS, type OverfitConfig } from './overfit_config';
 
 export interface OverfitEpoch {
   epoch: number;

@@ -1,0 +1,229 @@
+// Page objects for the lab: one per section of the page, each finding its controls by role and
+// accessible name inside its own region. Specs talk to these, not to raw locators.
+
+import { expect, type Download, type Locator, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+
+/** A section of the page, reached from the header's navigation (URL hash). */
+class Section {
+  readonly region: Locator;
+  constructor(
+    readonly page: Page,
+    readonly link: string,
+    heading: string,
+  ) {
+    this.region = page.getByRole('region', { name: heading, exact: true });
+  }
+  async open(): Promise<this> {
+    if (!(await this.region.isVisible())) await this.page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: this.link, exact: true }).click();
+    await expect(this.region).toBeVisible();
+    return this;
+  }
+  button(name: string | RegExp): Locator {
+    return this.region.getByRole('button', { name, exact: typeof name === 'string' });
+  }
+  field(name: string): Locator {
+    return this.region.getByLabel(name, { exact: true });
+  }
+  status(text: string | RegExp): Locator {
+    return this.region.getByRole('status').filter({ hasText: text });
+  }
+  get alert(): Locator {
+    return this.region.getByRole('alert');
+  }
+  /** Clicks a button that starts a download and returns the download. */
+  async download(button: Locator): Promise<Download> {
+    const dl = this.page.waitForEvent('download');
+    await button.click();
+    return dl;
+  }
+  async downloadText(button: Locator): Promise<{ name: string; text: string; bytes: Buffer }> {
+    const d = await this.download(button);
+    const bytes = readFileSync((await d.path())!);
+    return { name: d.suggestedFilename(), text: bytes.toString('utf8'), bytes };
+  }
+}
+
+export class DatasetsSection extends Section {
+  readonly table: Locator;
+  readonly report: Locator;
+  readonly inspector: Locator;
+  constructor(page: Page) {
+    super(page, 'Datasets', 'Datasets');
+    this.table = this.region.getByRole('table', { name: 'Stored datasets' });
+    this.report = this.region.getByRole('region', { name: 'Import report' });
+    this.inspector = this.region.getByRole('region', { name: 'Sample inspector' });
+  }
+  /** Stores the built-in demo dataset and waits for its row. */
+  async loadDemo(): Promise<void> {
+    await this.open();
+    await this.button('Load demo dataset').click();
+    await expect(this.row('Demo (seed 42)')).toBeVisible();
+  }
+  async importFolder(dir: string): Promise<void> {
+    await this.open();
+    await this.field('Import folder').setInputFiles(dir);
+  }
+  /** Drops files on the drop zone with a real DataTransfer built in the page. */
+  async drop(files: { path: string; bytes: Buffer }[]): Promise<void> {
+    await this.open();
+    const payload = files.map((f) => ({ name: f.path.split('/').pop()!, b64: f.bytes.toString('base64') }));
+    const dt = await this.page.evaluateHandle((items) => {
+      const dt = new DataTransfer();
+      for (const it of items) dt.items.add(new File([Uint8Array.from(atob(it.b64), (c) => c.charCodeAt(0))], it.name));
+      return dt;
+    }, payload);
+    await this.region.getByRole('region', { name: 'Drop a dataset here' }).dispatchEvent('drop', { dataTransfer: dt });
+  }
+  /** The import report appears; store the dataset. */
+  async store(button = 'Store dataset'): Promise<void> {
+    await expect(this.report).toBeVisible();
+    await this.report.getByRole('button', { name: button }).click();
+  }
+  async cancel(): Promise<void> {
+    await this.report.getByRole('button', { name: 'Cancel' }).click();
+  }
+  row(name: string): Locator {
+    return this.table.getByRole('row').filter({ has: this.page.getByRole('cell', { name, exact: true }) });
+  }
+  /** A row's cells: name, train, val, test, feature dim, vocabulary, frames, stored. */
+  async cells(name: string): Promise<string[]> {
+    await expect(this.row(name)).toBeVisible();
+    return (await this.row(name).getByRole('cell').allInnerTexts()).map((s) => s.trim()).slice(1, -1);
+  }
+  async names(): Promise<string[]> {
+    if ((await this.table.count()) === 0) return [];
+    const rows = this.table.getByRole('row').filter({ has: this.page.getByRole('radio') });
+    return Promise.all((await rows.all()).map(async (r) => (await r.getByRole('cell').nth(1).innerText()).trim()));
+  }
+  async inspect(name: string): Promise<void> {
+    await this.button(`Inspect ${name}`).click();
+    await expect(this.inspector).toBeVisible();
+  }
+  async rename(name: string, to: string): Promise<void> {
+    this.page.once('dialog', (d) => void d.accept(to));
+    await this.button(`Rename ${name}`).click();
+  }
+  async remove(name: string, confirm: boolean): Promise<void> {
+    this.page.once('dialog', (d) => void (confirm ? d.accept() : d.dismiss()));
+    await this.button(`Delete ${name}`).click();
+  }
+}
+
+export class OverfitSection extends Section {
+  readonly progress: Locator;
+  readonly verdict: Locator;
+  readonly transcripts: Locator;
+  readonly alerts: Locator;
+  constructor(page: Page) {
+    super(page, 'Overfit test', 'Overfit test');
+    this.progress = this.region.getByLabel('Overfit progress');
+    this.verdict = this.status(/Overfit test (passed|failed)/);
+    this.transcripts = this.region.getByRole('table', { name: 'Overfit transcripts' });
+    this.alerts = this.region.getByRole('list', { name: 'Training doctor alerts' });
+  }
+  /** Starts the test with the given settings; returns when it has started. */
+  async start(settings: { maxEpochs?: number; lr?: number; samples?: number; model?: string } = {}): Promise<void> {
+    await this.open();
+    if (settings.samples !== undefined) await this.field('Samples').fill(String(settings.samples));
+    if (settings.maxEpochs !== undefined) await this.field('Max epochs').fill(String(settings.maxEpochs));
+    if (settings.lr !== undefined) await this.field('Learning rate').fill(String(settings.lr));
+    if (settings.model !== undefined) await this.region.getByRole('combobox', { name: 'Model' }).selectOption(settings.model);
+    await this.button('Run overfit test').click();
+  }
+  /** Runs the test to its verdict and returns the verdict's text. */
+  async run(settings: Parameters<OverfitSection['start']>[0] = {}): Promise<string> {
+    await this.start(settings);
+    await expect(this.verdict).toBeVisible({ timeout: 240_000 });
+    return (await this.verdict.innerText()).replace(/\s+/g, ' ');
+  }
+  /** Reference and hypothesis of each row of the transcripts table. */
+  async transcriptPairs(): Promise<[string, string][]> {
+    const rows = this.transcripts.getByRole('row').filter({ has: this.page.getByRole('cell') });
+    return Promise.all((await rows.all()).map(async (r) => (await r.getByRole('cell').allInnerTexts()) as [string, string]));
+  }
+}
+
+export class TrainingSection extends Section {
+  readonly statusLine: Locator;
+  readonly runs: Locator;
+  readonly progress: Locator;
+  constructor(page: Page) {
+    super(page, 'Training', 'Training');
+    this.statusLine = this.region.getByLabel('Training status');
+    this.progress = this.region.getByLabel('Training progress');
+    this.runs = this.region.getByRole('table', { name: 'Training runs' }).getByRole('row').filter({ has: page.getByRole('cell') });
+  }
+  /** Fills form fields by their labels (e.g. { Epochs: 4, 'Warmup epochs': 0 }). */
+  async fill(fields: Record<string, string | number>): Promise<void> {
+    await this.open();
+    for (const [name, value] of Object.entries(fields)) await this.field(name).fill(String(value));
+  }
+  async chooseModel(preset: string): Promise<void> {
+    await this.open();
+    await this.region.getByRole('combobox', { name: /^Model/ }).selectOption(preset);
+  }
+  async start(fields: Record<string, string | number> = {}): Promise<void> {
+    await this.fill(fields);
+    await this.button('Start training').click();
+  }
+  /** The run's end as the page states it (finished, stopped, …). */
+  runEnded(status: string): Locator {
+    return this.status(new RegExp(`Run run-\\S+ ${status}`));
+  }
+  async stop(): Promise<void> {
+    await this.button('Stop training').click();
+    await expect(this.runEnded('stopped')).toBeVisible({ timeout: 120_000 });
+  }
+  /** A run row's cells: compare, run, status, epochs, best val WER, last train loss. */
+  cell(row: Locator, column: 'run' | 'status' | 'epochs' | 'best' | 'loss'): Locator {
+    return row.getByRole('cell').nth({ run: 1, status: 2, epochs: 3, best: 4, loss: 5 }[column]);
+  }
+  async importCheckpoint(file: string): Promise<void> {
+    await this.open();
+    await this.field('Import checkpoint').setInputFiles(file);
+  }
+}
+
+export class DiagnosticsSection extends Section {
+  readonly checks: Locator;
+  readonly done: Locator;
+  constructor(page: Page) {
+    super(page, 'Diagnostics', 'Diagnostics');
+    this.checks = this.region.getByRole('list', { name: 'Diagnostics checks' }).getByRole('listitem');
+    this.done = this.status('Diagnostics finished');
+  }
+  /** Runs diagnostics on the model chosen by its option label (or the fresh model) and waits for the report. */
+  async run(model?: { index: number } | string): Promise<void> {
+    await this.open();
+    if (model !== undefined) await this.region.getByRole('combobox', { name: 'Model' }).selectOption(model);
+    await this.button('Run diagnostics').click();
+    await expect(this.done).toBeVisible({ timeout: 120_000 });
+  }
+}
+
+export class LabPage {
+  readonly backend: Locator;
+  readonly selectedDataset: Locator;
+  readonly datasets: DatasetsSection;
+  readonly overfit: OverfitSection;
+  readonly training: TrainingSection;
+  readonly diagnostics: DiagnosticsSection;
+  constructor(readonly page: Page) {
+    this.backend = page.getByRole('region', { name: 'Compute backend' });
+    this.selectedDataset = page.getByLabel('Selected dataset');
+    this.datasets = new DatasetsSection(page);
+    this.overfit = new OverfitSection(page);
+    this.training = new TrainingSection(page);
+    this.diagnostics = new DiagnosticsSection(page);
+  }
+  /** Opens the lab (optionally at a section's hash) and waits for the compute backend. */
+  async open(hash = ''): Promise<void> {
+    await this.page.goto(`/${hash}`);
+    await expect(this.backend).not.toContainText('starting');
+  }
+  async reload(): Promise<void> {
+    await this.page.reload();
+    await expect(this.backend).not.toContainText('starting');
+  }
+}

@@ -1,0 +1,139 @@
+// Page state of the datasets feature: the stored list and the selection, the two-step import
+// (analyse → report → store or cancel) with progress, the browser's storage estimate, and the
+// sample inspector.
+
+import * as Comlink from 'comlink';
+import type { DatasetMeta, ImportProgress, ImportReport, InputFile, SampleView, Storage } from '../worker/api';
+import { message, type LabContext } from './context';
+
+export class DatasetsState {
+  list = $state.raw<DatasetMeta[]>([]);
+  selectedId = $state<string | null>(null);
+  selected = $derived(this.list.find((d) => d.id === this.selectedId) ?? null);
+
+  importing = $state(false);
+  error = $state<string | null>(null);
+  notice = $state<string | null>(null);
+  pendingImport = $state.raw<{ pendingId: string; report: ImportReport & { stagedAs: Storage } } | null>(null);
+  progress = $state.raw<ImportProgress | null>(null);
+  storeAs = $state<Storage>('float32');
+  storage = $state<{ usage: number; quota: number; persisted: boolean } | null>(null);
+  inspected = $state.raw<SampleView | null>(null);
+
+  constructor(
+    private readonly ctx: LabContext,
+    /** The time subsampling of the model chosen for training (the import report's feasibility list). */
+    private readonly subsampling: () => number,
+    /** Called after the selection changed (features reset what belonged to the previous dataset). */
+    private readonly onSelect: () => Promise<void>,
+  ) {}
+
+  async refresh(selectId?: string): Promise<void> {
+    this.list = await this.ctx.api.listDatasets();
+    const before = this.selectedId;
+    if (selectId) this.selectedId = selectId;
+    if (!this.list.some((d) => d.id === this.selectedId)) this.selectedId = this.list.at(-1)?.id ?? null;
+    if (this.selectedId !== before) await this.onSelect();
+  }
+
+  async select(id: string): Promise<void> {
+    if (id === this.selectedId) return;
+    this.selectedId = id;
+    this.inspected = null;
+    await this.onSelect();
+  }
+
+  async loadDemo(): Promise<void> {
+    await this.store(() => this.ctx.api.createDemoDataset(42));
+  }
+
+  /** Step 1: read, validate and stage (invisible); the report is shown and no dataset exists yet. */
+  async importFiles(files: InputFile[], name: string): Promise<void> {
+    if (files.length === 0 || this.importing) return;
+    if (this.pendingImport) this.cancelImport();
+    this.importing = true;
+    this.error = null;
+    this.notice = null;
+    this.progress = null;
+    await this.refreshStorage();
+    try {
+      this.pendingImport = await this.ctx.api.analyseImport(files, name, this.subsampling(), this.storeAs, Comlink.proxy((p: ImportProgress) => (this.progress = p)));
+      await this.refreshStorage();
+    } catch (e) {
+      this.error = message(e);
+    } finally {
+      this.importing = false;
+      this.progress = null;
+    }
+  }
+
+  abortImport(): void {
+    void this.ctx.api.abortImport();
+  }
+
+  /** Step 2: make the staged import a dataset; asks the browser to keep the site's storage. */
+  async commitImport(): Promise<void> {
+    const p = this.pendingImport;
+    if (!p) return;
+    this.pendingImport = null;
+    await this.store(() => this.ctx.api.commitImport(p.pendingId, this.storeAs));
+    try {
+      await navigator.storage?.persist?.();
+    } catch {
+      // persistence is a request; the import is stored either way
+    }
+    await this.refreshStorage();
+  }
+
+  cancelImport(): void {
+    if (this.pendingImport) void this.ctx.api.cancelImport(this.pendingImport.pendingId).then(() => this.refreshStorage());
+    this.pendingImport = null;
+  }
+
+  async refreshStorage(): Promise<void> {
+    try {
+      const est = await navigator.storage?.estimate?.();
+      const persisted = (await navigator.storage?.persisted?.()) ?? false;
+      if (est) this.storage = { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted };
+    } catch {
+      this.storage = null;
+    }
+  }
+
+  private async store(job: () => Promise<DatasetMeta>): Promise<void> {
+    this.importing = true;
+    this.error = null;
+    this.notice = null;
+    try {
+      const meta = await job();
+      this.notice = `Stored "${meta.name}": ${meta.numSamples} samples.`;
+      await this.refresh(meta.id);
+    } catch (e) {
+      this.error = message(e);
+    } finally {
+      this.importing = false;
+    }
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    try {
+      await this.ctx.api.renameDataset(id, name);
+      await this.refresh();
+    } catch (e) {
+      this.error = message(e);
+    }
+  }
+
+  async inspect(datasetId: string, index: number): Promise<void> {
+    const meta = this.list.find((d) => d.id === datasetId);
+    if (!meta) return;
+    const i = Math.min(Math.max(index, 0), meta.numSamples - 1);
+    this.inspected = await this.ctx.api.getSample(datasetId, i);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.ctx.api.deleteDataset(id);
+    if (this.inspected && this.selectedId === id) this.inspected = null;
+    await this.refresh();
+  }
+}

@@ -1,0 +1,53 @@
+// Page state of diagnostics: the request (which model, which early-stopping settings to judge;
+// defaults from the worker), the report, and its downloads.
+
+import { DIAGNOSE_DEFAULTS, reportToMarkdown, type DiagnosticsReport, type DiagnosticsRequest } from '../worker/api';
+import { message, type LabContext } from './context';
+import { saveBytes } from './files';
+
+export class DiagnosticsState {
+  settings = $state<DiagnosticsRequest>({ checkpointId: null, patience: DIAGNOSE_DEFAULTS.patience, minDelta: DIAGNOSE_DEFAULTS.minDelta, maxEpochs: DIAGNOSE_DEFAULTS.maxEpochs });
+  report = $state.raw<DiagnosticsReport | null>(null);
+  running = $state(false);
+  error = $state<string | null>(null);
+
+  /** A dataset is selected, the backend is up and no other job runs in this tab. */
+  canRun = $derived.by(() => this.ctx.dataset !== null && this.ctx.ready && !this.ctx.busy);
+
+  constructor(private readonly ctx: LabContext) {}
+
+  /** A job runs in this tab (forms are locked). */
+  get busy(): boolean {
+    return this.ctx.busy;
+  }
+
+  /** Forgets what belonged to the previously selected dataset. */
+  reset(): void {
+    this.report = null;
+    this.error = null;
+    this.settings.checkpointId = null;
+  }
+
+  async run(): Promise<void> {
+    const ds = this.ctx.dataset;
+    if (!ds || this.ctx.busy) return;
+    this.running = true;
+    this.error = null;
+    this.report = null;
+    try {
+      this.report = await this.ctx.api.runDiagnostics(ds.id, $state.snapshot(this.settings));
+    } catch (e) {
+      this.error = message(e);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  download(kind: 'md' | 'json'): void {
+    const r = this.report;
+    if (!r) return;
+    const text = kind === 'md' ? reportToMarkdown(r) : JSON.stringify(r, null, 2);
+    const stamp = r.createdAt.replace(/[:.]/g, '-');
+    saveBytes(new TextEncoder().encode(text).buffer as ArrayBuffer, `ctc-lab-diagnostics-${stamp}.${kind}`);
+  }
+}

@@ -1,0 +1,168 @@
+// Page state of full training: the form (model preset, sizes, the field guide's recipes, every
+// train_teacher.py flag), the live run (events from the worker), the runs list with comparison and
+// CSV export, and checkpoint import.
+
+import * as Comlink from 'comlink';
+import {
+  presetSize, recommendedPatience, RECIPES, TRAIN_DEFAULTS,
+  type ArchKnobs, type DoctorAlert, type EpochMetrics, type ModelInfo, type Preset, type RecipeName, type RunInfo, type StepMetrics, type TrainConfig, type TrainEvent,
+} from '../worker/api';
+import { message, type LabContext } from './context';
+import { saveBytes } from './files';
+
+type RunShape = { stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number; preset: string; subsampling: number };
+
+export class TrainingState {
+  config = $state<TrainConfig>({ ...TRAIN_DEFAULTS });
+  running = $state(false);
+  paused = $state(false);
+  stopping = $state(false);
+  run = $state.raw<RunInfo | null>(null);
+  epochs = $state.raw<EpochMetrics[]>([]);
+  steps = $state.raw<StepMetrics[]>([]);
+  alerts = $state.raw<DoctorAlert[]>([]);
+  info = $state<RunShape | null>(null);
+  error = $state<string | null>(null);
+  checkpointError = $state<string | null>(null);
+  notice = $state<string | null>(null);
+  startedAt = $state(0); // performance.now() when the current job started (ETA)
+  stepsAtStart = $state(0);
+  runs = $state.raw<RunInfo[]>([]);
+  compare = $state<string[]>([]); // run ids shown side by side (at most 2)
+
+  patienceAdvice = $derived.by(() => {
+    const ds = this.ctx.dataset;
+    const p = this.config.patience;
+    if (!ds || p <= 0) return null;
+    const rec = recommendedPatience(ds.counts.train);
+    return p < rec
+      ? `Patience ${p} is low for ${ds.counts.train} training samples: the field guide's run stopped at epoch 45 of 150 with 92% WER on patience 15. Recommended: ≥ ${rec}.`
+      : null;
+  });
+
+  /** A dataset is selected, the backend is up and no other job runs in this tab. */
+  canRun = $derived.by(() => this.ctx.dataset !== null && this.ctx.ready && !this.ctx.busy);
+
+  constructor(private readonly ctx: LabContext) {}
+
+  /** A job runs in this tab (forms are locked). */
+  get busy(): boolean {
+    return this.ctx.busy;
+  }
+
+  get dataset() {
+    return this.ctx.dataset;
+  }
+
+  async refreshRuns(): Promise<void> {
+    const id = this.ctx.dataset?.id;
+    this.runs = id ? await this.ctx.api.listRuns(id) : [];
+  }
+
+  /** A training recipe: resets the optimisation settings, keeps the chosen model and its size. */
+  applyRecipe(name: RecipeName): void {
+    const { preset, channels, layers, hidden, heads } = this.config;
+    this.config = { ...TRAIN_DEFAULTS, preset, channels, layers, hidden, heads, ...RECIPES[name].config };
+  }
+
+  /** Switches the model preset and loads its default size. */
+  chooseModel(preset: Preset): void {
+    this.config = { ...this.config, preset, ...presetSize(preset) };
+  }
+
+  async describeModel(knobs: ArchKnobs): Promise<ModelInfo | null> {
+    const ds = this.ctx.dataset;
+    if (!ds || !this.ctx.ready) return null;
+    return this.ctx.api.describeModel(ds.id, knobs);
+  }
+
+  private onEvent = (e: TrainEvent) => {
+    if (e.type === 'start') {
+      this.run = e.run;
+      const { type: _type, run: _run, ...shape } = e;
+      this.info = shape;
+      this.epochs = e.run.history as unknown as EpochMetrics[];
+      this.stepsAtStart = this.epochs.length * e.stepsPerEpoch;
+      this.startedAt = performance.now();
+    } else if (e.type === 'step') {
+      const s = this.steps.length > 4000 ? this.steps.slice(-3000) : this.steps;
+      this.steps = [...s, e.step];
+    } else if (e.type === 'epoch') {
+      this.epochs = [...this.epochs, e.metrics];
+    } else {
+      this.alerts = [...this.alerts, ...e.alerts];
+    }
+  };
+
+  private async job(start: (cb: (e: TrainEvent) => void) => Promise<{ run: RunInfo }>): Promise<void> {
+    if (!this.ctx.dataset || this.ctx.busy) return;
+    this.running = true;
+    this.paused = false;
+    this.stopping = false;
+    this.error = null;
+    this.steps = [];
+    this.alerts = [];
+    try {
+      const out = await start(Comlink.proxy(this.onEvent));
+      this.run = out.run;
+      console.log(`[ctc-lab] training run ${out.run.id} ${out.run.status}: ${out.run.reason}`);
+      if (out.run.status === 'failed') this.error = out.run.reason;
+    } catch (e) {
+      this.error = message(e);
+    } finally {
+      this.running = false;
+      await this.ctx.refreshStored();
+    }
+  }
+
+  async start(): Promise<void> {
+    const ds = this.ctx.dataset;
+    if (!ds) return;
+    this.epochs = [];
+    const cfg = $state.snapshot(this.config);
+    await this.job((cb) => this.ctx.api.startTraining(ds.id, cfg, cb));
+  }
+
+  async resume(runId: string): Promise<void> {
+    await this.job((cb) => this.ctx.api.resumeRun(runId, cb));
+  }
+
+  pause(): void {
+    this.paused = true;
+    void this.ctx.api.pause();
+  }
+
+  unpause(): void {
+    this.paused = false;
+    void this.ctx.api.unpause();
+  }
+
+  stop(): void {
+    this.stopping = true;
+    void this.ctx.api.stop();
+  }
+
+  async importCheckpoint(file: File): Promise<void> {
+    const ds = this.ctx.dataset;
+    if (!ds) return;
+    this.checkpointError = null;
+    this.notice = null;
+    try {
+      const run = await this.ctx.api.importCheckpoint(ds.id, file);
+      this.notice = `Imported checkpoint ${file.name} as run ${run.id} (epoch ${run.history.length}).`;
+      await this.ctx.refreshStored();
+    } catch (e) {
+      this.checkpointError = message(e);
+    }
+  }
+
+  toggleCompare(id: string): void {
+    this.compare = this.compare.includes(id) ? this.compare.filter((x) => x !== id) : [...this.compare, id].slice(-2);
+  }
+
+  exportCsv(run: RunInfo): void {
+    const cols = ['epoch', 'trainLoss', 'valLoss', 'valWer', 'valCer', 'S', 'D', 'I', 'N', 'blankRate', 'lr', 'gradNorm', 'skippedBatches', 'paddingEfficiency', 'seconds'];
+    const lines = [cols.join(','), ...run.history.map((h) => cols.map((c) => h[c] ?? '').join(','))];
+    saveBytes(new TextEncoder().encode(lines.join('\n') + '\n').buffer as ArrayBuffer, `ctc-lab-${run.id}-metrics.csv`);
+  }
+}

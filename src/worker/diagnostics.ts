@@ -1,0 +1,49 @@
+// Diagnostics in the worker: a fresh model or a stored checkpoint (checked against the dataset),
+// the dataset streamed from IndexedDB, the last overfit test, and the early-stopping settings.
+
+import { diagnose, DIAGNOSE_DEFAULTS } from '../engine/diagnose/run';
+import type { SequenceModel } from '../engine/model/model';
+import { createModel, modelConfig } from '../engine/model/registry';
+import { presetSize } from '../engine/model/presets';
+import * as store from '../data/store';
+import type { DiagnosticsApi } from './api';
+import { storedCheckpointFor } from './checkpoints';
+import { exclusive } from './jobs';
+import { ready } from './runtime';
+
+export const diagnostics: DiagnosticsApi = {
+  runDiagnostics(datasetId, req) {
+    return exclusive(async () => {
+      let model: SequenceModel | null = null;
+      try {
+        const be = await ready();
+        const meta = await store.getDataset(datasetId);
+        const samples = await store.datasetSource(datasetId);
+        let source = 'fresh model (untrained, seed 1)';
+        let trainedSteps = 0;
+        if (req.checkpointId) {
+          const ck = await storedCheckpointFor(req.checkpointId, meta);
+          model = createModel(ck.model, 1);
+          model.loadTensors(ck.tensors, ck.record.fileName);
+          source = ck.record.fileName;
+          trainedSteps = ck.meta.training.state.step;
+        } else {
+          model = createModel(modelConfig({ preset: 'tcn', ...presetSize('tcn'), dropout: 0 }, meta.featureDim, meta.vocab.length + 1), 1);
+        }
+        const last = (await store.listCheckpoints(datasetId)).filter((c) => c.kind === 'overfit' && c.overfit).at(-1);
+        return await diagnose(model, meta, samples, {
+          ...DIAGNOSE_DEFAULTS,
+          patience: req.patience,
+          minDelta: req.minDelta,
+          maxEpochs: req.maxEpochs,
+          overfit: last?.overfit ? { ...last.overfit, when: new Date(last.createdAt).toISOString() } : null,
+          trainedSteps,
+          modelSource: source,
+          backend: be.name,
+        });
+      } finally {
+        model?.dispose();
+      }
+    });
+  },
+};
