@@ -35,6 +35,7 @@ import { runOverfitTest } from '../src/engine/train/overfit';
 import { batchTensors, disposeBatchTensors } from '../src/engine/train/batch_tensors';
 import { greedyDecode, idsToTokens } from '../src/engine/decode/greedy';
 import { knobsOf } from '../src/engine/model/presets';
+import { checkpointForDataset } from '../src/worker/checkpoints';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // python/
 const PY = process.env.CTC_LAB_PYTHON ?? '/usr/bin/python3';
@@ -304,10 +305,10 @@ describeTwin('PyTorch twin (python/ctc_lab) against the lab', () => {
   it('checkpoints trained in PyTorch import into the lab: validated, resumed, the next epoch trains', async () => {
     for (const c of TRAIN_CASES) {
       const file = join(dir, 'py', 'train', c.name, 'last.safetensors');
-      const { meta: ck, tensors } = decodeCheckpoint(readBytes(file), file);
+      // What the worker's Import checkpoint does: checked against the dataset, the stored config with the model's knobs, a trial Trainer.
+      const { meta: ck, tensors } = checkpointForDataset(readBytes(file), file, data.meta);
       expect(ck.training.state.epoch).toBe(2);
       expect(ck.history.map((h) => h.epoch)).toEqual([1, 2]);
-      // What the worker's Import checkpoint does: the stored config with the model's knobs, a trial Trainer.
       const config = { ...TRAIN_DEFAULTS, ...(ck.training.config as Partial<TrainConfig>), ...knobsOf(ck.model), epochs: 3 } as TrainConfig;
       const t = new Trainer(data.meta, data.samples, config, { state: resumeStateFrom(ck), tensors });
       await t.run();
