@@ -198,8 +198,7 @@ class Run:
         return meta
 
     def save(self, path: str) -> None:
-        module = self.model
-        write_checkpoint(path, module, self.checkpoint_meta(), lab_slots(self.optimizer, module, self.cfg["optimizer"]))
+        write_checkpoint(path, self.model, self.checkpoint_meta(), lab_slots(self.optimizer, self.model, self.cfg["optimizer"]))
 
 
 def check_config(cfg: dict, where: str) -> None:
