@@ -92,6 +92,7 @@ const trainEntries = {
   evalEvery: v.optional(int(1, 1_000_000), d.evalEvery),
   seed: v.optional(int(0, 2 ** 31 - 1), d.seed),
   maxTrainSamples: v.optional(int(0, 1e9), d.maxTrainSamples),
+  checkpointMinutes: v.optional(num(0, 24 * 60), d.checkpointMinutes),
 };
 export const trainConfigSchema = obj(trainEntries, 'a training config');
 // Compile-time: the schema's output is exactly a TrainConfig (a field added to TrainConfig and not here fails to build).

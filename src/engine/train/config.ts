@@ -28,6 +28,7 @@ export interface TrainConfig {
   evalEvery: number; // epochs between validations, 1
   seed: number; // 1
   maxTrainSamples: number; // 0 = all; the "debug on a small subset" recipe uses a few dozen
+  checkpointMinutes: number; // the last checkpoint is also written mid-epoch this often (minutes), 5; 0 = at epoch ends only
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = {
@@ -35,6 +36,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   batchSize: 8, accumulationSteps: 2, epochs: 150, lr: 5e-4, warmupEpochs: 5, decay: 'cosine',
   optimizer: 'adam', weightDecay: 0, momentum: 0.9, clipNorm: 5,
   patience: 40, minDelta: 0.01, monitor: 'val_wer', restoreBest: true, evalEvery: 1, seed: 1, maxTrainSamples: 0,
+  checkpointMinutes: 5,
 };
 
 export type RecipeName = 'fresh' | 'continue' | 'debug';
