@@ -6,6 +6,7 @@ import type { DatasetMeta, OutputSampleRecord, OutputSetMeta, SampleRecord } fro
 import type { PreparedDataset, PreparedSample } from './prepare';
 import { decodeFloat16, encodeFloat16 } from './float16';
 import type { SampleInfo, SampleSource } from './source';
+import type { OutputSampleInfo, OutputSource } from './outputs_source';
 
 export type Encoding = 'float32' | 'float16';
 
@@ -396,8 +397,6 @@ export async function renameOutputSet(id: string, name: string): Promise<OutputS
   return next;
 }
 
-/** A sample of an output set without its outputs. */
-export type OutputSampleInfo = Omit<OutputSampleRecord, 'logProbs' | 'setId'>;
 
 /** Every sample's description (no outputs), one record at a time. */
 export async function outputSampleInfos(setId: string): Promise<OutputSampleInfo[]> {
@@ -419,6 +418,11 @@ export async function getOutputSamples(setId: string, indices: number[]): Promis
     if (!s) throw new Error(`output set ${setId} has no sample #${indices[k]}`);
     return s;
   });
+}
+
+/** An output set as a source for diagnostics and alignments. */
+export async function outputSource(setId: string): Promise<OutputSource> {
+  return { infos: await outputSampleInfos(setId), load: (indices) => getOutputSamples(setId, indices) };
 }
 
 export async function deleteOutputSet(id: string): Promise<void> {

@@ -15,6 +15,7 @@ export const ADAPTIVE_DEFAULTS: AdaptiveOptions = { threshold: 0.5, maxTokens: 5
 export interface AdaptiveResult {
   ids: number[];
   dropped: number; // tokens greedy decoding emitted that the filter removed
+  kept: boolean[]; // per token of greedy decoding, in order: whether the filter kept it
 }
 
 /** logProbs: [T, V] row-major log-probabilities of one sample, `frames` valid rows. */
@@ -22,14 +23,17 @@ export function adaptiveDecode(logProbs: ArrayLike<number>, frames: number, V: n
   const { threshold, maxTokens, blank } = { ...ADAPTIVE_DEFAULTS, ...opts };
   const logThreshold = Math.log(threshold);
   const ids: number[] = [];
+  const kept: boolean[] = [];
   let dropped = 0;
   let cur = -1; // class of the current segment
   let sum = 0; // sum of log-probs of the current segment
   let len = 0;
   const close = () => {
     if (cur >= 0 && cur !== blank) {
-      if (sum / len >= logThreshold && ids.length < maxTokens) ids.push(cur);
+      const keep = sum / len >= logThreshold && ids.length < maxTokens;
+      if (keep) ids.push(cur);
       else dropped++;
+      kept.push(keep);
     }
   };
   for (let t = 0; t < frames; t++) {
@@ -45,5 +49,5 @@ export function adaptiveDecode(logProbs: ArrayLike<number>, frames: number, V: n
     len++;
   }
   close();
-  return { ids, dropped };
+  return { ids, dropped, kept };
 }

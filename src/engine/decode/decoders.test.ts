@@ -14,14 +14,14 @@ describe('adaptive decoding', () => {
       [0.3, 0.2, 0.4, 0.1], [0.9, 0.05, 0.03, 0.02], [0.1, 0.1, 0.1, 0.7],
     ];
     expect(greedyDecode([1, 1, 0, 2, 0, 3], 6, [6])).toEqual([[1, 2, 3]]);
-    expect(adaptiveDecode(log(P), 6, 4)).toEqual({ ids: [1, 3], dropped: 1 });
-    expect(adaptiveDecode(log(P), 6, 4, { threshold: 0.3 })).toEqual({ ids: [1, 2, 3], dropped: 0 });
+    expect(adaptiveDecode(log(P), 6, 4)).toEqual({ ids: [1, 3], dropped: 1, kept: [true, false, true] });
+    expect(adaptiveDecode(log(P), 6, 4, { threshold: 0.3 })).toEqual({ ids: [1, 2, 3], dropped: 0, kept: [true, true, true] });
   });
   it('length normalisation: confidence is the geometric mean over the token frames', () => {
     // One token over two frames with p = 0.9 and 0.3: geometric mean 0.5196 (arithmetic: 0.6).
     const P = [[0.04, 0.9, 0.03, 0.03], [0.25, 0.3, 0.2, 0.25]];
-    expect(adaptiveDecode(log(P), 2, 4, { threshold: 0.51 })).toEqual({ ids: [1], dropped: 0 });
-    expect(adaptiveDecode(log(P), 2, 4, { threshold: 0.53 })).toEqual({ ids: [], dropped: 1 });
+    expect(adaptiveDecode(log(P), 2, 4, { threshold: 0.51 })).toEqual({ ids: [1], dropped: 0, kept: [true] });
+    expect(adaptiveDecode(log(P), 2, 4, { threshold: 0.53 })).toEqual({ ids: [], dropped: 1, kept: [false] });
   });
 });
 

@@ -1,5 +1,8 @@
 // The live training doctor: watches per-epoch metrics while a run trains and raises an alert,
 // once, with the epoch it fired, when a failure of the field guide's kind shows up.
+// Calibrated on a healthy run (issue #11): a CTC model starts with epochs of blank-only output
+// while its loss falls fast, its first gradient norms are large (hundreds, clipped to 5, under
+// Adam), and a converged run's loss flattens at a low WER — none of these is an alert.
 
 export interface DoctorObservation {
   epoch: number;
@@ -11,7 +14,7 @@ export interface DoctorObservation {
 }
 
 export interface DoctorAlert {
-  id: 'non-finite-loss' | 'blank-collapse' | 'plateau' | 'decoding' | 'vanishing-gradients' | 'exploding-gradients' | 'early-stop-high-wer';
+  id: 'non-finite-loss' | 'blank-collapse' | 'plateau' | 'no-generalisation' | 'vanishing-gradients' | 'exploding-gradients' | 'early-stop-high-wer';
   epoch: number;
   severity: 'warn' | 'fail';
   message: string;
@@ -19,12 +22,19 @@ export interface DoctorAlert {
 
 export interface DoctorOptions {
   blankEpochs: number; // blank rate above 90% for this many epochs in a row, usual 5
+  blankLossDrop: number; // ...while the loss fell less than this share over them (stuck), usual 0.1
   plateauWindow: number; // epochs, usual 20
   plateauRelChange: number; // loss range / mean within the window below this, usual 0.01
+  plateauMinWer: number; // a plateau at or below this WER is a converged run, usual 0.2
   decodingWindow: number; // epochs, usual 10
+  growthWindow: number; // epochs of a gradient norm rising every epoch (and ×10 overall), usual 5
+  clipNorm: number; // the run's clipping (0 = off): decides how bad a growing norm is
+  optimizer: 'adam' | 'adamw' | 'sgd';
 }
 
-export const DOCTOR_DEFAULTS: DoctorOptions = { blankEpochs: 5, plateauWindow: 20, plateauRelChange: 0.01, decodingWindow: 10 };
+export const DOCTOR_DEFAULTS: DoctorOptions = {
+  blankEpochs: 5, blankLossDrop: 0.1, plateauWindow: 20, plateauRelChange: 0.01, plateauMinWer: 0.2, decodingWindow: 10, growthWindow: 5, clipNorm: 5, optimizer: 'adam',
+};
 
 export class TrainingDoctor {
   readonly alerts: DoctorAlert[] = [];
@@ -45,37 +55,52 @@ export class TrainingDoctor {
       this.alerts.push(a);
       fired.push(a);
     };
-    const { blankEpochs, plateauWindow, plateauRelChange, decodingWindow } = this.opts;
+    const { blankEpochs, blankLossDrop, plateauWindow, plateauRelChange, plateauMinWer, decodingWindow, growthWindow, clipNorm, optimizer } = this.opts;
     const h = this.history;
+    const pctOf = (x: number) => `${(x * 100).toFixed(0)}%`;
 
     if (!Number.isFinite(o.loss)) fire('non-finite-loss', 'fail', `Training loss is ${o.loss} at epoch ${o.epoch}: a batch diverged or the data holds NaN/Inf. Lower the learning rate, clip gradients, run the dataset check.`);
 
+    // Blank-only output while the loss falls is the usual start of CTC training; stuck there is collapse.
     const recentBlank = h.slice(-blankEpochs);
     if (recentBlank.length === blankEpochs && recentBlank.every((x) => x.blankRate !== null && x.blankRate > 0.9)) {
-      fire('blank-collapse', 'warn', `Blank rate has stayed above 90% for ${blankEpochs} epochs (${((o.blankRate ?? 0) * 100).toFixed(0)}% now): the model predicts almost only blanks. Usual early in training; if it persists, check the learning rate and CTC feasibility.`);
+      const first = recentBlank[0].loss, drop = Number.isFinite(first) && Number.isFinite(o.loss) && first > 0 ? 1 - o.loss / first : 0;
+      if (drop < blankLossDrop) {
+        fire('blank-collapse', 'warn', `Blank rate has stayed above 90% for ${blankEpochs} epochs (${pctOf(o.blankRate ?? 0)} now) while the loss fell only ${pctOf(Math.max(drop, 0))} (${first.toFixed(3)} → ${o.loss.toFixed(3)}): the model is stuck predicting blanks. Check the learning rate (too low, or warmup too long) and CTC feasibility in the diagnostics.`);
+      }
     }
 
-    if (h.length >= plateauWindow && (o.wer === null || o.wer > 0)) {
+    if (h.length >= plateauWindow && (o.wer === null || o.wer > plateauMinWer)) {
       const w = h.slice(-plateauWindow).map((x) => x.loss);
       if (w.every(Number.isFinite)) {
         const mean = w.reduce((s, v) => s + v, 0) / w.length;
         const range = Math.max(...w) - Math.min(...w);
         if (range / Math.abs(mean) < plateauRelChange) {
-          fire('plateau', 'warn', `Loss has plateaued at ${mean.toFixed(3)} (changed < ${plateauRelChange * 100}% over ${plateauWindow} epochs). Raise the learning rate or check the warmup; if WER is high too, run diagnostics.`);
+          fire('plateau', 'warn', `Loss has plateaued at ${mean.toFixed(3)} (changed < ${plateauRelChange * 100}% over ${plateauWindow} epochs) with WER ${o.wer === null ? 'unknown' : pctOf(o.wer)}. Raise the learning rate or check the warmup; run diagnostics.`);
         }
       }
     }
 
+    // Training loss falls, validation WER does not, and tokens are emitted (not the blank phase).
+    // Validation decodes greedily, so decoding is not the cause: the model fits its training
+    // samples without carrying it over to the validation samples.
     if (h.length > decodingWindow) {
       const a = h[h.length - 1 - decodingWindow];
-      if (a.wer !== null && o.wer !== null && Number.isFinite(a.loss) && Number.isFinite(o.loss) && o.loss < 0.7 * a.loss && o.wer >= a.wer - 0.01 && o.wer > 0.5) {
-        fire('decoding', 'warn', `Loss fell ${(100 * (1 - o.loss / a.loss)).toFixed(0)}% over ${decodingWindow} epochs but WER did not improve (${(o.wer * 100).toFixed(0)}%): decoding may hide what the model learns — use simple greedy decoding, check the blank rate.`);
+      if (a.wer !== null && o.wer !== null && Number.isFinite(a.loss) && Number.isFinite(o.loss) && o.loss < 0.7 * a.loss && o.wer >= a.wer - 0.01 && o.wer > 0.5 && o.blankRate !== null && o.blankRate <= 0.9) {
+        fire('no-generalisation', 'warn', `Training loss fell ${(100 * (1 - o.loss / a.loss)).toFixed(0)}% over ${decodingWindow} epochs but validation WER did not improve (${pctOf(o.wer)}, blank rate ${pctOf(o.blankRate)}): the model fits its training samples without generalising — too few training samples or too little regularisation (dropout, weight decay), or validation transcripts that do not match their features. Run diagnostics on the best checkpoint.`);
       }
     }
 
     if (o.gradNorm !== null) {
+      const norms = h.map((x) => x.gradNorm);
+      const w = norms.slice(-growthWindow);
+      const growing = w.length === growthWindow && w.every((x): x is number => x !== null && Number.isFinite(x)) && w.every((x, i) => i === 0 || x > w[i - 1]!) && w[w.length - 1]! >= 10 * w[0]!;
       if (o.gradNorm < 1e-7) fire('vanishing-gradients', 'fail', `Global gradient norm ${o.gradNorm.toExponential(1)} at epoch ${o.epoch}: gradients vanish and the model stops learning.`);
-      else if (!Number.isFinite(o.gradNorm) || o.gradNorm > 1e2) fire('exploding-gradients', 'warn', `Global gradient norm ${o.gradNorm.toExponential(1)} at epoch ${o.epoch}: gradients explode. Clip by global norm, lower the learning rate.`);
+      else if (!Number.isFinite(o.gradNorm)) fire('exploding-gradients', 'fail', `Global gradient norm is ${o.gradNorm} at epoch ${o.epoch}: the gradients are not finite. Lower the learning rate, check the data for NaN/Inf, resume from an earlier checkpoint.`);
+      else if (growing) {
+        const bad = clipNorm === 0 && optimizer === 'sgd';
+        fire('exploding-gradients', bad ? 'fail' : 'warn', `Global gradient norm has grown every epoch for ${growthWindow} epochs (${w.map((x) => x!.toPrecision(3)).join(' → ')}): training is heading for divergence${clipNorm > 0 ? `; clipping to ${clipNorm} bounds each step but does not stop it` : ''}. Lower the learning rate.`);
+      }
     }
 
     const es = o.earlyStopping;

@@ -1,4 +1,5 @@
-// The diagnostics report: the nine checks plus what they were run on, as JSON and as Markdown.
+// The diagnostics report: the checks plus what they were run on (a model and a dataset, or an
+// imported model's outputs), as JSON and as Markdown.
 
 import type { CheckResult, Status } from './checks';
 
@@ -8,8 +9,24 @@ export interface DiagnosticsReport {
   dataset: { id: string; name: string; trainSamples: number; valSamples: number; vocabSize: number; featureDim: number };
   model: { source: string; preset: string; parameters: number; subsampling: number; trainedSteps: number };
   backend: string;
+  /** Set when the report is on imported model outputs (no model or features: `dataset` and `model`
+   * then describe the references and the outputs as far as they are known). */
+  outputs?: OutputsSubject;
   checks: CheckResult[];
   verdict: { worst: Status; failing: string[]; warnings: string[] };
+}
+
+export interface OutputsSubject {
+  id: string;
+  name: string;
+  model: string; // outputs.json 'model'
+  samples: number; // samples diagnosed
+  split: string; // which of the set's samples: 'all', 'train', 'val', 'test'
+  classes: number; // C
+  blank: number;
+  subsampling: number | null;
+  frameShiftMs: number | null;
+  datasetName: string | null; // the stored dataset it is attached to
 }
 
 const ICON: Record<Status, string> = { ok: 'OK', warn: 'WARN', fail: 'FAIL', info: 'INFO' };
@@ -26,12 +43,20 @@ function fmt(v: unknown): string {
 }
 
 export function reportToMarkdown(r: DiagnosticsReport): string {
+  const o = r.outputs;
   const out: string[] = [
     '# CTC Lab diagnostics report',
     '',
     `- Created: ${r.createdAt}`,
-    `- Dataset: ${r.dataset.name} (${r.dataset.trainSamples} train / ${r.dataset.valSamples} val samples, ${r.dataset.vocabSize} tokens, ${r.dataset.featureDim} feature dims)`,
-    `- Model: ${r.model.source} — ${r.model.preset}, ${r.model.parameters} parameters, time subsampling ×${r.model.subsampling}, ${r.model.trainedSteps} training steps`,
+    ...(o
+      ? [
+          `- Model outputs: ${o.name}${o.model ? ` (${o.model})` : ''} — ${o.samples} samples (${o.split}), ${o.classes} classes, blank ${o.blank}, time subsampling ${o.subsampling ? `×${o.subsampling}` : 'unknown'}${o.frameShiftMs ? `, frame shift ${o.frameShiftMs} ms` : ''}${o.datasetName ? `; attached to dataset ${o.datasetName}` : ''}`,
+          '- Checks on outputs and references only (no model, no features)',
+        ]
+      : [
+          `- Dataset: ${r.dataset.name} (${r.dataset.trainSamples} train / ${r.dataset.valSamples} val samples, ${r.dataset.vocabSize} tokens, ${r.dataset.featureDim} feature dims)`,
+          `- Model: ${r.model.source} — ${r.model.preset}, ${r.model.parameters} parameters, time subsampling ×${r.model.subsampling}, ${r.model.trainedSteps} training steps`,
+        ]),
     `- Backend: ${r.backend}`,
     `- Verdict: **${ICON[r.verdict.worst]}**${r.verdict.failing.length ? ` — failing: ${r.verdict.failing.join(', ')}` : ''}${r.verdict.warnings.length ? ` — warnings: ${r.verdict.warnings.join(', ')}` : ''}`,
     '',
