@@ -50,7 +50,7 @@ const oddKernel = v.pipe(int(1, 31), v.check((k: number) => k % 2 === 1, 'expect
 export const modelConfigSchema = v.variant(
   'preset',
   [
-    obj({ preset: v.literal('tcn'), ...modelBase, layers: int(0, LIMITS.layers), kernel: oddKernel, subsampling: v.optional(v.picklist([2, 4] as const, 'expected 2 or 4'), 2) }, 'a tcn model config'),
+    obj({ preset: v.literal('tcn'), ...modelBase, layers: int(0, LIMITS.layers), kernel: oddKernel, subsampling: v.optional(v.picklist([2, 4] as const, 'expected 2 or 4')) }, 'a tcn model config'),
     obj({ preset: v.literal('tconv-bilstm'), ...modelBase, layers: int(1, 16), hidden: int(1, LIMITS.hidden) }, 'a tconv-bilstm model config'),
     v.pipe(
       obj({ preset: v.literal('transformer'), ...modelBase, layers: int(0, LIMITS.layers), heads: int(1, LIMITS.heads) }, 'a transformer model config'),
@@ -70,6 +70,7 @@ const knobs = { preset: pick(['tcn', 'tconv-bilstm', 'transformer'] as const), c
 const d = TRAIN_DEFAULTS;
 const trainEntries = {
   preset: v.optional(knobs.preset, d.preset),
+  subsampling: v.optional(v.picklist([2, 4] as const, 'expected 2 or 4')),
   channels: v.optional(knobs.channels, d.channels),
   layers: v.optional(knobs.layers, d.layers),
   hidden: v.optional(knobs.hidden, d.hidden),

@@ -49,5 +49,5 @@ export function parseModelConfig(raw: unknown, file: string): ModelConfig {
   if (preset === 'tcn' && 'subsampling' in c && c.subsampling !== 2 && c.subsampling !== 4) {
     throw new Error(`${file}: model config field subsampling is ${String(c.subsampling)}, expected 2 or 4 (tcn)`);
   }
-  return c as unknown as ModelConfig;
+  return { ...OPTIONAL_FIELDS[preset], ...c } as unknown as ModelConfig;
 }

@@ -15,6 +15,7 @@ export function paramShapes(config: ModelConfig): ParamShapes {
     case 'tcn': {
       const { channels: C, kernel: K, layers } = config;
       s.set('model.subsample.weight', [K, F, C]).set('model.subsample.bias', [C]);
+      if (config.subsampling === 4) s.set('model.subsample2.weight', [K, C, C]).set('model.subsample2.bias', [C]);
       for (let i = 0; i < layers; i++) s.set(`model.blocks.${i}.weight`, [K, C, C]).set(`model.blocks.${i}.bias`, [C]);
       s.set('model.head.weight', [C, V]).set('model.head.bias', [V]);
       break;

@@ -23,10 +23,10 @@ export interface TcnConfig {
   layers: number; // residual dilated blocks, usual 3
   kernel: number; // usual 3
   dropout: number; // 0 for the overfit test
-  subsampling?: 2 | 4; // time subsampling; absent = 2 (configs written before the choice existed)
+  subsampling?: 2 | 4; // time subsampling; absent (configs written before the choice existed) = 2
 }
 
-export const TCN_DEFAULTS = { channels: 64, layers: 3, kernel: 3, dropout: 0 };
+export const TCN_DEFAULTS = { channels: 64, layers: 3, kernel: 3, dropout: 0, subsampling: 2 as 2 | 4 };
 
 /**
  * 'same'-padded dilated 1-D convolution as one matmul over K time-shifted copies (im2col):

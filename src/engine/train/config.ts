@@ -6,6 +6,7 @@ import type { Preset } from '../model/presets';
 
 export interface TrainConfig {
   preset: Preset; // model: tcn | tconv-bilstm | transformer
+  subsampling?: 2 | 4; // tcn only: time subsampling ×2 (default) or ×4 (e.g. to match a ×4 teacher); the other presets have their own
   channels: number; // tcn width / conv channels / d_model
   layers: number; // tcn residual blocks / BiLSTM layers / encoder layers
   hidden: number; // BiLSTM hidden size per direction
@@ -32,7 +33,7 @@ export interface TrainConfig {
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = {
-  preset: 'tcn', channels: 64, layers: 3, hidden: 128, heads: 4, dropout: 0.2,
+  preset: 'tcn', subsampling: 2, channels: 64, layers: 3, hidden: 128, heads: 4, dropout: 0.2,
   batchSize: 8, accumulationSteps: 2, epochs: 150, lr: 5e-4, warmupEpochs: 5, decay: 'cosine',
   optimizer: 'adam', weightDecay: 0, momentum: 0.9, clipNorm: 5,
   patience: 40, minDelta: 0.01, monitor: 'val_wer', restoreBest: true, evalEvery: 1, seed: 1, maxTrainSamples: 0,

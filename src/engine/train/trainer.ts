@@ -4,6 +4,8 @@
 // shuffling and dropout are functions of (seed, epoch, step), so no RNG state needs saving).
 // A checkpoint can be taken between any two steps: `state.position` holds the unfinished epoch's
 // place (next micro-batch, its shuffle seed, its partial sums), so a resume mid-epoch continues exactly.
+// With a teacher (distillation) the loss is ctcWeight·CTC + kdWeight·τ²·KL (../distill/), the KL
+// term and the student–teacher agreement are tracked, and checkpoints record the teacher.
 
 import * as tf from '@tensorflow/tfjs';
 import { makeBatch, tokenIndex } from '../../data/batch';
@@ -27,6 +29,9 @@ import { learningRate } from '../optim/schedule';
 import { Sgd } from '../optim/sgd';
 import type { TrainConfig } from './config';
 import { EarlyStopping, type EarlyStoppingState } from './early_stopping';
+import { distillationLoss } from '../distill/loss';
+import { distillSettingsProblems, type DistillRecord, type DistillSettings } from '../distill/settings';
+import { teacherProblems, type TeacherSource } from '../distill/teacher';
 
 export interface EpochMetrics {
   epoch: number;
@@ -41,6 +46,16 @@ export interface EpochMetrics {
   skippedBatches: number; // non-finite loss, never applied
   paddingEfficiency: number;
   seconds: number; // wall time of the epoch
+  // distillation runs only:
+  trainKd?: number; // mean τ²·KL term over the epoch's finite batches (unweighted)
+  agreement?: number | null; // share of val samples whose greedy decodes equal the teacher's
+  teacherValWer?: number | null; // the teacher's val WER on the same samples
+}
+
+/** A teacher and how to learn from it; the trainer owns the teacher (disposes it). */
+export interface Distillation {
+  teacher: TeacherSource;
+  settings: DistillSettings;
 }
 
 export interface StepMetrics {
@@ -50,6 +65,7 @@ export interface StepMetrics {
   lr: number;
   gradNorm: number;
   skipped: boolean;
+  kd?: number; // distillation: the step's τ²·KL term (unweighted)
 }
 
 export interface TrainState {
@@ -79,13 +95,17 @@ export class Trainer {
   private readonly index: Map<string, number>;
   private best: Map<string, tf.Tensor> | null = null;
   readonly excluded: { id: string; reason: string }[] = [];
+  readonly distill: Distillation | null;
+  private readonly teacherHyps = new Map<number, string>(); // dataset index → teacher's greedy decode (the teacher is fixed)
 
   constructor(
     readonly meta: DatasetMeta,
     samples: SampleRecord[] | SampleSource,
     readonly config: TrainConfig,
     resume?: { state: TrainState; tensors: Record<string, StTensor>; best?: Record<string, StTensor> }, // best: the best checkpoint's tensors (restoreBest)
+    distill?: Distillation,
   ) {
+    this.distill = distill ?? null;
     this.index = tokenIndex(meta.vocab);
     this.model = createModel(modelConfig(config, meta.featureDim, meta.vocab.length + 1), config.seed);
     this.source = asSource(samples);
@@ -107,6 +127,13 @@ export class Trainer {
     this.train = config.maxTrainSamples > 0 ? train.slice(0, config.maxTrainSamples) : train;
     this.val = this.source.infos.filter((s) => ok(s, 'val'));
     if (this.train.length === 0) throw new Error('no trainable samples in the training split');
+    if (distill) {
+      const problems = [...distillSettingsProblems(distill.settings), ...teacherProblems(distill.teacher, this.model, [...this.train, ...this.val])];
+      if (problems.length) {
+        this.model.dispose();
+        throw new Error(`distillation cannot start: ${problems.join('; ')}`);
+      }
+    }
     this.optimizer =
       config.optimizer === 'sgd'
         ? new Sgd(this.model.params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay })
@@ -182,21 +209,44 @@ export class Trainer {
       return p;
     };
     let next = assemble(first);
+    // Distillation: the teacher's data for the same batches (storage reads), one step ahead too.
+    const teach = (from: number) => {
+      const d = this.distill;
+      const p = d ? Promise.all(batches.slice(from, from + A).map((idx) => d.teacher.fetch(idx.map((j) => this.train[j].index)))) : Promise.resolve([]);
+      p.catch(() => {});
+      return p;
+    };
+    let nextTeacher = teach(first);
+    let kdSum = pos?.kdSum ?? 0;
     for (let i = first; i < batches.length; i += A) {
       if (hooks.shouldStop?.()) return null;
       await hooks.waitWhilePaused?.();
       const group = await next;
+      const teacherGroup = await nextTeacher;
       // Accumulate the gradient of the mean loss over the group's micro-batches.
       let acc: Record<string, tf.Tensor> | null = null;
       let lossT: tf.Tensor = tf.scalar(0);
+      let kdT: tf.Tensor = tf.scalar(0);
       for (const [k, b] of group.entries()) {
         const t = batchTensors(this.model, b);
         const seed = c.seed * 7919 + this.state.step * 131 + k;
-        const { value, grads } = tf.variableGrads(
-          () => tf.div(ctcLoss(this.model.apply(t, true, seed), t.labels, t.xl, t.yl), group.length) as tf.Scalar,
-          vars,
-        );
+        // The teacher runs outside the tape and on none of `vars`: no gradient reaches it.
+        const teacherLogits = this.distill ? this.distill.teacher.logits(t, teacherGroup[k]) : null;
+        const kept: tf.Tensor[] = [];
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = this.model.apply(t, true, seed);
+          if (!teacherLogits) return tf.div(ctcLoss(logits, t.labels, t.xl, t.yl), group.length) as tf.Scalar;
+          const l = distillationLoss(logits, teacherLogits, t, this.distill!.settings);
+          kept.push(tf.keep(l.kd));
+          return tf.div(l.total, group.length) as tf.Scalar;
+        }, vars);
         disposeBatchTensors(t);
+        teacherLogits?.dispose();
+        for (const kd of kept) {
+          const prevKd = kdT;
+          kdT = tf.tidy(() => tf.add(prevKd, tf.div(kd, group.length)));
+          tf.dispose([prevKd, kd]);
+        }
         const prevLoss = lossT;
         lossT = tf.add(lossT, value);
         prevLoss.dispose();
@@ -212,12 +262,13 @@ export class Trainer {
       const gradsAcc = acc!;
       const norm = globalNorm(Object.values(gradsAcc));
       // One asynchronous read per step: the loss and the norm decide whether the step is applied.
-      const both = tf.stack([lossT, norm]);
+      const both = tf.stack(this.distill ? [lossT, norm, kdT] : [lossT, norm]);
       const read = both.data(); // submits the step's GPU work
       // Prefetch: the next step's batches are read and assembled while the GPU runs this one.
       next = i + A < batches.length ? assemble(i + A) : Promise.resolve([]);
-      const [loss, gn] = await read;
-      tf.dispose([both, lossT]);
+      nextTeacher = i + A < batches.length ? teach(i + A) : Promise.resolve([]);
+      const [loss, gn, kdv] = await read;
+      tf.dispose([both, lossT, kdT]);
       const lr = this.lr();
       const finite = Number.isFinite(loss) && Number.isFinite(gn);
       if (finite) {
@@ -229,14 +280,15 @@ export class Trainer {
         lossSum += loss;
         lossCount++;
         normSum += gn;
+        if (this.distill) kdSum += kdv;
       } else {
         skipped++; // a non-finite batch never reaches the weights
       }
       tf.dispose([norm, ...Object.values(gradsAcc)]);
       this.state.step++;
       throwOnGpuErrors(`training step ${this.state.step}`);
-      hooks.onStep?.({ step: this.state.step, epoch, loss, lr, gradNorm: gn, skipped: !finite });
-      this.state.position = { epoch, batch: Math.min(i + A, batches.length), shuffleSeed, lossSum, lossCount, normSum, skipped, seconds: (performance.now() - t0) / 1000 };
+      hooks.onStep?.({ step: this.state.step, epoch, loss, lr, gradNorm: gn, skipped: !finite, ...(this.distill ? { kd: kdv } : {}) });
+      this.state.position = { epoch, batch: Math.min(i + A, batches.length), shuffleSeed, lossSum, lossCount, normSum, skipped, ...(this.distill ? { kdSum } : {}), seconds: (performance.now() - t0) / 1000 };
       await hooks.afterStep?.();
     }
     return {
@@ -246,19 +298,27 @@ export class Trainer {
       gradNorm: lossCount ? normSum / lossCount : NaN,
       skippedBatches: skipped,
       paddingEfficiency: paddingEfficiency(frames, batches),
+      ...(this.distill ? { trainKd: lossCount ? kdSum / lossCount : NaN } : {}),
     };
   }
 
-  /** Validation: mean per-token CTC loss (PyTorch 'mean'), greedy WER/CER with S/D/I, blank rate. */
+  /**
+   * Validation: mean per-token CTC loss (PyTorch 'mean'), greedy WER/CER with S/D/I, blank rate;
+   * with a teacher also its greedy decodes (computed once: it does not change), its WER and the
+   * agreement (share of samples whose decodes are equal).
+   */
   async evaluate(samples = this.val, batchSize = 16) {
     if (samples.length === 0) return null;
     const order = samples.map((_, i) => i).sort((a, b) => samples[a].frames - samples[b].frames);
-    const refs: string[] = [], hyps: string[] = [];
+    const refs: string[] = [], hyps: string[] = [], evaluated: number[] = [];
     let lossSum = 0, blanks = 0, frames = 0;
     for (let i = 0; i < order.length; i += batchSize) {
-      const chunk = await this.source.load(order.slice(i, i + batchSize).map((j) => samples[j].index));
+      const chunkIdx = order.slice(i, i + batchSize).map((j) => samples[j].index);
+      const chunk = await this.source.load(chunkIdx);
       const b = makeBatch(chunk, this.meta, this.index);
       const t = batchTensors(this.model, b);
+      if (this.distill) await this.decodeTeacher(chunkIdx, t);
+      evaluated.push(...chunkIdx);
       const [nllT, bestT] = tf.tidy(() => {
         const logits = this.model.apply(t, false);
         return [ctcNll(logits, t.labels, t.xl, t.yl, { zeroInfinity: true }), tf.argMax(logits, 2)];
@@ -277,7 +337,19 @@ export class Trainer {
       });
     }
     const w = wer(refs, hyps);
-    return { loss: lossSum / samples.length, wer: w.rate, cer: cer(refs, hyps).rate, S: w.S, D: w.D, I: w.I, N: w.N, blankRate: blanks / frames, refs, hyps };
+    const teacherHyps = this.distill ? evaluated.map((j) => this.teacherHyps.get(j)!) : null;
+    const teacher = teacherHyps ? { teacherHyps, teacherWer: wer(refs, teacherHyps).rate, agreement: hyps.filter((h, k) => h === teacherHyps[k]).length / hyps.length } : {};
+    return { loss: lossSum / samples.length, wer: w.rate, cer: cer(refs, hyps).rate, S: w.S, D: w.D, I: w.I, N: w.N, blankRate: blanks / frames, refs, hyps, ...teacher };
+  }
+
+  /** The teacher's greedy decodes of these samples, into the cache (those not there yet). */
+  private async decodeTeacher(indices: number[], t: ReturnType<typeof batchTensors>): Promise<void> {
+    if (!this.distill || indices.every((j) => this.teacherHyps.has(j))) return;
+    const fetched = await this.distill.teacher.fetch(indices);
+    const bestT = tf.tidy(() => tf.argMax(this.distill!.teacher.logits(t, fetched), 2));
+    const best = await bestT.data();
+    bestT.dispose();
+    greedyDecode(best, t.Tout, t.outLens).forEach((ids, k) => this.teacherHyps.set(indices[k], idsToTokens(ids, this.meta.vocab).join(' ')));
   }
 
   /** Trains until the configured epochs, early stopping, or a stop request. */
@@ -296,6 +368,7 @@ export class Trainer {
         valLoss: ev?.loss ?? null, valWer: ev?.wer ?? null, valCer: ev?.cer ?? null,
         S: ev?.S ?? null, D: ev?.D ?? null, I: ev?.I ?? null, N: ev?.N ?? null, blankRate: ev?.blankRate ?? null,
         seconds: (performance.now() - t0) / 1000,
+        ...(this.distill ? { agreement: ev?.agreement ?? null, teacherValWer: ev?.teacherWer ?? null } : {}),
       };
       this.state.epoch = epoch;
       this.state.history.push(m);
@@ -338,11 +411,18 @@ export class Trainer {
       },
       history: this.state.history as unknown as CheckpointMeta['history'],
       dataset: { id: this.meta.id, name: datasetName },
+      ...(this.distill ? { distillation: this.distillRecord()! } : {}), // the teacher and the KD settings: a resume rebuilds the same loss
     });
     return encodeCheckpoint(new Map([...this.model.params, ...this.optimizer.slots]), meta);
   }
 
+  /** What a checkpoint records about this run's teacher (null without one). */
+  distillRecord(): DistillRecord | null {
+    return this.distill ? { ...this.distill.settings, teacher: { ...this.distill.teacher.info } } : null;
+  }
+
   dispose(): void {
+    this.distill?.teacher.dispose();
     this.model.dispose();
     this.optimizer.dispose();
     if (this.best) tf.dispose([...this.best.values()]);
