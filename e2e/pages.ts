@@ -183,6 +183,14 @@ export class TrainingSection extends Section {
     await this.open();
     await this.field('Import checkpoint').setInputFiles(file);
   }
+  /** Opens a run's "Continue in PyTorch" and returns the command lines it shows. */
+  async pytorchCommands(row: Locator): Promise<string[]> {
+    await row.getByRole('button', { name: 'Continue in PyTorch' }).click();
+    const run = (await this.cell(row, 'run').innerText()).trim();
+    const pre = this.region.getByRole('region', { name: `Continue ${run} in PyTorch` }).getByLabel('PyTorch commands');
+    await expect(pre).toBeVisible();
+    return (await pre.innerText()).split('\n').filter((l) => l.trim() !== '');
+  }
 }
 
 export class DiagnosticsSection extends Section {

@@ -466,7 +466,8 @@ def _train(args, d: Dist) -> int:
     sync_log = open(f"{args.sync_log}.rank{d.rank}", "w") if args.sync_log else None  # tests: a weights digest per step and rank
     tb = tensorboard(d, out)
     reason = f"finished {cfg['epochs']} epochs"
-    while run.epoch < cfg["epochs"]:
+    end = cfg["epochs"] if args.stop_after is None else min(cfg["epochs"], run.epoch + args.stop_after)
+    while run.epoch < end:
         t0 = time.time()
         tr = train_epoch(run, ddp, ds, train, norm, index, d, spe_lab, sync_log, progress_bar(d, run.epoch + 1))
         epoch = tr["epoch"]
@@ -496,6 +497,8 @@ def _train(args, d: Dist) -> int:
             es = run.early.state
             reason = f"early stopping: no {cfg['monitor']} improvement > {cfg['minDelta']} for {cfg['patience']} epochs (best {es['best']:.4f} at epoch {es['bestEpoch']})"
             break
+    if run.epoch < cfg["epochs"] and not reason.startswith("early"):
+        reason = f"stopped after {args.stop_after} epoch(s) of this session (--stop_after), at epoch {run.epoch} of {cfg['epochs']}"
     if sync_log:
         sync_log.close()
     if tb:
@@ -513,5 +516,6 @@ def add_train_flags(p) -> None:
     p.add_argument("--subsampling", type=int, choices=(2, 4), help="with --preset tcn: time subsampling ×2 (default) or ×4")
     for flag, (key, typ) in FLAGS.items():
         p.add_argument(f"--{flag}", type=typ, choices=CHOICES.get(key), help=f"overrides the run's {key}")
+    p.add_argument("--stop_after", type=int, metavar="N", help="stop after N epochs of this session; the run's planned --epochs (and its schedule) stay")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: this process's GPU under torchrun, else cuda if present, else cpu)")
     p.add_argument("--sync_log", help=argparse.SUPPRESS)
