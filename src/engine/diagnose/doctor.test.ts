@@ -57,6 +57,11 @@ describe('training doctor', () => {
     // Noisy but not growing every epoch: quiet.
     expect(run(new TrainingDoctor(), [0.5, 1.2, 0.9, 8, 20, 60].map((g, i) => obs(i + 1, { gradNorm: g })))).toEqual([]);
   });
+  it('a measured healthy run is quiet (demo, tcn, Adam lr 3e-3, clip 5, 30 epochs, cpu backend: loss, val WER, blank rate, grad norm per epoch)', () => {
+    const measured = [[3.4183, 1, 1, 23.463], [2.3828, 1, 1, 7.127], [1.318, 0.4035, 0.629, 5.496], [0.3645, 0.1053, 0.508, 5.498], [0.0824, 0.0351, 0.482, 2.048], [0.0286, 0.0526, 0.528, 1.258], [0.0164, 0.0526, 0.487, 0.774], [0.0085, 0.0351, 0.543, 0.46], [0.0056, 0.0351, 0.528, 0.302], [0.0051, 0.0351, 0.558, 0.311], [0.0031, 0.0175, 0.548, 0.238], [0.0019, 0.0175, 0.558, 0.124], [0.0011, 0.0175, 0.553, 0.066], [0.001, 0.0175, 0.553, 0.059], [0.0008, 0.0175, 0.548, 0.047], [0.0009, 0.0175, 0.548, 0.054], [0.0007, 0.0351, 0.563, 0.039], [0.0006, 0.0351, 0.553, 0.03], [0.0005, 0.0175, 0.553, 0.026], [0.0005, 0.0175, 0.553, 0.022], [0.0005, 0.0175, 0.553, 0.025], [0.0008, 0.0175, 0.548, 0.078], [0.0007, 0.0175, 0.533, 0.047], [0.0005, 0.0175, 0.533, 0.025], [0.0004, 0.0175, 0.533, 0.022], [0.0006, 0.0175, 0.533, 0.033], [0.0009, 0.0175, 0.533, 0.072], [0.0007, 0.0175, 0.533, 0.048], [0.0005, 0.0175, 0.533, 0.027], [0.0004, 0.0175, 0.533, 0.022]];
+    const a = run(new TrainingDoctor({ optimizer: 'adam', clipNorm: 5 }), measured.map(([loss, wer, blankRate, gradNorm], i) => obs(i + 1, { loss, wer, blankRate, gradNorm })));
+    expect(a).toEqual([]);
+  });
   it('a converged run whose loss flattens at a low WER is no plateau', () => {
     const a = run(new TrainingDoctor(), Array.from({ length: 30 }, (_, i) => obs(i + 1, { loss: 0.051 + 0.0001 * (i % 2), wer: 0.01 })));
     expect(a).toEqual([]);
