@@ -1,7 +1,10 @@
 import { defineConfig } from '@playwright/test';
 
-// Debian's Chromium (no browser downloads here); WebGPU is SwiftShader's CPU adapter when there is no GPU.
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// CHROMIUM_PATH, else a system Chrome/Chromium, else Playwright's own (tools/browser.mjs). Without a GPU,
+// WebGPU is SwiftShader's CPU adapter.
+import { findBrowser } from './tools/browser.mjs';
+
+const executablePath = findBrowser();
 const port = Number(process.env.E2E_PORT || 4173);
 // E2E_DIST: serve another build folder (several builds side by side on one machine).
 const outDir = process.env.E2E_DIST ? ` --outDir ${process.env.E2E_DIST}` : '';

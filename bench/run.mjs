@@ -5,7 +5,7 @@
 // It also imports a generated 6000-sample dataset (≈300 frames × 100 dims, float32 .npy files in
 // the OS temp folder) through the streaming importer, sampling peak memory over CDP.
 //   BENCH_REPS=5  BENCH_SHAPES='[{"name":"x","B":8,"T":75,"L":28,"V":1296}]'  CHROMIUM_PATH=...
-//   BENCH_ONLY=ctc,train,import,align (default: all)  BENCH_IMPORT_SAMPLES=6000
+//   BENCH_ONLY=ctc,train,import,align,distill (default: all)  BENCH_IMPORT_SAMPLES=6000
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { chromium } from '@playwright/test';
 const port = Number(process.env.BENCH_PORT || 4183);
 const reps = Number(process.env.BENCH_REPS || 5);
 const shapes = process.env.BENCH_SHAPES ? JSON.parse(process.env.BENCH_SHAPES) : undefined;
-const only = new Set((process.env.BENCH_ONLY || 'ctc,train,import,align').split(','));
+const only = new Set((process.env.BENCH_ONLY || 'ctc,train,import,align,distill').split(','));
 
 /** Writes the import benchmark's dataset: n samples, frames uniform in [150, 450], 100 dims, 40 words. */
 function writeImportDataset(dir, n) {
@@ -47,12 +47,14 @@ const url = `http://localhost:${port}/kernels.html`;
 for (let i = 0; ; i++) {
   try {
     if ((await fetch(url)).ok) break;
-  } catch {}
+  } catch {
+    // not up yet: poll again
+  }
   if (i > 100) throw new Error('vite preview did not start');
   await new Promise((r) => setTimeout(r, 200));
 }
 
-let results = [], problems = [], backend, trainResults = [], importResult = null, memory = null, alignResults = [];
+let results = [], problems = [], backend, trainResults = [], importResult = null, memory = null, alignResults = [], distillResults = [];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--no-sandbox', '--disable-background-networking', '--disable-component-update'],
@@ -69,6 +71,7 @@ try {
   }
   if (only.has('train')) trainResults = await page.evaluate(() => window.ctcLab.benchTrain());
   if (only.has('align')) alignResults = await page.evaluate(() => window.ctcLab.benchAlign());
+  if (only.has('distill')) distillResults = await page.evaluate(() => window.ctcLab.benchDistill());
   if (only.has('import')) {
     const dir = join(os.tmpdir(), 'ctc-lab-import-bench');
     const n = Number(process.env.BENCH_IMPORT_SAMPLES || 6000);
@@ -114,7 +117,7 @@ try {
   }
 } finally {
   await browser.close();
-  try { process.kill(-server.pid); } catch {}
+  try { process.kill(-server.pid); } catch { /* already gone */ }
 }
 
 // PyTorch CPU on the same inputs, if available.
@@ -205,6 +208,17 @@ const alignLines = [
   ...alignResults.map((r) => `| ${r.shape.name} T${r.shape.T} L${r.shape.L} C${r.shape.C} | ${f(r.alignMs, 2)} ms | ${f(r.spansMs, 3)} ms | ${f(r.forwardMs, 2)} ms | ${(r.alignMs / r.forwardMs).toFixed(2)} | ${r.score.toFixed(1)} ≤ ${r.logLikelihood.toFixed(1)} |`),
 ];
 
+const knobs = (k) => `${k.preset}${k.subsampling ? ` ×${k.subsampling}` : ''} C${k.channels} L${k.layers}${k.hidden ? ` H${k.hidden}` : ''}${k.heads ? ` heads${k.heads}` : ''}`;
+const distillLines = [
+  `### Distillation step vs plain step — ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Machine: as above. Synthetic data, one optimizer step per batch, ms per step after 2 warm-up steps; the same student trained on CTC alone, with a teacher model run in eval mode in every step (a checkpoint as teacher), and with the teacher's log-probs handed in per batch (an imported output set; here from memory, so IndexedDB reads are not counted). Loss ctcWeight·CTC + kdWeight·τ²·KL, τ 8, blank excluded. Checked first: the KD op against the float64 reference at this shape, and a student that is a copy of its teacher gets a KL of exactly 0.`,
+  '',
+  '| shape | student (params) | teacher (params) | plain step | + teacher model | + stored teacher outputs | teacher forward alone | added by the teacher model | KD op vs float64 |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...distillResults.map((r) => `| ${r.shape.name} B${r.shape.B} T${r.shape.T} F${r.shape.F} V${r.shape.V} | ${knobs(r.shape.student)} (${r.studentParams}) | ${knobs(r.shape.teacher)} (${r.teacherParams}) | ${f(r.plainMs)} ms | ${f(r.modelTeacherMs)} ms (${(r.modelTeacherMs / r.plainMs).toFixed(2)}×) | ${f(r.storedTeacherMs)} ms (${(r.storedTeacherMs / r.plainMs).toFixed(2)}×) | ${f(r.teacherForwardMs)} ms | ${f(r.modelTeacherMs - r.plainMs)} ms | ${r.kdOpRelErr.toExponential(1)} |`),
+];
+
 const file = 'BENCHMARKS.md';
 let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`; each section is replaced by its latest run.\n\n';
 const put = (name, body) => {
@@ -216,8 +230,10 @@ if (results.length) put('ctc', section);
 if (trainResults.length) put('train', trainLines.join('\n'));
 if (importResult) put('import', importLines.join('\n'));
 if (alignResults.length) put('align', alignLines.join('\n'));
+if (distillResults.length) put('distill', distillLines.join('\n'));
 writeFileSync(file, doc);
 console.log(section);
 if (trainResults.length) console.log(trainLines.join('\n'));
 if (importResult) console.log(importLines.join('\n'));
 if (alignResults.length) console.log(alignLines.join('\n'));
+if (distillResults.length) console.log(distillLines.join('\n'));

@@ -47,7 +47,7 @@ function batchedSink<T>(write: (first: number, batch: T[]) => Promise<void>, siz
       await write(first, batch);
     } catch (e) {
       if ((e as { name?: string }).name === 'QuotaExceededError') {
-        throw new Error(`the browser's storage quota ran out after ${(bytes / 2 ** 20).toFixed(0)} MB of this import; nothing was stored (${quotaHint})`);
+        throw new Error(`the browser's storage quota ran out after ${(bytes / 2 ** 20).toFixed(0)} MB of this import; nothing was stored (${quotaHint})`, { cause: e });
       }
       throw e;
     }

@@ -114,7 +114,10 @@ export function jsonMutations(): fc.Arbitrary<JsonMutation[]> {
 /** Every container-child location in a JSON value, depth first: [parent, key]. */
 function locations(v: Json, out: [Json[] | { [k: string]: Json }, string | number][] = []) {
   if (Array.isArray(v)) v.forEach((x, i) => (out.push([v, i]), locations(x, out)));
-  else if (v && typeof v === 'object') for (const k of Object.keys(v)) out.push([v, k]), locations(v[k], out);
+  else if (v && typeof v === 'object') for (const k of Object.keys(v)) {
+    out.push([v, k]);
+    locations(v[k], out);
+  }
   return out;
 }
 

@@ -11,6 +11,10 @@ import type { DatasetMeta } from '../data/types';
 import * as store from '../data/store';
 import type { DatasetsApi } from './api';
 import { holdImportLock } from './jobs';
+import { announce } from './changes';
+
+/** Tells every tab the datasets changed; passes the value through. */
+const announced = <T>(x: T): T => (announce({ kind: 'datasets' }), x);
 
 // Staged imports awaiting the user's decision, and the running analysis (one per tab).
 const pending = new Map<string, { meta: DatasetMeta; staged: store.Encoding; release: () => void }>();
@@ -19,7 +23,7 @@ let currentImport: AbortController | null = null;
 export const datasets: DatasetsApi = {
   listDatasets: () => store.listDatasets(),
 
-  createDemoDataset: (seed = 42) => store.saveDataset(generateDemo({ seed })),
+  createDemoDataset: (seed = 42) => store.saveDataset(generateDemo({ seed })).then(announced),
 
   async analyseImport(files, name, subsampling, storage, onProgress) {
     if (currentImport) throw new Error('an import is already running in this tab');
@@ -38,7 +42,7 @@ export const datasets: DatasetsApi = {
     } catch (e) {
       await store.discardStaged(id);
       release();
-      if (abort.signal.aborted) throw new Error('import aborted; nothing was stored');
+      if (abort.signal.aborted) throw new Error('import aborted; nothing was stored', { cause: e });
       throw e;
     } finally {
       currentImport = null;
@@ -54,7 +58,7 @@ export const datasets: DatasetsApi = {
     if (!p) throw new Error('this import was cancelled or already stored; choose the files again');
     pending.delete(pendingId);
     try {
-      return await store.commitStaged(p.meta, { staged: p.staged, storage });
+      return announced(await store.commitStaged(p.meta, { staged: p.staged, storage }));
     } catch (e) {
       await store.discardStaged(pendingId);
       throw e;
@@ -70,9 +74,13 @@ export const datasets: DatasetsApi = {
     p?.release();
   },
 
-  deleteDataset: (id) => store.deleteDataset(id),
+  async deleteDataset(id) {
+    await store.deleteDataset(id);
+    announce({ kind: 'dataset-deleted', datasetId: id }); // a tab training on it stops
+    announce({ kind: 'datasets' });
+  },
 
-  renameDataset: (id, name) => store.renameDataset(id, name),
+  renameDataset: (id, name) => store.renameDataset(id, name).then(announced),
 
   async getSample(datasetId, index) {
     const [meta, s] = await Promise.all([store.getDataset(datasetId), store.getSample(datasetId, index)]);

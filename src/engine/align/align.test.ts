@@ -15,7 +15,10 @@ function bruteForce(lp: ArrayLike<number>, T: number, C: number, labels: number[
   const path = new Array<number>(T).fill(0);
   for (let k = 0; k < C ** T; k++) {
     let r = k;
-    for (let t = 0; t < T; t++) (path[t] = r % C), (r = Math.floor(r / C));
+    for (let t = 0; t < T; t++) {
+      path[t] = r % C;
+      r = Math.floor(r / C);
+    }
     const states: number[] = [];
     let emitted = 0, ok = true;
     for (let t = 0; t < T && ok; t++) {

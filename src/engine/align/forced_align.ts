@@ -61,8 +61,8 @@ export function forcedAlign(logProbs: ArrayLike<number>, T: number, C: number, l
     for (let s = lo; s <= hi; s++) {
       // Candidates in order of preference on ties: stay (largest previous state first is s).
       let best = prev[s], from = 0;
-      if (s >= 1 && prev[s - 1] > best) (best = prev[s - 1]), (from = 1);
-      if (s >= 2 && ext[s] !== blank && ext[s] !== ext[s - 2] && prev[s - 2] > best) (best = prev[s - 2]), (from = 2);
+      if (s >= 1 && prev[s - 1] > best) [best, from] = [prev[s - 1], 1];
+      if (s >= 2 && ext[s] !== blank && ext[s] !== ext[s - 2] && prev[s - 2] > best) [best, from] = [prev[s - 2], 2];
       if (best === -Infinity) continue;
       cur[s] = best + logProbs[row + ext[s]];
       back[t * S + s] = from;

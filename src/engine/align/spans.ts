@@ -39,7 +39,7 @@ export function tokenSpans(a: ForcedAlignment, logProbs: ArrayLike<number>, C: n
     }
     const start = t;
     let sum = 0;
-    while (t < T && a.states[t] === s) sum += Math.exp(logProbs[t * C + a.path[t]]), t++;
+    for (; t < T && a.states[t] === s; t++) sum += Math.exp(logProbs[t * C + a.path[t]]);
     const k = (s - 1) >> 1;
     const inputStart = Math.min(start * sub, cap), inputEnd = Math.min(t * sub, cap);
     spans.push({

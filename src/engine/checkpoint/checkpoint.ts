@@ -55,7 +55,7 @@ export function decodeCheckpoint(bytes: ArrayBuffer | Uint8Array, file = 'checkp
   try {
     raw = JSON.parse(metadata.ctc_lab);
   } catch (e) {
-    throw new Error(`${file}: __metadata__.ctc_lab is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${file}: __metadata__.ctc_lab is not valid JSON (${(e as Error).message})`, { cause: e });
   }
   const format = (raw as { format?: unknown } | null)?.format;
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && format !== CHECKPOINT_FORMAT) {

@@ -74,7 +74,7 @@ export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoin
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
-    throw new Error(`${file}: header is not valid UTF-8 JSON (${(e as Error).message})`);
+    throw new Error(`${file}: header is not valid UTF-8 JSON (${(e as Error).message})`, { cause: e });
   }
   if (!isObject(header)) throw new Error(`${file}: header is ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header}, expected a JSON object`);
   const dataStart = 8 + n;

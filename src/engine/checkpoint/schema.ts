@@ -99,7 +99,7 @@ export const trainConfigSchema = obj(trainEntries, 'a training config');
 // Compile-time: the schema's output is exactly a TrainConfig (a field added to TrainConfig and not here fails to build).
 const _trainConfigIsComplete = (x: v.InferOutput<typeof trainConfigSchema>): TrainConfig => x;
 const _trainConfigHasNoExtra = (x: TrainConfig): v.InferOutput<typeof trainConfigSchema> => x;
-void _trainConfigIsComplete, _trainConfigHasNoExtra;
+void [_trainConfigIsComplete, _trainConfigHasNoExtra];
 
 const overfitConfigSchema = obj(
   {
