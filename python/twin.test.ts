@@ -176,7 +176,7 @@ async function writeDataset(dir: string): Promise<{ meta: DatasetMeta; samples: 
 /** Training runs in the lab: checkpoint before, after epoch 1 (one optimizer step), after a resumed epoch 2. */
 const TRAIN_CASES: { name: string; preset: Preset; config: Partial<TrainConfig> }[] = [
   { name: 'tcn-adam', preset: 'tcn', config: { optimizer: 'adam' } },
-  { name: 'tcn-adamw', preset: 'tcn', config: { optimizer: 'adamw', weightDecay: 0.05 } },
+  { name: 'tcn4-adamw', preset: 'tcn', config: { optimizer: 'adamw', weightDecay: 0.05, subsampling: 4 } },
   { name: 'tcn-sgd', preset: 'tcn', config: { optimizer: 'sgd', momentum: 0.9, weightDecay: 0.001, lr: 0.05 } },
   { name: 'tconv-bilstm-adam', preset: 'tconv-bilstm', config: { optimizer: 'adam' } },
   { name: 'transformer-adam', preset: 'transformer', config: { optimizer: 'adam' } },

@@ -43,7 +43,7 @@ from .schedule import learning_rate
 
 # The lab's TRAIN_DEFAULTS (src/engine/train/config.ts): one flat object, camelCase as stored.
 TRAIN_DEFAULTS = {
-    "preset": "tcn", "channels": 64, "layers": 3, "hidden": 128, "heads": 4, "dropout": 0.2,
+    "preset": "tcn", "subsampling": 2, "channels": 64, "layers": 3, "hidden": 128, "heads": 4, "dropout": 0.2,
     "batchSize": 8, "accumulationSteps": 2, "epochs": 150, "lr": 5e-4, "warmupEpochs": 5, "decay": "cosine",
     "optimizer": "adam", "weightDecay": 0, "momentum": 0.9, "clipNorm": 5,
     "patience": 40, "minDelta": 0.01, "monitor": "val_wer", "restoreBest": True, "evalEvery": 1, "seed": 1, "maxTrainSamples": 0,
@@ -150,7 +150,7 @@ class Run:
         mc = dict(meta["model"])
         # The lab's Import checkpoint: TRAIN_DEFAULTS, the stored config, then the model's own knobs.
         cfg = {**TRAIN_DEFAULTS, **({} if overfit else stored)}
-        cfg.update({k: mc[k] for k in ("channels", "layers", "hidden", "heads", "dropout") if k in mc}, preset=mc["preset"])
+        cfg.update({k: mc[k] for k in ("channels", "layers", "hidden", "heads", "dropout", "subsampling") if k in mc}, preset=mc["preset"])
         cfg.update(overrides)
         check_config(cfg, path)
         if "dropout" in overrides:
@@ -176,9 +176,9 @@ class Run:
     @classmethod
     def fresh(cls, preset: str, ds: Dataset, overrides: dict, knobs: dict) -> "Run":
         cfg = {**TRAIN_DEFAULTS, **PRESET_DEFAULTS[preset], "preset": preset, **overrides}
-        cfg.update({k: v for k, v in knobs.items() if k != "subsampling"})
+        cfg.update(knobs)
         check_config(cfg, "flags")
-        mc = model_config({**cfg, **({"subsampling": knobs["subsampling"]} if "subsampling" in knobs else {})}, ds.feature_dim, len(ds.vocab) + 1)
+        mc = model_config(cfg, ds.feature_dim, len(ds.vocab) + 1)
         model = build_model(mc)
         model.lab_init(cfg["seed"])  # the lab's createModel(config, seed): the same starting weights
         name = os.path.basename(os.path.normpath(ds.root))

@@ -21,7 +21,7 @@ from ctc_lab.models import build_model
 from ctc_lab.train import Run
 
 MODEL_CASES = ["tcn", "tconv-bilstm", "transformer", "tcn-x4"]
-TRAIN_CASES = ["tcn-adam", "tcn-adamw", "tcn-sgd", "tconv-bilstm-adam", "transformer-adam"]
+TRAIN_CASES = ["tcn-adam", "tcn4-adamw", "tcn-sgd", "tconv-bilstm-adam", "transformer-adam"]
 # Metrics the lab writes per epoch that must agree (the rest: wall time, and equal by construction).
 METRICS = ["trainLoss", "gradNorm", "lr", "valLoss", "valWer", "valCer", "blankRate", "S", "D", "I", "N", "skippedBatches", "paddingEfficiency"]
 
