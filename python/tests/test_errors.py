@@ -79,3 +79,14 @@ def test_dataset_with_another_vocabulary(tmp_path, good, capsys):
     refused(capsys, ["train", str(ck), str(other), "-o", str(out)], out, "vocab.txt: the vocabulary (4 tokens) differs from")
     refused(capsys, ["train", str(ck), str(other), "-o", str(out)], out, "first at class 4: 'E' vs 'D'")
     refused(capsys, ["outputs", str(ck), str(other), "-o", str(out)], out, "vocab.txt: the vocabulary (4 tokens) differs from")
+
+
+def test_a_distillation_run_is_refused(tmp_path, good, capsys):
+    import json
+
+    ck, data = good
+    meta, tensors = read_checkpoint(str(ck))
+    meta["distillation"] = {"kdWeight": 1, "ctcWeight": 1, "temperature": 8, "excludeBlank": True, "teacher": {"kind": "checkpoint", "id": "t", "name": "teacher.safetensors"}}
+    write_safetensors(str(tmp_path / "kd.safetensors"), tensors, {"ctc_lab": json.dumps(meta)})
+    out = tmp_path / "out"
+    refused(capsys, ["train", str(tmp_path / "kd.safetensors"), str(data), "-o", str(out)], out, "kd.safetensors: a distillation run (teacher 'teacher.safetensors'); ctc_lab train continues CTC runs only")
