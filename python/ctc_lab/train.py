@@ -24,10 +24,8 @@ import contextlib
 import hashlib
 import math
 import os
-import sys
 import time
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
