@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { zipSync } from 'fflate';
 import { prepareImport, streamImport, type ImportProgress, type InputFile } from './import';
 import { writeNpy } from './npy';
@@ -110,9 +110,9 @@ async function snapshot() {
 }
 
 describe('prepareImport: refused inputs name the file and line or sample', () => {
-  it('(a stored dataset exists while the refusals run)', async () => {
-    await store.saveDataset(generateDemo({ seed: 9, numSamples: 12 }));
-    expect((await snapshot()).datasets).toHaveLength(1);
+  // A stored dataset exists while the refusals run, so "nothing changed" is checked against real data.
+  beforeAll(async () => {
+    if ((await snapshot()).datasets.length === 0) await store.saveDataset(generateDemo({ seed: 9, numSamples: 12 }));
   });
 
   const cases: Array<[string, () => InputFile[], string]> = [
@@ -136,6 +136,8 @@ describe('prepareImport: refused inputs name the file and line or sample', () =>
     it(what, async () => {
       // Through the staging path the worker uses: the error is exact and the store is unchanged.
       const before = await snapshot();
+      expect(before.datasets).toHaveLength(1);
+      expect(before.samples).toHaveLength(12);
       const id = store.newId('ds');
       let n = 0;
       const run = streamImport(files(), 'ds', { put: (x) => store.stageSamples(id, n++, [x]) }).catch(async (e: unknown) => {

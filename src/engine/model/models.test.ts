@@ -255,6 +255,23 @@ describe('tconv-bilstm', () => {
     model.dispose();
   });
 
+  it('gradients flow through a batch whose longest sample has one output frame (T\' = 1)', () => {
+    const model = createModel(config('tconv-bilstm'), 24);
+    randomize(model, 25);
+    const input = batch(model, features([4, 3], 26));
+    expect(input.mask.shape[1]).toBe(1);
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(input, true), input.mask)) as tf.Scalar, [...model.params.values()]);
+    // One step: h before it is zero, so w_hh alone has a zero gradient.
+    for (const [name, v] of model.params) {
+      const g = grads[v.name].dataSync();
+      expect(g.every(Number.isFinite), name).toBe(true);
+      expect(g.some((x) => x !== 0), name).toBe(!name.endsWith('w_hh'));
+    }
+    tf.dispose([value, ...Object.values(grads)]);
+    disposeInput(input);
+    model.dispose();
+  });
+
   it('the conv front end alone does not reach that far (so the check above is the LSTM)', () => {
     // Receptive field of output frame 0: conv k5 (±2) → pool 2 → conv k5 (±2 at ½ rate) → pool 2
     // covers input frames 0..13 at most; frame 39 is far outside.
@@ -288,25 +305,36 @@ describe('registry', () => {
     expect(() => createModel({ preset: 'transformer', featureDim: F, numClasses: V, channels: 10, layers: 1, heads: 4, dropout: 0 }, 1)).toThrow(/divisible/);
   });
 
-  it('forwardFlops counts the multiply-adds of each architecture', () => {
-    const T = 40;
-    const [T1, T2] = [20, 10];
-    const flops = (preset: Preset) => {
+  it('forwardFlops equals 2 × the multiply-adds of the matmul and conv kernels the forward pass runs', async () => {
+    // Measured, not restated: the kernels TF.js runs for one full-length sample, from their shapes.
+    for (const preset of PRESET_NAMES) {
       const model = createModel(config(preset), 1);
-      const n = model.forwardFlops(T);
+      for (const T of [40, 23]) expect(model.forwardFlops(T), `${preset} T=${T}`).toBe(await measuredFlops(model, T));
       model.dispose();
-      return n;
-    };
-    const C = 8;
-    const H = 8;
-    expect(flops('tcn')).toBe(2 * 20 * (3 * F * C + 2 * 3 * C * C + C * V));
-    const lstm = 2 * T2 * ((C + H) * 4 * H + (2 * H + H) * 4 * H);
-    expect(flops('tconv-bilstm')).toBe(2 * (T * 5 * F * C + T1 * 5 * C * C + lstm + T2 * 2 * H * V));
-    const d = 16;
-    const layer = T2 * (3 * d * d + d * d + 8 * d * d) + 2 * T2 * T2 * d;
-    expect(flops('transformer')).toBe(2 * (T1 * 3 * F * d + T2 * 3 * d * d + 2 * layer + T2 * d * V));
+    }
   });
 });
+
+/** 2 × multiply-adds of every BatchMatMul and Conv2D kernel in one forward pass of one sample of T frames. */
+async function measuredFlops(model: SequenceModel, T: number): Promise<number> {
+  const input = batch(model, features([T], 3));
+  const info = await tf.profile(() => model.apply(input, false));
+  disposeInput(input);
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  let macs = 0;
+  for (const k of info.kernels) {
+    const out = k.outputShapes[0] as number[];
+    if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul') {
+      const a = k.inputShapes[0] as number[];
+      const m = out[out.length - 2];
+      macs += size(out) * (a[a.length - 1] * a[a.length - 2]) / m; // × the contracted dim
+    } else if (k.name === 'Conv2D') {
+      const filter = k.inputShapes[1] as number[]; // [kh, kw, inC, outC]
+      macs += size(out) * (size(filter) / filter[3]);
+    } else expect(k.name, 'a kernel with multiply-adds the count does not know').not.toMatch(/MatMul|Conv|Einsum/);
+  }
+  return 2 * macs;
+}
 
 describe('tcn with time subsampling ×4', () => {
   const cfg4 = (dropout = 0) => modelConfig({ preset: 'tcn', ...TINY.tcn, dropout, subsampling: 4 }, F, V);
@@ -327,7 +355,7 @@ describe('tcn with time subsampling ×4', () => {
     model.dispose();
   });
 
-  it('adds only model.subsample2.{weight,bias}: every other name and shape is the ×2 model\'s', () => {
+  it('adds only model.subsample2.{weight,bias}: every other name and shape is the ×2 model\'s', async () => {
     const m2 = createModel(config('tcn'), 1), m4 = createModel(cfg4(), 1);
     const shapes = (m: SequenceModel) => new Map([...m.params].map(([k, v]) => [k, v.shape]));
     const s2 = shapes(m2), s4 = shapes(m4);
@@ -335,7 +363,7 @@ describe('tcn with time subsampling ×4', () => {
     for (const [k, s] of s2) expect(s4.get(k)).toEqual(s);
     expect(m4.paramCount()).toBe(expectedParams('tcn') + 3 * 8 * 8 + 8);
     const T = 40;
-    expect(m4.forwardFlops(T)).toBe(2 * (20 * 3 * F * 8 + 10 * 3 * 8 * 8 + 10 * (2 * 3 * 8 * 8 + 8 * V)));
+    expect(m4.forwardFlops(T)).toBe(await measuredFlops(m4, T));
     // A ×4 model cannot take a ×2 checkpoint (its second conv is missing), and says which tensor.
     expect(() => m4.loadTensors(stored(m2), 'old.safetensors')).toThrow('old.safetensors: tensor model.subsample2.weight is missing');
     m2.dispose();
