@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from '../engine/backend';
 import { checkCtcCase, DEFAULT_CHECK_CASES, type CtcCheckCase, type CtcCheckResult } from '../engine/ctc/ctc_check';
+import { checkLstmCase, DEFAULT_LSTM_CASES, type LstmCheckCase, type LstmCheckResult } from '../engine/model/lstm_check';
 import { benchTrain, DEFAULT_TRAIN_SHAPES } from '../../bench/train.bench';
 import { benchImport } from '../../bench/import.bench';
 import { benchAlign, DEFAULT_ALIGN_SHAPES } from '../../bench/align.bench';
@@ -34,6 +35,22 @@ async function check(cases: CtcCheckCase[] = DEFAULT_CHECK_CASES): Promise<CtcCh
   return results;
 }
 
+async function checkLstm(cases: LstmCheckCase[] = DEFAULT_LSTM_CASES): Promise<LstmCheckResult[]> {
+  await ready;
+  const results: LstmCheckResult[] = [];
+  for (const c of cases) {
+    const r = await checkLstmCase(c);
+    results.push(r);
+    const g = r.gradRelErr;
+    log(
+      `LSTM lens [${c.lens}]${c.padTo ? ` T${c.padTo}` : ''} Cin${c.Cin} H${c.H}: out ${r.outRelErr.toExponential(2)} ` +
+        `grad x ${g.x.toExponential(2)} w_ih ${g.wIh.toExponential(2)} w_hh ${g.wHh.toExponential(2)} bias ${g.bias.toExponential(2)} ` +
+        `alone ${r.aloneMaxDiff.toExponential(2)} unwritten ${r.unwritten} dispatches ${r.dispatches.fused} / ${r.dispatches.composed} leaked ${r.tensorsLeaked} (${r.ms.toFixed(0)} ms)`,
+    );
+  }
+  return results;
+}
+
 async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, reps = 5): Promise<CtcBenchResult[]> {
   await ready;
   const results: CtcBenchResult[] = [];
@@ -47,7 +64,7 @@ async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, reps = 5): Pro
 
 declare global {
   interface Window {
-    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; bench: typeof bench; problem: typeof benchProblem; benchTrain: typeof trainBench; benchImport: typeof benchImport; benchAlign: typeof alignBench; tf: typeof tf };
+    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; checkLstm: typeof checkLstm; bench: typeof bench; problem: typeof benchProblem; benchTrain: typeof trainBench; benchImport: typeof benchImport; benchAlign: typeof alignBench; tf: typeof tf };
   }
 }
 async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
@@ -70,6 +87,7 @@ function alignBench(shapes = DEFAULT_ALIGN_SHAPES, reps = 7) {
   });
 }
 
-window.ctcLab = { ready, check, bench, problem: benchProblem, benchTrain: trainBench, benchImport, benchAlign: alignBench, tf };
+window.ctcLab = { ready, check, checkLstm, bench, problem: benchProblem, benchTrain: trainBench, benchImport, benchAlign: alignBench, tf };
 document.getElementById('check')!.onclick = () => void check();
+document.getElementById('check-lstm')!.onclick = () => void checkLstm();
 document.getElementById('bench')!.onclick = () => void bench();

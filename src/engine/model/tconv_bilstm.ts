@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../lib/rng';
 import { lengthMask, ParamModel, uniformInit } from './base';
+import { bilstm, type Recurrence } from './bilstm';
 import type { ModelInput, SequenceModel } from './model';
 
 export interface TconvBilstmConfig {
@@ -41,21 +42,11 @@ function maxPool2(h: tf.Tensor3D): tf.Tensor3D {
   return tf.max(tf.reshape(even, [B, Math.ceil(T / 2), 2, C]), 2);
 }
 
-/**
- * Flat row indices into [B·T, C] that reverse each sample's first lengths[b] frames and keep its
- * padding in place (an involution: the same gather reverses back).
- */
-function reverseIndex(lengths: readonly number[], T: number): Int32Array {
-  const idx = new Int32Array(lengths.length * T);
-  lengths.forEach((n, b) => {
-    for (let t = 0; t < T; t++) idx[b * T + t] = b * T + (t < n ? n - 1 - t : t);
-  });
-  return idx;
-}
-
 export class TconvBilstmModel extends ParamModel implements SequenceModel {
   readonly config: TconvBilstmConfig;
   readonly subsampling = 4;
+  /** 'auto': the fused WebGPU recurrence on webgpu; 'composed': TF.js ops everywhere (benchmarks compare the two). */
+  recurrence: Recurrence = 'auto';
 
   constructor(config: TconvBilstmConfig, seed: number) {
     super();
@@ -116,29 +107,10 @@ export class TconvBilstmModel extends ParamModel implements SequenceModel {
     });
   }
 
-  /**
-   * One bidirectional layer, both directions at once: h [B, T, Cin] → [B, T, 2H] (forward | backward).
-   * The input projections are one batched matmul for all frames; each step is one [2, B, H] @ [2, H, 4H].
-   */
+  /** One bidirectional layer (bilstm.ts): h [B, T, Cin] → [B, T, 2H] (forward | backward). */
   private bilstm(h: tf.Tensor3D, l: number, lens: readonly number[]): tf.Tensor3D {
-    const [B, T, Cin] = h.shape;
-    const H = this.config.hidden;
-    const rev = tf.tensor1d(reverseIndex(lens, T), 'int32');
-    const flat = tf.reshape(h, [B * T, Cin]);
-    const xs = tf.stack([flat, tf.gather(flat, rev)]) as tf.Tensor3D; // [2, B·T, Cin]
-    const gx = tf.add(tf.matMul(xs, this.p(`model.lstm.${l}.w_ih`) as tf.Tensor3D), tf.expandDims(this.p(`model.lstm.${l}.bias`), 1));
-    const steps = tf.unstack(tf.transpose(tf.reshape(gx, [2, B, T, 4 * H]), [2, 0, 1, 3])); // T × [2, B, 4H]
-    const whh = this.p(`model.lstm.${l}.w_hh`) as tf.Tensor3D;
-    let hs: tf.Tensor3D = tf.zeros([2, B, H]);
-    let c: tf.Tensor = tf.zeros([2, B, H]);
-    const outs: tf.Tensor3D[] = [];
-    for (const g of steps) {
-      const [i, f, u, o] = tf.split(tf.add(g, tf.matMul(hs, whh)), 4, 2);
-      c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(u)));
-      hs = tf.mul(tf.sigmoid(o), tf.tanh(c));
-      outs.push(hs);
-    }
-    const [fw, bw] = tf.unstack(tf.reshape(tf.transpose(tf.stack(outs), [1, 2, 0, 3]), [2, B * T, H]));
-    return tf.reshape(tf.concat([fw, tf.gather(bw, rev)], 1), [B, T, 2 * H]);
+    const p = (name: string) => this.p(`model.lstm.${l}.${name}`);
+    const w = { wIh: p('w_ih') as tf.Tensor3D, wHh: p('w_hh') as tf.Tensor3D, bias: p('bias') as tf.Tensor2D };
+    return bilstm(h, w, lens, this.recurrence);
   }
 }
