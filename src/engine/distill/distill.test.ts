@@ -14,6 +14,7 @@ import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
 import { overfitSamples, runOverfitTest, OVERFIT_DEFAULTS } from '../train/overfit';
 import { resumeStateFrom, Trainer, type StepMetrics } from '../train/trainer';
 import { distillationLoss } from './loss';
+import { distillationSummary } from './summary';
 import { DISTILL_DEFAULTS, type DistillSettings } from './settings';
 import { checkpointTeacher, modelTeacher, storedTeacher, teacherProblems } from './teacher';
 
@@ -72,6 +73,10 @@ describe('distillation loss on a student identical to its teacher', () => {
     const ev = await t.evaluate();
     expect(ev!.agreement).toBe(1);
     expect(ev!.teacherWer).toBe(ev!.wer);
+    const summary = (await distillationSummary(t))!;
+    expect(summary).toMatchObject({ samples: t.valCount, agreement: 1, student: { preset: 'tcn', subsampling: 2, params: teacherModel.paramCount(), valWer: ev!.wer }, teacher: { params: teacherModel.paramCount(), valWer: ev!.wer, info: info() } });
+    expect(summary.student.msPerSample).toBeGreaterThan(0);
+    expect(summary.teacher.msPerSample).toBeGreaterThan(0);
     t.dispose();
   }, 60_000);
 
@@ -207,6 +212,8 @@ describe('distillation runs', () => {
     const b = new Trainer(meta, samples, cfg, undefined, { teacher: stored, settings: DISTILL_DEFAULTS });
     await b.run({ onStep: (s) => void fromStore.push(s) });
     const evB = await b.evaluate();
+    const summary = (await distillationSummary(b))!;
+    expect(summary.teacher).toEqual({ info: { kind: 'outputs', id: 'o1', name: 'outputs' }, params: null, valWer: evA!.teacherWer, msPerSample: null });
     b.dispose();
     expect(reads).toBeGreaterThan(fromStore.length); // per micro-batch, plus the validation batches
     expect(fromStore.length).toBe(fromModel.length);
@@ -240,6 +247,7 @@ describe('distillation runs', () => {
     const t = new Trainer(meta, samples, { ...small, epochs: 1, maxTrainSamples: 8 });
     const steps: StepMetrics[] = [];
     await t.run({ onStep: (s) => void steps.push(s) });
+    expect(await distillationSummary(t)).toBeNull();
     expect(steps.every((s) => !('kd' in s))).toBe(true);
     expect(Object.keys(t.state.history[0])).not.toContain('trainKd');
     expect(decodeCheckpoint(await t.checkpoint('demo')).meta.distillation).toBeUndefined();

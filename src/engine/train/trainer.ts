@@ -416,6 +416,34 @@ export class Trainer {
     return encodeCheckpoint(new Map([...this.model.params, ...this.optimizer.slots]), meta);
   }
 
+  /**
+   * Inference time of a model (this student by default, or a teacher) in ms per sample: eval
+   * forward, argmax and its read-back over up to `maxSamples` validation samples in batches, the
+   * features assembled beforehand (not timed), after one warm-up batch. null without validation samples.
+   */
+  async inferenceMsPerSample(model: SequenceModel = this.model, maxSamples = 64, batchSize = 16): Promise<number | null> {
+    const samples = [...this.val].sort((a, b) => a.frames - b.frames).slice(0, maxSamples);
+    if (samples.length === 0) return null;
+    const inputs: ReturnType<typeof batchTensors>[] = [];
+    for (let i = 0; i < samples.length; i += batchSize) {
+      const chunk = await this.source.load(samples.slice(i, i + batchSize).map((s) => s.index));
+      inputs.push(batchTensors(model, makeBatch(chunk, this.meta, this.index)));
+    }
+    const once = async (t: ReturnType<typeof batchTensors>) => {
+      const best = tf.tidy(() => tf.argMax(model.apply(t, false), 2));
+      await best.data();
+      best.dispose();
+    };
+    try {
+      await once(inputs[0]); // warm-up: shader compilation, first allocations
+      const t0 = performance.now();
+      for (const t of inputs) await once(t);
+      return (performance.now() - t0) / samples.length;
+    } finally {
+      inputs.forEach(disposeBatchTensors);
+    }
+  }
+
   /** What a checkpoint records about this run's teacher (null without one). */
   distillRecord(): DistillRecord | null {
     return this.distill ? { ...this.distill.settings, teacher: { ...this.distill.teacher.info } } : null;
