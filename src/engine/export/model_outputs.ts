@@ -1,0 +1,43 @@
+// A model's log-probabilities per sample (log_softmax over the classes, the sample's own output
+// frames only): what Export model outputs writes and the alignment view of a checkpoint draws.
+// Batches in the order given (a sample's outputs do not depend on its batch: tested per preset);
+// one asynchronous read-back per batch.
+
+import * as tf from '@tensorflow/tfjs';
+import { makeBatch, tokenIndex } from '../../data/batch';
+import type { DatasetMeta, Split } from '../../data/types';
+import type { SampleSource } from '../../data/source';
+import type { SequenceModel } from '../model/model';
+import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
+import { throwOnGpuErrors } from '../backend';
+
+export interface SampleLogProbs {
+  index: number;
+  id: string;
+  text: string;
+  split: Split;
+  frames: number; // input frames
+  outFrames: number; // T'
+  logProbs: Float32Array; // [T', C]
+}
+
+export async function* modelLogProbs(model: SequenceModel, meta: DatasetMeta, source: SampleSource, indices: number[], batchSize = 16): AsyncGenerator<SampleLogProbs> {
+  const C = model.config.numClasses;
+  const index = tokenIndex(meta.vocab);
+  for (let i = 0; i < indices.length; i += batchSize) {
+    const samples = await source.load(indices.slice(i, i + batchSize));
+    // Labels are not needed: a placeholder transcript keeps out-of-vocabulary val/test tokens from
+    // stopping the batch assembly.
+    const b = makeBatch(samples.map((s) => ({ ...s, text: meta.vocab[0] })), meta, index);
+    const t = batchTensors(model, b);
+    const lpT = tf.tidy(() => tf.logSoftmax(model.apply(t, false)));
+    const lp = (await lpT.data()) as Float32Array;
+    lpT.dispose();
+    disposeBatchTensors(t);
+    throwOnGpuErrors('model outputs');
+    for (let k = 0; k < samples.length; k++) {
+      const s = samples[k], n = t.outLens[k];
+      yield { index: s.index, id: s.id, text: s.text, split: s.split, frames: s.frames, outFrames: n, logProbs: lp.slice(k * t.Tout * C, (k * t.Tout + n) * C) };
+    }
+  }
+}
