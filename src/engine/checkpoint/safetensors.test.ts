@@ -35,3 +35,13 @@ describe('safetensors', () => {
     expect(() => readSafetensors(ok.slice(0, ok.length - 4), 'cut.safetensors')).toThrow('cut.safetensors: tensor w offsets');
   });
 });
+
+describe('readSafetensors on a Node Buffer', () => {
+  it('reads tensor data from the buffer, not from the shared pool behind it', () => {
+    const bytes = writeSafetensors({ w: { dtype: 'F32', shape: [3], data: new Float32Array([1.5, -2, 3.25]) } });
+    // A small Buffer lives at an offset inside Node's pooled ArrayBuffer.
+    const pooled = Buffer.from(bytes);
+    expect(pooled.byteOffset > 0 || pooled.buffer.byteLength > pooled.byteLength).toBe(true);
+    expect(Array.from(readSafetensors(pooled, 'w.safetensors').tensors.w.data)).toEqual([1.5, -2, 3.25]);
+  });
+});

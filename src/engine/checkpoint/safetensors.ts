@@ -103,7 +103,8 @@ export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoin
     if (!(b <= e && e <= dataLen && e - b === count * size)) {
       throw new Error(`${where} offsets [${b}, ${e}] do not match shape [${shape}] ${dtype} in ${dataLen} data bytes`);
     }
-    const copy = bytes.slice(dataStart + b, dataStart + e).buffer;
+    // Uint8Array's own slice copies; a Node Buffer's slice is a view into a shared pool, so call it explicitly.
+    const copy = Uint8Array.prototype.slice.call(bytes, dataStart + b, dataStart + e).buffer;
     const data = dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : new Uint16Array(copy);
     tensors[name] = { dtype: dtype as StDtype, shape: shape as number[], data };
   }
