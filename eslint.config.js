@@ -7,7 +7,7 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
 export default ts.config(
-  { ignores: ['dist/', 'node_modules/', 'test-results/', 'playwright-report/', 'python/', 'bench/out/', '.*/', '**/*.d.mts'] },
+  { ignores: ['dist/', 'node_modules/', 'test-results/', 'playwright-report/', 'python/**/*.py', '**/__pycache__/', 'bench/out/', '.*/', '**/*.d.mts'] },
   js.configs.recommended,
   ...ts.configs.recommended,
   ...svelte.configs.recommended,
