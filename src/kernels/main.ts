@@ -9,6 +9,7 @@ import { checkLstmCase, DEFAULT_LSTM_CASES, type LstmCheckCase, type LstmCheckRe
 import { benchTrain, DEFAULT_TRAIN_SHAPES } from '../../bench/train.bench';
 import { benchImport } from '../../bench/import.bench';
 import { benchAlign, DEFAULT_ALIGN_SHAPES } from '../../bench/align.bench';
+import { benchDistill, DEFAULT_DISTILL_SHAPES } from '../../bench/distill.bench';
 import { benchCtc, benchProblem, DEFAULT_BENCH_SHAPES, type BenchShape, type CtcBenchResult } from '../../bench/ctc.bench';
 
 const out = document.getElementById('out')!;
@@ -64,7 +65,7 @@ async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, reps = 5): Pro
 
 declare global {
   interface Window {
-    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; checkLstm: typeof checkLstm; bench: typeof bench; problem: typeof benchProblem; benchTrain: typeof trainBench; benchImport: typeof benchImport; benchAlign: typeof alignBench; tf: typeof tf };
+    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; checkLstm: typeof checkLstm; bench: typeof bench; problem: typeof benchProblem; benchTrain: typeof trainBench; benchImport: typeof benchImport; benchAlign: typeof alignBench; benchDistill: typeof distillBench; tf: typeof tf };
   }
 }
 async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
@@ -72,6 +73,18 @@ async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
   const out = [];
   for (const s of shapes) {
     const r = await benchTrain(s);
+    out.push(r);
+    log(JSON.stringify(r));
+  }
+  return out;
+}
+
+/** Distillation step vs plain step, same student; the teacher's forward (bench/distill.bench.ts). */
+async function distillBench(shapes = DEFAULT_DISTILL_SHAPES) {
+  await ready;
+  const out = [];
+  for (const s of shapes) {
+    const r = await benchDistill(s);
     out.push(r);
     log(JSON.stringify(r));
   }
@@ -87,7 +100,7 @@ function alignBench(shapes = DEFAULT_ALIGN_SHAPES, reps = 7) {
   });
 }
 
-window.ctcLab = { ready, check, checkLstm, bench, problem: benchProblem, benchTrain: trainBench, benchImport, benchAlign: alignBench, tf };
+window.ctcLab = { ready, check, checkLstm, bench, problem: benchProblem, benchTrain: trainBench, benchImport, benchAlign: alignBench, benchDistill: distillBench, tf };
 document.getElementById('check')!.onclick = () => void check();
 document.getElementById('check-lstm')!.onclick = () => void checkLstm();
 document.getElementById('bench')!.onclick = () => void bench();

@@ -1,0 +1,155 @@
+// Distillation step cost on the active backend: the same student trained plainly, with a model
+// teacher (a checkpoint: its eval forward runs in every step), and with a stored teacher (per-sample
+// log-probs handed in per batch, as an imported output set is); plus the teacher's forward alone.
+// Checked before timed: the KD op against the float64 reference at the benchmark's shape, and a
+// student that is a copy of its teacher gets a KL of exactly 0 through the trainer.
+// Driven by bench/run.mjs through kernels.html (window.ctcLab.benchDistill).
+
+import * as tf from '@tensorflow/tfjs';
+import { makeBatch } from '../src/data/batch';
+import type { DatasetMeta, SampleRecord } from '../src/data/types';
+import { Rng } from '../src/lib/rng';
+import { kdLoss } from '../src/engine/distill/kd_loss';
+import { kdLossReference } from '../src/engine/distill/kd_reference';
+import { DISTILL_DEFAULTS } from '../src/engine/distill/settings';
+import { modelTeacher, storedTeacher } from '../src/engine/distill/teacher';
+import { createModel, modelConfig } from '../src/engine/model/registry';
+import type { ArchKnobs } from '../src/engine/model/presets';
+import { batchTensors, disposeBatchTensors } from '../src/engine/train/batch_tensors';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../src/engine/train/config';
+import { Trainer, type TrainHooks } from '../src/engine/train/trainer';
+
+export interface DistillBenchShape {
+  name: string;
+  B: number;
+  T: number; // input frames per sample (±4)
+  F: number;
+  V: number; // vocabulary (classes V + 1)
+  L: number; // tokens per transcript
+  steps: number; // optimizer steps per timed run (the first 2 are warm-up)
+  student: ArchKnobs;
+  teacher: ArchKnobs;
+}
+
+export const DEFAULT_DISTILL_SHAPES: DistillBenchShape[] = [
+  {
+    name: 'PHOENIX-like', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6,
+    student: { preset: 'tcn', subsampling: 4, channels: 128, layers: 3, hidden: 0, heads: 0, dropout: 0.1 },
+    teacher: { preset: 'tconv-bilstm', channels: 128, layers: 2, hidden: 128, heads: 0, dropout: 0 },
+  },
+  {
+    name: 'PHOENIX-like', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6,
+    student: { preset: 'tcn', subsampling: 4, channels: 128, layers: 3, hidden: 0, heads: 0, dropout: 0.1 },
+    teacher: { preset: 'transformer', channels: 256, layers: 4, hidden: 0, heads: 4, dropout: 0 },
+  },
+];
+
+export interface DistillBenchResult {
+  shape: DistillBenchShape;
+  backend: string;
+  studentParams: number;
+  teacherParams: number;
+  plainMs: number; // ms per step, student alone (CTC)
+  modelTeacherMs: number; // ms per step, distillation with the teacher model run in the step
+  storedTeacherMs: number; // ms per step, distillation with teacher log-probs given per batch
+  teacherForwardMs: number; // the teacher's eval forward on one batch, read back
+  kdOpRelErr: number; // KD op vs float64 reference at this shape, max abs difference / max value (checked < 2e-3)
+  copiedStudentKd: number; // KL term of a student that is a copy of its teacher (checked = 0)
+}
+
+function dataset(s: DistillBenchShape, seed = 5): { meta: DatasetMeta; samples: SampleRecord[] } {
+  const rng = new Rng(seed);
+  const vocab = Array.from({ length: s.V }, (_, i) => `G${i}`);
+  const n = s.B * s.steps;
+  const samples: SampleRecord[] = Array.from({ length: n }, (_, i) => {
+    const T = s.T - rng.int(0, 8);
+    return {
+      datasetId: 'bench', index: i, id: `b${i}`, split: 'train', frames: T,
+      text: Array.from({ length: s.L }, () => vocab[rng.int(0, s.V - 1)]).join(' '),
+      features: Float32Array.from({ length: T * s.F }, () => rng.normal()).buffer,
+    };
+  });
+  const meta: DatasetMeta = {
+    id: 'bench', name: 'bench', source: 'demo', createdAt: 0, numSamples: n, counts: { train: n, val: 0, test: 0 }, featureDim: s.F,
+    frames: { min: s.T - 8, mean: s.T - 4, max: s.T }, vocab, norm: { mean: new Array(s.F).fill(0), std: new Array(s.F).fill(1) }, bytes: 0,
+  };
+  return { meta, samples };
+}
+
+/** ms per optimizer step after 2 warm-up steps. */
+async function stepMs(trainer: Trainer, hooks: TrainHooks = {}): Promise<number> {
+  const stamps: number[] = [];
+  await trainer.run({ ...hooks, onStep: (st) => (hooks.onStep?.(st), void stamps.push(performance.now())) });
+  return (stamps[stamps.length - 1] - stamps[1]) / (stamps.length - 2);
+}
+
+export async function benchDistill(s: DistillBenchShape): Promise<DistillBenchResult> {
+  const { meta, samples } = dataset(s);
+  const C = s.V + 1;
+  const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...s.student, batchSize: s.B, accumulationSteps: 1, epochs: 1, warmupEpochs: 0, patience: 0 };
+  const teacher = createModel(modelConfig(s.teacher, s.F, C), 7);
+  const info = { kind: 'checkpoint' as const, id: 'bench', name: `${s.teacher.preset} teacher` };
+
+  // Check 1: the KD op against the float64 reference on the teacher's outputs vs a student's, at this shape.
+  const batch = makeBatch(samples.slice(0, s.B), meta);
+  const t = batchTensors(teacher, batch);
+  const studentModel = createModel(modelConfig(cfg, s.F, C), 3);
+  const [tl, sl] = [teacher.apply(t, false), studentModel.apply(t, false)];
+  const perT = kdLoss(sl, tl, t.mask, { ...DISTILL_DEFAULTS, reduction: 'none' });
+  const [per, sData, tData] = await Promise.all([perT.data(), sl.data(), tl.data()]);
+  const ref = kdLossReference({ student: sData, teacher: tData, lengths: t.outLens, B: s.B, T: t.Tout, C, temperature: DISTILL_DEFAULTS.temperature, excludeBlank: true });
+  // Relative to the largest per-sample value: near-uniform fresh models give small KLs, where float32 cancellation dominates a per-sample ratio.
+  const kdOpRelErr = Math.max(...Array.from(per, (x, i) => Math.abs(x - ref.perSample[i]))) / Math.max(...Array.from(ref.perSample, Math.abs));
+  // float32 log-probs of ≈ −log C carry ≈ 1e-6 absolute error; a fresh model's KL is small (≈ 1e-3 of that), hence 2e-3.
+  if (!(kdOpRelErr < 2e-3)) throw new Error(`distill bench: KD op differs from the float64 reference by ${kdOpRelErr}`);
+  tf.dispose([tl, sl, perT]);
+  studentModel.dispose();
+
+  // Teacher forward alone (eval, read back), median of 5 after a warm-up.
+  const fwd: number[] = [];
+  for (let r = 0; r < 6; r++) {
+    const t0 = performance.now();
+    const y = teacher.apply(t, false);
+    await y.data();
+    y.dispose();
+    if (r > 0) fwd.push(performance.now() - t0);
+  }
+  const teacherForwardMs = fwd.sort((a, b) => a - b)[2];
+
+  // Teacher log-probs per sample, for the stored-teacher run (what an output set holds).
+  const rows = new Map<number, Float32Array>();
+  for (let i = 0; i < samples.length; i += s.B) {
+    const chunk = samples.slice(i, i + s.B);
+    const bt = batchTensors(teacher, makeBatch(chunk, meta));
+    const lp = tf.logSoftmax(teacher.apply(bt, false));
+    const d = (await lp.data()) as Float32Array;
+    chunk.forEach((x, k) => rows.set(x.index, d.slice(k * bt.Tout * C, (k * bt.Tout + bt.outLens[k]) * C)));
+    lp.dispose();
+    disposeBatchTensors(bt);
+  }
+  disposeBatchTensors(t);
+
+  // Check 2: a copy of the teacher as the student (same preset, weights copied, dropout 0) gets KL 0.
+  const copyCfg: TrainConfig = { ...cfg, ...s.teacher, dropout: 0, epochs: 1 };
+  const copy = new Trainer(meta, samples.slice(0, s.B), copyCfg, undefined, { teacher: modelTeacher(teacher, info, false), settings: DISTILL_DEFAULTS });
+  copy.model.loadTensors(Object.fromEntries(await Promise.all([...teacher.params].map(async ([k, v]) => [k, { shape: v.shape, data: await v.data() }] as const))));
+  let copiedStudentKd = NaN;
+  await copy.run({ onStep: (st) => void (copiedStudentKd = st.kd!) });
+  copy.dispose();
+  if (copiedStudentKd !== 0) throw new Error(`distill bench: a copied student's KL is ${copiedStudentKd}, expected 0`);
+
+  const plain = new Trainer(meta, samples, cfg);
+  const studentParams = plain.model.paramCount();
+  const plainMs = await stepMs(plain);
+  plain.dispose();
+  const withModel = new Trainer(meta, samples, cfg, undefined, { teacher: modelTeacher(teacher, info, false), settings: DISTILL_DEFAULTS });
+  const modelTeacherMs = await stepMs(withModel);
+  withModel.dispose();
+  const stored = storedTeacher({ kind: 'outputs', id: 'bench', name: 'stored log-probs' }, C, (i) => rows.get(i)!.length / C, async (idx) => idx.map((i) => rows.get(i)!));
+  const withStored = new Trainer(meta, samples, cfg, undefined, { teacher: stored, settings: DISTILL_DEFAULTS });
+  const storedTeacherMs = await stepMs(withStored);
+  withStored.dispose();
+  const teacherParams = teacher.paramCount();
+  teacher.dispose();
+  return { shape: s, backend: tf.getBackend(), studentParams, teacherParams, plainMs, modelTeacherMs, storedTeacherMs, teacherForwardMs, kdOpRelErr, copiedStudentKd };
+}
