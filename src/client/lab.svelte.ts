@@ -3,14 +3,15 @@
 // object; features reach what they share through the LabContext this class implements.
 
 import type * as Comlink from 'comlink';
-import { PRESET_SUBSAMPLING, type BackendInfo, type LabApi } from '../worker/api';
+import { PRESET_SUBSAMPLING, STORAGE_CHANNEL, type BackendInfo, type LabApi, type StorageChange } from '../worker/api';
 import { CheckpointsState } from './checkpoints.svelte';
 import { message, type LabContext } from './context';
 import { DatasetsState } from './datasets.svelte';
 import { DiagnosticsState } from './diagnostics.svelte';
 import { OverfitState } from './overfit.svelte';
+import { OutputsState } from './outputs.svelte';
 import { TrainingState } from './training.svelte';
-import { connectWorker } from './worker';
+import { connectWorker, testHooksEnabled } from './worker';
 
 export class Lab implements LabContext {
   backend = $state<BackendInfo | null>(null);
@@ -22,9 +23,10 @@ export class Lab implements LabContext {
   readonly overfit: OverfitState;
   readonly training: TrainingState;
   readonly diagnostics: DiagnosticsState;
+  readonly outputs: OutputsState;
 
   ready = $derived(this.backend !== null);
-  busy = $derived.by(() => this.datasets.importing || this.overfit.running || this.training.running || this.diagnostics.running);
+  busy = $derived.by(() => this.datasets.importing || this.overfit.running || this.training.running || this.diagnostics.running || this.outputs.running);
 
   get dataset() {
     return this.datasets.selected;
@@ -36,17 +38,35 @@ export class Lab implements LabContext {
     this.overfit = new OverfitState(this);
     this.training = new TrainingState(this);
     this.diagnostics = new DiagnosticsState(this);
+    this.outputs = new OutputsState(this);
     this.datasets = new DatasetsState(this, () => PRESET_SUBSAMPLING[this.training.config.preset], () => this.onSelect());
   }
 
   async start(): Promise<void> {
+    this.watchStorage();
     try {
-      this.backend = await this.api.init();
+      this.backend = await this.api.init({ testHooks: testHooksEnabled });
       void this.datasets.refreshStorage();
     } catch (e) {
       this.backendError = message(e);
     }
     await this.datasets.refresh();
+    await this.outputs.refresh();
+  }
+
+  /**
+   * Another tab (or this tab's worker) changed storage: re-read, so the page never offers a dataset,
+   * run or checkpoint that is gone; and show the backend after a GPU reset or a fallback.
+   */
+  private watchStorage(): void {
+    if (typeof BroadcastChannel === 'undefined') return;
+    new BroadcastChannel(STORAGE_CHANNEL).addEventListener('message', (e: MessageEvent<StorageChange>) => {
+      const c = e.data;
+      if (c.kind === 'backend') void this.api.backendInfo().then((b) => (this.backend = b));
+      else if (c.kind === 'runs') {
+        if (c.datasetId === this.dataset?.id) void this.refreshStored();
+      } else void this.datasets.refresh().then(() => this.refreshStored());
+    });
   }
 
   async refreshStored(): Promise<void> {
@@ -57,6 +77,8 @@ export class Lab implements LabContext {
   private async onSelect(): Promise<void> {
     this.overfit.reset();
     this.diagnostics.reset();
+    if (this.outputs.alignSource?.kind === 'checkpoint') this.outputs.clearView();
+    this.outputs.exportCheckpointId = null;
     await this.refreshStored();
   }
 }

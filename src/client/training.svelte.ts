@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import {
   presetSize, recommendedPatience, RECIPES, TRAIN_DEFAULTS,
-  type ArchKnobs, type DoctorAlert, type EpochMetrics, type ModelInfo, type Preset, type RecipeName, type RunInfo, type StepMetrics, type TrainConfig, type TrainEvent,
+  type ArchKnobs, type DamagedRun, type DoctorAlert, type EpochMetrics, type ModelInfo, type Preset, type RecipeName, type RunInfo, type StepMetrics, type TrainConfig, type TrainEvent,
 } from '../worker/api';
 import { message, type LabContext } from './context';
 import { saveBytes } from './files';
@@ -28,6 +28,9 @@ export class TrainingState {
   startedAt = $state(0); // performance.now() when the current job started (ETA)
   stepsAtStart = $state(0);
   runs = $state.raw<RunInfo[]>([]);
+  damagedRuns = $state.raw<DamagedRun[]>([]); // stored records that fail the run-record schema: shown with Delete only
+  lastSaved = $state.raw<{ step: number; epoch: number; midEpoch: boolean; at: number } | null>(null);
+  gpuLost = $state<string | null>(null); // no adapter after a GPU reset: the fallback is offered
   compare = $state<string[]>([]); // run ids shown side by side (at most 2)
 
   patienceAdvice = $derived.by(() => {
@@ -56,7 +59,9 @@ export class TrainingState {
 
   async refreshRuns(): Promise<void> {
     const id = this.ctx.dataset?.id;
-    this.runs = id ? await this.ctx.api.listRuns(id) : [];
+    const { runs, damaged } = id ? await this.ctx.api.listRuns(id) : { runs: [], damaged: [] };
+    this.runs = runs;
+    this.damagedRuns = damaged;
   }
 
   /** A training recipe: resets the optimisation settings, keeps the chosen model and its size. */
@@ -89,6 +94,12 @@ export class TrainingState {
       this.steps = [...s, e.step];
     } else if (e.type === 'epoch') {
       this.epochs = [...this.epochs, e.metrics];
+    } else if (e.type === 'saved') {
+      this.lastSaved = { step: e.step, epoch: e.epoch, midEpoch: e.midEpoch, at: Date.now() };
+    } else if (e.type === 'recovered') {
+      this.notice = `The GPU was reset; resumed from step ${e.step.toLocaleString('en-US')} (attempt ${e.attempt}).`;
+    } else if (e.type === 'gpu-lost') {
+      this.gpuLost = e.message;
     } else {
       this.alerts = [...this.alerts, ...e.alerts];
     }
@@ -100,6 +111,9 @@ export class TrainingState {
     this.paused = false;
     this.stopping = false;
     this.error = null;
+    this.notice = null;
+    this.gpuLost = null;
+    this.lastSaved = null;
     this.steps = [];
     this.alerts = [];
     try {
@@ -153,6 +167,30 @@ export class TrainingState {
       await this.ctx.refreshStored();
     } catch (e) {
       this.checkpointError = message(e);
+    }
+  }
+
+  /** Deletes one run with its checkpoints (the page asks for confirmation first). */
+  async deleteRun(id: string): Promise<void> {
+    this.error = null;
+    try {
+      await this.ctx.api.deleteRun(id);
+      this.compare = this.compare.filter((x) => x !== id);
+      if (this.run?.id === id) this.run = null;
+    } catch (e) {
+      this.error = message(e);
+    }
+    await this.ctx.refreshStored();
+  }
+
+  /** No WebGPU adapter came back after a reset: continue on the fallback backend (then Resume the run). */
+  async useFallback(): Promise<void> {
+    try {
+      await this.ctx.api.useFallbackBackend();
+      this.gpuLost = null;
+      this.notice = 'Continuing on the fallback backend: resume the run from its last checkpoint.';
+    } catch (e) {
+      this.error = message(e);
     }
   }
 

@@ -15,10 +15,16 @@ import type { TrainConfig, RecipeName } from '../engine/train/config';
 import type { ArchKnobs, Preset } from '../engine/model/presets';
 import type { EpochMetrics, StepMetrics } from '../engine/train/trainer';
 import type { EarlyStoppingState } from '../engine/train/early_stopping';
+import type { OutputSetMeta, Split } from '../data/types';
+import type { OutputsImportReport } from '../data/outputs_import';
+import type { AlignmentView, ViewRow } from '../engine/align/view';
+import type { TokenSpan } from '../engine/align/spans';
+import type { Comparison, CompareRow } from '../engine/diagnose/compare';
 
 export type {
   BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, ImportProgress, ImportReport, DiagnosticsReport,
   CheckResult, DoctorAlert, TrainConfig, RecipeName, ArchKnobs, Preset, EpochMetrics, StepMetrics, EarlyStoppingState,
+  OutputSetMeta, Split, OutputsImportReport, AlignmentView, ViewRow, TokenSpan, Comparison, CompareRow,
 };
 
 // Plain data for the page's forms: each default is defined once, next to the code that uses it.
@@ -32,6 +38,17 @@ export { FLOAT16_MAX } from '../data/float16';
 
 export type Storage = 'float32' | 'float16';
 
+/** The BroadcastChannel on which workers announce storage changes; every page re-reads on a message. */
+export const STORAGE_CHANNEL = 'ctc-lab-storage';
+export type StorageChange =
+  | { kind: 'datasets' } // added, renamed or deleted
+  | { kind: 'dataset-deleted'; datasetId: string }
+  | { kind: 'runs'; datasetId: string } // a run or checkpoint of this dataset was saved, imported or deleted
+  | { kind: 'backend' }; // the compute backend changed (GPU reset, fallback)
+
+/** Fault injection for the e2e suite; refused unless the page was opened by a test (window.__ctcLabTestHooks). */
+export type TestHook = 'destroy-device' | 'quota-on-next-checkpoint' | 'no-adapter-after-reset';
+
 /** A training run as the page sees it (stored with its checkpoints' ids). */
 export interface RunInfo {
   id: string;
@@ -40,11 +57,18 @@ export interface RunInfo {
   createdAt: number;
   updatedAt: number;
   config: Record<string, unknown>; // the TrainConfig it ran with
-  status: 'running' | 'paused' | 'stopped' | 'finished' | 'early-stopped' | 'failed';
+  // 'interrupted': stored as running or paused, but no tab is training it (its tab closed, crashed or reloaded)
+  status: 'running' | 'paused' | 'stopped' | 'finished' | 'early-stopped' | 'failed' | 'interrupted';
   reason: string;
   history: Record<string, number | null>[]; // per-epoch metrics
   bestCheckpointId: string | null;
   lastCheckpointId: string | null;
+}
+
+/** A stored run record that fails the run-record schema: listed so it can be deleted, never rendered as a run. */
+export interface DamagedRun {
+  id: string;
+  problem: string; // the field and what was expected
 }
 
 export interface CheckpointInfo {
@@ -87,7 +111,13 @@ export type TrainEvent =
   | { type: 'start'; run: RunInfo; stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number; preset: string; subsampling: number }
   | { type: 'step'; step: StepMetrics }
   | { type: 'epoch'; metrics: EpochMetrics; improved: boolean; earlyStopping: EarlyStoppingState }
-  | { type: 'alerts'; alerts: DoctorAlert[] };
+  | { type: 'alerts'; alerts: DoctorAlert[] }
+  // the last checkpoint was written (mid-epoch: every checkpointMinutes, on pause and on stop; or at an epoch's end)
+  | { type: 'saved'; step: number; epoch: number; midEpoch: boolean; heldMs: number }
+  // the GPU device was lost and the run resumed by itself from its last checkpoint on a new device
+  | { type: 'recovered'; step: number; attempt: number; backend: BackendInfo }
+  // the GPU device was lost and no adapter came back: the page offers the fallback backend
+  | { type: 'gpu-lost'; message: string };
 
 export interface TrainOutcome {
   run: RunInfo;
@@ -104,7 +134,13 @@ export interface DiagnosticsRequest {
 /** Start-up and the controls every job obeys (one GPU job per tab). */
 export interface JobsApi {
   /** The compute backend, after the worker's one-time start-up. */
-  init(): Promise<BackendInfo>;
+  init(opts?: { testHooks?: boolean }): Promise<BackendInfo>;
+  /** The current backend (it changes after a GPU reset or a switch to the fallback). */
+  backendInfo(): Promise<BackendInfo>;
+  /** After a GPU reset with no adapter: continue on WebGL (else CPU). */
+  useFallbackBackend(): Promise<BackendInfo>;
+  /** e2e fault injection (see TestHook); throws unless enabled by init({ testHooks: true }). */
+  testHook(hook: TestHook): Promise<void>;
   /** Asks the running job (overfit test or training) to stop at its next step. */
   stop(): void;
   pause(): void;
@@ -159,7 +195,10 @@ export interface TrainingApi {
   startTraining(datasetId: string, cfg: Partial<TrainConfig>, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
   /** Continues a stored run from its last checkpoint (after a reload, a stop or a crash). */
   resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
-  listRuns(datasetId: string): Promise<RunInfo[]>;
+  /** The dataset's runs (checked against the run-record schema) and the records that failed it. */
+  listRuns(datasetId: string): Promise<{ runs: RunInfo[]; damaged: DamagedRun[] }>;
+  /** Deletes one run with its checkpoints (refused while it trains). */
+  deleteRun(runId: string): Promise<void>;
   /** Stores an uploaded .safetensors checkpoint as a resumable run on this dataset (validated first). */
   importCheckpoint(datasetId: string, file: File): Promise<RunInfo>;
 }
@@ -173,4 +212,46 @@ export interface CheckpointsApi {
   getCheckpointBytes(id: string): Promise<{ fileName: string; bytes: ArrayBuffer }>;
 }
 
-export type LabApi = JobsApi & ModelsApi & DatasetsApi & OverfitApi & TrainingApi & DiagnosticsApi & CheckpointsApi;
+/** Which samples of an output set or a dataset split: one split, or all of them. */
+export type SplitChoice = Split | 'all';
+
+/** A sample of an output set, for pickers (no outputs). */
+export interface OutputSampleItem {
+  index: number;
+  id: string;
+  text: string;
+  split: Split | null;
+  outFrames: number;
+}
+
+/** Any CTC model's outputs (DESIGN.md "Model outputs format"): import, diagnose, align, compare, export. */
+export interface OutputsApi {
+  listOutputSets(): Promise<OutputSetMeta[]>;
+  /**
+   * Reads and validates a model-outputs set (folder, .zip or picked files), staging its samples
+   * where no list sees them; returns the report the user stores or cancels. Throws (keeping
+   * nothing) on the first problem, naming the file and the line or sample. `attachTo`: a stored
+   * dataset whose samples these are (same ids and references).
+   */
+  analyseOutputs(files: InputFile[], name: string, attachTo: string | null, onProgress: (p: ImportProgress) => void): Promise<{ pendingId: string; report: OutputsImportReport }>;
+  abortOutputs(): void;
+  commitOutputs(pendingId: string): Promise<OutputSetMeta>;
+  cancelOutputs(pendingId: string): Promise<void>;
+  deleteOutputSet(id: string): Promise<void>;
+  renameOutputSet(id: string, name: string): Promise<OutputSetMeta>;
+  outputSamples(setId: string): Promise<OutputSampleItem[]>;
+  /** The diagnostics that need only outputs and references, as one report. */
+  runOutputDiagnostics(setId: string, split: SplitChoice): Promise<DiagnosticsReport>;
+  /** A stored checkpoint run on a dataset split, written in the model-outputs format as one .zip. */
+  exportOutputs(checkpointId: string, datasetId: string, split: SplitChoice): Promise<{ fileName: string; bytes: ArrayBuffer; samples: number }>;
+  /** Posteriorgram, forced and greedy paths and token spans of one sample of an output set. */
+  outputAlignment(setId: string, index: number): Promise<AlignmentView>;
+  /** The same for a stored checkpoint on one sample of a dataset (the model runs on it). */
+  checkpointAlignment(checkpointId: string, datasetId: string, index: number): Promise<AlignmentView>;
+  /** Token spans of one sample (its id) or the whole set, as CTM or JSON text. */
+  alignmentFile(setId: string, format: 'ctm' | 'json', sampleId: string | null): Promise<{ fileName: string; text: string; aligned: number; skipped: { id: string; reason: string }[] }>;
+  /** Two output sets on the samples they share. */
+  compareOutputs(aId: string, bId: string): Promise<Comparison>;
+}
+
+export type LabApi = JobsApi & ModelsApi & DatasetsApi & OverfitApi & TrainingApi & DiagnosticsApi & CheckpointsApi & OutputsApi;

@@ -12,6 +12,7 @@ let unpauseWaiters: (() => void)[] = [];
 /** What a running job polls: whether the user asked it to stop, and a wait while paused. */
 export const control = {
   shouldStop: (): boolean => stopRequested,
+  isPaused: (): boolean => paused,
   waitWhilePaused: (): Promise<void> => (paused ? new Promise<void>((r) => unpauseWaiters.push(r)) : Promise.resolve()),
 };
 
@@ -52,6 +53,26 @@ export async function withTrainingLock<T>(job: () => Promise<T>): Promise<T> {
     if (!lock) throw new Error('another tab of CTC Lab is training; only one tab can train at a time');
     return job();
   })) as T;
+}
+
+const runLockName = (id: string) => `ctc-lab-run:${id}`;
+
+/**
+ * Holds a Web Lock named after the run while it trains: a run stored as 'running' whose lock no tab
+ * holds was cut off (its tab closed, crashed or reloaded) and is shown as interrupted.
+ */
+export async function withRunLock<T>(runId: string, job: () => Promise<T>): Promise<T> {
+  const locks = lockManager();
+  if (!locks) return job();
+  return (await locks.request(runLockName(runId), job)) as T;
+}
+
+/** Whether some tab is training run `id` right now (holds its lock); without Web Locks, assume so. */
+export async function runLocksHeld(): Promise<(id: string) => boolean> {
+  const locks = lockManager();
+  if (!locks) return () => true;
+  const held = new Set((await locks.query()).held?.map((l) => l.name) ?? []);
+  return (id) => held.has(runLockName(id));
 }
 
 const importLockName = (id: string) => `ctc-lab-import:${id}`;

@@ -10,11 +10,19 @@ import { diagnostics } from './diagnostics';
 import { pause, stop, unpause } from './jobs';
 import { models } from './models';
 import { overfit } from './overfit';
-import { ready } from './runtime';
+import { outputs } from './outputs';
+import { currentBackend, ready, useFallback } from './runtime';
+import { enableTestHooks, runTestHook } from './testhooks';
 import { training } from './training';
 
 const api: LabApi = {
-  init: ready,
+  init(opts) {
+    if (opts?.testHooks) enableTestHooks();
+    return ready();
+  },
+  backendInfo: async () => currentBackend() ?? ready(),
+  useFallbackBackend: useFallback,
+  testHook: runTestHook,
   stop,
   pause,
   unpause,
@@ -24,6 +32,7 @@ const api: LabApi = {
   ...training,
   ...diagnostics,
   ...checkpoints,
+  ...outputs,
 };
 
 // Surfaces the number of live tensors for tests and the page's debug line.

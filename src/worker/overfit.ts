@@ -7,14 +7,16 @@ import { presetSize } from '../engine/model/presets';
 import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/train/overfit';
 import * as store from '../data/store';
 import type { OverfitApi } from './api';
-import { control, exclusive } from './jobs';
+import { announce } from './changes';
+import { control, exclusive, withTrainingLock } from './jobs';
 import { ready } from './runtime';
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
 
 export const overfit: OverfitApi = {
   runOverfitTest(datasetId, partial, onEpoch, onAlerts) {
-    return exclusive(async () => {
+    // The one-trainer lock too: two tabs training on one GPU would each run at half speed or less.
+    return exclusive(() => withTrainingLock(async () => {
       const be = await ready();
       const cfg = { ...OVERFIT_DEFAULTS, ...presetSize(partial.preset ?? OVERFIT_DEFAULTS.preset), ...partial };
       const meta = await store.getDataset(datasetId);
@@ -56,12 +58,13 @@ export const overfit: OverfitApi = {
           bytes: bytes.buffer as ArrayBuffer,
           overfit: { passed: result.passed, epochs: result.epochs, seconds: result.seconds, finalLoss: result.finalLoss, finalWer: result.finalWer },
         });
+        announce({ kind: 'runs', datasetId });
         const { bytes: _bytes, ...checkpoint } = rec;
         return { result, checkpoint, preset: model.config.preset, paramCount: model.paramCount(), subsampling: model.subsampling, backend: be.name, alerts: doctor.alerts };
       } finally {
         model.dispose();
         optimizer.dispose();
       }
-    });
+    }));
   },
 };

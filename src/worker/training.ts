@@ -1,38 +1,88 @@
 // Full training in the worker: start, resume (after a reload, a stop or a crash) and checkpoint
-// import as a resumable run. Best and last checkpoints are saved with the run record after every
-// epoch in one transaction; the live doctor watches each epoch.
+// import as a resumable run. The last checkpoint is written with the run record in one transaction
+// at every epoch's end (with the best one when it improved) and also mid-epoch: every
+// checkpointMinutes, on pause and on stop, so a crash or reload loses minutes, not an epoch. A lost
+// GPU device is replaced and the run resumes from its last checkpoint by itself (3 attempts). A run
+// never outlives its dataset: deleting it in another tab stops the training cleanly.
 
+import { deviceLost, NoGpuAdapterError } from '../engine/backend';
+import { parseRunRecord } from '../engine/checkpoint/schema';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
 import { knobsOf } from '../engine/model/presets';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
 import { resumeStateFrom, Trainer } from '../engine/train/trainer';
 import * as store from '../data/store';
-import type { TrainEvent, TrainOutcome, TrainingApi } from './api';
+import type { DamagedRun, RunInfo, TrainEvent, TrainOutcome, TrainingApi } from './api';
+import { announce, onChange } from './changes';
 import { checkpointForDataset, storedCheckpointFor } from './checkpoints';
-import { control, exclusive, withTrainingLock } from './jobs';
+import { control, exclusive, runLocksHeld, withRunLock, withTrainingLock } from './jobs';
 import { ctcLabFileName } from './names';
-import { ready } from './runtime';
+import { ready, recover } from './runtime';
 
-/** Runs the trainer to its end, saving best/last checkpoints and the run record after every epoch. */
-async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
+const MAX_GPU_RECOVERIES = 3;
+
+/** How a drive ended: with the run's outcome, or with the GPU device lost mid-run. */
+type DriveEnd = { kind: 'done'; outcome: TrainOutcome } | { kind: 'device-lost'; error: string };
+
+/**
+ * Runs the trainer to its end. Checkpoints go through one queue, so a slower older write never
+ * lands after a newer one; a mid-epoch one is a snapshot (encodeCheckpoint clones the tensors by
+ * reference) written while training goes on.
+ */
+async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainEvent) => void): Promise<DriveEnd> {
   const doctor = new TrainingDoctor();
-  const save = async (improved: boolean) => {
-    const bytes = (await trainer.checkpoint(run.datasetName)).buffer as ArrayBuffer;
-    const base = { datasetId: run.datasetId, runId: run.id, createdAt: Date.now() };
-    const cks: store.CheckpointRecord[] = [{ ...base, id: `${run.id}-last`, kind: 'last', fileName: ctcLabFileName(run, 'last', trainer.state.epoch), bytes }];
-    if (improved) cks.push({ ...base, id: `${run.id}-best`, kind: 'best', fileName: ctcLabFileName(run, 'best', trainer.state.epoch), bytes });
-    run.lastCheckpointId = `${run.id}-last`;
-    if (improved) run.bestCheckpointId = `${run.id}-best`;
-    run.history = trainer.state.history as unknown as store.RunRecord['history'];
-    run.updatedAt = Date.now();
-    await store.saveRunProgress(run, cks);
+  let queue: Promise<void> = Promise.resolve();
+  let saveError: unknown = null;
+  let datasetGone = false;
+  let savedStep = trainer.state.step;
+  let lastSave = performance.now();
+  const everyMs = trainer.config.checkpointMinutes * 60_000;
+  const unwatch = onChange((c) => {
+    if (c.kind === 'dataset-deleted' && c.datasetId === run.datasetId) datasetGone = true;
+  });
+
+  /** Takes the checkpoint now (the caller is between two steps) and queues its write; returns when written. */
+  const save = (improved: boolean, midEpoch: boolean): Promise<void> => {
+    const t0 = performance.now();
+    const bytesP = trainer.checkpoint(run.datasetName);
+    const heldMs = performance.now() - t0; // what this snapshot held training up by (metadata + clones)
+    const { epoch, step } = trainer.state;
+    const history = [...trainer.state.history] as unknown as store.RunRecord['history'];
+    savedStep = step;
+    lastSave = performance.now();
+    queue = queue.then(async () => {
+      const bytes = (await bytesP).buffer as ArrayBuffer;
+      const base = { datasetId: run.datasetId, runId: run.id, createdAt: Date.now() };
+      const name = (kind: 'last' | 'best') => ctcLabFileName(run, kind, epoch).replace('.safetensors', midEpoch ? `-step${step}.safetensors` : '.safetensors');
+      const cks: store.CheckpointRecord[] = [{ ...base, id: `${run.id}-last`, kind: 'last', fileName: name('last'), bytes }];
+      if (improved) cks.push({ ...base, id: `${run.id}-best`, kind: 'best', fileName: name('best'), bytes });
+      const next = { ...run, lastCheckpointId: `${run.id}-last`, bestCheckpointId: improved ? `${run.id}-best` : run.bestCheckpointId, history, updatedAt: Date.now() };
+      await store.saveRunProgress(next, cks);
+      Object.assign(run, next);
+      announce({ kind: 'runs', datasetId: run.datasetId });
+      console.info(`[ctc-lab] checkpoint at step ${step} (epoch ${epoch}${midEpoch ? ', mid-epoch' : ''}): training held ${heldMs.toFixed(1)} ms, written ${(performance.now() - t0).toFixed(0)} ms after, ${(bytes.byteLength / 2 ** 20).toFixed(2)} MB`);
+      onEvent({ type: 'saved', step, epoch, midEpoch, heldMs });
+    });
+    const written = queue;
+    queue = queue.catch((e) => void (saveError ??= e)); // a failed write stops the run (shouldStop), reported below
+    return written;
   };
+  /** Mid-epoch: a snapshot when checkpointMinutes have passed since the last one. */
+  const midEpochDue = () => everyMs > 0 && trainer.state.step !== savedStep && performance.now() - lastSave >= everyMs;
+
   onEvent({ type: 'start', run, stepsPerEpoch: trainer.stepsPerEpoch, trainSamples: trainer.trainCount, valSamples: trainer.valCount, excluded: trainer.excluded.length, paramCount: trainer.model.paramCount(), preset: trainer.model.config.preset, subsampling: trainer.model.subsampling });
   let lastPost = 0;
   try {
-    const { reason } = await trainer.run({
-      shouldStop: control.shouldStop,
-      waitWhilePaused: control.waitWhilePaused,
+    let { reason } = await trainer.run({
+      shouldStop: () => control.shouldStop() || saveError !== null || datasetGone,
+      waitWhilePaused: async () => {
+        if (!control.isPaused()) return;
+        if (trainer.state.step !== savedStep) await save(false, true).catch(() => {}); // on pause: Resume after a crash continues from here
+        await control.waitWhilePaused();
+      },
+      afterStep: () => {
+        if (midEpochDue()) void save(false, true).catch(() => {});
+      },
       onStep: (st) => {
         const t = performance.now();
         if (t - lastPost > 100) {
@@ -41,7 +91,7 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
         }
       },
       onEpoch: async (m, info) => {
-        await save(info.improved);
+        await save(info.improved, false);
         onEvent({ type: 'epoch', metrics: m, improved: info.improved, earlyStopping: info.earlyStopping });
         const fired = doctor.observe({
           epoch: m.epoch, loss: m.trainLoss, wer: m.valWer, blankRate: m.blankRate, gradNorm: m.gradNorm,
@@ -50,29 +100,108 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
         if (fired.length) onEvent({ type: 'alerts', alerts: fired });
       },
     });
+    if (datasetGone || !(await datasetStored(run.datasetId))) throw new store.DatasetGoneError(run.datasetId, run.datasetName);
+    // Stopped mid-epoch: the place is saved, so Resume continues from this step, not the epoch's start.
+    if (trainer.state.position && trainer.state.step !== savedStep && !saveError) {
+      await save(false, true).catch(() => {});
+      reason += ` (at step ${trainer.state.step}; Resume continues from there)`;
+    }
+    await queue;
+    if (saveError) throw saveError;
     run.status = reason.startsWith('early stopping') ? 'early-stopped' : reason.startsWith('stopped') ? 'stopped' : 'finished';
     run.reason = reason;
   } catch (e) {
+    await queue;
+    const lost = await deviceLost();
+    if (lost) {
+      unwatch();
+      return { kind: 'device-lost', error: e instanceof Error ? e.message : String(e) };
+    }
+    if (e instanceof store.DatasetGoneError || datasetGone || !(await datasetStored(run.datasetId))) {
+      // Nothing is written: the dataset, its runs and checkpoints were deleted on purpose.
+      unwatch();
+      const gone = new store.DatasetGoneError(run.datasetId, run.datasetName);
+      return { kind: 'done', outcome: { run: { ...run, status: 'stopped', reason: gone.message }, alerts: doctor.alerts } };
+    }
     run.status = 'failed';
     run.reason = e instanceof Error ? e.message : String(e);
   }
+  unwatch();
   run.updatedAt = Date.now();
-  await store.putRun(run);
-  return { run, alerts: doctor.alerts };
+  await store.saveRunProgress(run, []).catch((e) => console.error(`[ctc-lab] run ${run.id}: ${String(e)}`));
+  announce({ kind: 'runs', datasetId: run.datasetId });
+  return { kind: 'done', outcome: { run, alerts: doctor.alerts } };
 }
 
-/** A training job: one at a time in this tab, one tab at a time (lock), trainer disposed at the end. */
+async function datasetStored(id: string): Promise<boolean> {
+  return store.getDataset(id).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The trainer for a stored run at its last checkpoint (mid-epoch or an epoch's end), or from scratch if it has none yet. */
+async function trainerForRun(run: store.RunRecord): Promise<Trainer> {
+  const meta = await store.getDataset(run.datasetId);
+  const config = { ...TRAIN_DEFAULTS, ...(run.config as Partial<TrainConfig>) };
+  if (!run.lastCheckpointId) return new Trainer(meta, await store.datasetSource(run.datasetId), config);
+  const ck = await storedCheckpointFor(run.lastCheckpointId, meta);
+  // restoreBest across a resume: the best checkpoint's weights (when it is another file than the last one).
+  const best = config.restoreBest && run.bestCheckpointId ? (await storedCheckpointFor(run.bestCheckpointId, meta)).tensors : undefined;
+  return new Trainer(meta, await store.datasetSource(run.datasetId), config, { state: resumeStateFrom(ck.meta), tensors: ck.tensors, best });
+}
+
+/**
+ * A training job: one at a time in this tab, one tab at a time (lock), the run's own lock held
+ * while it trains (else it shows as interrupted). A lost GPU device ends the drive; the backend is
+ * replaced and the run resumes from its last checkpoint, up to MAX_GPU_RECOVERIES times.
+ */
 function trainingJob(setup: () => Promise<{ trainer: Trainer; run: store.RunRecord }>, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
   return exclusive(() =>
     withTrainingLock(async () => {
       await ready();
-      const { trainer, run } = await setup();
-      try {
-        await store.putRun(run);
-        return await drive(trainer, run, onEvent);
-      } finally {
-        trainer.dispose();
-      }
+      let { trainer, run } = await setup();
+      return withRunLock(run.id, async () => {
+        try {
+          await store.saveRunProgress(run, []);
+          announce({ kind: 'runs', datasetId: run.datasetId });
+          for (let attempt = 1; ; attempt++) {
+            const end = await drive(trainer, run, onEvent);
+            if (end.kind === 'done') return end.outcome;
+            console.error(`[ctc-lab] GPU device lost during run ${run.id} (${end.error}); recovery attempt ${attempt} of ${MAX_GPU_RECOVERIES}`);
+            try {
+              trainer.dispose(); // its tensors lived on the lost device
+            } catch {
+              // nothing to free on a device that is gone
+            }
+            if (attempt > MAX_GPU_RECOVERIES) {
+              run = { ...run, status: 'failed', reason: `the GPU was reset ${MAX_GPU_RECOVERIES + 1} times during this run; stopped (last error: ${end.error})`, updatedAt: Date.now() };
+              await store.saveRunProgress(run, []).catch(() => {});
+              return { run, alerts: [] };
+            }
+            let backend;
+            try {
+              backend = await recover();
+            } catch (e) {
+              const msg = e instanceof NoGpuAdapterError ? e.message : `the GPU was reset and could not be started again (${String(e)})`;
+              onEvent({ type: 'gpu-lost', message: msg });
+              run = { ...run, status: 'failed', reason: msg, updatedAt: Date.now() };
+              await store.saveRunProgress(run, []).catch(() => {});
+              return { run, alerts: [] };
+            }
+            run = { ...(await store.getRun(run.id)), status: 'running', reason: '' };
+            trainer = await trainerForRun(run);
+            onEvent({ type: 'recovered', step: trainer.state.step, attempt, backend });
+          }
+        } finally {
+          try {
+            trainer.dispose();
+          } catch (e) {
+            console.warn(`[ctc-lab] disposing the trainer: ${String(e)}`);
+          }
+          announce({ kind: 'runs', datasetId: run.datasetId });
+        }
+      });
     }),
   );
 }
@@ -97,29 +226,48 @@ export const training: TrainingApi = {
 
   resumeRun(runId, onEvent) {
     return trainingJob(async () => {
-      const run = await store.getRun(runId);
-      if (!run.lastCheckpointId) throw new Error(`run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`);
-      const meta = await store.getDataset(run.datasetId);
-      const ck = await storedCheckpointFor(run.lastCheckpointId, meta);
-      const trainer = new Trainer(meta, await store.datasetSource(run.datasetId), run.config as unknown as TrainConfig, { state: resumeStateFrom(ck.meta), tensors: ck.tensors });
-      return { trainer, run: { ...run, status: 'running', reason: '' } };
+      const run = parseRunRecord(await store.getRun(runId));
+      if (!run.lastCheckpointId) throw new Error(`run ${runId} has no checkpoint to resume from (it stopped before its first checkpoint was written)`);
+      return { trainer: await trainerForRun(run), run: { ...run, status: 'running', reason: '' } };
     }, onEvent);
   },
 
-  listRuns: (datasetId) => store.listRuns(datasetId),
+  async listRuns(datasetId) {
+    const held = await runLocksHeld();
+    const runs: RunInfo[] = [];
+    const damaged: DamagedRun[] = [];
+    for (const raw of await store.listRuns(datasetId)) {
+      try {
+        const r = parseRunRecord(raw);
+        // Stored as running or paused but trained by no tab: its tab died (closed, crashed, reloaded).
+        runs.push((r.status === 'running' || r.status === 'paused') && !held(r.id) ? { ...r, status: 'interrupted' } : r);
+      } catch (e) {
+        damaged.push({ id: typeof raw?.id === 'string' ? raw.id : '?', problem: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return { runs, damaged };
+  },
+
+  async deleteRun(runId) {
+    if ((await runLocksHeld())(runId)) throw new Error(`run ${runId} is training (in this or another tab); stop it first`);
+    const raw = await store.getRun(runId).catch(() => null);
+    await store.deleteRun(runId);
+    if (raw && typeof raw.datasetId === 'string') announce({ kind: 'runs', datasetId: raw.datasetId });
+  },
 
   async importCheckpoint(datasetId, file) {
     const bytes = await file.arrayBuffer();
     const meta = await store.getDataset(datasetId);
     const ck = checkpointForDataset(bytes, file.name, meta);
     // Trial-load into a model and optimizer of the recorded config: every tensor present and shaped right.
-    const config: TrainConfig = { ...TRAIN_DEFAULTS, ...(ck.meta.training.config as Partial<TrainConfig>), ...knobsOf(ck.model) };
+    const config: TrainConfig = { ...TRAIN_DEFAULTS, ...(ck.meta.training.config.mode === 'train' ? ck.meta.training.config : {}), ...knobsOf(ck.model) };
     const state = resumeStateFrom(ck.meta);
     new Trainer(meta, await store.datasetSource(datasetId), config, { state, tensors: ck.tensors }).dispose();
-    const run = newRun(datasetId, meta.name, config, 'stopped', `imported from ${file.name} at epoch ${ck.meta.training.state.epoch}`);
+    const run = newRun(datasetId, meta.name, config, 'stopped', `imported from ${file.name} at epoch ${ck.meta.training.state.epoch}${state.position ? `, step ${state.step}` : ''}`);
     run.history = state.history as unknown as store.RunRecord['history'];
     run.lastCheckpointId = `${run.id}-last`;
     await store.saveRunProgress(run, [{ id: run.lastCheckpointId, datasetId, runId: run.id, kind: 'last', createdAt: Date.now(), fileName: file.name, bytes }]);
+    announce({ kind: 'runs', datasetId });
     return run;
   },
 };
