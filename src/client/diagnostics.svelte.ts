@@ -1,5 +1,6 @@
-// Page state of diagnostics: the request (which model, which early-stopping settings to judge;
-// defaults from the worker), the report, and its downloads.
+// Page state of diagnostics: the request (which model — fresh, a stored checkpoint, or an imported
+// model-output set — and which early-stopping settings to judge; defaults from the worker), the
+// report, and its downloads.
 
 import { DIAGNOSE_DEFAULTS, reportToMarkdown, type DiagnosticsReport, type DiagnosticsRequest } from '../worker/api';
 import { message, type LabContext } from './context';
@@ -10,9 +11,11 @@ export class DiagnosticsState {
   report = $state.raw<DiagnosticsReport | null>(null);
   running = $state(false);
   error = $state<string | null>(null);
+  /** An output set to diagnose from its outputs only (instead of a model on the dataset), or null. */
+  outputSetId = $state<string | null>(null);
 
-  /** A dataset is selected, the backend is up and no other job runs in this tab. */
-  canRun = $derived.by(() => this.ctx.dataset !== null && this.ctx.ready && !this.ctx.busy);
+  /** A dataset (or an output set) is chosen, the backend is up and no other job runs in this tab. */
+  canRun = $derived.by(() => (this.ctx.dataset !== null || this.outputSetId !== null) && this.ctx.ready && !this.ctx.busy);
 
   constructor(private readonly ctx: LabContext) {}
 
@@ -26,16 +29,28 @@ export class DiagnosticsState {
     this.report = null;
     this.error = null;
     this.settings.checkpointId = null;
+    this.outputSetId = null;
+  }
+
+  /** The Model choice as one value: '' (fresh), 'checkpoint:<id>' or 'outputs:<id>'. */
+  get choice(): string {
+    return this.outputSetId ? `outputs:${this.outputSetId}` : this.settings.checkpointId ? `checkpoint:${this.settings.checkpointId}` : '';
+  }
+
+  set choice(v: string) {
+    this.outputSetId = v.startsWith('outputs:') ? v.slice(8) : null;
+    this.settings.checkpointId = v.startsWith('checkpoint:') ? v.slice(11) : null;
   }
 
   async run(): Promise<void> {
     const ds = this.ctx.dataset;
-    if (!ds || this.ctx.busy) return;
+    if ((!ds && !this.outputSetId) || this.ctx.busy) return;
     this.running = true;
     this.error = null;
     this.report = null;
     try {
-      this.report = await this.ctx.api.runDiagnostics(ds.id, $state.snapshot(this.settings));
+      if (this.outputSetId) this.report = await this.ctx.api.runOutputDiagnostics(this.outputSetId, 'all');
+      else this.report = await this.ctx.api.runDiagnostics(ds!.id, $state.snapshot(this.settings));
     } catch (e) {
       this.error = message(e);
     } finally {

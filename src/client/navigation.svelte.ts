@@ -6,6 +6,7 @@ export const SECTIONS = [
   { id: 'overfit', label: 'Overfit test' },
   { id: 'training', label: 'Training' },
   { id: 'diagnostics', label: 'Diagnostics' },
+  { id: 'alignments', label: 'Alignments' },
 ] as const;
 
 export type SectionId = (typeof SECTIONS)[number]['id'];

@@ -1,0 +1,162 @@
+// Model outputs in the worker: the streamed import (analyse → stage → store or cancel, like a
+// dataset's), diagnostics from outputs only, alignments (of an output set's sample, or of a stored
+// checkpoint run on a dataset sample), CTM/JSON files, comparisons, and Export model outputs (a
+// checkpoint run on a dataset split, log_softmax per sample, written as one .zip).
+
+import * as Comlink from 'comlink';
+import { streamOutputsImport } from '../data/outputs_import';
+import { outputStagingSink } from '../data/staging';
+import { OutputsZipWriter } from '../data/outputs_write';
+import * as store from '../data/store';
+import type { OutputSetMeta } from '../data/types';
+import { alignmentView } from '../engine/align/view';
+import { alignOutputSet } from '../engine/align/set';
+import { alignmentsToCtm, alignmentsToJson } from '../engine/align/formats';
+import { diagnoseOutputs } from '../engine/diagnose/outputs';
+import { compareOutputSets } from '../engine/diagnose/compare';
+import { modelLogProbs } from '../engine/export/model_outputs';
+import { createModel } from '../engine/model/registry';
+import type { OutputsApi } from './api';
+import { storedCheckpointFor } from './checkpoints';
+import { exclusive, holdImportLock } from './jobs';
+import { ready } from './runtime';
+
+// Staged output imports awaiting the user's decision, and the running analysis (one per tab).
+const pending = new Map<string, { meta: OutputSetMeta; release: () => void }>();
+let current: AbortController | null = null;
+
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
+
+/** A stored checkpoint as a model ready to run on a dataset (checked against it). */
+async function checkpointModel(checkpointId: string, datasetId: string) {
+  const dataset = await store.getDataset(datasetId);
+  const ck = await storedCheckpointFor(checkpointId, dataset);
+  const model = createModel(ck.model, 1);
+  model.loadTensors(ck.tensors, ck.record.fileName);
+  return { dataset, ck, model };
+}
+
+export const outputs: OutputsApi = {
+  listOutputSets: () => store.listOutputSets(),
+
+  async analyseOutputs(files, name, attachTo, onProgress) {
+    if (current) throw new Error('an import of model outputs is already running in this tab');
+    const id = store.newId('out');
+    const abort = new AbortController();
+    current = abort;
+    const release = await holdImportLock(id);
+    try {
+      await ready(); // start-up clean-up of interrupted imports runs before this one stages
+      const attach = attachTo ? { id: attachTo, name: (await store.getDataset(attachTo)).name, infos: await store.sampleInfos(attachTo) } : undefined;
+      const sink = outputStagingSink(id);
+      const { meta, report } = await streamOutputsImport(files, name, sink, { onProgress: (p) => onProgress(p), signal: abort.signal, attach });
+      await sink.flush();
+      pending.set(id, { meta: { ...meta, id, createdAt: Date.now() }, release });
+      return { pendingId: id, report };
+    } catch (e) {
+      await store.discardStagedOutputs(id);
+      release();
+      if (abort.signal.aborted) throw new Error('import aborted; nothing was stored');
+      throw e;
+    } finally {
+      current = null;
+    }
+  },
+
+  abortOutputs() {
+    current?.abort();
+  },
+
+  async commitOutputs(pendingId) {
+    const p = pending.get(pendingId);
+    if (!p) throw new Error('this import was cancelled or already stored; choose the files again');
+    pending.delete(pendingId);
+    try {
+      return await store.commitOutputSet(p.meta);
+    } catch (e) {
+      await store.discardStagedOutputs(pendingId);
+      throw e;
+    } finally {
+      p.release();
+    }
+  },
+
+  async cancelOutputs(pendingId) {
+    const p = pending.get(pendingId);
+    pending.delete(pendingId);
+    await store.discardStagedOutputs(pendingId);
+    p?.release();
+  },
+
+  deleteOutputSet: (id) => store.deleteOutputSet(id),
+
+  renameOutputSet: (id, name) => store.renameOutputSet(id, name),
+
+  async outputSamples(setId) {
+    return (await store.outputSampleInfos(setId)).map(({ index, id, text, split, outFrames }) => ({ index, id, text, split, outFrames }));
+  },
+
+  runOutputDiagnostics(setId, split) {
+    return exclusive(async () => diagnoseOutputs(await store.getOutputSet(setId), await store.outputSource(setId), { split }));
+  },
+
+  exportOutputs(checkpointId, datasetId, split) {
+    return exclusive(async () => {
+      await ready();
+      const { dataset, ck, model } = await checkpointModel(checkpointId, datasetId);
+      try {
+        const source = await store.datasetSource(datasetId);
+        const chosen = source.infos.filter((s) => split === 'all' || s.split === split);
+        if (chosen.length === 0) throw new Error(`dataset "${dataset.name}" has no ${split} samples`);
+        const epoch = ck.meta.training.state.epoch;
+        const w = new OutputsZipWriter({
+          classes: ['<blank>', ...dataset.vocab], blank: 0, subsampling: model.subsampling, frameShiftMs: null,
+          model: `CTC Lab ${model.config.preset} (${model.paramCount()} parameters), checkpoint ${ck.record.fileName}, epoch ${epoch}, on ${dataset.name} ${split}`,
+        });
+        for await (const o of modelLogProbs(model, dataset, source, chosen.map((s) => s.index))) w.add(o);
+        const bytes = await w.finish().arrayBuffer();
+        const fileName = `ctc-lab-outputs-${safeName(dataset.name)}-${split}-${safeName(ck.record.fileName.replace(/\.safetensors$/, ''))}.zip`;
+        return Comlink.transfer({ fileName, bytes, samples: w.samples }, [bytes]);
+      } finally {
+        model.dispose();
+      }
+    });
+  },
+
+  async outputAlignment(setId, index) {
+    const meta = await store.getOutputSet(setId);
+    const [s] = await store.getOutputSamples(setId, [index]);
+    const v = alignmentView(meta, s);
+    return Comlink.transfer(v, [v.posteriors.buffer]);
+  },
+
+  checkpointAlignment(checkpointId, datasetId, index) {
+    return exclusive(async () => {
+      await ready();
+      const { dataset, model } = await checkpointModel(checkpointId, datasetId);
+      try {
+        const source = await store.datasetSource(datasetId);
+        let out = null;
+        for await (const o of modelLogProbs(model, dataset, source, [index])) out = o;
+        if (!out) throw new Error(`dataset "${dataset.name}" has no sample #${index}`);
+        const v = alignmentView({ classes: ['<blank>', ...dataset.vocab], blank: 0, subsampling: model.subsampling, frameShiftMs: null }, out);
+        return Comlink.transfer(v, [v.posteriors.buffer]);
+      } finally {
+        model.dispose();
+      }
+    });
+  },
+
+  async alignmentFile(setId, format, sampleId) {
+    const meta = await store.getOutputSet(setId);
+    const set = await alignOutputSet(meta, await store.outputSource(setId), { ids: sampleId ? [sampleId] : undefined });
+    const text = format === 'ctm' ? alignmentsToCtm(set) : alignmentsToJson(set);
+    const what = sampleId ? safeName(sampleId) : 'all';
+    return { fileName: `ctc-lab-alignments-${safeName(meta.name)}-${what}.${format}`, text, aligned: set.samples.length, skipped: set.skipped };
+  },
+
+  async compareOutputs(aId, bId) {
+    const [a, b] = await Promise.all([aId, bId].map(async (id) => ({ meta: await store.getOutputSet(id), source: await store.outputSource(id) })));
+    return compareOutputSets(a, b);
+  },
+};
