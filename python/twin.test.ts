@@ -24,6 +24,8 @@ import { bucketedBatches } from '../src/data/loader';
 import { makeBatch } from '../src/data/batch';
 import type { DatasetMeta, SampleRecord } from '../src/data/types';
 import { prepareOutputsImport } from '../src/data/outputs_import';
+import { memorySource } from '../src/data/source';
+import { modelLogProbs } from '../src/engine/export/model_outputs';
 import { createModel, modelConfig, type ModelConfig } from '../src/engine/model/registry';
 import { PRESET_NAMES, type Preset } from '../src/engine/model/presets';
 import type { ModelInput, SequenceModel } from '../src/engine/model/model';
@@ -236,15 +238,11 @@ async function writeOutputsFixture(dir: string, meta: DatasetMeta, samples: Samp
     dataset: { id: meta.id, name: meta.name },
   });
   put(join(dir, 'outputs', 'overfit.safetensors'), await encodeCheckpoint(new Map([...model.params, ...optimizer.slots]), ckMeta));
-  // The lab's log-probs, one sample per batch (its outputs do not depend on the batch).
+  // The lab's log-probs as its Export model outputs computes them (modelLogProbs: padded batches of
+  // up to 16, one read-back per batch), for the val split.
   const members: Record<string, Uint8Array> = {};
-  for (const s of samples.filter((x) => x.split === 'val')) {
-    const t = batchTensors(model, makeBatch([s], meta));
-    const lp = tf.tidy(() => tf.logSoftmax(model.apply(t, false)).slice([0, 0, 0], [1, t.outLens[0], model.config.numClasses]));
-    members[`${s.id}.npy`] = npy((await lp.data()) as Float32Array, [t.outLens[0], model.config.numClasses]);
-    lp.dispose();
-    disposeBatchTensors(t);
-  }
+  const val = samples.filter((x) => x.split === 'val').map((x) => x.index);
+  for await (const o of modelLogProbs(model, meta, memorySource(samples), val)) members[`${o.id}.npy`] = npy(o.logProbs, [o.outFrames, model.config.numClasses]);
   put(join(dir, 'outputs', 'lab_logprobs.npz'), zipSync(members, { level: 0 }));
   model.dispose();
   optimizer.dispose();
