@@ -2,7 +2,9 @@
 // accessible name inside its own region. Specs talk to these, not to raw locators.
 
 import { expect, type Download, type Locator, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A section of the page, reached from the header's navigation (URL hash). */
 class Section {
@@ -210,6 +212,64 @@ export class DiagnosticsSection extends Section {
   }
 }
 
+/** Model outputs (in the Datasets section): import, the stored sets, Export model outputs. */
+export class OutputsSection extends Section {
+  readonly table: Locator;
+  readonly report: Locator;
+  constructor(page: Page) {
+    super(page, 'Datasets', 'Model outputs');
+    this.table = this.region.getByRole('table', { name: 'Stored model outputs' });
+    this.report = this.region.getByRole('region', { name: 'Model outputs report' });
+  }
+  async importFiles(files: string | string[]): Promise<void> {
+    await this.open();
+    await this.field('Import model outputs').setInputFiles(files);
+  }
+  /** The report appears; store the set and wait for its row. */
+  async store(name: string): Promise<void> {
+    await expect(this.report).toBeVisible();
+    await this.report.getByRole('button', { name: 'Store model outputs' }).click();
+    await expect(this.row(name)).toBeVisible();
+  }
+  row(name: string): Locator {
+    return this.table.getByRole('row').filter({ has: this.page.getByRole('cell', { name, exact: true }) });
+  }
+  /** Export model outputs of a checkpoint (option label or index) on a split; returns the saved .zip. */
+  async export(checkpoint: string | { index: number }, split: string): Promise<{ name: string; path: string }> {
+    await this.open();
+    await this.region.getByRole('combobox', { name: /^Checkpoint/ }).selectOption(checkpoint);
+    await this.region.getByRole('combobox', { name: /^Split/ }).selectOption(split);
+    const d = await this.download(this.button('Export model outputs'));
+    // Saved under its own name: the importer tells a .zip by its extension, as a user's file has one.
+    const path = join(mkdtempSync(join(tmpdir(), 'ctc-lab-e2e-')), d.suggestedFilename());
+    await d.saveAs(path);
+    return { name: d.suggestedFilename(), path };
+  }
+}
+
+/** The Alignments section: an output set's (or a checkpoint's) sample aligned, spans, downloads, comparison. */
+export class AlignmentsSection extends Section {
+  readonly spans: Locator;
+  readonly compare: Locator;
+  constructor(page: Page) {
+    super(page, 'Alignments', 'Alignments');
+    this.spans = this.region.getByRole('table', { name: 'Token spans' });
+    this.compare = page.getByRole('region', { name: 'Compare model outputs', exact: true });
+  }
+  /** Aligns a sample of a source chosen by its option label (e.g. 'Model outputs: name'). */
+  async align(source: string, sample?: { index: number } | string): Promise<void> {
+    await this.open();
+    await this.region.getByRole('combobox', { name: /^Align/ }).selectOption(source);
+    if (sample !== undefined) await this.region.getByRole('combobox', { name: /^Sample/ }).selectOption(sample);
+    await expect(this.region.getByRole('img', { name: /^Posteriorgram of / })).toBeVisible();
+  }
+  /** The spans table's rows: token, output frames, input frames, seconds, mean posterior. */
+  async spanRows(): Promise<string[][]> {
+    const rows = this.spans.getByRole('row').filter({ has: this.page.getByRole('cell') });
+    return Promise.all((await rows.all()).map(async (r) => (await r.getByRole('cell').allInnerTexts()).map((s) => s.trim()).slice(1)));
+  }
+}
+
 export class LabPage {
   readonly backend: Locator;
   readonly selectedDataset: Locator;
@@ -217,6 +277,8 @@ export class LabPage {
   readonly overfit: OverfitSection;
   readonly training: TrainingSection;
   readonly diagnostics: DiagnosticsSection;
+  readonly outputs: OutputsSection;
+  readonly alignments: AlignmentsSection;
   constructor(readonly page: Page) {
     this.backend = page.getByRole('region', { name: 'Compute backend' });
     this.selectedDataset = page.getByLabel('Selected dataset');
@@ -224,6 +286,8 @@ export class LabPage {
     this.overfit = new OverfitSection(page);
     this.training = new TrainingSection(page);
     this.diagnostics = new DiagnosticsSection(page);
+    this.outputs = new OutputsSection(page);
+    this.alignments = new AlignmentsSection(page);
   }
   /** Opens the lab (optionally at a section's hash) and waits for the compute backend. */
   async open(hash = ''): Promise<void> {
