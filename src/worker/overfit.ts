@@ -23,7 +23,7 @@ export const overfit: OverfitApi = {
       const chosen = overfitSamples(await store.sampleInfos(datasetId), cfg.numSamples);
       const samples = await store.getSamples(datasetId, chosen.map((s) => s.index));
       let lastPost = 0;
-      const doctor = new TrainingDoctor();
+      const doctor = new TrainingDoctor({ optimizer: 'adam', clipNorm: 0 }); // the overfit test's Adam, no clipping
       const { result, model, optimizer } = await runOverfitTest(samples, meta, cfg, {
         shouldStop: control.shouldStop,
         onEpoch: (e) => {

@@ -30,7 +30,7 @@ type DriveEnd = { kind: 'done'; outcome: TrainOutcome } | { kind: 'device-lost';
  * reference) written while training goes on.
  */
 async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainEvent) => void): Promise<DriveEnd> {
-  const doctor = new TrainingDoctor();
+  const doctor = new TrainingDoctor({ optimizer: trainer.config.optimizer, clipNorm: trainer.config.clipNorm });
   let queue: Promise<void> = Promise.resolve();
   let saveError: unknown = null;
   let datasetGone = false;
