@@ -150,11 +150,15 @@ export interface GradContext {
   history?: number[]; // global gradient norm per epoch so far (a checkpoint's history), oldest first
 }
 
+/** Parameters smaller than this (biases, normalisation gains) are not judged by their update
+ * ratio: they start at or near 0, so any step is large next to them. */
+export const MIN_JUDGED_SIZE = 256;
+
 /** Update-to-weight ratio of the step the optimiser would take with this gradient: Adam's first
  * step moves each element by about lr·g/(|g| + eps) (scale-free: clipping does not change it);
- * SGD's by lr × the clipped gradient. */
+ * SGD's by lr × the clipped gradient. Null for parameters it does not judge. */
 export function updateRatio(g: ParamGrad, ctx: GradContext, globalNorm: number): number | null {
-  if (!g.weightNorm || !g.size || !Number.isFinite(g.norm)) return null;
+  if (!g.weightNorm || !g.size || g.size < MIN_JUDGED_SIZE || !Number.isFinite(g.norm)) return null;
   const scale = ctx.clipNorm > 0 && globalNorm > ctx.clipNorm ? ctx.clipNorm / globalNorm : 1;
   if (ctx.optimizer === 'sgd') return (ctx.lr * scale * g.norm) / g.weightNorm;
   const rms = (scale * g.norm) / Math.sqrt(g.size);

@@ -78,6 +78,10 @@ describe('checks fire on constructed cases and stay quiet on healthy ones', () =
     expect(sgd.cause).toContain('(exploding steps)');
     // With clipping to 5 the SGD step is bounded: 0.1 × 5 × 298/298.2 / 0.55 ≈ 0.9 → a warning, not a failure.
     expect(checkGradients(fresh, { optimizer: 'sgd', lr: 0.1, clipNorm: 5 }).status).toBe('warn');
+    // A bias (64 elements, near 0) is not judged by its ratio: any step is large next to it.
+    const bias = checkGradients([...fresh, { name: 'model.head.bias', norm: 3, weightNorm: 0.01, size: 64 }], { optimizer: 'adam', lr: 5e-4, clipNorm: 5 });
+    expect(bias).toMatchObject({ status: 'ok' });
+    expect((bias.details as { name: string; updateRatio: number | null }[]).at(-1)).toMatchObject({ name: 'model.head.bias', updateRatio: null });
   });
   it('4. a norm that keeps growing over the checkpoint history → warn with clipping, fail without', () => {
     const g = [{ name: 'w', norm: 40, weightNorm: 5, size: 1000 }];
