@@ -6,6 +6,7 @@
 
 import { Rng } from '../src/lib/rng';
 import { ctcLossReference, logSoftmax64 } from '../src/engine/ctc/ctc_reference';
+import { ctcLogLikelihood } from '../src/engine/ctc/ctc_logprob';
 import { forcedAlign } from '../src/engine/align/forced_align';
 import { tokenSpans } from '../src/engine/align/spans';
 
@@ -26,7 +27,8 @@ export interface AlignBenchResult {
   shape: AlignShape;
   alignMs: number; // median forcedAlign
   spansMs: number; // median tokenSpans on its result
-  forwardMs: number; // median CTC forward (float64 reference, no gradient)
+  forwardMs: number; // median CTC forward (float64 reference, no gradient: log-softmax + alpha)
+  logLikMs: number; // median ctcLogLikelihood (alpha recursion on the log-probabilities, no log-softmax)
   score: number;
   logLikelihood: number;
 }
@@ -68,5 +70,7 @@ export function benchAlign(shape: AlignShape, reps = 7): AlignBenchResult {
   const spans = timed(() => tokenSpans(align.value, lp, C, tokens, { subsampling: 4, frameShiftMs: 10 }), reps);
   if (spans.value.length !== L) throw new Error(`${shape.name}: ${spans.value.length} spans for ${L} labels`);
   const forward = timed(() => ctcLossReference({ logits: lp, labels, logitLengths: [T], labelLengths: [L], B: 1, T, V: C, L }, false), reps);
-  return { shape, alignMs: align.ms, spansMs: spans.ms, forwardMs: forward.ms, score: a.score, logLikelihood: ll };
+  const logLik = timed(() => ctcLogLikelihood(lp, T, C, labels), reps);
+  if (Math.abs(logLik.value - ll) > 1e-9 * Math.abs(ll)) throw new Error(`${shape.name}: ctcLogLikelihood ${logLik.value} vs reference ${ll}`);
+  return { shape, alignMs: align.ms, spansMs: spans.ms, forwardMs: forward.ms, logLikMs: logLik.ms, score: a.score, logLikelihood: ll };
 }
