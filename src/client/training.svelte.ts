@@ -84,7 +84,8 @@ export class TrainingState {
   private onEvent = (e: TrainEvent) => {
     if (e.type === 'start') {
       this.run = e.run;
-      const { type: _type, run: _run, ...shape } = e;
+      const { type: _type, run: _run, resumedFrom: r, ...shape } = e;
+      if (r && !this.notice) this.notice = `Resumed from step ${r.step.toLocaleString('en-US')} (${r.midEpoch ? `in epoch ${r.epoch + 1}, mid-epoch` : `after epoch ${r.epoch}`}).`;
       this.info = shape;
       this.epochs = e.run.history as unknown as EpochMetrics[];
       this.stepsAtStart = this.epochs.length * e.stepsPerEpoch;
@@ -100,6 +101,7 @@ export class TrainingState {
       this.notice = `The GPU was reset; resumed from step ${e.step.toLocaleString('en-US')} (attempt ${e.attempt}).`;
     } else if (e.type === 'gpu-lost') {
       this.gpuLost = e.message;
+      if (this.error === e.message) this.error = null; // events come on their own port: the outcome may have arrived first
     } else {
       this.alerts = [...this.alerts, ...e.alerts];
     }
@@ -120,7 +122,7 @@ export class TrainingState {
       const out = await start(Comlink.proxy(this.onEvent));
       this.run = out.run;
       console.log(`[ctc-lab] training run ${out.run.id} ${out.run.status}: ${out.run.reason}`);
-      if (out.run.status === 'failed') this.error = out.run.reason;
+      if (out.run.status === 'failed' && !this.gpuLost) this.error = out.run.reason; // gpuLost has its own alert, with the fallback
     } catch (e) {
       this.error = message(e);
     } finally {

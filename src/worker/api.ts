@@ -108,7 +108,10 @@ export interface OverfitOutcome {
 }
 
 export type TrainEvent =
-  | { type: 'start'; run: RunInfo; stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number; preset: string; subsampling: number }
+  | {
+      type: 'start'; run: RunInfo; stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number; preset: string; subsampling: number;
+      resumedFrom: { step: number; epoch: number; midEpoch: boolean } | null; // where a resumed run continues (epoch: completed epochs)
+    }
   | { type: 'step'; step: StepMetrics }
   | { type: 'epoch'; metrics: EpochMetrics; improved: boolean; earlyStopping: EarlyStoppingState }
   | { type: 'alerts'; alerts: DoctorAlert[] }

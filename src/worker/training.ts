@@ -30,13 +30,16 @@ type DriveEnd = { kind: 'done'; outcome: TrainOutcome } | { kind: 'device-lost';
  * reference) written while training goes on.
  */
 async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainEvent) => void): Promise<DriveEnd> {
-  const doctor = new TrainingDoctor({ optimizer: trainer.config.optimizer, clipNorm: trainer.config.clipNorm });
+  const doctor = new TrainingDoctor();
   let queue: Promise<void> = Promise.resolve();
   let saveError: unknown = null;
   let datasetGone = false;
   let savedStep = trainer.state.step;
   let lastSave = performance.now();
   const everyMs = trainer.config.checkpointMinutes * 60_000;
+  // Step end times, to measure what a checkpoint costs training: the steps that ran while it was
+  // being read back and written, against the median step before it.
+  const stepEnds: number[] = [];
   const unwatch = onChange((c) => {
     if (c.kind === 'dataset-deleted' && c.datasetId === run.datasetId) datasetGone = true;
   });
@@ -47,6 +50,7 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
     const bytesP = trainer.checkpoint(run.datasetName);
     const heldMs = performance.now() - t0; // what this snapshot held training up by (metadata + clones)
     const { epoch, step } = trainer.state;
+    const before = stepEnds.slice(-21);
     const history = [...trainer.state.history] as unknown as store.RunRecord['history'];
     savedStep = step;
     lastSave = performance.now();
@@ -60,7 +64,14 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
       await store.saveRunProgress(next, cks);
       Object.assign(run, next);
       announce({ kind: 'runs', datasetId: run.datasetId });
-      console.info(`[ctc-lab] checkpoint at step ${step} (epoch ${epoch}${midEpoch ? ', mid-epoch' : ''}): training held ${heldMs.toFixed(1)} ms, written ${(performance.now() - t0).toFixed(0)} ms after, ${(bytes.byteLength / 2 ** 20).toFixed(2)} MB`);
+      const during = stepEnds.filter((t) => t > t0);
+      const gaps = before.slice(1).map((t, i) => t - before[i]).sort((a, b) => a - b);
+      const median = gaps.length ? gaps[gaps.length >> 1] : NaN;
+      const slowest = during.length ? Math.max(during[0] - t0, ...during.slice(1).map((t, i) => t - during[i])) : NaN;
+      console.info(
+        `[ctc-lab] checkpoint at step ${step} (epoch ${epoch}${midEpoch ? ', mid-epoch' : ''}): training held ${heldMs.toFixed(1)} ms, written ${(performance.now() - t0).toFixed(0)} ms after, ` +
+          `${(bytes.byteLength / 2 ** 20).toFixed(2)} MB; ${during.length} steps ran meanwhile, the slowest ${slowest.toFixed(0)} ms against a median step of ${median.toFixed(0)} ms`,
+      );
       onEvent({ type: 'saved', step, epoch, midEpoch, heldMs });
     });
     const written = queue;
@@ -70,7 +81,8 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
   /** Mid-epoch: a snapshot when checkpointMinutes have passed since the last one. */
   const midEpochDue = () => everyMs > 0 && trainer.state.step !== savedStep && performance.now() - lastSave >= everyMs;
 
-  onEvent({ type: 'start', run, stepsPerEpoch: trainer.stepsPerEpoch, trainSamples: trainer.trainCount, valSamples: trainer.valCount, excluded: trainer.excluded.length, paramCount: trainer.model.paramCount(), preset: trainer.model.config.preset, subsampling: trainer.model.subsampling });
+  onEvent({ type: 'start', run, stepsPerEpoch: trainer.stepsPerEpoch, trainSamples: trainer.trainCount, valSamples: trainer.valCount, excluded: trainer.excluded.length, paramCount: trainer.model.paramCount(), preset: trainer.model.config.preset, subsampling: trainer.model.subsampling,
+    resumedFrom: trainer.state.step > 0 ? { step: trainer.state.step, epoch: trainer.state.epoch, midEpoch: trainer.state.position !== undefined } : null });
   let lastPost = 0;
   try {
     let { reason } = await trainer.run({
@@ -81,6 +93,8 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
         await control.waitWhilePaused();
       },
       afterStep: () => {
+        stepEnds.push(performance.now());
+        if (stepEnds.length > 200) stepEnds.splice(0, 100);
         if (midEpochDue()) void save(false, true).catch(() => {});
       },
       onStep: (st) => {
