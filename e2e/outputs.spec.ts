@@ -60,4 +60,19 @@ test('the lab\'s own model through model outputs: export → import → the same
   expect(lines[0]).toBe(';; times are output frames: the frame shift is unknown (set frame_shift_ms in outputs.json)');
   for (const l of lines.slice(1)) expect(l).toMatch(/^\S+ 1 \d+ \d+ \S+ [01]\.\d{4}$/);
   expect(lines.length - 1).toBe(num(fromOutputs, 'blank-rate', 'referenceTokens')); // every token of the 16 references
+
+  // The same outputs imported a second time: compared on their 16 shared samples, they agree.
+  await lab.outputs.importFiles(zip.path);
+  await lab.outputs.report.getByRole('button', { name: 'Store model outputs' }).click();
+  await expect(lab.outputs.table.getByRole('row').filter({ has: lab.page.getByRole('cell', { name, exact: true }) })).toHaveCount(2);
+  await al.open();
+  await al.compare.getByRole('combobox', { name: /^A/ }).selectOption({ index: 1 });
+  await al.compare.getByRole('combobox', { name: /^B/ }).selectOption({ index: 2 });
+  await al.compare.getByRole('button', { name: 'Compare', exact: true }).click();
+  await expect(al.compare.getByRole('status')).toContainText('on 16 shared samples; A better on 0, B better on 0, equal on 16; 0 with different hypotheses');
+  const rows = al.compare.getByRole('table', { name: 'Per-sample comparison' }).getByRole('row').filter({ has: lab.page.getByRole('cell') });
+  await expect(rows).toHaveCount(16);
+  await rows.first().getByRole('button', { name: /^Alignments of / }).click();
+  await expect(al.compare.getByRole('img', { name: /^Posteriorgram of .* in A$/ })).toBeVisible();
+  await expect(al.compare.getByRole('img', { name: /^Posteriorgram of .* in B$/ })).toBeVisible();
 });
