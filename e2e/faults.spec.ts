@@ -93,11 +93,13 @@ test('the worker is killed mid-epoch: after a reload the run shows interrupted, 
   await lab.datasets.loadDemo();
   const tr = lab.training;
   await tr.start({ ...run, Epochs: 2, 'Checkpoint every (minutes)': 0.05 });
-  const saved = tr.statusLine.filter({ hasText: /last checkpoint at step [\d,]+ \(mid-epoch 1\)/ });
-  await expect(saved).toBeVisible({ timeout: 120_000 });
-  const step = Number((await saved.innerText()).match(/last checkpoint at step ([\d,]+)/)![1].replace(/,/g, ''));
+  // A mid-epoch checkpoint after the first steps (the very first step compiles the shaders and is slow).
+  const savedAt = async () => Number((await tr.statusLine.innerText()).match(/last checkpoint at step ([\d,]+) \(mid-epoch/)?.[1].replace(/,/g, '') ?? 0);
+  await expect.poll(savedAt, { timeout: 120_000, intervals: [200] }).toBeGreaterThanOrEqual(6);
+  const step = await savedAt();
   // What the mid-epoch checkpoints cost training (printed for BENCHMARKS.md, not asserted: timings vary).
-  for (const l of logs.filter((x) => x.includes('mid-epoch):'))) console.log(l);
+  await expect.poll(() => logs.some((x) => x.includes('cost of the checkpoint')), { timeout: 60_000 }).toBe(true);
+  for (const l of logs.filter((x) => x.startsWith('[worker info] [ctc-lab] cost of the checkpoint'))) console.log(l);
   await page.evaluate(() => (window as unknown as { __ctcLabTest: Hooks }).__ctcLabTest.terminateWorker());
 
   await lab.reload();
@@ -109,7 +111,7 @@ test('the worker is killed mid-epoch: after a reload the run shows interrupted, 
   const { meta } = metaOf(bytes);
   expect(meta.training.state.step).toBeGreaterThanOrEqual(step);
   const at = meta.training.state.step as number;
-  if (meta.training.state.epoch === 0) expect(meta.training.state.position).toMatchObject({ epoch: 1 });
+  if (meta.training.state.position) expect(meta.training.state.position.epoch).toBe(meta.training.state.epoch + 1);
   writeFileSync(testInfo.outputPath('mid.safetensors'), bytes);
 
   await row.getByRole('button', { name: 'Resume run' }).click();

@@ -37,9 +37,10 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
   let savedStep = trainer.state.step;
   let lastSave = performance.now();
   const everyMs = trainer.config.checkpointMinutes * 60_000;
-  // Step end times, to measure what a checkpoint costs training: the steps that ran while it was
-  // being read back and written, against the median step before it.
+  // Step end times, to measure what a checkpoint costs training: the 3 steps after it (they run
+  // while it is read back and written) against the median of the 20 steps before it.
   const stepEnds: number[] = [];
+  let probe: { step: number; median: number; last: number; steps: number[] } | null = null;
   const unwatch = onChange((c) => {
     if (c.kind === 'dataset-deleted' && c.datasetId === run.datasetId) datasetGone = true;
   });
@@ -51,6 +52,8 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
     const heldMs = performance.now() - t0; // what this snapshot held training up by (metadata + clones)
     const { epoch, step } = trainer.state;
     const before = stepEnds.slice(-21);
+    const gaps = before.slice(1).map((t, i) => t - before[i]).sort((a, b) => a - b);
+    if (midEpoch && gaps.length >= 5) probe = { step, median: gaps[gaps.length >> 1], last: t0, steps: [] };
     const history = [...trainer.state.history] as unknown as store.RunRecord['history'];
     savedStep = step;
     lastSave = performance.now();
@@ -64,14 +67,7 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
       await store.saveRunProgress(next, cks);
       Object.assign(run, next);
       announce({ kind: 'runs', datasetId: run.datasetId });
-      const during = stepEnds.filter((t) => t > t0);
-      const gaps = before.slice(1).map((t, i) => t - before[i]).sort((a, b) => a - b);
-      const median = gaps.length ? gaps[gaps.length >> 1] : NaN;
-      const slowest = during.length ? Math.max(during[0] - t0, ...during.slice(1).map((t, i) => t - during[i])) : NaN;
-      console.info(
-        `[ctc-lab] checkpoint at step ${step} (epoch ${epoch}${midEpoch ? ', mid-epoch' : ''}): training held ${heldMs.toFixed(1)} ms, written ${(performance.now() - t0).toFixed(0)} ms after, ` +
-          `${(bytes.byteLength / 2 ** 20).toFixed(2)} MB; ${during.length} steps ran meanwhile, the slowest ${slowest.toFixed(0)} ms against a median step of ${median.toFixed(0)} ms`,
-      );
+      console.info(`[ctc-lab] checkpoint at step ${step} (epoch ${epoch}${midEpoch ? ', mid-epoch' : ''}): training held ${heldMs.toFixed(1)} ms, written ${(performance.now() - t0).toFixed(0)} ms after, ${(bytes.byteLength / 2 ** 20).toFixed(2)} MB`);
       onEvent({ type: 'saved', step, epoch, midEpoch, heldMs });
     });
     const written = queue;
@@ -93,8 +89,18 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
         await control.waitWhilePaused();
       },
       afterStep: () => {
-        stepEnds.push(performance.now());
+        const now = performance.now();
+        stepEnds.push(now);
         if (stepEnds.length > 200) stepEnds.splice(0, 100);
+        if (probe) {
+          probe.steps.push(now - probe.last);
+          probe.last = now;
+          if (probe.steps.length === 3) {
+            const extra = probe.steps.reduce((a, d) => a + Math.max(0, d - probe!.median), 0);
+            console.info(`[ctc-lab] cost of the checkpoint at step ${probe.step}: the next 3 steps took ${probe.steps.map((d) => d.toFixed(0)).join(', ')} ms against a median step of ${probe.median.toFixed(0)} ms (${extra.toFixed(0)} ms extra, ${(extra / probe.median).toFixed(2)} steps)`);
+            probe = null;
+          }
+        }
         if (midEpochDue()) void save(false, true).catch(() => {});
       },
       onStep: (st) => {
