@@ -128,13 +128,15 @@ export function mutateJson(text: string, ms: JsonMutation[]): string {
     const locs = locations(root);
     if (!locs.length) break;
     const [parent, key] = locs[m.path % locs.length];
-    if (m.op === 'swap') (parent as Record<string | number, Json>)[key] = SWAPS[m.to];
+    // Copies: a shared replacement object mutated by a later 'add' would change SWAPS itself (and can
+    // make the tree circular).
+    if (m.op === 'swap') (parent as Record<string | number, Json>)[key] = structuredClone(SWAPS[m.to]);
     else if (m.op === 'delete') {
       if (Array.isArray(parent)) parent.splice(key as number, 1);
       else delete parent[key as string];
     } else {
       const target = (parent as Record<string | number, Json>)[key];
-      if (target && typeof target === 'object' && !Array.isArray(target)) Object.defineProperty(target, m.key, { value: SWAPS[m.to], enumerable: true, writable: true, configurable: true });
+      if (target && typeof target === 'object' && !Array.isArray(target)) Object.defineProperty(target, m.key, { value: structuredClone(SWAPS[m.to]), enumerable: true, writable: true, configurable: true });
     }
   }
   return JSON.stringify(root).split(JSON.stringify(DEEP)).join('['.repeat(5000) + ']'.repeat(5000));
