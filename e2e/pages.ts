@@ -165,6 +165,22 @@ export class TrainingSection extends Section {
     await this.open();
     await this.region.getByRole('combobox', { name: /^Model/ }).selectOption(preset);
   }
+  /** Chooses the teacher whose option label matches (distillation), waiting for the list. */
+  async chooseTeacher(label: RegExp): Promise<void> {
+    await this.open();
+    const select = this.region.getByRole('combobox', { name: 'Teacher' });
+    const option = select.getByRole('option', { name: label });
+    await expect(option).toHaveCount(1);
+    await select.selectOption({ label: (await option.innerText()).trim() });
+  }
+  get distillSummary(): Locator {
+    return this.region.getByRole('table', { name: 'Distillation summary' });
+  }
+  /** The distillation summary's rows: [who, model, parameters, val WER, inference per sample]. */
+  async summaryRows(): Promise<string[][]> {
+    const rows = this.distillSummary.getByRole('row').filter({ has: this.page.getByRole('cell') });
+    return Promise.all((await rows.all()).map(async (r) => [(await r.getByRole('rowheader').innerText()).trim(), ...(await r.getByRole('cell').allInnerTexts()).map((x) => x.trim())]));
+  }
   async start(fields: Record<string, string | number> = {}): Promise<void> {
     await this.fill(fields);
     await this.button('Start training').click();

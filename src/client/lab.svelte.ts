@@ -3,11 +3,12 @@
 // object; features reach what they share through the LabContext this class implements.
 
 import type * as Comlink from 'comlink';
-import { PRESET_SUBSAMPLING, STORAGE_CHANNEL, type BackendInfo, type LabApi, type StorageChange } from '../worker/api';
+import { subsamplingOf, STORAGE_CHANNEL, type BackendInfo, type LabApi, type StorageChange } from '../worker/api';
 import { CheckpointsState } from './checkpoints.svelte';
 import { message, type LabContext } from './context';
 import { DatasetsState } from './datasets.svelte';
 import { DiagnosticsState } from './diagnostics.svelte';
+import { DistillState } from './distill.svelte';
 import { OverfitState } from './overfit.svelte';
 import { OutputsState } from './outputs.svelte';
 import { TrainingState } from './training.svelte';
@@ -22,6 +23,7 @@ export class Lab implements LabContext {
   readonly checkpoints: CheckpointsState;
   readonly overfit: OverfitState;
   readonly training: TrainingState;
+  readonly distill: DistillState;
   readonly diagnostics: DiagnosticsState;
   readonly outputs: OutputsState;
 
@@ -37,9 +39,11 @@ export class Lab implements LabContext {
     this.checkpoints = new CheckpointsState(this);
     this.overfit = new OverfitState(this);
     this.training = new TrainingState(this);
+    this.distill = new DistillState(this, () => subsamplingOf(this.training.config));
+    this.training.distillRequest = () => this.distill.request();
     this.diagnostics = new DiagnosticsState(this);
     this.outputs = new OutputsState(this);
-    this.datasets = new DatasetsState(this, () => PRESET_SUBSAMPLING[this.training.config.preset], () => this.onSelect());
+    this.datasets = new DatasetsState(this, () => subsamplingOf(this.training.config), () => this.onSelect());
   }
 
   async start(): Promise<void> {
@@ -70,7 +74,7 @@ export class Lab implements LabContext {
   }
 
   async refreshStored(): Promise<void> {
-    await Promise.all([this.checkpoints.refresh(), this.training.refreshRuns()]);
+    await Promise.all([this.checkpoints.refresh(), this.training.refreshRuns(), this.distill.refresh()]);
   }
 
   /** A new dataset is selected: results that belonged to the previous one go. */

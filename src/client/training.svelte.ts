@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import {
   presetSize, recommendedPatience, RECIPES, TRAIN_DEFAULTS,
-  type ArchKnobs, type DamagedRun, type DoctorAlert, type EpochMetrics, type ModelInfo, type Preset, type RecipeName, type RunInfo, type StepMetrics, type TrainConfig, type TrainEvent,
+  type ArchKnobs, type DamagedRun, type DistillRequest, type DoctorAlert, type EpochMetrics, type ModelInfo, type Preset, type RecipeName, type RunInfo, type StepMetrics, type TrainConfig, type TrainEvent,
 } from '../worker/api';
 import { message, type LabContext } from './context';
 import { saveBytes } from './files';
@@ -32,6 +32,8 @@ export class TrainingState {
   lastSaved = $state.raw<{ step: number; epoch: number; midEpoch: boolean; at: number } | null>(null);
   gpuLost = $state<string | null>(null); // no adapter after a GPU reset: the fallback is offered
   compare = $state<string[]>([]); // run ids shown side by side (at most 2)
+  /** The teacher and KD settings a new run learns from (the distillation form; null: none). */
+  distillRequest: () => DistillRequest | null = () => null;
 
   patienceAdvice = $derived.by(() => {
     const ds = this.ctx.dataset;
@@ -66,8 +68,8 @@ export class TrainingState {
 
   /** A training recipe: resets the optimisation settings, keeps the chosen model and its size. */
   applyRecipe(name: RecipeName): void {
-    const { preset, channels, layers, hidden, heads } = this.config;
-    this.config = { ...TRAIN_DEFAULTS, preset, channels, layers, hidden, heads, ...RECIPES[name].config };
+    const { preset, subsampling, channels, layers, hidden, heads } = this.config;
+    this.config = { ...TRAIN_DEFAULTS, preset, subsampling, channels, layers, hidden, heads, ...RECIPES[name].config };
   }
 
   /** Switches the model preset and loads its default size. */
@@ -136,7 +138,8 @@ export class TrainingState {
     if (!ds) return;
     this.epochs = [];
     const cfg = $state.snapshot(this.config);
-    await this.job((cb) => this.ctx.api.startTraining(ds.id, cfg, cb));
+    const distill = this.distillRequest();
+    await this.job((cb) => this.ctx.api.startTraining(ds.id, cfg, cb, distill));
   }
 
   async resume(runId: string): Promise<void> {

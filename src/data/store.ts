@@ -33,6 +33,25 @@ export interface RunRecord {
   history: Record<string, number | null>[]; // per-epoch metrics
   bestCheckpointId: string | null;
   lastCheckpointId: string | null;
+  distillation?: RunDistillation; // a student run (checked by the run-record schema on read)
+}
+
+/**
+ * What a distillation run records (plain data; the engine's DistillRecord and DistillSummary fit
+ * it): the teacher, the KD settings, and the summary once the run has ended.
+ */
+export interface RunDistillation {
+  kdWeight: number;
+  ctcWeight: number;
+  temperature: number;
+  excludeBlank: boolean;
+  teacher: { kind: 'checkpoint' | 'outputs'; id: string; name: string; model?: { preset: string }; subsampling?: number; params?: number; valWer?: number | null };
+  summary?: {
+    samples: number;
+    agreement: number;
+    student: { preset: string; subsampling: number; params: number; valWer: number; msPerSample: number | null };
+    teacher: { info: RunDistillation['teacher']; params: number | null; valWer: number; msPerSample: number | null };
+  };
 }
 
 interface LabDB extends DBSchema {

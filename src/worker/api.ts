@@ -15,6 +15,8 @@ import type { TrainConfig, RecipeName } from '../engine/train/config';
 import type { ArchKnobs, Preset } from '../engine/model/presets';
 import type { EpochMetrics, StepMetrics } from '../engine/train/trainer';
 import type { EarlyStoppingState } from '../engine/train/early_stopping';
+import type { DistillSettings, TeacherInfo } from '../engine/distill/settings';
+import type { RunDistillation } from '../data/store';
 import type { OutputSetMeta, Split } from '../data/types';
 import type { OutputsImportReport } from '../data/outputs_import';
 import type { AlignmentView, ViewRow } from '../engine/align/view';
@@ -35,6 +37,9 @@ export { PRESET_DEFAULTS, PRESET_NAMES, PRESET_SUBSAMPLING, presetSize } from '.
 export { recommendedPatience } from '../engine/diagnose/checks';
 export { reportToMarkdown } from '../engine/diagnose/report';
 export { FLOAT16_MAX } from '../data/float16';
+export { DISTILL_DEFAULTS, DISTILL_HELP } from '../engine/distill/settings';
+export { subsamplingOf } from '../engine/model/presets';
+export type { DistillSettings, TeacherInfo, RunDistillation };
 
 export type Storage = 'float32' | 'float16';
 
@@ -63,6 +68,7 @@ export interface RunInfo {
   history: Record<string, number | null>[]; // per-epoch metrics
   bestCheckpointId: string | null;
   lastCheckpointId: string | null;
+  distillation?: RunDistillation; // a student run: its teacher, the KD settings and, at the end, the summary
 }
 
 /** A stored run record that fails the run-record schema: listed so it can be deleted, never rendered as a run. */
@@ -195,7 +201,7 @@ export interface OverfitApi {
 
 export interface TrainingApi {
   /** Full training; resolves when the run ends (finished, early-stopped, stopped or failed). */
-  startTraining(datasetId: string, cfg: Partial<TrainConfig>, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
+  startTraining(datasetId: string, cfg: Partial<TrainConfig>, onEvent: (e: TrainEvent) => void, distill?: DistillRequest | null): Promise<TrainOutcome>;
   /** Continues a stored run from its last checkpoint (after a reload, a stop or a crash). */
   resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
   /** The dataset's runs (checked against the run-record schema) and the records that failed it. */
@@ -257,4 +263,31 @@ export interface OutputsApi {
   compareOutputs(aId: string, bId: string): Promise<Comparison>;
 }
 
-export type LabApi = JobsApi & ModelsApi & DatasetsApi & OverfitApi & TrainingApi & DiagnosticsApi & CheckpointsApi & OutputsApi;
+export type LabApi = JobsApi & ModelsApi & DatasetsApi & OverfitApi & TrainingApi & DiagnosticsApi & CheckpointsApi & OutputsApi & DistillApi;
+
+/** A teacher a run can learn from: a stored checkpoint or an imported model-output set (by id). */
+export interface TeacherRef {
+  kind: 'checkpoint' | 'outputs';
+  id: string;
+}
+
+/** Distillation for a new run: the teacher and the KD settings. */
+export interface DistillRequest {
+  teacher: TeacherRef;
+  settings: DistillSettings;
+}
+
+/** A teacher the selected dataset offers, as the form lists it. */
+export interface TeacherChoice extends TeacherRef {
+  label: string;
+  preset: string | null; // checkpoints: the model preset
+  subsampling: number | null; // output frames per input frame (an output set may not say)
+  params: number | null; // checkpoints
+  valWer: number | null; // a training checkpoint's best val WER, if it measured one (an overfit test's has none)
+  problem: string | null; // why it cannot teach this dataset (listed, not selectable)
+}
+
+export interface DistillApi {
+  /** The selected dataset's stored checkpoints and the model-output sets attached to it, each checked. */
+  listTeachers(datasetId: string): Promise<TeacherChoice[]>;
+}

@@ -7,6 +7,7 @@ import type { LabApi } from './api';
 import { checkpoints } from './checkpoints';
 import { datasets } from './datasets';
 import { diagnostics } from './diagnostics';
+import { distill } from './distill';
 import { pause, stop, unpause } from './jobs';
 import { models } from './models';
 import { overfit } from './overfit';
@@ -30,6 +31,7 @@ const api: LabApi = {
   ...datasets,
   ...overfit,
   ...training,
+  ...distill,
   ...diagnostics,
   ...checkpoints,
   ...outputs,

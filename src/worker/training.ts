@@ -11,10 +11,12 @@ import { TrainingDoctor } from '../engine/diagnose/doctor';
 import { knobsOf } from '../engine/model/presets';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
 import { resumeStateFrom, Trainer } from '../engine/train/trainer';
+import { distillationSummary } from '../engine/distill/summary';
 import * as store from '../data/store';
 import type { DamagedRun, RunInfo, TrainEvent, TrainOutcome, TrainingApi } from './api';
 import { announce, onChange } from './changes';
 import { checkpointForDataset, storedCheckpointFor } from './checkpoints';
+import { studentTrainer } from './distill';
 import { control, exclusive, runLocksHeld, withRunLock, withTrainingLock } from './jobs';
 import { ctcLabFileName } from './names';
 import { ready, recover } from './runtime';
@@ -130,6 +132,9 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
     if (saveError) throw saveError;
     run.status = reason.startsWith('early stopping') ? 'early-stopped' : reason.startsWith('stopped') ? 'stopped' : 'finished';
     run.reason = reason;
+    // A student run ends with the distillation summary (teacher vs student on the validation split), kept with the run.
+    const summary = trainer.distill ? await distillationSummary(trainer) : null;
+    if (summary && run.distillation) run.distillation = { ...run.distillation, summary };
   } catch (e) {
     await queue;
     const lost = await deviceLost();
@@ -164,11 +169,12 @@ async function datasetStored(id: string): Promise<boolean> {
 async function trainerForRun(run: store.RunRecord): Promise<Trainer> {
   const meta = await store.getDataset(run.datasetId);
   const config = { ...TRAIN_DEFAULTS, ...(run.config as Partial<TrainConfig>) };
-  if (!run.lastCheckpointId) return new Trainer(meta, await store.datasetSource(run.datasetId), config);
+  if (!run.lastCheckpointId) return studentTrainer(meta, await store.datasetSource(run.datasetId), config, undefined, run.distillation);
   const ck = await storedCheckpointFor(run.lastCheckpointId, meta);
   // restoreBest across a resume: the best checkpoint's weights (when it is another file than the last one).
   const best = config.restoreBest && run.bestCheckpointId ? (await storedCheckpointFor(run.bestCheckpointId, meta)).tensors : undefined;
-  return new Trainer(meta, await store.datasetSource(run.datasetId), config, { state: resumeStateFrom(ck.meta), tensors: ck.tensors, best });
+  // A student run: the teacher its checkpoint records (the run record's before its first checkpoint).
+  return studentTrainer(meta, await store.datasetSource(run.datasetId), config, { state: resumeStateFrom(ck.meta), tensors: ck.tensors, best }, ck.meta.distillation ?? run.distillation);
 }
 
 /**
@@ -235,12 +241,15 @@ function newRun(datasetId: string, datasetName: string, config: TrainConfig, sta
 }
 
 export const training: TrainingApi = {
-  startTraining(datasetId, partial, onEvent) {
+  startTraining(datasetId, partial, onEvent, distill) {
     return trainingJob(async () => {
       const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...partial };
       const meta = await store.getDataset(datasetId);
-      const trainer = new Trainer(meta, await store.datasetSource(datasetId), cfg);
-      return { trainer, run: newRun(datasetId, meta.name, cfg, 'running', '') };
+      const trainer = await studentTrainer(meta, await store.datasetSource(datasetId), cfg, undefined, distill);
+      const run = newRun(datasetId, meta.name, cfg, 'running', '');
+      const record = trainer.distillRecord();
+      if (record) run.distillation = record;
+      return { trainer, run };
     }, onEvent);
   },
 
@@ -285,6 +294,7 @@ export const training: TrainingApi = {
     new Trainer(meta, await store.datasetSource(datasetId), config, { state, tensors: ck.tensors }).dispose();
     const run = newRun(datasetId, meta.name, config, 'stopped', `imported from ${file.name} at epoch ${ck.meta.training.state.epoch}${state.position ? `, step ${state.step}` : ''}`);
     run.history = state.history as unknown as store.RunRecord['history'];
+    if (ck.meta.distillation) run.distillation = ck.meta.distillation; // a student: Resume needs its teacher in this browser
     run.lastCheckpointId = `${run.id}-last`;
     await store.saveRunProgress(run, [{ id: run.lastCheckpointId, datasetId, runId: run.id, kind: 'last', createdAt: Date.now(), fileName: file.name, bytes }]);
     announce({ kind: 'runs', datasetId });

@@ -169,18 +169,34 @@ const token = v.pipe(
 
 // ---- distillation: the teacher a student learned from, and the loss's settings (../distill/settings.ts)
 
-const distillationSchema = obj(
+const teacherSchema = obj(
   {
-    kdWeight: num(0, 1e6), ctcWeight: num(0, 1e6), temperature: num(1e-6, 1e6, 'a number above 0'), excludeBlank: bool,
-    teacher: obj(
-      {
-        kind: pick(['checkpoint', 'outputs'] as const), id: str(200), name: str(1000),
-        model: v.optional(modelConfigSchema), subsampling: v.optional(int(1, 64)), params: v.optional(int(0, 1e12)), valWer: v.optional(v.nullable(finite)),
-      },
-      'a teacher {kind, id, name}',
+    kind: pick(['checkpoint', 'outputs'] as const), id: str(200), name: str(1000),
+    model: v.optional(modelConfigSchema), subsampling: v.optional(int(1, 64)), params: v.optional(int(0, 1e12)), valWer: v.optional(v.nullable(finite)),
+  },
+  'a teacher {kind, id, name}',
+);
+const distillationEntries = { kdWeight: num(0, 1e6), ctcWeight: num(0, 1e6), temperature: num(1e-6, 1e6, 'a number above 0'), excludeBlank: bool, teacher: teacherSchema };
+const distillationSchema = obj(distillationEntries, 'a distillation record {kdWeight, ctcWeight, temperature, excludeBlank, teacher}');
+
+/** A student run's record of its distillation: the same, plus the summary written when the run ended. */
+const wer = num(0, 1e6, 'a word error rate ≥ 0');
+const ms = v.nullable(num(0, 1e9, 'milliseconds ≥ 0'));
+const runDistillationSchema = obj(
+  {
+    ...distillationEntries,
+    summary: v.optional(
+      obj(
+        {
+          samples: int(0, 1e9), agreement: num(0, 1),
+          student: obj({ preset: str(100), subsampling: int(1, 64), params: int(0, 1e12), valWer: wer, msPerSample: ms }, 'the student {preset, subsampling, params, valWer, msPerSample}'),
+          teacher: obj({ info: teacherSchema, params: v.nullable(int(0, 1e12)), valWer: wer, msPerSample: ms }, 'the teacher {info, params, valWer, msPerSample}'),
+        },
+        'a distillation summary {samples, agreement, student, teacher}',
+      ),
     ),
   },
-  'a distillation record {kdWeight, ctcWeight, temperature, excludeBlank, teacher}',
+  'a distillation record {kdWeight, ctcWeight, temperature, excludeBlank, teacher, summary?}',
 );
 
 export const checkpointMetaSchema = obj(
@@ -280,6 +296,7 @@ const runRecordSchema = obj(
     history: list(storedRowSchema, 10_000_000, 'history rows'),
     bestCheckpointId: v.nullable(str(200, 'a checkpoint id or null')),
     lastCheckpointId: v.nullable(str(200, 'a checkpoint id or null')),
+    distillation: v.optional(runDistillationSchema),
   },
   'a run record',
 );
