@@ -31,8 +31,12 @@ function metaOf(bytes: Buffer) {
   return { header, meta: JSON.parse(header.__metadata__.ctc_lab), n };
 }
 
+// A hostile file's edits reach any path of the parsed JSON.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
 /** Rewrites a checkpoint's header (metadata and tensor entries) as a hostile file would. */
-function tampered(bytes: Buffer, edit: (header: any, meta: any) => void): Buffer {
+function tampered(bytes: Buffer, edit: (header: Json, meta: Json) => void): Buffer {
   const { header, meta, n } = metaOf(bytes);
   edit(header, meta);
   header.__metadata__.ctc_lab = JSON.stringify(meta);
@@ -145,7 +149,7 @@ test('tampered checkpoint uploads are refused, naming the file and field; the ru
   await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
   const { bytes } = await tr.downloadText(tr.runs.first().getByRole('button', { name: 'Download last' }));
 
-  const cases: [string, (h: any, m: any) => void, string][] = [
+  const cases: [string, (h: Json, m: Json) => void, string][] = [
     ['loss-as-string.safetensors', (_h, m) => (m.history[0].trainLoss = '0.5'), 'loss-as-string.safetensors: __metadata__.ctc_lab → history[0].trainLoss: expected a number or null, got "0.5"'],
     ['null-tensor.safetensors', (h) => (h['model.head.weight'] = null), 'null-tensor.safetensors: tensor model.head.weight: expected {dtype, shape, data_offsets}, got null'],
     ['wide.safetensors', (_h, m) => (m.model.channels = 1e9), 'wide.safetensors: __metadata__.ctc_lab → model.channels: expected an integer from 1 to 4096, got 1000000000'],
