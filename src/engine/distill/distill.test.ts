@@ -179,6 +179,36 @@ describe('distillation runs', () => {
     teacherModel.dispose();
   }, 120_000);
 
+  it("stopped mid-epoch and resumed from that checkpoint: the same next-step losses and KL terms, and the epoch's mean KL (its partial sum came through the checkpoint)", async () => {
+    const { meta, samples } = demo();
+    const cfg: TrainConfig = { ...small, batchSize: 4, accumulationSteps: 2, epochs: 2 }; // 32 samples: 4 steps per epoch
+    const teacherModel = createModel(modelConfig({ ...cfg, channels: 16 }, meta.featureDim, meta.vocab.length + 1), 6);
+    const distill = () => ({ teacher: modelTeacher(teacherModel, info(), false), settings: DISTILL_DEFAULTS });
+    const straight: StepMetrics[] = [], straightEpochs: number[] = [];
+    const a = new Trainer(meta, samples, cfg, undefined, distill());
+    await a.run({ onStep: (s) => void straight.push(s), onEpoch: (m) => void straightEpochs.push(m.trainKd!) });
+    a.dispose();
+    const b = new Trainer(meta, samples, cfg, undefined, distill());
+    await b.run({ shouldStop: () => b.state.step >= 6 });
+    const { meta: ck, tensors } = decodeCheckpoint(await b.checkpoint('demo'), 'mid.safetensors');
+    b.dispose();
+    expect(ck.training.state.position).toMatchObject({ epoch: 2, batch: 4, lossCount: 2 });
+    expect(ck.training.state.position!.kdSum).toBeGreaterThan(0);
+    const resumed: StepMetrics[] = [], resumedEpochs: number[] = [];
+    const c = new Trainer(meta, samples, cfg, { state: resumeStateFrom(ck), tensors }, { teacher: distill().teacher, settings: ck.distillation! });
+    await c.run({ onStep: (s) => void resumed.push(s), onEpoch: (m) => void resumedEpochs.push(m.trainKd!) });
+    c.dispose();
+    const rest = straight.filter((s) => s.step > 6);
+    expect(resumed.map((s) => s.step)).toEqual(rest.map((s) => s.step));
+    resumed.forEach((s, i) => {
+      expect(s.loss).toBeCloseTo(rest[i].loss, 5);
+      expect(s.kd!).toBeCloseTo(rest[i].kd!, 5);
+    });
+    expect(resumedEpochs).toHaveLength(1);
+    expect(resumedEpochs[0]).toBeCloseTo(straightEpochs[1], 5);
+    teacherModel.dispose();
+  }, 120_000);
+
   it('tf.memory().numTensors is flat over 30 distillation steps with validation every epoch', async () => {
     const { meta, samples } = demo();
     const cfg: TrainConfig = { ...small, channels: 8, epochs: 100, accumulationSteps: 1, batchSize: 4, maxTrainSamples: 8, evalEvery: 1, restoreBest: false };
