@@ -210,3 +210,39 @@ test('runs: one run deleted with its checkpoints; a dataset deleted in another t
   await lab.datasets.open();
   expect(await lab.datasets.names()).toEqual([]);
 });
+
+test('a stored run record that fails the schema shows as damaged with Delete, and never breaks the runs table', async ({ lab, page }) => {
+  await lab.datasets.loadDemo();
+  const tr = lab.training;
+  await tr.start({ ...run, Epochs: 1 });
+  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  // A record as a broken version might have left it: a history value that is a string.
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('ctc-lab');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const store = db.transaction('runs', 'readwrite').objectStore('runs');
+          const all = store.getAll();
+          all.onsuccess = () => {
+            const good = all.result[0];
+            const put = store.put({ ...good, id: 'run-damaged', history: [{ epoch: 1, trainLoss: 'NaN?' }] });
+            put.onsuccess = () => (db.close(), resolve());
+            put.onerror = () => reject(put.error);
+          };
+        };
+      }),
+  );
+  await lab.reload();
+  await tr.open();
+  const damaged = tr.runs.filter({ hasText: 'run-damaged' });
+  await expect(damaged).toContainText('damaged');
+  await expect(damaged).toContainText('history[0].trainLoss: expected a number or null, got "NaN?"');
+  await expect(tr.runs).toHaveCount(2);
+  await expect(tr.runs.first().getByRole('button', { name: 'Download last' })).toBeVisible();
+  page.once('dialog', (d) => void d.accept());
+  await tr.button('Delete run run-damaged').click();
+  await expect(tr.runs).toHaveCount(1);
+});
