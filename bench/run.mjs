@@ -169,14 +169,26 @@ const section = lines.join('\n');
 const trainLines = [
   `### Training throughput per model preset — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: as above. Synthetic data; batch assembly is the CPU time of one \`makeBatch\`; FLOPs count convolutions, matmuls and LSTM recurrences (\`forwardFlops\` of each model; × 3 for forward + backward). Loader: the trainer assembles the next step's batches on the CPU while the GPU runs the current one (prefetch); the last column sets that CPU time against the step time.`,
+  `Machine: as above. Synthetic data; batch assembly is the CPU time of one \`makeBatch\`; FLOPs count convolutions, matmuls and LSTM recurrences (\`forwardFlops\` of each model; × 3 for forward + backward). Loader: the trainer assembles the next step's batches on the CPU while the GPU runs the current one (prefetch); the last column sets that CPU time against the step time. ms / step: median of the steps after 3 warm-up steps (min–max). Dispatches: WebGPU compute dispatches per optimizer step (\`runWebGPUProgram\` calls).`,
   '',
-  '| preset | shape | params | ms / step | input frames / s | model GFLOP / step | device matmul GFLOP/s (1024²) | MFU | read-backs / step | tensor growth (step 3 → last) | batch assembly / step time |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| preset | shape | params | ms / step (min–max) | dispatches / step | input frames / s | model GFLOP / step | device matmul GFLOP/s (1024²) | MFU | read-backs / step | tensor growth (step 3 → last) | batch assembly / step time |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...trainResults.map((r) => {
     const s = r.shape;
-    return `| ${s.preset} | ${s.name} B${s.B} T${s.T} F${s.F} V${s.V} C${s.channels} L${s.layers}${s.hidden ? ` H${s.hidden}` : ''}${s.heads ? ` heads${s.heads}` : ''} | ${r.params} | ${f(r.msPerStep)} | ${f(r.framesPerSecond)} | ${r.modelGflopPerStep.toFixed(2)} | ${r.matmulGflops.toFixed(2)} | ${(100 * r.mfu).toFixed(0)}% | ${r.readbacksPerStep.toFixed(2)} | ${r.tensorGrowth} | ${r.batchAssemblyMs.toFixed(1)} ms / ${f(r.msPerStep)} ms |`;
+    const shape = `${s.name} B${s.B} T${s.T} F${s.F} V${s.V} C${s.channels} L${s.layers}${s.hidden ? ` H${s.hidden}` : ''}${s.heads ? ` heads${s.heads}` : ''}`;
+    return `| ${s.preset} | ${shape} | ${r.params} | ${f(r.msPerStep)} (${f(r.msSpread[0])}–${f(r.msSpread[1])}) | ${f(r.dispatchesPerStep)} | ${f(r.framesPerSecond)} | ${r.modelGflopPerStep.toFixed(2)} | ${r.matmulGflops.toFixed(2)} | ${(100 * r.mfu).toFixed(0)}% | ${r.readbacksPerStep.toFixed(2)} | ${r.tensorGrowth} | ${r.batchAssemblyMs.toFixed(1)} ms / ${f(r.msPerStep)} ms |`;
   }),
+  ...(trainResults.some((r) => r.composed) ? [
+    '',
+    'BiLSTM recurrence, fused WGSL (one dispatch per time step per layer, forward and backward) against composed TF.js ops, same data, seeds and dropout masks, side by side in this run; step losses checked to agree first:',
+    '',
+    '| preset | dispatches / step: composed → fused | ratio | ms / step: composed → fused (min–max) | speed-up | step losses, max rel. difference |',
+    '|---|---|---|---|---|---|',
+    ...trainResults.filter((r) => r.composed).map((r) => {
+      const c = r.composed;
+      return `| ${r.shape.preset} | ${f(c.dispatchesPerStep)} → ${f(r.dispatchesPerStep)} | ${(c.dispatchesPerStep / r.dispatchesPerStep).toFixed(1)}× | ${f(c.msPerStep)} (${f(c.msSpread[0])}–${f(c.msSpread[1])}) → ${f(r.msPerStep)} (${f(r.msSpread[0])}–${f(r.msSpread[1])}) | ${(c.msPerStep / r.msPerStep).toFixed(2)}× | ${c.lossMaxRelDiff.toExponential(1)} |`;
+    }),
+  ] : []),
 ];
 
 const ir = importResult;

@@ -1,6 +1,9 @@
 // Training throughput of each model preset on the active backend at PHOENIX-like shapes: frames/s,
 // model FLOPs utilisation against this device's measured matmul rate, read-backs per step,
 // tensor-count growth, and batch assembly time against step time (the GPU must not wait on data).
+// Per step: the median wall time with its spread, and the WebGPU dispatches. tconv-bilstm runs twice
+// on the same data and seeds, fused recurrence and composed TF.js ops, side by side; both runs'
+// step losses must agree (checked; the benchmark fails otherwise).
 
 import * as tf from '@tensorflow/tfjs';
 import { makeBatch, tokenIndex } from '../src/data/batch';
@@ -9,6 +12,8 @@ import { Rng } from '../src/lib/rng';
 import { TRAIN_DEFAULTS } from '../src/engine/train/config';
 import { Trainer } from '../src/engine/train/trainer';
 import type { Preset } from '../src/engine/model/presets';
+import type { Recurrence } from '../src/engine/model/bilstm';
+import { watchDispatches } from '../src/engine/dispatches';
 
 export interface TrainBenchShape {
   name: string;
@@ -18,16 +23,17 @@ export interface TrainBenchShape {
   F: number; // feature dim
   V: number; // vocabulary (classes = V + 1)
   L: number; // tokens per transcript
-  steps: number; // optimizer steps timed
+  steps: number; // optimizer steps run (the first 3 are warm-up, the rest timed)
   channels: number; // tcn width / conv channels / d_model
   layers: number;
   hidden: number; // BiLSTM
   heads: number; // transformer
+  compareComposed?: boolean; // tconv-bilstm: also run the composed recurrence, side by side
 }
 
 export const DEFAULT_TRAIN_SHAPES: TrainBenchShape[] = [
   { name: 'PHOENIX-like', preset: 'tcn', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 10, channels: 128, layers: 3, hidden: 0, heads: 0 },
-  { name: 'PHOENIX-like', preset: 'tconv-bilstm', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6, channels: 128, layers: 2, hidden: 128, heads: 0 },
+  { name: 'PHOENIX-like', preset: 'tconv-bilstm', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 8, channels: 128, layers: 2, hidden: 128, heads: 0, compareComposed: true },
   { name: 'PHOENIX-like', preset: 'transformer', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6, channels: 128, layers: 4, hidden: 0, heads: 4 },
 ];
 
@@ -35,7 +41,9 @@ export interface TrainBenchResult {
   shape: TrainBenchShape;
   backend: string;
   params: number;
-  msPerStep: number;
+  msPerStep: number; // median over the steps after 3 warm-up steps
+  msSpread: [number, number]; // min, max of those steps
+  dispatchesPerStep: number; // WebGPU compute dispatches per optimizer step (0 on other backends)
   framesPerSecond: number; // input frames per second
   modelGflopPerStep: number; // forward + backward (3× forward), matmul/conv FLOPs only
   matmulGflops: number; // measured on a 1024² matmul
@@ -43,7 +51,11 @@ export interface TrainBenchResult {
   readbacksPerStep: number;
   tensorGrowth: number; // numTensors after the last step minus after step 3
   batchAssemblyMs: number; // makeBatch for one batch (CPU)
+  /** compareComposed: the same training with the composed recurrence, and how far its losses are from this run's. */
+  composed?: { msPerStep: number; msSpread: [number, number]; dispatchesPerStep: number; lossMaxRelDiff: number };
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function syntheticDataset(s: TrainBenchShape, seed = 5): { meta: DatasetMeta; samples: SampleRecord[] } {
   const rng = new Rng(seed);
@@ -80,9 +92,21 @@ async function matmulGflops(n = 1024, reps = 3): Promise<number> {
   return (2 * n ** 3 * reps) / secs / 1e9;
 }
 
-export async function benchTrain(s: TrainBenchShape): Promise<TrainBenchResult> {
+interface Run {
+  trainer: Trainer;
+  losses: number[];
+  stepMs: number[]; // wall time of each step after 3 warm-up steps
+  dispatchesPerStep: number;
+  readbacksPerStep: number;
+  tensorGrowth: number;
+}
+
+/** Trains one epoch of s.steps steps, timing and counting every step. */
+async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Promise<Run> {
   const { meta, samples } = syntheticDataset(s);
   const trainer = new Trainer(meta, samples, { ...TRAIN_DEFAULTS, preset: s.preset, channels: s.channels, layers: s.layers, hidden: s.hidden, heads: s.heads, dropout: 0.1, batchSize: s.B, accumulationSteps: 1, epochs: 1, warmupEpochs: 0, patience: 0 });
+  const model = trainer.model as { recurrence?: Recurrence };
+  if ('recurrence' in model) model.recurrence = recurrence;
   const be = tf.backend() as tf.KernelBackend & { read: (id: object) => Promise<unknown> };
   const origRead = be.read.bind(be);
   let reads = 0;
@@ -90,21 +114,60 @@ export async function benchTrain(s: TrainBenchShape): Promise<TrainBenchResult> 
     reads++;
     return origRead(id);
   };
+  const dispatches = watchDispatches();
   const stamps: number[] = [];
-  let tensorsAt3 = 0, tensorsLast = 0, readsAt3 = 0;
-  await trainer.run({
-    onStep: (st) => {
-      stamps.push(performance.now());
-      if (st.step === 3) {
-        tensorsAt3 = tf.memory().numTensors;
-        readsAt3 = reads;
-      }
-      tensorsLast = tf.memory().numTensors;
-    },
-  });
-  be.read = origRead;
-  const timedSteps = stamps.length - 3;
-  const msPerStep = (stamps[stamps.length - 1] - stamps[2]) / timedSteps;
+  const losses: number[] = [];
+  let tensorsAt3 = 0, tensorsLast = 0, readsAt3 = 0, dispatchesAt3 = 0;
+  try {
+    await trainer.run({
+      onStep: (st) => {
+        stamps.push(performance.now());
+        losses.push(st.loss);
+        if (st.step === 3) {
+          tensorsAt3 = tf.memory().numTensors;
+          readsAt3 = reads;
+          dispatchesAt3 = dispatches.count.total;
+        }
+        tensorsLast = tf.memory().numTensors;
+      },
+    });
+  } finally {
+    be.read = origRead;
+    dispatches.stop();
+  }
+  if (stamps.length < 5) throw new Error(`training benchmark ${s.preset}: ${stamps.length} steps ran, at least 5 needed (3 warm-up)`);
+  const bad = losses.findIndex((l) => !Number.isFinite(l));
+  if (bad >= 0) throw new Error(`training benchmark ${s.preset} (${recurrence}): step ${bad + 1} loss is ${losses[bad]}`);
+  const timed = stamps.length - 3;
+  return {
+    trainer,
+    losses,
+    stepMs: stamps.slice(3).map((t, i) => t - stamps[2 + i]),
+    dispatchesPerStep: (dispatches.count.total - dispatchesAt3) / timed,
+    readbacksPerStep: (reads - readsAt3) / timed,
+    tensorGrowth: tensorsLast - tensorsAt3,
+  };
+}
+
+const spread = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+
+export async function benchTrain(s: TrainBenchShape): Promise<TrainBenchResult> {
+  const run = await trainOnce(s, 'auto');
+  let composed: TrainBenchResult['composed'];
+  if (s.compareComposed) {
+    const ref = await trainOnce(s, 'composed');
+    ref.trainer.dispose();
+    // The same data, seeds and dropout masks: the recurrences agree to ~1e-6 (e2e/lstm-kernel.spec.ts),
+    // so the step losses may drift apart only by float rounding carried through the Adam updates.
+    const lossMaxRelDiff = Math.max(...run.losses.map((l, i) => Math.abs(l - ref.losses[i]) / Math.abs(ref.losses[i])));
+    if (!(lossMaxRelDiff <= 1e-3)) {
+      throw new Error(`training benchmark ${s.preset}: fused and composed recurrences disagree, step losses ${run.losses.join(', ')} vs ${ref.losses.join(', ')}`);
+    }
+    composed = { msPerStep: median(ref.stepMs), msSpread: spread(ref.stepMs), dispatchesPerStep: ref.dispatchesPerStep, lossMaxRelDiff };
+  }
+  const { trainer } = run;
+  const { meta, samples } = syntheticDataset(s);
+  const msPerStep = median(run.stepMs);
   // Training ≈ 3× the forward FLOPs (forward + two matmuls per matmul in the backward pass).
   const gflop = (3 * samples.slice(0, s.B).reduce((a, x) => a + trainer.model.forwardFlops(x.frames), 0)) / 1e9;
   const idx = tokenIndex(meta.vocab);
@@ -117,13 +180,16 @@ export async function benchTrain(s: TrainBenchShape): Promise<TrainBenchResult> 
     backend: tf.getBackend(),
     params: trainer.model.paramCount(),
     msPerStep,
+    msSpread: spread(run.stepMs),
+    dispatchesPerStep: run.dispatchesPerStep,
     framesPerSecond: (s.B * (s.T - 4)) / (msPerStep / 1000),
     modelGflopPerStep: gflop,
     matmulGflops: mm,
     mfu: gflop / (msPerStep / 1000) / mm,
-    readbacksPerStep: (reads - readsAt3) / timedSteps,
-    tensorGrowth: tensorsLast - tensorsAt3,
+    readbacksPerStep: run.readbacksPerStep,
+    tensorGrowth: run.tensorGrowth,
     batchAssemblyMs,
+    composed,
   };
   trainer.dispose();
   return result;

@@ -11,10 +11,13 @@ export interface DispatchCount {
   byPrefix: Record<string, number>;
 }
 
-/** Runs fn and counts its dispatches (all zero on other backends). Not re-entrant. */
-export async function countDispatches<T>(fn: () => Promise<T>, prefixes: string[] = ['ctclab_']): Promise<{ result: T; count: DispatchCount }> {
+/**
+ * Starts counting; `count` updates live until `stop()` (all zero on other backends). One counter
+ * at a time: a second one would be undone by the first one's stop.
+ */
+export function watchDispatches(prefixes: string[] = ['ctclab_']): { count: DispatchCount; stop: () => void } {
   const count: DispatchCount = { total: 0, byPrefix: Object.fromEntries(prefixes.map((p) => [p, 0])) };
-  if (tf.getBackend() !== 'webgpu') return { result: await fn(), count };
+  if (tf.getBackend() !== 'webgpu') return { count, stop: () => {} };
   const be = tf.backend() as WebGPUBackend;
   const orig = be.runWebGPUProgram;
   be.runWebGPUProgram = ((program, ...rest) => {
@@ -23,9 +26,15 @@ export async function countDispatches<T>(fn: () => Promise<T>, prefixes: string[
     for (const p of prefixes) if (program.shaderKey.startsWith(p)) count.byPrefix[p]++;
     return orig.call(be, program, ...rest);
   }) as typeof be.runWebGPUProgram;
+  return { count, stop: () => void (be.runWebGPUProgram = orig) };
+}
+
+/** Runs fn and counts its dispatches. */
+export async function countDispatches<T>(fn: () => Promise<T>, prefixes?: string[]): Promise<{ result: T; count: DispatchCount }> {
+  const w = watchDispatches(prefixes);
   try {
-    return { result: await fn(), count };
+    return { result: await fn(), count: w.count };
   } finally {
-    be.runWebGPUProgram = orig;
+    w.stop();
   }
 }

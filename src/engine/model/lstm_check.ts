@@ -128,9 +128,9 @@ export async function checkLstmCase(c: LstmCheckCase): Promise<LstmCheckResult> 
 
 /**
  * Unequal lengths throughout (including a zero-length sample and batches padded past their
- * longest sample); H below, at and above one workgroup of units (32/64); the tconv-bilstm size
- * (Cin 128, H 128, 38 frames); and H = 300, whose forward (300) and backward (1200) vectors are
- * staged in several 256-value chunks, the last one partial.
+ * longest sample); H below, at and above one workgroup of units (32/64), and H = 300 (five
+ * workgroups per sample and direction, the last one partial); the tconv-bilstm size (Cin 128,
+ * H 128, 38 frames).
  */
 export const DEFAULT_LSTM_CASES: LstmCheckCase[] = [
   { lens: [1], Cin: 3, H: 4, seed: 1 },
