@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch CPU ctc_loss forward+backward on the benchmark's exact inputs (read from a JSON file
-written by bench/run.mjs). Checks the loss against CTC Lab's fused kernel before timing.
-Prints one JSON object per shape. Needs Debian's python3-torch; skipped by run.mjs otherwise."""
-import base64
+"""PyTorch CPU ctc_loss forward + backward on the CTC benchmark's exact inputs.
+
+Usage: ctc_torch.py PROBLEMS.json [THREADS [REPS]]. PROBLEMS.json (written by bench/ctc_report.node.ts)
+lists each problem's .npy files (logits [B, T, V] float32; labels [B, L], logit and label lengths
+[B] as float64) and the fused kernel's summed loss. Checks PyTorch's loss against it before timing
+and exits with status 1, naming the problem, when they differ by more than 1e-4 (relative).
+Prints one JSON object per problem: median, minimum and maximum of REPS runs (default 10).
+Needs Debian's python3-torch; the runners skip PyTorch where it is not importable."""
 import json
 import statistics
 import sys
@@ -13,13 +17,14 @@ import torch
 import torch.nn.functional as F
 
 problems = json.load(open(sys.argv[1]))
-torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else torch.get_num_threads())
+torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+reps = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 for p in problems:
-    B, T, V, L = p["B"], p["T"], p["V"], p["L"]
-    logits = torch.from_numpy(np.frombuffer(base64.b64decode(p["logitsF32Base64"]), dtype="<f4").reshape(B, T, V).copy())
-    labels = torch.tensor(p["labels"], dtype=torch.long).reshape(B, L)
-    xl = torch.tensor(p["logitLengths"], dtype=torch.long)
-    yl = torch.tensor(p["labelLengths"], dtype=torch.long)
+    files = p["files"]
+    logits = torch.from_numpy(np.load(files["logits"]).astype(np.float32))
+    labels = torch.from_numpy(np.load(files["labels"])).long()
+    xl = torch.from_numpy(np.load(files["logitLengths"])).long()
+    yl = torch.from_numpy(np.load(files["labelLengths"])).long()
 
     def step():
         x = logits.clone().requires_grad_(True)
@@ -28,11 +33,14 @@ for p in problems:
         return float(loss)
 
     value = step()
+    rel = abs(value - p["fusedLoss"]) / abs(value)
+    if not rel <= 1e-4:
+        print(f"ctc_torch.py: problem {p['index']} ({p['name']}): PyTorch loss {value} vs fused {p['fusedLoss']} (rel. diff {rel:.2e} > 1e-4)", file=sys.stderr)
+        sys.exit(1)
     ms = []
-    for _ in range(10):
+    for _ in range(reps):
         t0 = time.perf_counter()
         step()
         ms.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"name": p["name"], "torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "loss": value, "relErrVsFused": abs(value - p["fusedLoss"]) / abs(value),
-                      "ms": statistics.median(ms)}))
+    print(json.dumps({"index": p["index"], "torch": torch.__version__, "threads": torch.get_num_threads(), "loss": value,
+                      "relErrVsFused": rel, "ms": statistics.median(ms), "min": min(ms), "max": max(ms)}))

@@ -4,13 +4,23 @@
 // python3-torch is installed, and writes the results into BENCHMARKS.md (date and machine).
 // It also imports a generated 6000-sample dataset (≈300 frames × 100 dims, float32 .npy files in
 // the OS temp folder) through the streaming importer, sampling peak memory over CDP.
-//   BENCH_REPS=5  BENCH_SHAPES='[{"name":"x","B":8,"T":75,"L":28,"V":1296}]'  CHROMIUM_PATH=...
+//   BENCH_REPS=5  BENCH_SHAPES='[{"name":"x","B":8,"T":75,"L":28,"V":1296,"fullLength":true}]'  CHROMIUM_PATH=...
+// A CTC result that disagrees with the float64 reference (or PyTorch's with the fused one) fails
+// the run (non-zero exit) before anything is written. `npm run bench:node` runs the CTC and
+// training benchmarks without a browser, on Dawn (bench/node.mjs).
 //   BENCH_ONLY=ctc,train,import,align,distill (default: all)  BENCH_IMPORT_SAMPLES=6000
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { chromium } from '@playwright/test';
+import { createServer } from 'vite';
+
+// TypeScript shared with the app and with bench:node (the .npy writer, the CTC report), through Vite.
+const tsLoader = await createServer({ configFile: false, logLevel: 'error', appType: 'custom', server: { middlewareMode: true, hmr: false } });
+const { writeNpy } = await tsLoader.ssrLoadModule('/src/data/npy.ts');
+const ctcReport = await tsLoader.ssrLoadModule('/bench/ctc_report.node.ts');
+await tsLoader.close();
 
 const port = Number(process.env.BENCH_PORT || 4183);
 const reps = Number(process.env.BENCH_REPS || 5);
@@ -26,23 +36,18 @@ function writeImportDataset(dir, n) {
   const rows = [];
   for (let i = 0; i < n; i++) {
     const T = 150 + Math.floor(rnd() * 301), F = 100;
-    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${T}, ${F}), }`;
-    const padded = header + ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-    const buf = Buffer.alloc(10 + padded.length + T * F * 4);
-    buf.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-    buf.writeUInt16LE(padded.length, 8);
-    buf.write(padded, 10, 'latin1');
-    const data = new Float32Array(buf.buffer, buf.byteOffset + 10 + padded.length, T * F);
+    const data = new Float32Array(T * F);
     for (let k = 0; k < data.length; k++) data[k] = rnd() * 2 - 1;
-    writeFileSync(join(dir, 'feats', `s${i}.npy`), buf);
+    writeFileSync(join(dir, 'feats', `s${i}.npy`), writeNpy(data, [T, F]));
     const words = Array.from({ length: 3 + Math.floor(rnd() * 8) }, () => `W${Math.floor(rnd() * 40)}`);
     rows.push(JSON.stringify({ id: `s${i}`, text: words.join(' '), features: `feats/s${i}.npy` }));
   }
   writeFileSync(join(dir, 'manifest.jsonl'), rows.join('\n') + '\n');
 }
 
-execFileSync('npx', ['vite', 'build'], { stdio: 'inherit' });
-const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort'], { stdio: 'ignore', detached: true });
+const outDir = process.env.BENCH_DIST || 'dist'; // build folder (another one leaves dist/ to others)
+execFileSync('npx', ['vite', 'build', '--outDir', outDir, '--emptyOutDir'], { stdio: 'inherit' });
+const server = spawn('npx', ['vite', 'preview', '--outDir', outDir, '--port', String(port), '--strictPort'], { stdio: 'ignore', detached: true });
 const url = `http://localhost:${port}/kernels.html`;
 for (let i = 0; ; i++) {
   try {
@@ -66,8 +71,8 @@ try {
   backend = await page.evaluate(async () => await window.ctcLab.ready);
   console.log(`backend: ${JSON.stringify(backend)}`);
   if (only.has('ctc')) {
-    results = await page.evaluate(([s, r]) => window.ctcLab.bench(s ?? undefined, r), [shapes ?? null, reps]);
-    problems = await page.evaluate((rs) => rs.map((r) => ({ ...window.ctcLab.problem(r.shape), fusedLoss: r.loss })), results);
+    results = await page.evaluate(([s, r]) => window.ctcLab.bench(s ?? undefined, { reps: r }), [shapes ?? null, reps]);
+    problems = await page.evaluate((rs) => rs.map((r) => window.ctcLab.problem(r.shape)), results);
   }
   if (only.has('train')) trainResults = await page.evaluate(() => window.ctcLab.benchTrain());
   if (only.has('align')) alignResults = await page.evaluate(() => window.ctcLab.benchAlign());
@@ -120,19 +125,10 @@ try {
   try { process.kill(-server.pid); } catch { /* already gone */ }
 }
 
-// PyTorch CPU on the same inputs, if available.
+// PyTorch CPU on the same inputs (written as .npy), if available; it checks its loss against the fused one.
 mkdirSync('bench/out', { recursive: true });
-writeFileSync('bench/out/ctc_problems.json', JSON.stringify(problems));
-let torch = [];
-const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const probe = spawnSync(py, ['-c', 'import torch']);
-if (probe.status === 0 && problems.length) {
-  const r = spawnSync(py, ['bench/ctc_torch.py', 'bench/out/ctc_problems.json'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`bench/ctc_torch.py failed: ${r.stderr}`);
-  torch = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-} else {
-  console.log('PyTorch not importable: skipping the PyTorch CPU comparison (apt-get install python3-torch)');
-}
+const torch = results.length ? ctcReport.runTorch(results, problems.map(ctcReport.problemFromBase64), 'bench/out/ctc') : null;
+if (results.length && !torch) console.log('PyTorch not importable: skipping the PyTorch CPU comparison (apt-get install python3-torch)');
 writeFileSync('bench/out/ctc.json', JSON.stringify({ backend, results, torch }, null, 2));
 
 // Machine description.
@@ -140,31 +136,15 @@ const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const chromiumVersion = (() => {
   try { return execFileSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return 'Chromium'; }
 })();
-const adapter = backend.adapter ? `${backend.adapter.vendor} / ${backend.adapter.architecture}${backend.adapter.description ? ` (${backend.adapter.description})` : ''}` : backend.name;
+const adapter = backend.adapter ? `${backend.adapter.vendor} / ${backend.adapter.architecture} / ${backend.adapter.device || '(no device id)'}${backend.adapter.description ? ` (${backend.adapter.description})` : ''}` : backend.name;
 const f = (x, d = 1) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
-const lines = [
-  `### CTC loss, forward + backward — ${new Date().toISOString().slice(0, 10)}`,
-  '',
-  `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${chromiumVersion}; WebGPU adapter: ${adapter}.`,
-  `Median of ${reps} runs (composed: of fewer), each one \`valueAndGrads\` of the summed loss and a read-back of one scalar of the gradient.`,
-  '',
-  '| shape | fused kernel | composed TF.js ops (loop over T) | speed-up | dispatches: fused (CTC programs) / composed | fused vs composed loss | PyTorch CPU ctc_loss | fused / PyTorch time |',
-  '|---|---|---|---|---|---|---|---|',
-];
-for (const r of results) {
-  const t = torch.find((x) => x.name === r.shape.name);
-  const s = r.shape;
-  lines.push(
-    `| ${s.name} B${s.B} T${s.T} L${s.L} V${s.V} | ${f(r.fused.ms)} ms | ${f(r.composed.ms)} ms | ${r.speedup.toFixed(1)}× | ${r.fused.dispatches} (${r.fused.ctcDispatches}) / ${r.composed.dispatches} | ${r.agreeRelErr.toExponential(1)} | ` +
-      (t ? `${f(t.ms, 2)} ms (torch ${t.torch}, ${t.threads} threads; loss rel. diff ${t.relErrVsFused.toExponential(1)}) | ${(r.fused.ms / t.ms).toFixed(1)}× |` : 'not installed | – |'),
-  );
-}
-lines.push('', 'GPU time per fused program (WebGPU timestamp queries), ms:', '', '| shape | log-softmax | alpha/beta | nll | gradient |', '|---|---|---|---|---|');
-for (const r of results) {
-  const p = r.programMs;
-  lines.push(p ? `| ${r.shape.name} | ${f(p.logSoftmax, 2)} | ${f(p.alphaBeta, 2)} | ${f(p.nll, 2)} | ${f(p.grad, 2)} |` : `| ${r.shape.name} | n/a | | | |`);
-}
-const section = lines.join('\n');
+const section = ctcReport.ctcMarkdown({
+  title: 'CTC loss, forward + backward',
+  machine: `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${chromiumVersion}; WebGPU adapter: ${adapter}.`,
+  reps,
+  results,
+  torch,
+});
 
 const trainLines = [
   `### Training throughput per model preset — ${new Date().toISOString().slice(0, 10)}`,

@@ -10,7 +10,7 @@ import { benchTrain, DEFAULT_TRAIN_SHAPES } from '../../bench/train.bench';
 import { benchImport } from '../../bench/import.bench';
 import { benchAlign, DEFAULT_ALIGN_SHAPES } from '../../bench/align.bench';
 import { benchDistill, DEFAULT_DISTILL_SHAPES } from '../../bench/distill.bench';
-import { benchCtc, benchProblem, DEFAULT_BENCH_SHAPES, type BenchShape, type CtcBenchResult } from '../../bench/ctc.bench';
+import { benchCtc, benchProblemBase64, DEFAULT_BENCH_SHAPES, type BenchShape, type CtcBenchOptions, type CtcBenchResult } from '../../bench/ctc.bench';
 
 const out = document.getElementById('out')!;
 const log = (s: string) => (out.textContent += s + '\n');
@@ -52,11 +52,11 @@ async function checkLstm(cases: LstmCheckCase[] = DEFAULT_LSTM_CASES): Promise<L
   return results;
 }
 
-async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, reps = 5): Promise<CtcBenchResult[]> {
+async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, opts: CtcBenchOptions = {}): Promise<CtcBenchResult[]> {
   await ready;
   const results: CtcBenchResult[] = [];
   for (const s of shapes) {
-    const r = await benchCtc(s, reps);
+    const r = await benchCtc(s, opts);
     results.push(r);
     log(JSON.stringify(r));
   }
@@ -65,7 +65,7 @@ async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, reps = 5): Pro
 
 declare global {
   interface Window {
-    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; checkLstm: typeof checkLstm; bench: typeof bench; problem: typeof benchProblem; benchTrain: typeof trainBench; benchImport: typeof benchImport; benchAlign: typeof alignBench; benchDistill: typeof distillBench; tf: typeof tf };
+    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; checkLstm: typeof checkLstm; bench: typeof bench; problem: typeof benchProblemBase64; benchTrain: typeof trainBench; benchImport: typeof benchImport; benchAlign: typeof alignBench; benchDistill: typeof distillBench; tf: typeof tf };
   }
 }
 async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
@@ -100,7 +100,7 @@ function alignBench(shapes = DEFAULT_ALIGN_SHAPES, reps = 7) {
   });
 }
 
-window.ctcLab = { ready, check, checkLstm, bench, problem: benchProblem, benchTrain: trainBench, benchImport, benchAlign: alignBench, benchDistill: distillBench, tf };
+window.ctcLab = { ready, check, checkLstm, bench, problem: benchProblemBase64, benchTrain: trainBench, benchImport, benchAlign: alignBench, benchDistill: distillBench, tf };
 document.getElementById('check')!.onclick = () => void check();
 document.getElementById('check-lstm')!.onclick = () => void checkLstm();
 document.getElementById('bench')!.onclick = () => void bench();

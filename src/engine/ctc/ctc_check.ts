@@ -3,12 +3,14 @@
 // run it on their own GPU from kernels.html). Two checks per case:
 //   1. the programs alone, with every output buffer pre-filled with NaN (poison), so an element the
 //      kernel forgot to write shows up; per-sample nll and the unscaled gradient vs the reference;
+//      in the device's layout and in the other one (rows in global memory, another thread count);
 //   2. the ctcLoss op as training uses it: the reduced loss and tf.grad w.r.t. the logits.
 
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { Rng } from '../../lib/rng';
 import { ctcLoss, runCtcPrograms } from './ctc_loss';
+import { ctcLayout } from './ctc_program';
 import { ctcLossReference, ctcMinFrames } from './ctc_reference';
 
 export interface CtcCheckCase {
@@ -20,19 +22,25 @@ export interface CtcCheckCase {
   zeroInfinity: boolean;
   infeasible: boolean; // make the last sample impossible to align (T_b < L_b + repeats)
   seed: number;
+  fullLength?: boolean; // every sample T frames and L labels (repeats removed where they would not fit)
+  globalRows?: boolean; // programs: keep the recursion's rows in global memory (the fallback past workgroup memory)
+  lanes?: number; // programs: threads per direction in the recursion (default: the device's choice)
 }
 
 export interface CtcCheckResult {
   case: CtcCheckCase;
   nllRelErr: number; // programs: max over samples of |gpu - ref| / |ref| (finite ones)
   gradRelErr: number; // programs: max |gpu - ref| / max |ref|
-  infMatches: boolean; // +inf exactly where the reference has +inf
+  infMatches: boolean; // +inf exactly where the reference has +inf, NaN gradients exactly where it has NaN
   unwritten: number; // poisoned elements still NaN where a number was due
   opLossRelErr: number; // ctcLoss with the case's reduction vs the reduced reference
   opGradRelErr: number; // tf.grad of it vs the reduced reference gradient
   tensorsLeaked: number; // tf.memory().numTensors growth over 3 more calls
   ms: number;
 }
+
+/** Threads per direction of the second layout the self-test checks (the first: the device's choice). */
+const ALTERNATIVE_LANES = 16;
 
 export function makeProblem(c: CtcCheckCase) {
   const rng = new Rng(c.seed);
@@ -42,17 +50,26 @@ export function makeProblem(c: CtcCheckCase) {
   const labelLengths = new Int32Array(B);
   const logitLengths = new Int32Array(B);
   for (let b = 0; b < B; b++) {
-    let Lb = b === 0 ? L : rng.int(0, L);
+    let Lb = b === 0 || c.fullLength ? L : rng.int(0, L);
     // Repeats are common in real transcripts (and need a blank between them): draw from a
     // small pool half the time.
     const pool = rng.next() < 0.5 ? Math.min(V - 1, 3) : V - 1;
     let lab = Array.from({ length: Lb }, () => rng.int(1, pool));
+    // Full length: break repeats (last ones first) until the transcript fits in T frames.
+    for (let i = Lb - 1; c.fullLength && i > 0 && ctcMinFrames(lab) > T; i--) {
+      if (lab[i] !== lab[i - 1]) continue;
+      for (let k = 1; k < V; k++)
+        if (k !== lab[i - 1] && k !== lab[i + 1]) {
+          lab[i] = k;
+          break;
+        }
+    }
     // Shrink until feasible within T.
     while (ctcMinFrames(lab) > T) lab = lab.slice(0, --Lb);
     labels.set(lab, b * L);
     labelLengths[b] = Lb;
     const need = Math.max(1, ctcMinFrames(lab));
-    logitLengths[b] = b === 0 ? T : rng.int(need, T);
+    logitLengths[b] = b === 0 || c.fullLength ? T : rng.int(need, T);
     if (c.infeasible && b === B - 1 && B > 1 && need >= 2) logitLengths[b] = need - 1;
   }
   return { logits, labels, labelLengths, logitLengths };
@@ -68,63 +85,68 @@ export async function checkCtcCase(c: CtcCheckCase): Promise<CtcCheckResult> {
   const xl = tf.tensor1d(p.logitLengths, 'int32');
   const yl = tf.tensor1d(p.labelLengths, 'int32');
 
-  // 1. Programs with poisoned outputs.
-  const S = 2 * L + 1;
-  const poison = {
-    lp: tf.fill([B, T, V], NaN),
-    ab: tf.fill([B, 2, T * S + 1], NaN),
-    nll: tf.fill([B], NaN),
-    grad: tf.fill([B, T, V], NaN),
-  };
+  // 1. Programs with poisoned outputs, in the layout this device uses and in the other one
+  //    (the recursion's rows in global memory, another thread count), so both are checked
+  //    wherever the self-test runs. Errors are the worst of the two.
   const backend = tf.backend() as WebGPUBackend;
   if (tf.getBackend() !== 'webgpu') throw new Error(`checkCtcCase needs the webgpu backend, active: ${tf.getBackend()}`);
-  // Any WebGPU validation error (a shader that fails to compile, a bad binding) fails the case.
-  backend.device.pushErrorScope('validation');
-  const out = runCtcPrograms(
-    backend,
-    { logits, labels, logitLengths: xl, labelLengths: yl },
-    { blank: 0, zeroInfinity: c.zeroInfinity, computeGrad: true },
-    poison,
-  );
-  const nll = await poison.nll.data();
-  const grad = await poison.grad.data();
-  void out;
-  const gpuError = await backend.device.popErrorScope();
-  if (gpuError) throw new Error(`WebGPU validation error in the CTC programs: ${gpuError.message}`);
+  const layouts = c.globalRows || c.lanes ? [{ forceGlobalRows: c.globalRows, lanes: c.lanes }] : [{}, { forceGlobalRows: true, lanes: ALTERNATIVE_LANES }];
   let nllRelErr = 0;
   let infMatches = true;
   let unwritten = 0;
-  for (let b = 0; b < B; b++) {
-    const want = c.zeroInfinity && !Number.isFinite(ref.nll[b]) ? 0 : ref.nll[b];
-    if (Number.isNaN(nll[b])) unwritten++;
-    if (!Number.isFinite(want) || !Number.isFinite(nll[b])) {
-      if (want !== nll[b]) infMatches = false;
-      continue;
-    }
-    nllRelErr = Math.max(nllRelErr, Math.abs(nll[b] - want) / Math.max(Math.abs(want), 1e-6));
-  }
-  let gradMax = 0, gradErr = 0;
+  let gradMax = 0,
+    gradErr = 0;
   const TV = T * V;
-  for (let b = 0; b < B; b++) {
-    const infeasible = !Number.isFinite(ref.nll[b]);
-    for (let i = 0; i < TV; i++) {
-      const k = b * TV + i;
-      const t = Math.floor(i / V);
-      const padded = t >= p.logitLengths[b];
-      if (infeasible && !c.zeroInfinity && !padded) {
-        // The reference gives NaN here (undefined gradient); the kernel must write NaN too.
+  for (const layout of layouts) {
+    const poison = {
+      lse: tf.fill([B * T], NaN),
+      tab: tf.fill([ctcLayout(B, T, L, true, true).size], NaN), // the larger layout (rows in global memory)
+      nll: tf.fill([B], NaN),
+      grad: tf.fill([B, T, V], NaN),
+    };
+    // Any WebGPU validation error (a shader that fails to compile, a bad binding) fails the case.
+    backend.device.pushErrorScope('validation');
+    runCtcPrograms(
+      backend,
+      { logits, labels, logitLengths: xl, labelLengths: yl },
+      { blank: 0, zeroInfinity: c.zeroInfinity, computeGrad: true },
+      { into: poison, ...layout },
+    );
+    const nll = await poison.nll.data();
+    const grad = await poison.grad.data();
+    const gpuError = await backend.device.popErrorScope();
+    if (gpuError) throw new Error(`WebGPU validation error in the CTC programs: ${gpuError.message}`);
+    for (let b = 0; b < B; b++) {
+      const want = c.zeroInfinity && !Number.isFinite(ref.nll[b]) ? 0 : ref.nll[b];
+      if (Number.isNaN(nll[b])) unwritten++;
+      if (!Number.isFinite(want) || !Number.isFinite(nll[b])) {
+        if (want !== nll[b]) infMatches = false;
         continue;
       }
-      const want = infeasible && c.zeroInfinity ? 0 : ref.grad![k];
-      if (Number.isNaN(grad[k])) {
-        unwritten++;
-        continue;
-      }
-      gradMax = Math.max(gradMax, Math.abs(want));
-      gradErr = Math.max(gradErr, Math.abs(grad[k] - want));
+      nllRelErr = Math.max(nllRelErr, Math.abs(nll[b] - want) / Math.max(Math.abs(want), 1e-6));
     }
+    for (let b = 0; b < B; b++) {
+      const infeasible = !Number.isFinite(ref.nll[b]);
+      for (let i = 0; i < TV; i++) {
+        const k = b * TV + i;
+        const t = Math.floor(i / V);
+        const padded = t >= p.logitLengths[b];
+        if (infeasible && !c.zeroInfinity && !padded) {
+          // The reference gives NaN here (undefined gradient); the kernel must write NaN too.
+          if (!Number.isNaN(grad[k])) infMatches = false;
+          continue;
+        }
+        const want = infeasible && c.zeroInfinity ? 0 : ref.grad![k];
+        if (Number.isNaN(grad[k])) {
+          unwritten++;
+          continue;
+        }
+        gradMax = Math.max(gradMax, Math.abs(want));
+        gradErr = Math.max(gradErr, Math.abs(grad[k] - want));
+      }
+    }
+    tf.dispose(Object.values(poison));
   }
-  tf.dispose(Object.values(poison));
 
   // 2. The op as training uses it.
   const f = (x: tf.Tensor) => tf.tidy(() => tf.sum(ctcLoss(x as tf.Tensor3D, labels, xl, yl, { reduction: c.reduction, zeroInfinity: c.zeroInfinity })));
@@ -140,7 +162,8 @@ export async function checkCtcCase(c: CtcCheckCase): Promise<CtcCheckResult> {
     const g = tf.grad(f)(logits);
     const gv = await g.data();
     g.dispose();
-    let m = 0, e = 0;
+    let m = 0,
+      e = 0;
     for (let b = 0; b < B; b++) {
       const zero = c.zeroInfinity && !Number.isFinite(ref.nll[b]);
       for (let i = 0; i < TV; i++) {

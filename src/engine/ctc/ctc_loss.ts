@@ -1,5 +1,5 @@
 // ctcLoss: the engine's CTC op. One kernel, `CtcLabLoss`, registered per backend:
-//   webgpu    fused programs in ctc_program.ts (no read-back)
+//   webgpu    fused programs in ctc_program.ts (no read-back; 4 dispatches with the gradient, 3 without)
 //   cpu/webgl float64 reference (ctc_reference.ts); readSync is free on cpu, acceptable on webgl
 // The kernel returns the per-sample nll and its gradient together (computed in the same pass,
 // as warp-ctc and PyTorch do); tf.customGrad hands the saved gradient to autodiff.
@@ -8,13 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ctcLossReference } from './ctc_reference';
-import {
-  CtcAlphaBetaProgram,
-  CtcGradProgram,
-  CtcNllProgram,
-  LogSoftmaxProgram,
-  uniformsI32,
-} from './ctc_program';
+import { CtcAlphaBetaProgram, CtcGradProgram, CtcNllProgram, CtcRowLseProgram, uniformsI32 } from './ctc_program';
 
 export const CTC_KERNEL = 'CtcLabLoss';
 
@@ -47,7 +41,10 @@ function ctcKernelReference(args: KernelArgs<tf.KernelBackend>): tf.TensorInfo[]
       labels: read(inputs.labels),
       logitLengths: read(inputs.logitLengths),
       labelLengths: read(inputs.labelLengths),
-      B, T, V, L,
+      B,
+      T,
+      V,
+      L,
       blank: attrs.blank,
     },
     attrs.computeGrad,
@@ -68,49 +65,76 @@ function ctcKernelReference(args: KernelArgs<tf.KernelBackend>): tf.TensorInfo[]
 }
 
 export interface CtcProgramOutputs {
-  lp: tf.TensorInfo; // [B, T, V] log-probs
-  ab: tf.TensorInfo; // [B, dirs, T*S + 1] alpha/beta tables and per-direction nll
+  lse: tf.TensorInfo; // [B*T] log-sum-exp of each row of logits
+  tab: tf.TensorInfo; // program 2's buffer: alpha/beta rows, occupancies, nll per direction, class map (ctcLayout)
   nll: tf.TensorInfo; // [B]
   grad: tf.TensorInfo | null; // [B, T, V]
+  stages: string[]; // the programs dispatched, in order (the benchmark times each one)
+}
+
+export interface CtcRunOptions {
+  /** Pre-filled output tensors, so a test can poison them and prove every element is written. */
+  into?: Partial<Pick<CtcProgramOutputs, 'lse' | 'tab' | 'nll' | 'grad'>>;
+  /** Keep the recursion's rows in global memory even where they fit in workgroup memory (tests the fallback). */
+  forceGlobalRows?: boolean;
+  /** Threads per direction in the recursion instead of the device's choice (tests the other layout). */
+  lanes?: number;
 }
 
 /**
- * Runs the fused programs. `into` lets a test hand in pre-filled (poisoned) output tensors to
- * prove that every element is written; the kernel lets the backend allocate them.
+ * Runs the fused programs: the one dispatch path of the op, used by the kernel, the self-test
+ * and the benchmark. The kernel lets the backend allocate the outputs.
  */
 export function runCtcPrograms(
   backend: WebGPUBackend,
   inputs: KernelArgs<WebGPUBackend>['inputs'],
   attrs: CtcAttrs,
-  into: Partial<CtcProgramOutputs> = {},
+  opts: CtcRunOptions = {},
 ): CtcProgramOutputs {
+  const into = opts.into ?? {};
   const [B, T, V] = inputs.logits.shape;
   const L = inputs.labels.shape[1];
-  const dirs = attrs.computeGrad ? 2 : 1;
-  const S = 2 * L + 1;
+  const withGrad = attrs.computeGrad;
   const lens = [inputs.logitLengths, inputs.labelLengths];
   const zi = attrs.zeroInfinity ? 1 : 0;
-  const lp = backend.runWebGPUProgram(new LogSoftmaxProgram(B * T, V), [inputs.logits], 'float32', uniformsI32(B * T, V), into.lp);
-  const ab = backend.runWebGPUProgram(
-    new CtcAlphaBetaProgram(B, T, L, dirs),
-    [lp, inputs.labels, ...lens],
+  const stages = ['row log-sum-exp', 'alpha/beta'];
+  const lse = backend.runWebGPUProgram(new CtcRowLseProgram(B * T, V), [inputs.logits], 'float32', uniformsI32(B * T, V), into.lse);
+  const abProgram = new CtcAlphaBetaProgram(B, T, L, withGrad, {
+    workgroupStorageBytes: backend.device.limits.maxComputeWorkgroupStorageSize,
+    emulated: isEmulatedAdapter(backend),
+    forceGlobalRows: opts.forceGlobalRows,
+    lanes: opts.lanes,
+  });
+  const layout = abProgram.layout;
+  const tab = backend.runWebGPUProgram(
+    abProgram,
+    [inputs.logits, lse, inputs.labels, ...lens],
     'float32',
-    uniformsI32(T, V, L, attrs.blank, dirs),
-    into.ab,
+    uniformsI32(T, V, L, attrs.blank, layout.rows, layout.info, layout.nll),
+    into.tab,
   );
-  // ab is [B, dirs, T*S + 1]; sample b's nll sits at b * dirs * (T*S + 1) + T*S.
-  const nll = backend.runWebGPUProgram(new CtcNllProgram(B), [ab], 'float32', uniformsI32(B, dirs * (T * S + 1), T * S, zi), into.nll);
-  const grad = attrs.computeGrad
-    ? backend.runWebGPUProgram(new CtcGradProgram(B, T, V, L), [lp, ab, inputs.labels, ...lens], 'float32', uniformsI32(T, V, L, attrs.blank, zi), into.grad ?? undefined)
-    : null;
-  return { lp, ab, nll, grad };
+  let grad: tf.TensorInfo | null = null;
+  if (withGrad) {
+    stages.push('gradient');
+    const u = uniformsI32(T, V, L, attrs.blank, zi, layout.nll, B * T);
+    grad = backend.runWebGPUProgram(new CtcGradProgram(B, T, V), [inputs.logits, lse, tab, inputs.labels, ...lens], 'float32', u, into.grad ?? undefined);
+  }
+  stages.push('nll');
+  const nll = backend.runWebGPUProgram(new CtcNllProgram(B), [tab], 'float32', uniformsI32(B, layout.dirs, layout.nll, zi), into.nll);
+  return { lse, tab, nll, grad, stages };
+}
+
+/** A CPU emulation of a GPU (SwiftShader, or an adapter flagged as a fallback): fewer, wider threads suit it. */
+export function isEmulatedAdapter(backend: WebGPUBackend): boolean {
+  // tfjs keeps the adapter's GPUAdapterInfo fields (vendor, architecture) on adapterInfo.
+  return (backend.adapterInfo as unknown as { architecture?: string } | undefined)?.architecture === 'swiftshader';
 }
 
 function ctcKernelWebGPU(args: KernelArgs<WebGPUBackend>): tf.TensorInfo[] {
   const { inputs, backend, attrs } = args;
-  const { lp, ab, nll, grad } = runCtcPrograms(backend, inputs, attrs);
-  backend.disposeData(lp.dataId);
-  backend.disposeData(ab.dataId);
+  const { lse, tab, nll, grad } = runCtcPrograms(backend, inputs, attrs);
+  backend.disposeData(lse.dataId);
+  backend.disposeData(tab.dataId);
   return [nll, grad ?? backend.makeTensorInfo([0], 'float32')];
 }
 
@@ -137,11 +161,13 @@ function runCtcKernel(
   labelLengths: tf.Tensor1D,
   attrs: CtcAttrs,
 ): [tf.Tensor1D, tf.Tensor3D] {
-  const out = tf.engine().runKernel(
-    CTC_KERNEL,
-    { logits, labels, logitLengths, labelLengths } as unknown as tf.NamedTensorMap,
-    attrs as unknown as tf.NamedAttrMap,
-  ) as unknown as tf.Tensor[];
+  const out = tf
+    .engine()
+    .runKernel(
+      CTC_KERNEL,
+      { logits, labels, logitLengths, labelLengths } as unknown as tf.NamedTensorMap,
+      attrs as unknown as tf.NamedAttrMap,
+    ) as unknown as tf.Tensor[];
   return [out[0] as tf.Tensor1D, out[1] as tf.Tensor3D];
 }
 
@@ -149,13 +175,7 @@ function runCtcKernel(
  * CTC loss. logits [B, T, V] float32 unnormalised; labels [B, L] int32 padded;
  * logitLengths, labelLengths [B] int32. Differentiable w.r.t. logits only.
  */
-export function ctcLoss(
-  logits: tf.Tensor3D,
-  labels: tf.Tensor2D,
-  logitLengths: tf.Tensor1D,
-  labelLengths: tf.Tensor1D,
-  opts: CtcLossOptions = {},
-): tf.Tensor {
+export function ctcLoss(logits: tf.Tensor3D, labels: tf.Tensor2D, logitLengths: tf.Tensor1D, labelLengths: tf.Tensor1D, opts: CtcLossOptions = {}): tf.Tensor {
   const blank = opts.blank ?? 0;
   const reduction = opts.reduction ?? 'mean';
   const zeroInfinity = opts.zeroInfinity ?? false;

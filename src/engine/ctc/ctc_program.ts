@@ -1,387 +1,450 @@
-// Fused CTC loss for the tfjs WebGPU backend: three programs, no read-back.
+// Fused CTC loss for the tfjs WebGPU backend: four programs, no read-back, total work
+// proportional to B·T·(S + V) (S = 2L + 1 states, V classes), no barrier outside the recursion.
 //
-//   1. LogSoftmaxProgram  one workgroup per (b, t) row: max, logsumexp, write log-probs.
-//   2. CtcAlphaBetaProgram one workgroup per (b, direction): threads own states s (looping when
-//      S = 2L+1 exceeds the workgroup), one time step per iteration with a barrier after it.
-//      Direction 0 is the forward (alpha) recursion, direction 1 the backward (beta) one; both run
-//      at once in different workgroups. Each direction also writes its own -log p at the end.
-//   3. CtcGradProgram      one workgroup per (b, t): writes softmax for every class, then subtracts
-//      the state occupancy exp(alpha + beta), normalised over the states of that frame, from the
-//      class of each state. Several
-//      states can share a class (blank, repeated labels), so one thread does the scatter, serially,
-//      per chunk of states: S adds per row, against V exps per row.
-//   4. CtcNllProgram      one thread per b: the loss, with zeroInfinity applied.
+//   1. CtcRowLseProgram    one thread per (b, t) row: log-sum-exp of the row's logits [B*T].
+//   2. CtcAlphaBetaProgram one workgroup per sample: the forward (alpha) and backward (beta)
+//                          recursions side by side in the two halves of the workgroup, their rows
+//                          in workgroup memory, one barrier per time step; writes both tables
+//                          (time order, forward state order) and -log p.
+//   3. CtcGradProgram      one thread per (b, t) row: softmax of the row, then the occupancy of
+//                          each state, exp(alpha + beta) normalised over the frame's states, taken
+//                          from the class of its label (the thread owns the row, so no thread
+//                          waits and none races): O(V + S) per row.
+//   4. CtcNllProgram       one thread per b: the loss, with zeroInfinity applied.
 //
-// -inf is represented by NEG = -1e30 inside the kernels: WGSL lets implementations assume that
-// infinities are absent, so they appear only in the values written out (nll = +inf, NaN grads).
-// Barriers sit in loops whose bounds are uniforms (T, S), never inside per-sample conditions, so
-// the shaders pass WGSL's uniformity analysis.
+// Row-per-thread programs and 4-state vectors follow measurements on SwiftShader (a CPU emulation
+// whose every barrier switches all 4-wide SIMD groups of a workgroup, and whose cost is mostly per
+// memory instruction): see BENCHMARKS.md. Where V is a multiple of 4, rows are read and written
+// as vec4.
+//
+// Program 2 writes everything into one buffer laid out by ctcLayout (below).
 
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { WGSL_COMMON, workgroupReduction } from './ctc_wgsl';
 
 type Uniform = { type: 'int32' | 'float32' | 'uint32'; data: number[] };
 
-const COMMON = `
-  const NEG = -1e30;
-  const NEG_THRESHOLD = -1e29;
-  fn linearWorkgroup() -> i32 {
-    return i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
-  }
-  fn lse2(a : f32, b : f32) -> f32 {
-    let m = max(a, b);
-    if (m <= NEG_THRESHOLD) { return NEG; }
-    return m + log(exp(a - m) + exp(b - m));
-  }
-  fn lse3(a : f32, b : f32, c : f32) -> f32 {
-    let m = max(max(a, b), c);
-    if (m <= NEG_THRESHOLD) { return NEG; }
-    return m + log(exp(a - m) + exp(b - m) + exp(c - m));
-  }
-`;
-
-function pickWorkgroup(n: number): number {
-  return n > 32 ? 64 : 32;
+export function uniformsI32(...xs: number[]): Uniform[] {
+  return xs.map((x) => ({ type: 'int32', data: [x] }));
 }
 
-export class LogSoftmaxProgram implements WebGPUProgram {
+/** Splits n workgroups over x and y (WebGPU allows at most 65535 per dimension). */
+function grid(n: number): [number, number, number] {
+  const x = Math.min(n, 65535);
+  return [x, Math.ceil(n / x), 1];
+}
+
+const roundUp4 = (n: number) => Math.ceil(n / 4) * 4;
+
+/**
+ * Offsets (in float32 elements, each a multiple of 4) of the regions of program 2's output
+ * (read as vec4 by program 3):
+ *   tab   [B, 2, T, R]   with the gradient: alpha (including the emission at t) and beta
+ *                        (excluding it) per frame, forward state order, each row shifted by the
+ *                        running normalisation; R = 4·ceil(S/4) + 4 (the last 4: a slot for the
+ *                        stores of states past a sample's own S)
+ *   rows  [B, dirs, 2, 4·(Q + 1)]  the recursion's two rows per direction, only where they do not
+ *                        fit in workgroup memory (Q = ceil(S/4) groups of 4 states, plus a pad)
+ *   info  [B, dirs, 4·Q] the per-state info, likewise only past workgroup memory
+ *   nll   [B, dirs]      -log p from each direction (the gradient uses alpha's)
+ */
+export interface CtcLayout {
+  S: number;
+  groups: number; // Q = ceil(S / 4)
+  rowStride: number; // R
+  dirs: 1 | 2;
+  rows: number;
+  info: number;
+  nll: number;
+  size: number;
+}
+
+export function ctcLayout(B: number, T: number, L: number, withGrad: boolean, globalRows: boolean): CtcLayout {
+  const S = 2 * L + 1;
+  const groups = Math.ceil(S / 4);
+  const rowStride = 4 * groups + 4;
+  const dirs = withGrad ? 2 : 1;
+  const rows = withGrad ? B * 2 * T * rowStride : 0;
+  const info = rows + (globalRows ? B * dirs * 2 * 4 * (groups + 1) : 0);
+  const nll = info + (globalRows ? B * dirs * 4 * groups : 0);
+  const size = roundUp4(nll + B * dirs);
+  return { S, groups, rowStride, dirs, rows, info, nll, size };
+}
+
+/** Largest number of 4-state groups whose rows and state tables fit in workgroup memory. */
+export function maxGroupsInWorkgroupMemory(workgroupStorageBytes: number, dirs: 1 | 2, lanes: number): number {
+  // Per direction: 2 rows of (Q + 1) vec4, Q vec4<i32> of state info, 2 * lanes partials; + 1 i32.
+  return Math.floor((workgroupStorageBytes / 4 - 1 - dirs * 2 * lanes) / dirs / 12) - 1;
+}
+
+/** Threads per direction in the recursion. */
+export function alphaBetaLanes(groups: number, emulated: boolean): number {
+  // On a CPU emulation one 4-wide SIMD group per direction: every barrier switches each group.
+  // On a GPU the state groups carry the parallelism: about two groups per thread, 8 to 64 threads.
+  if (emulated) return 4;
+  let lanes = 8;
+  while (lanes < 64 && lanes * 2 < groups) lanes *= 2;
+  return lanes;
+}
+
+/** Output [rows]: log-sum-exp of each row of logits [rows, V]; one thread per row. */
+export class CtcRowLseProgram implements WebGPUProgram {
   variableNames = ['logits'];
+  variableComponents: number[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
   uniforms = 'R : i32, V : i32,';
-  private readonly rowPerThread: boolean;
+  private readonly vec4: boolean;
 
   constructor(rows: number, V: number) {
-    this.outputShape = [rows, V];
-    this.dispatchLayout = { x: [0, 1] };
-    // Small vocabularies (speech characters): one thread per row, no barriers at all.
-    // Large ones: a workgroup of 64 per row, looping over V; the B*T rows carry the parallelism,
-    // wider workgroups only add barrier cost (measured in BENCHMARKS.md).
-    this.rowPerThread = V <= 64;
-    this.workgroupSize = [64, 1, 1];
-    this.dispatch = this.rowPerThread ? [Math.ceil(rows / 64), 1, 1] : [rows, 1, 1];
-    this.shaderKey = `ctclab_logsoftmax_${this.rowPerThread ? 'thread' : 'group'}`;
+    this.outputShape = [rows];
+    this.dispatchLayout = { x: [0] };
+    this.vec4 = V % 4 === 0;
+    this.variableComponents = [this.vec4 ? 4 : 1];
+    this.dispatch = grid(Math.ceil(rows / 64));
+    this.shaderKey = `ctclab_rowlse_${this.vec4 ? 'vec4' : 'scalar'}`;
   }
 
   getUserCode(): string {
-    if (this.rowPerThread) {
-      return `
-    ${COMMON}
+    const [type, n, hmax, hsum] = this.vec4
+      ? ['vec4<f32>', 'uniforms.V / 4', 'max(max(m.x, m.y), max(m.z, m.w))', 's.x + s.y + s.z + s.w']
+      : ['f32', 'uniforms.V', 'm', 's'];
+    return `
+    ${WGSL_COMMON}
     fn main(index : i32) {
       let row = linearWorkgroup() * 64 + i32(localId.x);
       if (row < uniforms.R) {
-        let V = uniforms.V;
-        var m = NEG;
-        for (var v = 0; v < V; v++) { m = max(m, logits[row * V + v]); }
-        var s = 0.0;
-        for (var v = 0; v < V; v++) { s += exp(logits[row * V + v] - m); }
-        let lse = m + log(s);
-        for (var v = 0; v < V; v++) { result[row * V + v] = logits[row * V + v] - lse; }
-      }
-    }`;
-    }
-    const WG = this.workgroupSize[0];
-    return `
-    ${COMMON}
-    var<workgroup> buf : array<f32, ${WG}>;
-    fn main(index : i32) {
-      let row = linearWorkgroup();
-      let tid = i32(localId.x);
-      let V = uniforms.V;
-      let live = row < uniforms.R;
-      var m = NEG;
-      if (live) {
-        for (var v = tid; v < V; v += ${WG}) { m = max(m, logits[row * V + v]); }
-      }
-      buf[tid] = m;
-      workgroupBarrier();
-      for (var h = ${WG / 2}; h > 0; h = h / 2) {
-        if (tid < h) { buf[tid] = max(buf[tid], buf[tid + h]); }
-        workgroupBarrier();
-      }
-      let rowMax = buf[0];
-      workgroupBarrier();
-      var s = 0.0;
-      if (live) {
-        for (var v = tid; v < V; v += ${WG}) { s += exp(logits[row * V + v] - rowMax); }
-      }
-      buf[tid] = s;
-      workgroupBarrier();
-      for (var h = ${WG / 2}; h > 0; h = h / 2) {
-        if (tid < h) { buf[tid] = buf[tid] + buf[tid + h]; }
-        workgroupBarrier();
-      }
-      let lse = rowMax + log(buf[0]);
-      if (live) {
-        for (var v = tid; v < V; v += ${WG}) { result[row * V + v] = logits[row * V + v] - lse; }
+        let n = ${n};
+        var m = ${type}(NEG);
+        for (var v = 0; v < n; v++) { m = max(m, logits[row * n + v]); }
+        let rowMax = ${hmax};
+        var s = ${type}(0.0);
+        for (var v = 0; v < n; v++) { s += exp(logits[row * n + v] - rowMax); }
+        result[row] = rowMax + log(${hsum});
       }
     }`;
   }
 }
 
-// Output [B, dirs, T*S + 1]: per direction the T x S table (t-major), then that direction's nll.
-// Rows are renormalised at every step (the row max is subtracted and added to a running log
-// scale), so stored values stay O(1) in magnitude: un-normalised log-alphas reach -3000 at
-// T = 1000, where float32 spacing is 2.4e-4, and the gradient lost three digits to that.
+/**
+ * Output: the CtcLayout buffer. One workgroup per sample; threads [0, H) run alpha,
+ * [H, 2H) beta (forward only: H threads, alpha). Beta is alpha run on the reversed frames and the
+ * reversed extended label sequence, so both directions execute the same code, without branches.
+ * A thread owns groups of 4 consecutive states (in its direction's order) q = lane, lane + H, ...;
+ * a group's states s - 1 and s - 2 come from its own vec4 and the one before it (rows start with
+ * a NEG pad group). Per state the direction keeps its class, whether the skip from s - 2 is
+ * allowed, and whether the state exists (s < S_b), packed in one i32.
+ *
+ * Renormalisation: every stored row is shifted by the running sum of the previous rows' maxima,
+ * so values stay O(1) in magnitude (un-normalised log-alphas reach -3000 at T = 1000, where
+ * float32 spacing is 2.4e-4, and the gradient lost three digits to that). The maximum of row k
+ * is reduced lazily: each thread publishes its own states' maximum at the end of step k, and
+ * step k + 1 folds those partials after the barrier that ends step k — one barrier per step.
+ * Occupancies normalise over the states of each frame, so the per-row shifts cancel there.
+ */
 export class CtcAlphaBetaProgram implements WebGPUProgram {
-  variableNames = ['lp', 'labels', 'logitLengths', 'labelLengths'];
+  variableNames = ['logits', 'lse', 'labels', 'logitLengths', 'labelLengths'];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
-  uniforms = 'T : i32, V : i32, L : i32, blank : i32, dirs : i32,';
+  uniforms = 'T : i32, V : i32, L : i32, blank : i32, rowsOffset : i32, infoOffset : i32, nllOffset : i32,';
+  readonly lanes: number;
+  readonly withGrad: boolean;
+  readonly rowsInWorkgroup: boolean;
+  readonly layout: CtcLayout;
+  private readonly qMax: number;
 
-  constructor(B: number, T: number, L: number, dirs: 1 | 2) {
-    const S = 2 * L + 1;
-    this.outputShape = [B, dirs, T * S + 1];
-    this.dispatchLayout = { x: [0, 1, 2] };
-    this.dispatch = [B * dirs, 1, 1];
-    // Threads own states; up to 4 states per thread before the workgroup widens (each step ends
-    // in a row-max reduction whose cost grows with the workgroup).
-    this.workgroupSize = [S > 512 ? 256 : S > 256 ? 128 : S > 32 ? 64 : 32, 1, 1];
-    this.shaderKey = `ctclab_alphabeta_${this.workgroupSize[0]}`;
+  /**
+   * workgroupStorageBytes: the device's maxComputeWorkgroupStorageSize (rows beyond it live in
+   * global memory); emulated: the adapter is a CPU emulation (lane count).
+   */
+  constructor(
+    B: number,
+    T: number,
+    L: number,
+    withGrad: boolean,
+    opts: { workgroupStorageBytes: number; emulated: boolean; forceGlobalRows?: boolean; lanes?: number },
+  ) {
+    const dirs = withGrad ? 2 : 1;
+    const groups = Math.ceil((2 * L + 1) / 4);
+    this.withGrad = withGrad;
+    this.lanes = opts.lanes ?? alphaBetaLanes(groups, opts.emulated);
+    // Shader variants per bucket of 8 groups (32 states), so that label lengths varying from batch
+    // to batch compile few pipelines.
+    this.qMax = Math.ceil(groups / 8) * 8;
+    this.rowsInWorkgroup = !opts.forceGlobalRows && this.qMax <= maxGroupsInWorkgroupMemory(opts.workgroupStorageBytes, dirs, this.lanes);
+    this.layout = ctcLayout(B, T, L, withGrad, !this.rowsInWorkgroup);
+    this.outputShape = [this.layout.size];
+    this.dispatchLayout = { x: [0] };
+    this.dispatch = grid(B);
+    this.workgroupSize = [dirs * this.lanes, 1, 1];
+    this.shaderKey = `ctclab_alphabeta_${withGrad ? 'grad' : 'fwd'}_${this.lanes}_${this.rowsInWorkgroup ? this.qMax : 'global'}`; // all the code depends on
   }
 
   getUserCode(): string {
-    const WG = this.workgroupSize[0];
+    const H = this.lanes;
+    const DIRS = this.withGrad ? 2 : 1;
+    const wgRows = this.rowsInWorkgroup;
+    const red = workgroupReduction({ array: 'partial', kind: 'max', count: H });
+    // Rows (vec4 groups, pad group first): workgroup memory, or the rows region of the output
+    // (scalar stores: WGSL lets a store to one component of a vec4 rewrite the whole vec4).
+    const row = (i: string) => (wgRows ? `rows[${i}]` : `rowLoad(${i})`);
+    const setRow = (i: string, v: string) => (wgRows ? `rows[${i}] = ${v};` : `rowStore(${i}, ${v});`);
+    const stInfo = (i: string) => (wgRows ? `stInfo[${i}]` : `infoLoad(${i})`);
+    const setStInfo = (i: string, v: string) => (wgRows ? `stInfo[${i}] = ${v};` : `infoStore(${i}, ${v});`);
+    const barrier = wgRows ? 'workgroupBarrier();' : 'storageBarrier(); workgroupBarrier();';
+    const qMax = wgRows ? `${this.qMax}` : 'Q';
+
+    const storeTables = !this.withGrad
+      ? ''
+      : `
+          // Tables for the gradient: alpha's row as it is; beta's without the emission at t and
+          // in forward state order (states past S_b go to the row's spare slot).
+          var at = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3);
+          var out = value;
+          if (dir == 1) {
+            let f = vec4<i32>(Sb - 1) - at;
+            at = select(vec4<i32>(R - 1), f, f >= vec4<i32>(0));
+            out = value - e;
+          }
+          at += vec4<i32>(tab + t * R);
+          result[at.x] = out.x;
+          result[at.y] = out.y;
+          result[at.z] = out.z;
+          result[at.w] = out.w;`;
+
     return `
-    ${COMMON}
-    var<workgroup> red : array<f32, ${WG}>;
+    ${WGSL_COMMON}
+    ${wgRows ? `var<workgroup> rows : array<vec4<f32>, ${DIRS * 2 * (this.qMax + 1)}>;` : ''}
+    ${wgRows ? `var<workgroup> stInfo : array<vec4<i32>, ${DIRS * this.qMax}>;  // per state: class * 4 + skip allowed * 2 + exists` : ''}
+    var<workgroup> steps : i32;
+    ${red.declare(DIRS * 2 * H)}
+    ${
+      wgRows
+        ? ''
+        : `
+    fn rowLoad(g : i32) -> vec4<f32> {
+      let i = uniforms.rowsOffset + 4 * g;
+      return vec4<f32>(result[i], result[i + 1], result[i + 2], result[i + 3]);
+    }
+    fn rowStore(g : i32, v : vec4<f32>) {
+      let i = uniforms.rowsOffset + 4 * g;
+      result[i] = v.x;
+      result[i + 1] = v.y;
+      result[i + 2] = v.z;
+      result[i + 3] = v.w;
+    }
+    fn infoLoad(g : i32) -> vec4<i32> {
+      let i = uniforms.infoOffset + 4 * g;
+      return vec4<i32>(vec4<f32>(result[i], result[i + 1], result[i + 2], result[i + 3]));
+    }
+    fn infoStore(g : i32, v : vec4<i32>) {
+      let i = uniforms.infoOffset + 4 * g;
+      let f = vec4<f32>(v);  // exact: class * 4 + 3 < 2^24
+      result[i] = f.x;
+      result[i + 1] = f.y;
+      result[i + 2] = f.z;
+      result[i + 3] = f.w;
+    }`
+    }
     fn main(index : i32) {
-      let wg = linearWorkgroup();
-      let dirs = uniforms.dirs;
-      let b = wg / dirs;
-      let dir = wg % dirs;
+      let b = linearWorkgroup();
       let tid = i32(localId.x);
+      let dir = tid / ${H};
+      let lane = tid % ${H};
       let T = uniforms.T;
       let V = uniforms.V;
       let L = uniforms.L;
       let blank = uniforms.blank;
       let S = 2 * L + 1;
+      let Q = (S + 3) / 4;
+      let R = 4 * Q + 4;  // table row stride
       let Tb = clamp(logitLengths[b], 0, T);
       let Lb = clamp(labelLengths[b], 0, L);
       let Sb = 2 * Lb + 1;
-      let base = wg * (T * S + 1);
-      var logScale = 0.0;  // sum of the row maxima subtracted so far (same value in every thread)
+      let Qb = (Sb + 3) / 4;
+      let tab = (b * 2 + dir) * T * R;
+      let rowBase = ${wgRows ? `dir * ${2 * (this.qMax + 1)}` : `(b * ${DIRS} + dir) * 2 * (Q + 1)`};
+      let rowStride = ${qMax} + 1;
+      let partBase = dir * ${2 * H};
+      let stBase = ${wgRows ? `dir * ${this.qMax}` : `(b * ${DIRS} + dir) * Q`};
 
-      for (var k = 0; k < T; k++) {
-        let inRange = k < Tb;
+      // Set-up: this direction's state info (state s walks the extended labels forwards for alpha,
+      // backwards for beta), and the start row (parity 1): state 0 at 0, the rest NEG.
+      for (var q = lane; q < Qb; q += ${H}) {
+        var info = vec4<i32>(0);
+        for (var i = 0; i < 4; i++) {
+          let s = 4 * q + i;
+          var st = s;
+          var st2 = s - 2;
+          if (dir == 1) { st = Sb - 1 - s; st2 = st + 2; }
+          var c = blank;
+          var c2 = blank;
+          if (s < Sb && st % 2 == 1) { c = labels[b * L + st / 2]; }
+          if (s >= 2 && s < Sb && st % 2 == 1) { c2 = labels[b * L + st2 / 2]; }
+          let skip = s >= 2 && st % 2 == 1 && c != blank && c != c2;
+          info[i] = select(0, max(c, 0) * 4 + select(0, 2, skip) + 1, s < Sb);
+        }
+        ${setStInfo('stBase + q', 'info')}
+      }
+      for (var q = lane; q <= Qb; q += ${H}) {
+        ${setRow('rowBase + q', 'vec4<f32>(NEG)')}
+        ${setRow('rowBase + rowStride + q', 'select(vec4<f32>(NEG), vec4<f32>(0.0, NEG, NEG, NEG), q == 1)')}
+      }
+      ${red.publish(`partBase + ${H}`, 'lane', '0.0')}
+      ${wgRows ? '' : 'storageBarrier();  // the start rows, written to global memory'}
+      if (tid == 0) { steps = Tb; }
+      let nSteps = workgroupUniformLoad(&steps);  // also the barrier after the set-up
+
+      var logScale = 0.0;  // sum of the row maxima subtracted so far (same in every thread of a direction)
+      for (var k = 0; k < nSteps; k++) {
+        ${red.fold(`partBase + ((k + 1) & 1) * ${H}`, 'M')}
+        logScale += M;
         var t = k;
         if (dir == 1) { t = Tb - 1 - k; }
-        var rowMax = NEG;
-        if (inRange) {
-          for (var s = tid; s < S; s += ${WG}) {
-            var value = NEG;
-            if (s < Sb) {
-              var cls = blank;
-              if (s % 2 == 1) { cls = labels[b * L + s / 2]; }
-              if (dir == 0) {
-                let e = lp[(b * T + t) * V + cls];
-                if (t == 0) {
-                  if (s < 2) { value = e; }
-                } else {
-                  let prev = base + (t - 1) * S;
-                  var a1 = NEG;
-                  var a2 = NEG;
-                  if (s >= 1) { a1 = result[prev + s - 1]; }
-                  if (s >= 3 && cls != blank && cls != labels[b * L + s / 2 - 1]) { a2 = result[prev + s - 2]; }
-                  let a = lse3(result[prev + s], a1, a2);
-                  if (a > NEG_THRESHOLD) { value = a + e; }
-                }
-              } else {
-                if (t == Tb - 1) {
-                  if (s >= Sb - 2) { value = 0.0; }
-                } else {
-                  let nxt = base + (t + 1) * S;
-                  let lpRow = (b * T + t + 1) * V;
-                  let x0 = result[nxt + s] + lp[lpRow + cls];
-                  var x1 = NEG;
-                  var x2 = NEG;
-                  if (s + 1 < Sb) {
-                    var c1 = blank;
-                    if ((s + 1) % 2 == 1) { c1 = labels[b * L + (s + 1) / 2]; }
-                    x1 = result[nxt + s + 1] + lp[lpRow + c1];
-                  }
-                  if (s + 2 < Sb && s % 2 == 1) {
-                    let c2 = labels[b * L + (s + 2) / 2];
-                    if (c2 != blank && c2 != cls) { x2 = result[nxt + s + 2] + lp[lpRow + c2]; }
-                  }
-                  value = lse3(x0, x1, x2);
-                }
-              }
-            }
-            result[base + t * S + s] = value;
-            rowMax = max(rowMax, value);
-          }
+        let xrow = (b * T + t) * V;
+        let rowLse = lse[b * T + t];
+        let prev = rowBase + ((k + 1) & 1) * rowStride;
+        let cur = rowBase + (k & 1) * rowStride;
+        var localMax = NEG;
+        for (var q = lane; q < Qb; q += ${H}) {
+          let p0 = ${row('prev + q + 1')};
+          let pm = ${row('prev + q')};
+          let info = ${stInfo('stBase + q')};
+          let pen = select(vec4<f32>(NEG), vec4<f32>(0.0), (info & vec4<i32>(2)) != vec4<i32>(0));
+          let a0 = p0 - M;
+          let a1 = vec4<f32>(pm.w, p0.x, p0.y, p0.z) - M;
+          let a2 = vec4<f32>(pm.z, pm.w, p0.x, p0.y) + pen - M;
+          let mx = max(max(a0, a1), a2);
+          let cls = info >> vec4<u32>(2u);
+          let e = vec4<f32>(logits[xrow + cls.x], logits[xrow + cls.y], logits[xrow + cls.z], logits[xrow + cls.w]) - rowLse;
+          let exists = (info & vec4<i32>(1)) != vec4<i32>(0);
+          let value = select(vec4<f32>(NEG), mx + log(exp(a0 - mx) + exp(a1 - mx) + exp(a2 - mx)) + e, exists);
+          ${setRow('cur + q + 1', 'value')}
+          localMax = max(localMax, max(max(value.x, value.y), max(value.z, value.w)));
+          ${storeTables}
         }
-        // Row maximum across the workgroup.
-        red[tid] = rowMax;
-        workgroupBarrier();
-        for (var h = ${WG / 2}; h > 0; h = h / 2) {
-          if (tid < h) { red[tid] = max(red[tid], red[tid + h]); }
-          workgroupBarrier();
-        }
-        let m = red[0];
-        workgroupBarrier();
-        // Each thread renormalises the states it wrote itself, so no other thread is involved.
-        if (inRange && m > NEG_THRESHOLD) {
-          logScale += m;
-          for (var s = tid; s < S; s += ${WG}) {
-            let i = base + t * S + s;
-            let v = result[i];
-            if (v > NEG_THRESHOLD) { result[i] = v - m; }
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
+        ${red.publish(`partBase + (k & 1) * ${H}`, 'lane', 'localMax')}
+        ${barrier}
       }
 
-      if (tid == 0) {
-        var ll = NEG;
-        if (Tb == 0) {
-          if (Lb == 0) { ll = 0.0; }
-        } else if (dir == 0) {
-          let last = base + (Tb - 1) * S;
-          var a2 = NEG;
-          if (Sb > 1) { a2 = result[last + Sb - 2]; }
-          ll = lse2(result[last + Sb - 1], a2);
-        } else {
-          let x0 = result[base] + lp[(b * T) * V + blank];
-          var x1 = NEG;
-          if (Sb > 1) { x1 = result[base + 1] + lp[(b * T) * V + labels[b * L]]; }
-          ll = lse2(x0, x1);
-        }
+      if (lane == 0) {
+        // Both directions end in their own last two states (alpha: the last label and the final
+        // blank; beta: the first label and the first blank). With no frames, the start row.
+        let last = rowBase + ((nSteps + 1) & 1) * rowStride + 1;
+        let x0 = ${row('last + (Sb - 1) / 4')}[(Sb - 1) % 4];
+        let x1 = ${row('last + (Sb + 2) / 4 - 1')}[(Sb + 2) % 4];  // state Sb - 2; the pad group when Sb = 1
+        let ll = lse2(x0, x1);
         var nll = -(ll + logScale);
         if (ll <= NEG_THRESHOLD) { nll = uniforms.INFINITY; }
-        result[base + T * S] = nll;
+        result[uniforms.nllOffset + b * ${DIRS} + dir] = nll;
       }
     }`;
   }
 }
 
-// Output [B, T, V]: d nll[b] / d logits[b, t, v] (unscaled by the upstream gradient).
-// Occupancy of state s at t is exp(alpha + beta) normalised over s at that t (it sums to 1 over
-// the states at every frame), so the rows' separate scales cancel and no large numbers meet.
+/**
+ * Output [B, T, V]: d nll[b] / d logits[b, t, v] (unscaled by the upstream gradient). One thread
+ * per row: the row's softmax, then for every state its occupancy, normalised over the frame's
+ * states, subtracted from its class (blank: the even states' sum, once). O(V + S) per row.
+ */
 export class CtcGradProgram implements WebGPUProgram {
-  variableNames = ['lp', 'ab', 'labels', 'logitLengths', 'labelLengths'];
+  variableNames = ['logits', 'lse', 'tab', 'labels', 'logitLengths', 'labelLengths'];
+  variableComponents: number[];
+  outputComponent: number;
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  uniforms = 'T : i32, V : i32, L : i32, blank : i32, zeroInfinity : i32,';
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  uniforms = 'T : i32, V : i32, L : i32, blank : i32, zeroInfinity : i32, nllOffset : i32, R : i32,';
+  private readonly vec4: boolean;
 
-  constructor(B: number, T: number, V: number, L: number) {
+  constructor(B: number, T: number, V: number) {
     this.outputShape = [B, T, V];
     this.dispatchLayout = { x: [0, 1, 2] };
-    this.dispatch = [B * T, 1, 1];
-    // As for log-softmax: B*T workgroups carry the parallelism, 64 threads loop over V and S.
-    this.workgroupSize = [pickWorkgroup(Math.max(V, 2 * L + 1)), 1, 1];
-    this.shaderKey = `ctclab_grad_${this.workgroupSize[0]}`;
+    this.vec4 = V % 4 === 0;
+    this.outputComponent = this.vec4 ? 4 : 1;
+    this.variableComponents = [this.vec4 ? 4 : 1, 1, 4, 1, 1, 1];
+    this.dispatch = grid(Math.ceil((B * T) / 64));
+    this.shaderKey = `ctclab_grad_${this.vec4 ? 'vec4' : 'scalar'}`;
   }
 
   getUserCode(): string {
-    const WG = this.workgroupSize[0];
+    const [type, n] = this.vec4 ? ['vec4<f32>', 'V / 4'] : ['f32', 'V'];
+    const sub = this.vec4
+      ? (i: string, o: string) => `result[(${i}) / 4][(${i}) % 4] = result[(${i}) / 4][(${i}) % 4] - ${o};`
+      : (i: string, o: string) => `result[${i}] = result[${i}] - ${o};`;
     return `
-    ${COMMON}
-    var<workgroup> occ : array<f32, ${WG}>;
-    var<workgroup> occZ : array<f32, ${WG}>;
+    ${WGSL_COMMON}
     fn main(index : i32) {
-      let row = linearWorkgroup();
-      let tid = i32(localId.x);
+      let row = linearWorkgroup() * 64 + i32(localId.x);
+      if (row >= uniforms.R) { return; }
       let T = uniforms.T;
       let V = uniforms.V;
       let L = uniforms.L;
-      let blank = uniforms.blank;
-      let S = 2 * L + 1;
       let b = row / T;
-      let t = row % T;
-      let Tb = clamp(logitLengths[b], 0, T);
+      let t = row - b * T;
       let Lb = clamp(labelLengths[b], 0, L);
       let Sb = 2 * Lb + 1;
-      let alphaBase = (b * 2) * (T * S + 1);
-      let betaBase = alphaBase + T * S + 1;
-      let nll = ab[alphaBase + T * S];
-      let bad = !(nll < 1e29);  // +inf (no alignment) or NaN
-      let valid = t < Tb;
+      let nllAt = uniforms.nllOffset + b * 2;
+      let nll = tab[nllAt / 4][nllAt % 4];
+      // Padded frames get 0; frames of a sample without an alignment NaN, or 0 with zeroInfinity.
+      let valid = t < clamp(logitLengths[b], 0, T);
+      let bad = !(nll < 1e29);
       let live = valid && !bad;
-      let outRow = row * V;
+      let fill = select(select(uniforms.NAN, 0.0, uniforms.zeroInfinity == 1), 0.0, !valid);
+      let rowLse = lse[row];
+      let n = ${n};
+      for (var v = 0; v < n; v++) {
+        result[row * n + v] = select(${type}(fill), exp(logits[row * n + v] - rowLse), live);
+      }
+      if (!live) { return; }
 
-      // log-sum over states of alpha + beta at this frame: an online (max, sum) per thread, then
-      // one tree reduction of the pairs.
-      var m = NEG;
-      var z = 0.0;
-      if (live) {
-        for (var s = tid; s < Sb; s += ${WG}) {
-          let x = ab[alphaBase + t * S + s] + ab[betaBase + t * S + s];
-          if (x > NEG_THRESHOLD) {
-            if (x > m) { z = z * exp(m - x) + 1.0; m = x; } else { z += exp(x - m); }
-          }
-        }
+      // log of the frame's total over states, alpha + beta (4 states at a time, then merged).
+      let Q = (2 * L + 4) / 4;
+      let R = 4 * Q + 4;
+      let aRow = ((b * 2) * T + t) * R / 4;
+      let bRow = aRow + T * R / 4;
+      let Qb = (Sb + 3) / 4;
+      var m = vec4<f32>(NEG);
+      var z = vec4<f32>(0.0);
+      for (var q = 0; q < Qb; q++) {
+        let exists = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3) < vec4<i32>(Sb);
+        let x = select(vec4<f32>(NEG), tab[aRow + q] + tab[bRow + q], exists);
+        let mn = max(m, x);
+        z = z * exp(m - mn) + exp(x - mn);
+        m = mn;
       }
-      occ[tid] = m;
-      occZ[tid] = z;
-      workgroupBarrier();
-      for (var h = ${WG / 2}; h > 0; h = h / 2) {
-        if (tid < h) {
-          let m1 = occ[tid];
-          let m2 = occ[tid + h];
-          let mm = max(m1, m2);
-          var zz = 0.0;
-          if (mm > NEG_THRESHOLD) { zz = occZ[tid] * exp(m1 - mm) + occZ[tid + h] * exp(m2 - mm); }
-          occ[tid] = mm;
-          occZ[tid] = zz;
-        }
-        workgroupBarrier();
-      }
-      let logZ = occ[0] + log(occZ[0]);
-      workgroupBarrier();
+      let mAll = max(max(m.x, m.y), max(m.z, m.w));
+      let logZ = mAll + log(dot(z, exp(m - mAll)));
 
-      for (var v = tid; v < V; v += ${WG}) {
-        var g = 0.0;
-        if (valid) {
-          if (bad) {
-            if (uniforms.zeroInfinity == 0) { g = uniforms.NAN; }
-          } else {
-            g = exp(lp[outRow + v]);
-          }
-        }
-        result[outRow + v] = g;
+      // Occupancies: group q holds states 4q .. 4q + 3 = blank, label 2q, blank, label 2q + 1.
+      let rowStart = row * V;
+      var blankOcc = 0.0;
+      for (var q = 0; q < Qb; q++) {
+        let exists = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3) < vec4<i32>(Sb);
+        let o = select(vec4<f32>(0.0), exp(tab[aRow + q] + tab[bRow + q] - logZ), exists);
+        blankOcc += o.x + o.z;
+        let c0 = labels[b * L + min(2 * q, L - 1)];
+        let c1 = labels[b * L + min(2 * q + 1, L - 1)];
+        if (4 * q + 1 < Sb && c0 >= 0 && c0 < V) { ${sub('rowStart + c0', 'o.y')} }
+        if (4 * q + 3 < Sb && c1 >= 0 && c1 < V) { ${sub('rowStart + c1', 'o.w')} }
       }
-      storageBarrier();
-      workgroupBarrier();
-
-      for (var s0 = 0; s0 < S; s0 += ${WG}) {
-        let s = s0 + tid;
-        var o = 0.0;
-        if (live && s < Sb) {
-          let x = ab[alphaBase + t * S + s] + ab[betaBase + t * S + s];
-          if (x > NEG_THRESHOLD) { o = exp(x - logZ); }
-        }
-        occ[tid] = o;
-        workgroupBarrier();
-        if (tid == 0 && live) {
-          let n = min(${WG}, Sb - s0);
-          for (var j = 0; j < n; j++) {
-            let ss = s0 + j;
-            var cls = blank;
-            if (ss % 2 == 1) { cls = labels[b * L + ss / 2]; }
-            result[outRow + cls] = result[outRow + cls] - occ[j];
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
-      }
+      ${sub('rowStart + uniforms.blank', 'blankOcc')}
     }`;
   }
 }
 
-// Output [B]: nll from the alpha direction, 0 where infeasible and zeroInfinity is set.
+/** Output [B]: nll from the alpha direction, 0 where infeasible and zeroInfinity is set. */
 export class CtcNllProgram implements WebGPUProgram {
-  variableNames = ['ab'];
+  variableNames = ['tab'];
+  variableComponents = [4];
   outputShape: number[];
   shaderKey = 'ctclab_nll';
   dispatchLayout: { x: number[] };
@@ -399,14 +462,11 @@ export class CtcNllProgram implements WebGPUProgram {
     return `
     fn main(index : i32) {
       if (index < uniforms.B) {
-        var nll = ab[index * uniforms.stride + uniforms.offset];
+        let at = index * uniforms.stride + uniforms.offset;
+        var nll = tab[at / 4][at % 4];
         if (!(nll < 1e29) && uniforms.zeroInfinity == 1) { nll = 0.0; }
         result[index] = nll;
       }
     }`;
   }
-}
-
-export function uniformsI32(...xs: number[]): Uniform[] {
-  return xs.map((x) => ({ type: 'int32', data: [x] }));
 }
