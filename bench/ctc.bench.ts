@@ -4,7 +4,7 @@
 // is timed, and a wrong result throws (the runners exit non-zero). Timings: median of `reps` runs
 // with their minimum and maximum.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ctcLoss, runCtcPrograms } from '../src/engine/ctc/ctc_loss';
 import { ctcLossComposed } from '../src/engine/ctc/ctc_composed';

@@ -60,6 +60,7 @@ export async function main(): Promise<void> {
 
   // tfjs-backend-webgpu registers itself on import only where navigator.gpu exists: install Dawn first.
   installWebGpu();
+  await import('@tensorflow/tfjs'); // Node: registers the ops' gradients and chained methods (engine/tfjs_register.ts)
   const { initBackend } = await import('../src/engine/backend');
   const { benchCtc, benchProblem, DEFAULT_BENCH_SHAPES } = await import('./ctc.bench');
   const { benchTrain, DEFAULT_TRAIN_SHAPES } = await import('./train.bench');

@@ -5,7 +5,7 @@
 // student that is a copy of its teacher gets a KL of exactly 0 through the trainer.
 // Driven by bench/run.mjs through kernels.html (window.ctcLab.benchDistill).
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch } from '../src/data/batch';
 import type { DatasetMeta, SampleRecord } from '../src/data/types';
 import { Rng } from '../src/lib/rng';

@@ -5,7 +5,7 @@
 // on the same data and seeds, fused recurrence and composed TF.js ops, side by side; both runs'
 // step losses must agree (checked; the benchmark fails otherwise).
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../src/data/batch';
 import type { DatasetMeta, SampleRecord } from '../src/data/types';
 import { Rng } from '../src/lib/rng';

@@ -1,6 +1,9 @@
 // Compute backend selection: WebGPU → WebGL → CPU, with the reason for every fallback.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// The backends initBackend can pick (each registers itself on import).
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { registerCtcKernels } from './ctc/ctc_loss';
@@ -111,8 +114,18 @@ export function destroyDeviceForTest(): void {
   (tf.backend() as WebGPUBackend).device.destroy();
 }
 
+/** Training needs the ops' gradients and chained methods registered (engine/tfjs_register.ts). */
+function assertTfRegistered(): void {
+  if (typeof (tf.Tensor.prototype as { toInt?: unknown }).toInt !== 'function' || !tf.getGradient(tf.Abs)) {
+    throw new Error(
+      'TF.js gradients and chained ops are not registered: import src/engine/tfjs_register.ts in a browser entry (or @tensorflow/tfjs in Node) before initBackend',
+    );
+  }
+}
+
 export async function initBackend(prefer: BackendInfo['name'][] = ['webgpu', 'webgl', 'cpu']): Promise<BackendInfo> {
   registerCtcKernels();
+  assertTfRegistered();
   const reasons: string[] = [];
   for (const name of prefer) {
     if (name === 'webgpu') {

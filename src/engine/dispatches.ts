@@ -2,7 +2,7 @@
 // program entry point (every tfjs-webgpu kernel and every program of ours goes through
 // `runWebGPUProgram`, which records exactly one dispatch). Benchmarks and self-tests only.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 
 export interface DispatchCount {

@@ -2,7 +2,8 @@
 // and benchmarks it against the same loss composed from TF.js ops. The e2e suite and
 // `npm run bench` drive it through window.ctcLab.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import '../engine/tfjs_register'; // gradients and chained ops (TF.js core without the umbrella package)
 import { initBackend, type BackendInfo } from '../engine/backend';
 import { checkCtcCase, DEFAULT_CHECK_CASES, type CtcCheckCase, type CtcCheckResult } from '../engine/ctc/ctc_check';
 import { checkLstmCase, DEFAULT_LSTM_CASES, type LstmCheckCase, type LstmCheckResult } from '../engine/model/lstm_check';

@@ -2,7 +2,8 @@
 // This file only wires the features together; each lives in its own module.
 
 import * as Comlink from 'comlink';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import '../engine/tfjs_register'; // gradients and chained ops (TF.js core without the umbrella package)
 import type { LabApi } from './api';
 import { checkpoints } from './checkpoints';
 import { datasets } from './datasets';

@@ -3,7 +3,7 @@
 // Decoding validates the whole file before anyone uses it: the metadata against the schema
 // (schema.ts), then every tensor against the model and optimizer its config builds.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { decodeFloat16 } from '../../data/float16';
 import { preview } from '../../lib/preview';
 import { paramShapes, slotShapes } from '../model/shapes';

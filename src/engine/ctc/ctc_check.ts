@@ -6,7 +6,7 @@
 //      in the device's layout and in the other one (rows in global memory, another thread count);
 //   2. the ctcLoss op as training uses it: the reduced loss and tf.grad w.r.t. the logits.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { Rng } from '../../lib/rng';
 import { ctcLoss, runCtcPrograms } from './ctc_loss';

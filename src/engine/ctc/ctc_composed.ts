@@ -3,7 +3,7 @@
 // the baseline the fused kernel is benchmarked against, and as one more independent check of it.
 // -inf is a large finite negative so that autodiff through logSumExp stays finite.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 const NEG = -1e30;
 

@@ -5,7 +5,7 @@
 // as warp-ctc and PyTorch do); tf.customGrad hands the saved gradient to autodiff.
 // Semantics follow torch.nn.functional.ctc_loss(log_softmax(logits).transpose(0, 1), ...).
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ctcLossReference } from './ctc_reference';
 import { CtcAlphaBetaProgram, CtcGradProgram, CtcNllProgram, CtcRowLseProgram, uniformsI32 } from './ctc_program';

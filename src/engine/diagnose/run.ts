@@ -2,7 +2,7 @@
 // evaluation pass, one gradient pass, a scan of the stored samples) and assembles the report.
 // Runs in the worker; read-backs here are asynchronous and outside any training step.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../../data/batch';
 import { throwOnGpuErrors } from '../backend';
 import type { DatasetMeta, SampleRecord } from '../../data/types';

@@ -12,7 +12,7 @@
 // TF.js ops (every backend, no read-back) inside tf.customGrad with the closed-form gradient;
 // masked frames contribute nothing even when they hold NaN or Inf.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export interface KdOptions {
   temperature: number; // τ > 0; VAC: 8

@@ -2,7 +2,7 @@
 // (VAC's SeqKD: CTC 'mean' per label token, the KL term averaged over each sample's valid frames,
 // both then averaged over the batch). CTC is skipped when its weight is 0.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ctcLoss } from '../ctc/ctc_loss';
 import type { BatchTensors } from '../train/batch_tensors';
 import { kdLoss } from './kd_loss';

@@ -5,7 +5,7 @@
 // [B, T', C] tensor inside the step. Teacher frames must equal the student's output frames per
 // sample: teacherProblems() says which samples differ and by how much before a run starts.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { SampleInfo } from '../../data/source';
 import type { DatasetMeta } from '../../data/types';
 import type { StTensor } from '../checkpoint/safetensors';

@@ -3,7 +3,7 @@
 // Batches in the order given (a sample's outputs do not depend on its batch: tested per preset);
 // one asynchronous read-back per batch.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../../data/batch';
 import type { DatasetMeta, Split } from '../../data/types';
 import type { SampleSource } from '../../data/source';

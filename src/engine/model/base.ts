@@ -1,7 +1,7 @@
 // Pieces every preset shares: named parameter storage (lookup, loading by name, count, dispose),
 // seeded uniform init, per-sample length masks and LayerNorm.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../../lib/rng';
 import type { StoredTensor } from './model';
 

@@ -10,7 +10,7 @@
 //             dispatch per step for both directions (lstm_program.ts), with a custom gradient
 //             whose backward pass is one dispatch per step too; dW_hh is one matmul at the end.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { lstmLayout, LstmStepGradProgram, LstmStepProgram } from './lstm_program';
 

@@ -10,7 +10,7 @@
 //   4. tensor growth over a repeat; and the dispatches of the runs in 2 (forward, then forward +
 //      backward), fused and composed.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { Rng } from '../../lib/rng';
 import { countDispatches } from '../dispatches';

@@ -2,7 +2,7 @@
 // place that builds a model from a config. Trainer, overfit test, diagnostics and the worker only
 // see `SequenceModel`.
 
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './registry';
 
 /** What a model reads from a padded batch. */

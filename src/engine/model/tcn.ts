@@ -10,7 +10,7 @@
 // safetensors tensors and can be read from Python. Subsampling ×4 adds model.subsample2.{weight,bias}
 // and changes no other name, so a ×2 checkpoint (written before the choice existed) loads unchanged.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../lib/rng';
 import { lengthMask, ParamModel, uniformInit } from './base';
 import type { ModelInput, SequenceModel } from './model';

@@ -17,7 +17,7 @@
 // unbatched result. The backward LSTM reads each sequence reversed within its own length, so for
 // both directions the padding comes after the real frames and real outputs never depend on it.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../lib/rng';
 import { lengthMask, ParamModel, uniformInit } from './base';
 import { bilstm, type Recurrence } from './bilstm';

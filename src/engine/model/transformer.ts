@@ -16,7 +16,7 @@
 //   .ff.1.weight [d, 4d], .ff.1.bias [4d], .ff.2.weight [4d, d], .ff.2.bias [d]
 //   model.ln_final.gamma/beta [d], model.head.weight [d, V], model.head.bias [V]
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../lib/rng';
 import { layerNorm, lengthMask, ParamModel, uniformInit } from './base';
 import type { ModelInput, SequenceModel } from './model';

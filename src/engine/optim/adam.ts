@@ -1,7 +1,7 @@
 // Adam / AdamW (decoupled weight decay, Loshchilov & Hutter 2019) over named tf.Variables.
 // Slots are named "optim.m.<param>" / "optim.v.<param>" so they go into checkpoints as they are.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export interface AdamConfig {
   lr: number; // usual 3e-4 .. 3e-3

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Global L2 norm of a list of tensors. Not tf.addN: on WebGPU it binds every input as a storage

@@ -2,7 +2,7 @@
 //   g' = g + wd * p;  v = momentum * v + g';  p -= lr * v
 // Slots are "optim.momentum.<param>".
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export interface SgdConfig {
   lr: number;

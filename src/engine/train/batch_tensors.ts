@@ -2,7 +2,7 @@
 // One place for the output-length / mask arithmetic shared by training, the overfit test and the
 // diagnostics.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../../data/batch';
 
 export interface BatchTensors {

@@ -3,7 +3,7 @@
 // Protocol: N training samples in one batch, dropout 0, no early stopping, up to maxEpochs
 // epochs of one step each; passes when simple greedy decoding reproduces every transcript.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ctcLoss } from '../ctc/ctc_loss';
 import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { wer } from '../metrics/wer';

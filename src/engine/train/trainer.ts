@@ -7,7 +7,7 @@
 // With a teacher (distillation) the loss is ctcWeight·CTC + kdWeight·τ²·KL (../distill/), the KL
 // term and the student–teacher agreement are tracked, and checkpoints record the teacher.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../../data/batch';
 import { batchTensors, disposeBatchTensors } from './batch_tensors';
 import { bucketedBatches, paddingEfficiency } from '../../data/loader';
