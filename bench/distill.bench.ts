@@ -26,19 +26,31 @@ export interface DistillBenchShape {
   F: number;
   V: number; // vocabulary (classes V + 1)
   L: number; // tokens per transcript
-  steps: number; // optimizer steps per timed run (the first 2 are warm-up)
+  steps: number; // optimizer steps per run (the first 2 are warm-up; the rest timed, in each of DISTILL_ROUNDS rounds)
   student: ArchKnobs;
   teacher: ArchKnobs;
 }
 
 export const DEFAULT_DISTILL_SHAPES: DistillBenchShape[] = [
   {
-    name: 'PHOENIX-like', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6,
+    name: 'PHOENIX-like',
+    B: 8,
+    T: 150,
+    F: 512,
+    V: 1296,
+    L: 28,
+    steps: 5,
     student: { preset: 'tcn', subsampling: 4, channels: 128, layers: 3, hidden: 0, heads: 0, dropout: 0.1 },
     teacher: { preset: 'tconv-bilstm', channels: 128, layers: 2, hidden: 128, heads: 0, dropout: 0 },
   },
   {
-    name: 'PHOENIX-like', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6,
+    name: 'PHOENIX-like',
+    B: 8,
+    T: 150,
+    F: 512,
+    V: 1296,
+    L: 28,
+    steps: 5,
     student: { preset: 'tcn', subsampling: 4, channels: 128, layers: 3, hidden: 0, heads: 0, dropout: 0.1 },
     teacher: { preset: 'transformer', channels: 256, layers: 4, hidden: 0, heads: 4, dropout: 0 },
   },
@@ -49,7 +61,7 @@ export interface DistillBenchResult {
   backend: string;
   studentParams: number;
   teacherParams: number;
-  plainMs: number; // ms per step, student alone (CTC)
+  plainMs: number; // median ms per step, student alone (CTC)
   modelTeacherMs: number; // ms per step, distillation with the teacher model run in the step
   storedTeacherMs: number; // ms per step, distillation with teacher log-probs given per batch
   teacherForwardMs: number; // the teacher's eval forward on one batch, read back
@@ -64,24 +76,45 @@ function dataset(s: DistillBenchShape, seed = 5): { meta: DatasetMeta; samples: 
   const samples: SampleRecord[] = Array.from({ length: n }, (_, i) => {
     const T = s.T - rng.int(0, 8);
     return {
-      datasetId: 'bench', index: i, id: `b${i}`, split: 'train', frames: T,
+      datasetId: 'bench',
+      index: i,
+      id: `b${i}`,
+      split: 'train',
+      frames: T,
       text: Array.from({ length: s.L }, () => vocab[rng.int(0, s.V - 1)]).join(' '),
       features: Float32Array.from({ length: T * s.F }, () => rng.normal()).buffer,
     };
   });
   const meta: DatasetMeta = {
-    id: 'bench', name: 'bench', source: 'demo', createdAt: 0, numSamples: n, counts: { train: n, val: 0, test: 0 }, featureDim: s.F,
-    frames: { min: s.T - 8, mean: s.T - 4, max: s.T }, vocab, norm: { mean: new Array(s.F).fill(0), std: new Array(s.F).fill(1) }, bytes: 0,
+    id: 'bench',
+    name: 'bench',
+    source: 'demo',
+    createdAt: 0,
+    numSamples: n,
+    counts: { train: n, val: 0, test: 0 },
+    featureDim: s.F,
+    frames: { min: s.T - 8, mean: s.T - 4, max: s.T },
+    vocab,
+    norm: { mean: new Array(s.F).fill(0), std: new Array(s.F).fill(1) },
+    bytes: 0,
   };
   return { meta, samples };
 }
 
-/** ms per optimizer step after 2 warm-up steps. */
-async function stepMs(trainer: Trainer, hooks: TrainHooks = {}): Promise<number> {
+/** Each optimizer step's duration in ms, after 2 warm-up steps. */
+async function stepTimes(trainer: Trainer, hooks: TrainHooks = {}): Promise<number[]> {
   const stamps: number[] = [];
   await trainer.run({ ...hooks, onStep: (st) => (hooks.onStep?.(st), void stamps.push(performance.now())) });
-  return (stamps[stamps.length - 1] - stamps[1]) / (stamps.length - 2);
+  return stamps.slice(2).map((t, i) => t - stamps[i + 1]);
 }
+
+const median = (xs: number[]) => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
+
+/** Rounds of the three runs, interleaved, so that a change in the machine's load falls on all three alike. */
+export const DISTILL_ROUNDS = 2;
 
 export async function benchDistill(s: DistillBenchShape): Promise<DistillBenchResult> {
   const { meta, samples } = dataset(s);
@@ -97,7 +130,16 @@ export async function benchDistill(s: DistillBenchShape): Promise<DistillBenchRe
   const [tl, sl] = [teacher.apply(t, false), studentModel.apply(t, false)];
   const perT = kdLoss(sl, tl, t.mask, { ...DISTILL_DEFAULTS, reduction: 'none' });
   const [per, sData, tData] = await Promise.all([perT.data(), sl.data(), tl.data()]);
-  const ref = kdLossReference({ student: sData, teacher: tData, lengths: t.outLens, B: s.B, T: t.Tout, C, temperature: DISTILL_DEFAULTS.temperature, excludeBlank: true });
+  const ref = kdLossReference({
+    student: sData,
+    teacher: tData,
+    lengths: t.outLens,
+    B: s.B,
+    T: t.Tout,
+    C,
+    temperature: DISTILL_DEFAULTS.temperature,
+    excludeBlank: true,
+  });
   // Relative to the largest per-sample value: near-uniform fresh models give small KLs, where float32 cancellation dominates a per-sample ratio.
   const kdOpRelErr = Math.max(...Array.from(per, (x, i) => Math.abs(x - ref.perSample[i]))) / Math.max(...Array.from(ref.perSample, Math.abs));
   // float32 log-probs of ≈ −log C carry ≈ 1e-6 absolute error; a fresh model's KL is small (≈ 1e-3 of that), hence 2e-3.
@@ -132,24 +174,48 @@ export async function benchDistill(s: DistillBenchShape): Promise<DistillBenchRe
   // Check 2: a copy of the teacher as the student (same preset, weights copied, dropout 0) gets KL 0.
   const copyCfg: TrainConfig = { ...cfg, ...s.teacher, dropout: 0, epochs: 1 };
   const copy = new Trainer(meta, samples.slice(0, s.B), copyCfg, undefined, { teacher: modelTeacher(teacher, info, false), settings: DISTILL_DEFAULTS });
-  copy.model.loadTensors(Object.fromEntries(await Promise.all([...teacher.params].map(async ([k, v]) => [k, { shape: v.shape, data: await v.data() }] as const))));
+  copy.model.loadTensors(
+    Object.fromEntries(await Promise.all([...teacher.params].map(async ([k, v]) => [k, { shape: v.shape, data: await v.data() }] as const))),
+  );
   let copiedStudentKd = NaN;
   await copy.run({ onStep: (st) => void (copiedStudentKd = st.kd!) });
   copy.dispose();
   if (copiedStudentKd !== 0) throw new Error(`distill bench: a copied student's KL is ${copiedStudentKd}, expected 0`);
 
-  const plain = new Trainer(meta, samples, cfg);
-  const studentParams = plain.model.paramCount();
-  const plainMs = await stepMs(plain);
-  plain.dispose();
-  const withModel = new Trainer(meta, samples, cfg, undefined, { teacher: modelTeacher(teacher, info, false), settings: DISTILL_DEFAULTS });
-  const modelTeacherMs = await stepMs(withModel);
-  withModel.dispose();
-  const stored = storedTeacher({ kind: 'outputs', id: 'bench', name: 'stored log-probs' }, C, (i) => rows.get(i)!.length / C, async (idx) => idx.map((i) => rows.get(i)!));
-  const withStored = new Trainer(meta, samples, cfg, undefined, { teacher: stored, settings: DISTILL_DEFAULTS });
-  const storedTeacherMs = await stepMs(withStored);
-  withStored.dispose();
+  // Median step time of each run over DISTILL_ROUNDS interleaved rounds (plain, teacher model, stored outputs).
+  const times = { plain: [] as number[], model: [] as number[], stored: [] as number[] };
+  let studentParams = 0;
+  for (let round = 0; round < DISTILL_ROUNDS; round++) {
+    const plain = new Trainer(meta, samples, cfg);
+    studentParams = plain.model.paramCount();
+    times.plain.push(...(await stepTimes(plain)));
+    plain.dispose();
+    const withModel = new Trainer(meta, samples, cfg, undefined, { teacher: modelTeacher(teacher, info, false), settings: DISTILL_DEFAULTS });
+    times.model.push(...(await stepTimes(withModel)));
+    withModel.dispose();
+    const stored = storedTeacher(
+      { kind: 'outputs', id: 'bench', name: 'stored log-probs' },
+      C,
+      (i) => rows.get(i)!.length / C,
+      async (idx) => idx.map((i) => rows.get(i)!),
+    );
+    const withStored = new Trainer(meta, samples, cfg, undefined, { teacher: stored, settings: DISTILL_DEFAULTS });
+    times.stored.push(...(await stepTimes(withStored)));
+    withStored.dispose();
+  }
+  const [plainMs, modelTeacherMs, storedTeacherMs] = [median(times.plain), median(times.model), median(times.stored)];
   const teacherParams = teacher.paramCount();
   teacher.dispose();
-  return { shape: s, backend: tf.getBackend(), studentParams, teacherParams, plainMs, modelTeacherMs, storedTeacherMs, teacherForwardMs, kdOpRelErr, copiedStudentKd };
+  return {
+    shape: s,
+    backend: tf.getBackend(),
+    studentParams,
+    teacherParams,
+    plainMs,
+    modelTeacherMs,
+    storedTeacherMs,
+    teacherForwardMs,
+    kdOpRelErr,
+    copiedStudentKd,
+  };
 }

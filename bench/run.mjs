@@ -4,11 +4,12 @@
 // python3-torch is installed, and writes the results into BENCHMARKS.md (date and machine).
 // It also imports a generated 6000-sample dataset (≈300 frames × 100 dims, float32 .npy files in
 // the OS temp folder) through the streaming importer, sampling peak memory over CDP.
+//   BENCH_DIST=dist (build folder)  BENCH_STARTUP_RUNS=3
 //   BENCH_REPS=5  BENCH_SHAPES='[{"name":"x","B":8,"T":75,"L":28,"V":1296,"fullLength":true}]'  CHROMIUM_PATH=...
 // A CTC result that disagrees with the float64 reference (or PyTorch's with the fused one) fails
 // the run (non-zero exit) before anything is written. `npm run bench:node` runs the CTC and
 // training benchmarks without a browser, on Dawn (bench/node.mjs).
-//   BENCH_ONLY=ctc,train,import,align,distill (default: all)  BENCH_IMPORT_SAMPLES=6000
+//   BENCH_ONLY=ctc,train,import,align,distill,startup (default: all)  BENCH_IMPORT_SAMPLES=6000
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,22 +21,24 @@ import { createServer } from 'vite';
 const tsLoader = await createServer({ configFile: false, logLevel: 'error', appType: 'custom', server: { middlewareMode: true, hmr: false } });
 const { writeNpy } = await tsLoader.ssrLoadModule('/src/data/npy.ts');
 const ctcReport = await tsLoader.ssrLoadModule('/bench/ctc_report.node.ts');
+const startup = await tsLoader.ssrLoadModule('/bench/startup.node.ts');
 await tsLoader.close();
 
 const port = Number(process.env.BENCH_PORT || 4183);
 const reps = Number(process.env.BENCH_REPS || 5);
 const shapes = process.env.BENCH_SHAPES ? JSON.parse(process.env.BENCH_SHAPES) : undefined;
-const only = new Set((process.env.BENCH_ONLY || 'ctc,train,import,align,distill').split(','));
+const only = new Set((process.env.BENCH_ONLY || 'ctc,train,import,align,distill,startup').split(','));
 
 /** Writes the import benchmark's dataset: n samples, frames uniform in [150, 450], 100 dims, 40 words. */
 function writeImportDataset(dir, n) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'feats'), { recursive: true });
   let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const rows = [];
   for (let i = 0; i < n; i++) {
-    const T = 150 + Math.floor(rnd() * 301), F = 100;
+    const T = 150 + Math.floor(rnd() * 301),
+      F = 100;
     const data = new Float32Array(T * F);
     for (let k = 0; k < data.length; k++) data[k] = rnd() * 2 - 1;
     writeFileSync(join(dir, 'feats', `s${i}.npy`), writeNpy(data, [T, F]));
@@ -59,7 +62,15 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-let results = [], problems = [], backend, trainResults = [], importResult = null, memory = null, alignResults = [], distillResults = [];
+let startupResult = null;
+let results = [],
+  problems = [],
+  backend,
+  trainResults = [],
+  importResult = null,
+  memory = null,
+  alignResults = [],
+  distillResults = [];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--no-sandbox', '--disable-background-networking', '--disable-component-update'],
@@ -77,6 +88,7 @@ try {
   if (only.has('train')) trainResults = await page.evaluate(() => window.ctcLab.benchTrain());
   if (only.has('align')) alignResults = await page.evaluate(() => window.ctcLab.benchAlign());
   if (only.has('distill')) distillResults = await page.evaluate(() => window.ctcLab.benchDistill());
+  if (only.has('startup')) startupResult = await startup.benchStartup(browser, `http://localhost:${port}`, outDir, Number(process.env.BENCH_STARTUP_RUNS || 3));
   if (only.has('import')) {
     const dir = join(os.tmpdir(), 'ctc-lab-import-bench');
     const n = Number(process.env.BENCH_IMPORT_SAMPLES || 6000);
@@ -93,7 +105,9 @@ try {
     const measured = async (fn, arg) => {
       await cdp.send('HeapProfiler.collectGarbage');
       const base = await heap();
-      let peak = { ...base }, peakSum = base.js + base.buffers, sampling = true;
+      let peak = { ...base },
+        peakSum = base.js + base.buffers,
+        sampling = true;
       const sampler = (async () => {
         while (sampling) {
           const h = await heap();
@@ -122,7 +136,11 @@ try {
   }
 } finally {
   await browser.close();
-  try { process.kill(-server.pid); } catch { /* already gone */ }
+  try {
+    process.kill(-server.pid);
+  } catch {
+    /* already gone */
+  }
 }
 
 // PyTorch CPU on the same inputs (written as .npy), if available; it checks its loss against the fused one.
@@ -134,9 +152,15 @@ writeFileSync('bench/out/ctc.json', JSON.stringify({ backend, results, torch }, 
 // Machine description.
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const chromiumVersion = (() => {
-  try { return execFileSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return 'Chromium'; }
+  try {
+    return execFileSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'Chromium';
+  }
 })();
-const adapter = backend.adapter ? `${backend.adapter.vendor} / ${backend.adapter.architecture} / ${backend.adapter.device || '(no device id)'}${backend.adapter.description ? ` (${backend.adapter.description})` : ''}` : backend.name;
+const adapter = backend.adapter
+  ? `${backend.adapter.vendor} / ${backend.adapter.architecture} / ${backend.adapter.device || '(no device id)'}${backend.adapter.description ? ` (${backend.adapter.description})` : ''}`
+  : backend.name;
 const f = (x, d = 1) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
 const section = ctcReport.ctcMarkdown({
   title: 'CTC loss, forward + backward',
@@ -158,37 +182,43 @@ const trainLines = [
     const shape = `${s.name} B${s.B} T${s.T} F${s.F} V${s.V} C${s.channels} L${s.layers}${s.hidden ? ` H${s.hidden}` : ''}${s.heads ? ` heads${s.heads}` : ''}`;
     return `| ${s.preset} | ${shape} | ${r.params} | ${f(r.msPerStep)} (${f(r.msSpread[0])}–${f(r.msSpread[1])}) | ${f(r.dispatchesPerStep)} | ${f(r.framesPerSecond)} | ${r.modelGflopPerStep.toFixed(2)} | ${r.matmulGflops.toFixed(2)} | ${(100 * r.mfu).toFixed(0)}% | ${r.readbacksPerStep.toFixed(2)} | ${r.tensorGrowth} | ${r.batchAssemblyMs.toFixed(1)} ms / ${f(r.msPerStep)} ms |`;
   }),
-  ...(trainResults.some((r) => r.composed) ? [
-    '',
-    'BiLSTM recurrence, fused WGSL (one dispatch per time step per layer, forward and backward) against composed TF.js ops, same data, seeds and dropout masks, side by side in this run; step losses checked to agree first:',
-    '',
-    '| preset | dispatches / step: composed → fused | ratio | ms / step: composed → fused (min–max) | speed-up | step losses, max rel. difference |',
-    '|---|---|---|---|---|---|',
-    ...trainResults.filter((r) => r.composed).map((r) => {
-      const c = r.composed;
-      return `| ${r.shape.preset} | ${f(c.dispatchesPerStep)} → ${f(r.dispatchesPerStep)} | ${(c.dispatchesPerStep / r.dispatchesPerStep).toFixed(1)}× | ${f(c.msPerStep)} (${f(c.msSpread[0])}–${f(c.msSpread[1])}) → ${f(r.msPerStep)} (${f(r.msSpread[0])}–${f(r.msSpread[1])}) | ${(c.msPerStep / r.msPerStep).toFixed(2)}× | ${c.lossMaxRelDiff.toExponential(1)} |`;
-    }),
-  ] : []),
+  ...(trainResults.some((r) => r.composed)
+    ? [
+        '',
+        'BiLSTM recurrence, fused WGSL (one dispatch per time step per layer, forward and backward) against composed TF.js ops, same data, seeds and dropout masks, side by side in this run; step losses checked to agree first:',
+        '',
+        '| preset | dispatches / step: composed → fused | ratio | ms / step: composed → fused (min–max) | speed-up | step losses, max rel. difference |',
+        '|---|---|---|---|---|---|',
+        ...trainResults
+          .filter((r) => r.composed)
+          .map((r) => {
+            const c = r.composed;
+            return `| ${r.shape.preset} | ${f(c.dispatchesPerStep)} → ${f(r.dispatchesPerStep)} | ${(c.dispatchesPerStep / r.dispatchesPerStep).toFixed(1)}× | ${f(c.msPerStep)} (${f(c.msSpread[0])}–${f(c.msSpread[1])}) → ${f(r.msPerStep)} (${f(r.msSpread[0])}–${f(r.msSpread[1])}) | ${(c.msPerStep / r.msPerStep).toFixed(2)}× | ${c.lossMaxRelDiff.toExponential(1)} |`;
+          }),
+      ]
+    : []),
 ];
 
 const ir = importResult;
-const importLines = ir ? [
-  `### Dataset import and loader — ${new Date().toISOString().slice(0, 10)}`,
-  '',
-  `Machine: as above. ${ir.plain.files - 1} generated samples (frames uniform in 150–450, 100 float32 dims) as one .npy each plus manifest.jsonl, ${f(ir.plain.megabytes)} MiB, picked as a folder. The importer runs on the main thread of kernels.html with the worker's code: read-ahead of the next file, parse, validate (NaN/Inf, dims), Welford/Chan statistics, staged IndexedDB writes in 8 MB transactions with one write in flight, then the commit. Memory: the page's V8 heap plus ArrayBuffer backing stores (CDP Runtime.getHeapUsage every 50 ms), peak above the level after a forced GC before the phase; it includes garbage not yet collected.`,
-  '',
-  '| measure | value |',
-  '|---|---|',
-  `| plain file read (File.arrayBuffer, same files) | ${f(ir.plain.MBs)} MiB/s |`,
-  `| import, float32 (read → staged in IndexedDB) | ${f(ir.f32.MBs)} MiB/s (${(100 * ir.f32.MBs / ir.plain.MBs).toFixed(0)}% of plain read); commit ${(ir.f32.commitSeconds * 1000).toFixed(0)} ms; ${f(ir.f32.storedMB)} MiB stored |`,
-  `| import + commit, float16 chosen before the import (encoded while staging) | ${f(ir.f16.totalMBs)} MiB/s; ${f(ir.f16.storedMB)} MiB stored |`,
-  `| import + commit, float16 chosen on the report (staged as float32, rewritten at commit) | ${f(ir.f16late.totalMBs)} MiB/s (commit ${ir.f16late.commitSeconds.toFixed(1)} s); ${f(ir.f16late.storedMB)} MiB stored |`,
-  `| peak memory above baseline, float32 import | ${f(memory.f32.overBaseMB)} MiB (V8 heap peak ${f(memory.f32.peakJsMB)} MiB, buffers peak ${f(memory.f32.peakBuffersMB)} MiB) |`,
-  `| peak memory above baseline, float16 import | ${f(memory.f16.overBaseMB)} MiB (V8 heap peak ${f(memory.f16.peakJsMB)} MiB, buffers peak ${f(memory.f16.peakBuffersMB)} MiB) |`,
-  `| peak memory above baseline, float16 chosen on the report (commit rewrite) | ${f(memory.f16late.overBaseMB)} MiB |`,
-  `| padding efficiency, batch ${ir.loader.batchSize}: length-bucketed / random batches | ${(100 * ir.loader.bucketed).toFixed(1)}% / ${(100 * ir.loader.unbucketed).toFixed(1)}% |`,
-  `| batch assembly (makeBatch, ${ir.loader.batchSize} × ~300 × 100, CPU) | ${ir.loader.batchAssemblyMs.toFixed(2)} ms |`,
-] : [];
+const importLines = ir
+  ? [
+      `### Dataset import and loader — ${new Date().toISOString().slice(0, 10)}`,
+      '',
+      `Machine: as above. ${ir.plain.files - 1} generated samples (frames uniform in 150–450, 100 float32 dims) as one .npy each plus manifest.jsonl, ${f(ir.plain.megabytes)} MiB, picked as a folder. The importer runs on the main thread of kernels.html with the worker's code: read-ahead of the next file, parse, validate (NaN/Inf, dims), Welford/Chan statistics, staged IndexedDB writes in 8 MB transactions with one write in flight, then the commit. Memory: the page's V8 heap plus ArrayBuffer backing stores (CDP Runtime.getHeapUsage every 50 ms), peak above the level after a forced GC before the phase; it includes garbage not yet collected.`,
+      '',
+      '| measure | value |',
+      '|---|---|',
+      `| plain file read (File.arrayBuffer, same files) | ${f(ir.plain.MBs)} MiB/s |`,
+      `| import, float32 (read → staged in IndexedDB) | ${f(ir.f32.MBs)} MiB/s (${((100 * ir.f32.MBs) / ir.plain.MBs).toFixed(0)}% of plain read); commit ${(ir.f32.commitSeconds * 1000).toFixed(0)} ms; ${f(ir.f32.storedMB)} MiB stored |`,
+      `| import + commit, float16 chosen before the import (encoded while staging) | ${f(ir.f16.totalMBs)} MiB/s; ${f(ir.f16.storedMB)} MiB stored |`,
+      `| import + commit, float16 chosen on the report (staged as float32, rewritten at commit) | ${f(ir.f16late.totalMBs)} MiB/s (commit ${ir.f16late.commitSeconds.toFixed(1)} s); ${f(ir.f16late.storedMB)} MiB stored |`,
+      `| peak memory above baseline, float32 import | ${f(memory.f32.overBaseMB)} MiB (V8 heap peak ${f(memory.f32.peakJsMB)} MiB, buffers peak ${f(memory.f32.peakBuffersMB)} MiB) |`,
+      `| peak memory above baseline, float16 import | ${f(memory.f16.overBaseMB)} MiB (V8 heap peak ${f(memory.f16.peakJsMB)} MiB, buffers peak ${f(memory.f16.peakBuffersMB)} MiB) |`,
+      `| peak memory above baseline, float16 chosen on the report (commit rewrite) | ${f(memory.f16late.overBaseMB)} MiB |`,
+      `| padding efficiency, batch ${ir.loader.batchSize}: length-bucketed / random batches | ${(100 * ir.loader.bucketed).toFixed(1)}% / ${(100 * ir.loader.unbucketed).toFixed(1)}% |`,
+      `| batch assembly (makeBatch, ${ir.loader.batchSize} × ~300 × 100, CPU) | ${ir.loader.batchAssemblyMs.toFixed(2)} ms |`,
+    ]
+  : [];
 
 const alignLines = [
   `### Forced alignment (CPU) — ${new Date().toISOString().slice(0, 10)}`,
@@ -197,24 +227,32 @@ const alignLines = [
   '',
   '| shape | forcedAlign | token spans | CTC forward (reference) | ctcLogLikelihood | align / ctcLogLikelihood | best path vs log-likelihood |',
   '|---|---|---|---|---|---|---|',
-  ...alignResults.map((r) => `| ${r.shape.name} T${r.shape.T} L${r.shape.L} C${r.shape.C} | ${f(r.alignMs, 2)} ms | ${r.spansMs < 0.1 ? '< 0.1' : f(r.spansMs, 2)} ms | ${f(r.forwardMs, 2)} ms | ${f(r.logLikMs, 2)} ms | ${(r.alignMs / r.logLikMs).toFixed(2)} | ${r.score.toFixed(1)} ≤ ${r.logLikelihood.toFixed(1)} |`),
+  ...alignResults.map(
+    (r) =>
+      `| ${r.shape.name} T${r.shape.T} L${r.shape.L} C${r.shape.C} | ${f(r.alignMs, 2)} ms | ${r.spansMs < 0.1 ? '< 0.1' : f(r.spansMs, 2)} ms | ${f(r.forwardMs, 2)} ms | ${f(r.logLikMs, 2)} ms | ${(r.alignMs / r.logLikMs).toFixed(2)} | ${r.score.toFixed(1)} ≤ ${r.logLikelihood.toFixed(1)} |`,
+  ),
 ];
 
-const knobs = (k) => `${k.preset}${k.subsampling ? ` ×${k.subsampling}` : ''} C${k.channels} L${k.layers}${k.hidden ? ` H${k.hidden}` : ''}${k.heads ? ` heads${k.heads}` : ''}`;
+const knobs = (k) =>
+  `${k.preset}${k.subsampling ? ` ×${k.subsampling}` : ''} C${k.channels} L${k.layers}${k.hidden ? ` H${k.hidden}` : ''}${k.heads ? ` heads${k.heads}` : ''}`;
 const distillLines = [
   `### Distillation step vs plain step — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: as above. Synthetic data, one optimizer step per batch, ms per step after 2 warm-up steps; the same student trained on CTC alone, with a teacher model run in eval mode in every step (a checkpoint as teacher), and with the teacher's log-probs handed in per batch (an imported output set; here from memory, so IndexedDB reads are not counted). Loss ctcWeight·CTC + kdWeight·τ²·KL, τ 8, blank excluded. Checked first: the KD op against the float64 reference at this shape, and a student that is a copy of its teacher gets a KL of exactly 0.`,
+  `Machine: as above. Synthetic data, one optimizer step per batch; median ms per step (3 steps after 2 warm-up steps, in each of 2 interleaved rounds of the three runs); the same student trained on CTC alone, with a teacher model run in eval mode in every step (a checkpoint as teacher), and with the teacher's log-probs handed in per batch (an imported output set; here from memory, so IndexedDB reads are not counted). Loss ctcWeight·CTC + kdWeight·τ²·KL, τ 8, blank excluded. Checked first: the KD op against the float64 reference at this shape, and a student that is a copy of its teacher gets a KL of exactly 0.`,
   '',
   '| shape | student (params) | teacher (params) | plain step | + teacher model | + stored teacher outputs | teacher forward alone | added by the teacher model | KD op vs float64 |',
   '|---|---|---|---|---|---|---|---|---|',
-  ...distillResults.map((r) => `| ${r.shape.name} B${r.shape.B} T${r.shape.T} F${r.shape.F} V${r.shape.V} | ${knobs(r.shape.student)} (${r.studentParams}) | ${knobs(r.shape.teacher)} (${r.teacherParams}) | ${f(r.plainMs)} ms | ${f(r.modelTeacherMs)} ms (${(r.modelTeacherMs / r.plainMs).toFixed(2)}×) | ${f(r.storedTeacherMs)} ms (${(r.storedTeacherMs / r.plainMs).toFixed(2)}×) | ${f(r.teacherForwardMs)} ms | ${f(r.modelTeacherMs - r.plainMs)} ms | ${r.kdOpRelErr.toExponential(1)} |`),
+  ...distillResults.map(
+    (r) =>
+      `| ${r.shape.name} B${r.shape.B} T${r.shape.T} F${r.shape.F} V${r.shape.V} | ${knobs(r.shape.student)} (${r.studentParams}) | ${knobs(r.shape.teacher)} (${r.teacherParams}) | ${f(r.plainMs)} ms | ${f(r.modelTeacherMs)} ms (${(r.modelTeacherMs / r.plainMs).toFixed(2)}×) | ${f(r.storedTeacherMs)} ms (${(r.storedTeacherMs / r.plainMs).toFixed(2)}×) | ${f(r.teacherForwardMs)} ms | ${f(r.modelTeacherMs - r.plainMs)} ms | ${r.kdOpRelErr.toExponential(1)} |`,
+  ),
 ];
 
 const file = 'BENCHMARKS.md';
 let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`; each section is replaced by its latest run.\n\n';
 const put = (name, body) => {
-  const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
+  const begin = `<!-- ${name}:begin -->`,
+    end = `<!-- ${name}:end -->`;
   if (doc.includes(begin)) doc = doc.slice(0, doc.indexOf(begin)) + `${begin}\n${body}\n${end}` + doc.slice(doc.indexOf(end) + end.length);
   else doc += `\n${begin}\n${body}\n${end}\n`;
 };
@@ -223,9 +261,11 @@ if (trainResults.length) put('train', trainLines.join('\n'));
 if (importResult) put('import', importLines.join('\n'));
 if (alignResults.length) put('align', alignLines.join('\n'));
 if (distillResults.length) put('distill', distillLines.join('\n'));
+if (startupResult) put('startup', startup.startupMarkdown(startupResult));
 writeFileSync(file, doc);
 console.log(section);
 if (trainResults.length) console.log(trainLines.join('\n'));
 if (importResult) console.log(importLines.join('\n'));
 if (alignResults.length) console.log(alignLines.join('\n'));
 if (distillResults.length) console.log(distillLines.join('\n'));
+if (startupResult) console.log(startup.startupMarkdown(startupResult));

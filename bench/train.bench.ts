@@ -33,7 +33,21 @@ export interface TrainBenchShape {
 
 export const DEFAULT_TRAIN_SHAPES: TrainBenchShape[] = [
   { name: 'PHOENIX-like', preset: 'tcn', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 10, channels: 128, layers: 3, hidden: 0, heads: 0 },
-  { name: 'PHOENIX-like', preset: 'tconv-bilstm', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 8, channels: 128, layers: 2, hidden: 128, heads: 0, compareComposed: true },
+  {
+    name: 'PHOENIX-like',
+    preset: 'tconv-bilstm',
+    B: 8,
+    T: 150,
+    F: 512,
+    V: 1296,
+    L: 28,
+    steps: 8,
+    channels: 128,
+    layers: 2,
+    hidden: 128,
+    heads: 0,
+    compareComposed: true,
+  },
   { name: 'PHOENIX-like', preset: 'transformer', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6, channels: 128, layers: 4, hidden: 0, heads: 4 },
 ];
 
@@ -64,20 +78,34 @@ function syntheticDataset(s: TrainBenchShape, seed = 5): { meta: DatasetMeta; sa
   const samples: SampleRecord[] = Array.from({ length: n }, (_, i) => {
     const T = s.T - rng.int(0, 8);
     return {
-      datasetId: 'bench', index: i, id: `b${i}`, split: 'train', frames: T,
+      datasetId: 'bench',
+      index: i,
+      id: `b${i}`,
+      split: 'train',
+      frames: T,
       text: Array.from({ length: s.L }, () => vocab[rng.int(0, s.V - 1)]).join(' '),
       features: Float32Array.from({ length: T * s.F }, () => rng.normal()).buffer,
     };
   });
   const meta: DatasetMeta = {
-    id: 'bench', name: 'bench', source: 'demo', createdAt: 0, numSamples: n, counts: { train: n, val: 0, test: 0 }, featureDim: s.F,
-    frames: { min: s.T - 8, mean: s.T - 4, max: s.T }, vocab, norm: { mean: new Array(s.F).fill(0), std: new Array(s.F).fill(1) }, bytes: 0,
+    id: 'bench',
+    name: 'bench',
+    source: 'demo',
+    createdAt: 0,
+    numSamples: n,
+    counts: { train: n, val: 0, test: 0 },
+    featureDim: s.F,
+    frames: { min: s.T - 8, mean: s.T - 4, max: s.T },
+    vocab,
+    norm: { mean: new Array(s.F).fill(0), std: new Array(s.F).fill(1) },
+    bytes: 0,
   };
   return { meta, samples };
 }
 
 async function matmulGflops(n = 1024, reps = 3): Promise<number> {
-  const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
+  const a = tf.randomNormal([n, n]),
+    b = tf.randomNormal([n, n]);
   const warm = tf.matMul(a, b);
   await warm.data();
   warm.dispose();
@@ -104,7 +132,20 @@ interface Run {
 /** Trains one epoch of s.steps steps, timing and counting every step. */
 async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Promise<Run> {
   const { meta, samples } = syntheticDataset(s);
-  const trainer = new Trainer(meta, samples, { ...TRAIN_DEFAULTS, preset: s.preset, channels: s.channels, layers: s.layers, hidden: s.hidden, heads: s.heads, dropout: 0.1, batchSize: s.B, accumulationSteps: 1, epochs: 1, warmupEpochs: 0, patience: 0 });
+  const trainer = new Trainer(meta, samples, {
+    ...TRAIN_DEFAULTS,
+    preset: s.preset,
+    channels: s.channels,
+    layers: s.layers,
+    hidden: s.hidden,
+    heads: s.heads,
+    dropout: 0.1,
+    batchSize: s.B,
+    accumulationSteps: 1,
+    epochs: 1,
+    warmupEpochs: 0,
+    patience: 0,
+  });
   const model = trainer.model as { recurrence?: Recurrence };
   if ('recurrence' in model) model.recurrence = recurrence;
   const be = tf.backend() as tf.KernelBackend & { read: (id: object) => Promise<unknown> };
@@ -117,7 +158,10 @@ async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Promise<Ru
   const dispatches = watchDispatches();
   const stamps: number[] = [];
   const losses: number[] = [];
-  let tensorsAt3 = 0, tensorsLast = 0, readsAt3 = 0, dispatchesAt3 = 0;
+  let tensorsAt3 = 0,
+    tensorsLast = 0,
+    readsAt3 = 0,
+    dispatchesAt3 = 0;
   try {
     await trainer.run({
       onStep: (st) => {
@@ -161,7 +205,9 @@ export async function benchTrain(s: TrainBenchShape): Promise<TrainBenchResult> 
     // so the step losses may drift apart only by float rounding carried through the Adam updates.
     const lossMaxRelDiff = Math.max(...run.losses.map((l, i) => Math.abs(l - ref.losses[i]) / Math.abs(ref.losses[i])));
     if (!(lossMaxRelDiff <= 1e-3)) {
-      throw new Error(`training benchmark ${s.preset}: fused and composed recurrences disagree, step losses ${run.losses.join(', ')} vs ${ref.losses.join(', ')}`);
+      throw new Error(
+        `training benchmark ${s.preset}: fused and composed recurrences disagree, step losses ${run.losses.join(', ')} vs ${ref.losses.join(', ')}`,
+      );
     }
     composed = { msPerStep: median(ref.stepMs), msSpread: spread(ref.stepMs), dispatchesPerStep: ref.dispatchesPerStep, lossMaxRelDiff };
   }

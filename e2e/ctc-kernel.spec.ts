@@ -16,7 +16,9 @@ test('fused WebGPU CTC kernel equals the float64 reference (loss and gradient, r
   for (const r of results) {
     const c = r.case;
     const what = `B${c.B} T${c.T} V${c.V} L${c.L} ${c.reduction} zeroInfinity=${c.zeroInfinity} infeasible=${c.infeasible}`;
-    console.log(`[ctc-kernel] ${what}: nll ${r.nllRelErr.toExponential(1)} grad ${r.gradRelErr.toExponential(1)} op ${r.opLossRelErr.toExponential(1)}/${r.opGradRelErr.toExponential(1)} ${r.ms.toFixed(0)} ms`);
+    console.log(
+      `[ctc-kernel] ${what}: nll ${r.nllRelErr.toExponential(1)} grad ${r.gradRelErr.toExponential(1)} op ${r.opLossRelErr.toExponential(1)}/${r.opGradRelErr.toExponential(1)} ${r.ms.toFixed(0)} ms`,
+    );
     expect.soft(r.nllRelErr, what).toBeLessThanOrEqual(1e-4);
     // The issue's bound (1e-4) holds up to T = 1000. Past that, float32 log/exp rounding in the
     // recursion (WGSL allows ~2^-21 absolute error per log) accumulates over T steps: measured

@@ -2,8 +2,15 @@ import { test, expect } from './fixtures';
 import type { DiagnosticsReport } from '../src/engine/diagnose/report';
 
 const SECTIONS = [
-  '1. Model outputs', '2. Prediction entropy', '3. Blank rate', '4. Gradient flow', '5. Dataset quality',
-  '6. Decoding', '7. Loss against the uniform baseline', '8. Overfit test', '9. Early-stopping settings',
+  '1. Model outputs',
+  '2. Prediction entropy',
+  '3. Blank rate',
+  '4. Gradient flow',
+  '5. Dataset quality',
+  '6. Decoding',
+  '7. Loss against the uniform baseline',
+  '8. Overfit test',
+  '9. Early-stopping settings',
 ];
 
 test('diagnostics on the demo: nine checks on the page, the report downloads as Markdown and JSON', async ({ lab }) => {
@@ -17,7 +24,10 @@ test('diagnostics on the demo: nine checks on the page, the report downloads as 
   await expect(diag.region.getByRole('img', { name: 'Gradient norms per parameter' })).toBeVisible();
   // Per-sample view: reference vs hypothesis, sorted by error rate (highest first).
   await diag.region.getByText('Per-sample errors (16 samples)').click();
-  const errRows = diag.region.getByRole('table', { name: 'Per-sample errors' }).getByRole('row').filter({ has: lab.page.getByRole('cell') });
+  const errRows = diag.region
+    .getByRole('table', { name: 'Per-sample errors' })
+    .getByRole('row')
+    .filter({ has: lab.page.getByRole('cell') });
   await expect(errRows).toHaveCount(16);
   const rates = await Promise.all((await errRows.all()).map(async (r) => parseInt(await r.getByRole('cell').nth(1).innerText(), 10)));
   expect(rates).toEqual([...rates].sort((a, b) => b - a));

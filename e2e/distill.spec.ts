@@ -1,7 +1,9 @@
 import { test, expect } from './fixtures';
 import { decodeCheckpoint } from '../src/engine/checkpoint/checkpoint';
 
-test('demo → overfit test → a smaller tcn student distilled from that checkpoint: KL and agreement while training, the summary with both WERs, the teacher in the student checkpoint', async ({ lab }) => {
+test('demo → overfit test → a smaller tcn student distilled from that checkpoint: KL and agreement while training, the summary with both WERs, the teacher in the student checkpoint', async ({
+  lab,
+}) => {
   await lab.datasets.loadDemo();
   expect(await lab.overfit.run()).toContain('Overfit test passed');
   const teacherFile = (await lab.overfit.downloadText(lab.overfit.button('Download checkpoint'))).name;
@@ -24,7 +26,15 @@ test('demo → overfit test → a smaller tcn student distilled from that checkp
   await subsampling.selectOption('×2');
   await expect(tr.region.getByRole('note').filter({ hasText: 'time subsampling' })).toHaveCount(0);
 
-  await tr.start({ Channels: 24, Blocks: 2, Epochs: 3, 'Accumulation steps': 1, 'Peak learning rate': 0.003, 'Warmup epochs': 0, 'Early-stopping patience': 0 });
+  await tr.start({
+    Channels: 24,
+    Blocks: 2,
+    Epochs: 3,
+    'Accumulation steps': 1,
+    'Peak learning rate': 0.003,
+    'Warmup epochs': 0,
+    'Early-stopping patience': 0,
+  });
   await expect(tr.field('Distillation')).toContainText(`Distilling from checkpoint ${teacherFile}`);
   await expect(tr.region.getByRole('img', { name: 'Distillation KL' })).toBeVisible({ timeout: 120_000 });
   await expect(tr.region.getByRole('img', { name: 'Student–teacher agreement' })).toBeVisible({ timeout: 120_000 });
@@ -48,7 +58,13 @@ test('demo → overfit test → a smaller tcn student distilled from that checkp
   // The student's checkpoint records its teacher and the KD settings.
   const { name, bytes } = await tr.downloadText(tr.runs.first().getByRole('button', { name: 'Download last' }));
   const { meta } = decodeCheckpoint(bytes, name);
-  expect(meta.distillation).toMatchObject({ kdWeight: 25, ctcWeight: 1, temperature: 8, excludeBlank: true, teacher: { kind: 'checkpoint', name: teacherFile, subsampling: 2, model: { preset: 'tcn', channels: 64 } } });
+  expect(meta.distillation).toMatchObject({
+    kdWeight: 25,
+    ctcWeight: 1,
+    temperature: 8,
+    excludeBlank: true,
+    teacher: { kind: 'checkpoint', name: teacherFile, subsampling: 2, model: { preset: 'tcn', channels: 64 } },
+  });
   expect(meta.model).toMatchObject({ preset: 'tcn', channels: 24, layers: 2 });
   for (const h of meta.history) {
     expect(h.trainKd).toBeGreaterThan(0);

@@ -46,12 +46,20 @@ function tampered(bytes: Buffer, edit: (header: Json, meta: Json) => void): Buff
   return Buffer.concat([len, hb, bytes.subarray(8 + n)]);
 }
 
-const csvEpochs = (text: string) => text.trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]));
+const csvEpochs = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.split(',')[0]));
 
 // Small epochs with many steps: batch 2, no accumulation, 40 training samples → 20 steps per epoch.
 const run = { 'Batch size': 2, 'Accumulation steps': 1, 'Train subset': 40, 'Warmup epochs': 0, 'Early-stopping patience': 0, 'Peak learning rate': 0.003 };
 
-test('the GPU device is destroyed mid-training: the run resumes by itself on a new device and finishes with the same epochs as an uninterrupted run', async ({ lab, page }) => {
+test('the GPU device is destroyed mid-training: the run resumes by itself on a new device and finishes with the same epochs as an uninterrupted run', async ({
+  lab,
+  page,
+}) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
   // Uninterrupted reference.
@@ -70,7 +78,12 @@ test('the GPU device is destroyed mid-training: the run resumes by itself on a n
   const resumed = await tr.downloadText(row.getByRole('button', { name: 'Export CSV' }));
   expect(csvEpochs(resumed.text)).toEqual([1, 2, 3]); // each epoch once
   // Same training as uninterrupted: train loss per epoch (resumed from the last checkpoint exactly).
-  const loss = (t: string) => t.trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
+  const loss = (t: string) =>
+    t
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(',')[1]));
   loss(resumed.text).forEach((x, i) => expect(x).toBeCloseTo(loss(straight.text)[i], 3));
 
   // The next job runs on the new device (before the fix, every later job failed until a reload).
@@ -93,7 +106,11 @@ test('no adapter after a GPU reset: the page says so plainly and offers the fall
   await expect(tr.cell(tr.runs.first(), 'epochs')).toHaveText('2/2');
 });
 
-test('the worker is killed mid-epoch: after a reload the run shows interrupted, and Resume continues from the last mid-epoch checkpoint', async ({ lab, page, logs }, testInfo) => {
+test('the worker is killed mid-epoch: after a reload the run shows interrupted, and Resume continues from the last mid-epoch checkpoint', async ({
+  lab,
+  page,
+  logs,
+}, testInfo) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
   await tr.start({ ...run, Epochs: 2, 'Checkpoint every (minutes)': 0.05 });
@@ -142,7 +159,9 @@ test('quota exceeded while saving a checkpoint: a clear message, and the previou
   await expect(tr.cell(row, 'epochs')).toHaveText('3/3');
 });
 
-test('tampered checkpoint uploads are refused, naming the file and field; the runs table stays whole; an overfit checkpoint shows no Infinity%', async ({ lab }, testInfo) => {
+test('tampered checkpoint uploads are refused, naming the file and field; the runs table stays whole; an overfit checkpoint shows no Infinity%', async ({
+  lab,
+}, testInfo) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
   await tr.start({ ...run, Epochs: 1 });
@@ -150,9 +169,21 @@ test('tampered checkpoint uploads are refused, naming the file and field; the ru
   const { bytes } = await tr.downloadText(tr.runs.first().getByRole('button', { name: 'Download last' }));
 
   const cases: [string, (h: Json, m: Json) => void, string][] = [
-    ['loss-as-string.safetensors', (_h, m) => (m.history[0].trainLoss = '0.5'), 'loss-as-string.safetensors: __metadata__.ctc_lab → history[0].trainLoss: expected a number or null, got "0.5"'],
-    ['null-tensor.safetensors', (h) => (h['model.head.weight'] = null), 'null-tensor.safetensors: tensor model.head.weight: expected {dtype, shape, data_offsets}, got null'],
-    ['wide.safetensors', (_h, m) => (m.model.channels = 1e9), 'wide.safetensors: __metadata__.ctc_lab → model.channels: expected an integer from 1 to 4096, got 1000000000'],
+    [
+      'loss-as-string.safetensors',
+      (_h, m) => (m.history[0].trainLoss = '0.5'),
+      'loss-as-string.safetensors: __metadata__.ctc_lab → history[0].trainLoss: expected a number or null, got "0.5"',
+    ],
+    [
+      'null-tensor.safetensors',
+      (h) => (h['model.head.weight'] = null),
+      'null-tensor.safetensors: tensor model.head.weight: expected {dtype, shape, data_offsets}, got null',
+    ],
+    [
+      'wide.safetensors',
+      (_h, m) => (m.model.channels = 1e9),
+      'wide.safetensors: __metadata__.ctc_lab → model.channels: expected an integer from 1 to 4096, got 1000000000',
+    ],
   ];
   for (const [name, edit, message] of cases) {
     const file = testInfo.outputPath(name);
@@ -177,7 +208,10 @@ test('tampered checkpoint uploads are refused, naming the file and field; the ru
   expect(readFileSync(ovFile).length).toBeGreaterThan(0);
 });
 
-test('runs: one run deleted with its checkpoints; a dataset deleted in another tab stops that tab’s training cleanly and no page offers what is gone', async ({ lab, context }) => {
+test('runs: one run deleted with its checkpoints; a dataset deleted in another tab stops that tab’s training cleanly and no page offers what is gone', async ({
+  lab,
+  context,
+}) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
   await tr.start({ ...run, Epochs: 1 });

@@ -25,7 +25,8 @@ async function idbCounts(page: Page): Promise<{ datasets: number; samples: numbe
         req.onerror = () => reject(req.error);
         req.onsuccess = () => {
           const tx = req.result.transaction(['datasets', 'samples']);
-          const a = tx.objectStore('datasets').count(), b = tx.objectStore('samples').count();
+          const a = tx.objectStore('datasets').count(),
+            b = tx.objectStore('samples').count();
           tx.oncomplete = () => {
             resolve({ datasets: a.result, samples: b.result });
             req.result.close();
@@ -141,7 +142,10 @@ test('dropped manifest + np.savez_compressed .npz (real NumPy file), stored as f
   const ds = lab.datasets;
   const npz = readFileSync(new URL('../src/data/fixtures/savez_compressed.npz', import.meta.url));
   const manifest = ['u1', 'u2', 'u3'].map((id, i) => JSON.stringify({ id, text: i ? 'X Y' : 'Y', split: i === 2 ? 'val' : 'train' })).join('\n');
-  await ds.drop([{ path: 'manifest.jsonl', bytes: Buffer.from(manifest) }, { path: 'feats.npz', bytes: npz }]);
+  await ds.drop([
+    { path: 'manifest.jsonl', bytes: Buffer.from(manifest) },
+    { path: 'feats.npz', bytes: npz },
+  ]);
   await expect(ds.report).toContainText('2 train, 1 val, 0 test');
   await ds.report.getByRole('radio', { name: /^float16/ }).check();
   await ds.store();

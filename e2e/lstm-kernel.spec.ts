@@ -18,7 +18,9 @@ test('fused WebGPU BiLSTM equals the composed TF.js version (outputs and gradien
     const c = r.case;
     const what = `lens [${c.lens}]${c.padTo ? ` T${c.padTo}` : ''} Cin${c.Cin} H${c.H}`;
     const g = r.gradRelErr;
-    console.log(`[lstm-kernel] ${what}: out ${r.outRelErr.toExponential(1)} grads x ${g.x.toExponential(1)} w_ih ${g.wIh.toExponential(1)} w_hh ${g.wHh.toExponential(1)} bias ${g.bias.toExponential(1)} alone ${r.aloneMaxDiff.toExponential(1)} dispatches ${r.dispatches.fused}/${r.dispatches.composed} ${r.ms.toFixed(0)} ms`);
+    console.log(
+      `[lstm-kernel] ${what}: out ${r.outRelErr.toExponential(1)} grads x ${g.x.toExponential(1)} w_ih ${g.wIh.toExponential(1)} w_hh ${g.wHh.toExponential(1)} bias ${g.bias.toExponential(1)} alone ${r.aloneMaxDiff.toExponential(1)} dispatches ${r.dispatches.fused}/${r.dispatches.composed} ${r.ms.toFixed(0)} ms`,
+    );
     expect.soft(r.outRelErr, what).toBeLessThanOrEqual(1e-5);
     for (const [k, v] of Object.entries(g)) expect.soft(v, `${what} grad ${k}`).toBeLessThanOrEqual(1e-5);
     expect.soft(r.aloneMaxDiff, what).toBeLessThanOrEqual(1e-5);

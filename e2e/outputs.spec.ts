@@ -3,7 +3,7 @@ import type { DiagnosticsReport } from '../src/engine/diagnose/report';
 
 const num = (r: DiagnosticsReport, id: string, key: string) => r.checks.find((c) => c.id === id)!.numbers[key] as number;
 
-test('the lab\'s own model through model outputs: export → import → the same diagnostics → alignments → CTM', async ({ lab }) => {
+test("the lab's own model through model outputs: export → import → the same diagnostics → alignments → CTM", async ({ lab }) => {
   await lab.datasets.loadDemo();
   expect(await lab.overfit.run()).toContain('Overfit test passed');
 
@@ -29,7 +29,15 @@ test('the lab\'s own model through model outputs: export → import → the same
   await expect(diag.checks).toHaveCount(10);
   await expect(diag.checks.nth(3).getByRole('heading')).toContainText("4. Feasibility at T'");
   const md = (await diag.downloadText(diag.button('Download report (Markdown)'))).text;
-  for (const title of ['1. Model outputs', '2. Prediction entropy', '3. Blank rate', '5. Decoding', '7. Tokens', '9. Per-sample loss', '10. WER by reference length']) {
+  for (const title of [
+    '1. Model outputs',
+    '2. Prediction entropy',
+    '3. Blank rate',
+    '5. Decoding',
+    '7. Tokens',
+    '9. Per-sample loss',
+    '10. WER by reference length',
+  ]) {
     expect(md).toMatch(new RegExp(`^## ${title.replace(/[.]/g, '\\.')} — (OK|WARN|FAIL)$`, 'm'));
   }
   const fromOutputs = JSON.parse((await diag.downloadText(diag.button('Download report (JSON)'))).text) as DiagnosticsReport;
@@ -37,17 +45,23 @@ test('the lab\'s own model through model outputs: export → import → the same
   expect(Math.abs(num(fromOutputs, 'decoding', 'greedyWer') - num(live, 'decoding', 'greedyWer'))).toBeLessThan(1e-6);
   expect(Math.abs(num(fromOutputs, 'blank-rate', 'blankRate') - num(live, 'blank-rate', 'blankRate'))).toBeLessThan(1e-6);
   expect(Math.abs(num(fromOutputs, 'entropy', 'entropyRatio') - num(live, 'entropy', 'entropyRatio'))).toBeLessThan(1e-6);
-  console.log(`[outputs] model diagnostics vs outputs: greedy WER ${num(live, 'decoding', 'greedyWer')} / ${num(fromOutputs, 'decoding', 'greedyWer')}, blank rate ${num(live, 'blank-rate', 'blankRate')} / ${num(fromOutputs, 'blank-rate', 'blankRate')}, entropy ${num(live, 'entropy', 'entropyRatio')} / ${num(fromOutputs, 'entropy', 'entropyRatio')}`);
+  console.log(
+    `[outputs] model diagnostics vs outputs: greedy WER ${num(live, 'decoding', 'greedyWer')} / ${num(fromOutputs, 'decoding', 'greedyWer')}, blank rate ${num(live, 'blank-rate', 'blankRate')} / ${num(fromOutputs, 'blank-rate', 'blankRate')}, entropy ${num(live, 'entropy', 'entropyRatio')} / ${num(fromOutputs, 'entropy', 'entropyRatio')}`,
+  );
 
   // The alignment view shows the spans of a sample: one row per reference token.
   const al = lab.alignments;
   await al.align(`Model outputs: ${name}`, { index: 2 });
-  const sample = await al.region.getByRole('combobox', { name: /^Sample/ }).locator('option:checked').innerText();
+  const sample = await al.region
+    .getByRole('combobox', { name: /^Sample/ })
+    .locator('option:checked')
+    .innerText();
   const reference = sample.slice(sample.indexOf(': ') + 2).split(' ');
   const spans = await al.spanRows();
   expect(spans.map((r) => r[0])).toEqual(reference);
   for (const [, out, input] of spans) {
-    const [s, e] = out.split('–').map(Number), [is, ie] = input.split('–').map(Number);
+    const [s, e] = out.split('–').map(Number),
+      [is, ie] = input.split('–').map(Number);
     expect(e).toBeGreaterThan(s);
     expect([is, ie]).toEqual([2 * s, Math.min(2 * e, ie)]); // ×2 subsampling (the last span capped at the input frames)
   }
@@ -70,9 +84,15 @@ test('the lab\'s own model through model outputs: export → import → the same
   await al.compare.getByRole('combobox', { name: /^B/ }).selectOption({ index: 2 });
   await al.compare.getByRole('button', { name: 'Compare', exact: true }).click();
   await expect(al.compare.getByRole('status')).toContainText('on 16 shared samples; A better on 0, B better on 0, equal on 16; 0 with different hypotheses');
-  const rows = al.compare.getByRole('table', { name: 'Per-sample comparison' }).getByRole('row').filter({ has: lab.page.getByRole('cell') });
+  const rows = al.compare
+    .getByRole('table', { name: 'Per-sample comparison' })
+    .getByRole('row')
+    .filter({ has: lab.page.getByRole('cell') });
   await expect(rows).toHaveCount(16);
-  await rows.first().getByRole('button', { name: /^Alignments of / }).click();
+  await rows
+    .first()
+    .getByRole('button', { name: /^Alignments of / })
+    .click();
   await expect(al.compare.getByRole('img', { name: /^Posteriorgram of .* in A$/ })).toBeVisible();
   await expect(al.compare.getByRole('img', { name: /^Posteriorgram of .* in B$/ })).toBeVisible();
 });

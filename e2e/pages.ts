@@ -17,7 +17,8 @@ class Section {
     this.region = page.getByRole('region', { name: heading, exact: true });
   }
   async open(): Promise<this> {
-    if (!(await this.region.isVisible())) await this.page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: this.link, exact: true }).click();
+    if (!(await this.region.isVisible()))
+      await this.page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: this.link, exact: true }).click();
     await expect(this.region).toBeVisible();
     return this;
   }
@@ -154,7 +155,10 @@ export class TrainingSection extends Section {
     super(page, 'Training', 'Training');
     this.statusLine = this.region.getByLabel('Training status');
     this.progress = this.region.getByLabel('Training progress');
-    this.runs = this.region.getByRole('table', { name: 'Training runs' }).getByRole('row').filter({ has: page.getByRole('cell') });
+    this.runs = this.region
+      .getByRole('table', { name: 'Training runs' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('cell') });
   }
   /** Fills form fields by their labels (e.g. { Epochs: 4, 'Warmup epochs': 0 }). */
   async fill(fields: Record<string, string | number>): Promise<void> {
@@ -179,7 +183,12 @@ export class TrainingSection extends Section {
   /** The distillation summary's rows: [who, model, parameters, val WER, inference per sample]. */
   async summaryRows(): Promise<string[][]> {
     const rows = this.distillSummary.getByRole('row').filter({ has: this.page.getByRole('cell') });
-    return Promise.all((await rows.all()).map(async (r) => [(await r.getByRole('rowheader').innerText()).trim(), ...(await r.getByRole('cell').allInnerTexts()).map((x) => x.trim())]));
+    return Promise.all(
+      (await rows.all()).map(async (r) => [
+        (await r.getByRole('rowheader').innerText()).trim(),
+        ...(await r.getByRole('cell').allInnerTexts()).map((x) => x.trim()),
+      ]),
+    );
   }
   async start(fields: Record<string, string | number> = {}): Promise<void> {
     await this.fill(fields);

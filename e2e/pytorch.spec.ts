@@ -29,7 +29,9 @@ function torchrun(line: string, cwd: string): string {
   return r.stdout;
 }
 
-test('a torchrun checkpoint imports, the page says how to continue in PyTorch, that line runs, the result resumes in the lab and diagnoses', async ({ lab }, testInfo) => {
+test('a torchrun checkpoint imports, the page says how to continue in PyTorch, that line runs, the result resumes in the lab and diagnoses', async ({
+  lab,
+}, testInfo) => {
   test.skip(!HAVE_TORCH && process.env.CI !== 'true', `${PY} has no torch (python3-torch)`);
   expect(HAVE_TORCH, `${PY} -c "import torch" failed`).toBe(true);
   const { dir } = writeDatasetFolder(testInfo.outputPath('speech'), { n: 12, F: 6, splits: true });

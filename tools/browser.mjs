@@ -9,8 +9,19 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const CANDIDATES = {
-  linux: ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/snap/bin/chromium', '/usr/bin/google-chrome-stable', '/usr/bin/google-chrome', '/opt/google/chrome/chrome'],
-  darwin: ['/Applications/Google Chrome.app/Contents/MacOS/Google Chrome', '/Applications/Chromium.app/Contents/MacOS/Chromium', join(homedir(), 'Applications/Google Chrome.app/Contents/MacOS/Google Chrome')],
+  linux: [
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/snap/bin/chromium',
+    '/usr/bin/google-chrome-stable',
+    '/usr/bin/google-chrome',
+    '/opt/google/chrome/chrome',
+  ],
+  darwin: [
+    '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+    '/Applications/Chromium.app/Contents/MacOS/Chromium',
+    join(homedir(), 'Applications/Google Chrome.app/Contents/MacOS/Google Chrome'),
+  ],
   win32: [
     join(process.env['PROGRAMFILES'] ?? 'C:\\Program Files', 'Google\\Chrome\\Application\\chrome.exe'),
     join(process.env['PROGRAMFILES(X86)'] ?? 'C:\\Program Files (x86)', 'Google\\Chrome\\Application\\chrome.exe'),
@@ -50,7 +61,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     try {
       execFileSync('npx', ['playwright', 'install', 'chromium'], { stdio: 'inherit', shell: process.platform === 'win32' });
     } catch {
-      console.error('No browser for the end-to-end tests: install Chrome or Chromium 113+ (e.g. `apt-get install chromium`), or set CHROMIUM_PATH to one, or allow `npx playwright install chromium` to download.');
+      console.error(
+        'No browser for the end-to-end tests: install Chrome or Chromium 113+ (e.g. `apt-get install chromium`), or set CHROMIUM_PATH to one, or allow `npx playwright install chromium` to download.',
+      );
       process.exit(1);
     }
   }

@@ -17,7 +17,10 @@ describe('bundles', () => {
     // The project's config with the page as the only input (the kernels page is a test harness).
     const config = viteConfig as UserConfig;
     const out = await build({
-      ...config, root: ROOT, configFile: false, logLevel: 'silent',
+      ...config,
+      root: ROOT,
+      configFile: false,
+      logLevel: 'silent',
       build: { ...config.build, write: false, emptyOutDir: false, rollupOptions: { input: { main: join(ROOT, 'index.html') } } },
     });
     const outputs = (Array.isArray(out) ? out : [out]) as Rolldown.RolldownOutput[];

@@ -41,7 +41,14 @@ describe('layers: ui → client → worker → engine → data → lib', () => {
     expect(violations([e('lib/rng.ts', '../data/types')])[0]).toContain('lib may import lib');
     expect(violations([e('engine/model/tcn.ts', '../../worker/api')])[0]).toContain('engine may import engine, data, lib');
     // Allowed: the protocol, lib, downward imports, packages.
-    expect(violations([e('ui/App.svelte', '../worker/api'), e('client/x.ts', '../lib/align'), e('worker/training.ts', '../engine/train/trainer'), e('engine/a.ts', 'fflate')])).toEqual([]);
+    expect(
+      violations([
+        e('ui/App.svelte', '../worker/api'),
+        e('client/x.ts', '../lib/align'),
+        e('worker/training.ts', '../engine/train/trainer'),
+        e('engine/a.ts', 'fflate'),
+      ]),
+    ).toEqual([]);
   });
 
   it('reads every import form: static, type-only, re-export, side effect, dynamic', () => {

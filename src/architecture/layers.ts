@@ -82,7 +82,8 @@ export function violations(edges: ImportEdge[]): string[] {
     }
     const to = layerOf(e.to);
     if (!ALLOWED[from].includes(to)) bad.push(`${e.from} (${from}) imports ${e.to} (${to}): ${from} may import ${ALLOWED[from].join(', ')}`);
-    else if (PAGE.includes(from) && to === 'worker' && e.to !== PROTOCOL) bad.push(`${e.from} (${from}) imports ${e.to}: the page reaches the worker only through ${PROTOCOL}`);
+    else if (PAGE.includes(from) && to === 'worker' && e.to !== PROTOCOL)
+      bad.push(`${e.from} (${from}) imports ${e.to}: the page reaches the worker only through ${PROTOCOL}`);
   }
   return bad;
 }

@@ -26,7 +26,12 @@ describe('worker bundle', () => {
       .flatMap((c) => (c.type === 'chunk' ? c.moduleIds : []))
       .filter((m) => m.includes('/node_modules/@tensorflow/'));
     const packages = new Set(modules.map((m) => /\/node_modules\/(@tensorflow\/[^/]+)\//.exec(m)![1]));
-    expect([...packages].sort()).toEqual(['@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-core']);
+    expect([...packages].sort()).toEqual([
+      '@tensorflow/tfjs-backend-cpu',
+      '@tensorflow/tfjs-backend-webgl',
+      '@tensorflow/tfjs-backend-webgpu',
+      '@tensorflow/tfjs-core',
+    ]);
     // The gradients and chained ops are in (training needs them).
     expect(modules.some((m) => m.endsWith('/register_all_gradients.js'))).toBe(true);
     expect(modules.some((m) => m.endsWith('/register_all_chained_ops.js'))).toBe(true);

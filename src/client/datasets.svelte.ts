@@ -57,7 +57,13 @@ export class DatasetsState {
     this.progress = null;
     await this.refreshStorage();
     try {
-      this.pendingImport = await this.ctx.api.analyseImport(files, name, this.subsampling(), this.storeAs, Comlink.proxy((p: ImportProgress) => (this.progress = p)));
+      this.pendingImport = await this.ctx.api.analyseImport(
+        files,
+        name,
+        this.subsampling(),
+        this.storeAs,
+        Comlink.proxy((p: ImportProgress) => (this.progress = p)),
+      );
       await this.refreshStorage();
     } catch (e) {
       this.error = message(e);

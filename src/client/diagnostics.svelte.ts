@@ -7,7 +7,12 @@ import { message, type LabContext } from './context';
 import { saveBytes } from './files';
 
 export class DiagnosticsState {
-  settings = $state<DiagnosticsRequest>({ checkpointId: null, patience: DIAGNOSE_DEFAULTS.patience, minDelta: DIAGNOSE_DEFAULTS.minDelta, maxEpochs: DIAGNOSE_DEFAULTS.maxEpochs });
+  settings = $state<DiagnosticsRequest>({
+    checkpointId: null,
+    patience: DIAGNOSE_DEFAULTS.patience,
+    minDelta: DIAGNOSE_DEFAULTS.minDelta,
+    maxEpochs: DIAGNOSE_DEFAULTS.maxEpochs,
+  });
   report = $state.raw<DiagnosticsReport | null>(null);
   running = $state(false);
   error = $state<string | null>(null);

@@ -43,7 +43,11 @@ export class Lab implements LabContext {
     this.training.distillRequest = () => this.distill.request();
     this.diagnostics = new DiagnosticsState(this);
     this.outputs = new OutputsState(this);
-    this.datasets = new DatasetsState(this, () => subsamplingOf(this.training.config), () => this.onSelect());
+    this.datasets = new DatasetsState(
+      this,
+      () => subsamplingOf(this.training.config),
+      () => this.onSelect(),
+    );
   }
 
   async start(): Promise<void> {

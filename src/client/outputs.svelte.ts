@@ -48,10 +48,10 @@ export class OutputsState {
 
   async refresh(): Promise<void> {
     this.list = await this.ctx.api.listOutputSets();
-    const ids = new Set(this.list.map((o) => o.id));
-    if (this.alignSource?.kind === 'outputs' && !ids.has(this.alignSource.setId)) this.clearView();
-    if (this.compareA && !ids.has(this.compareA)) this.compareA = null;
-    if (this.compareB && !ids.has(this.compareB)) this.compareB = null;
+    const ids = this.list.map((o) => o.id);
+    if (this.alignSource?.kind === 'outputs' && !ids.includes(this.alignSource.setId)) this.clearView();
+    if (this.compareA && !ids.includes(this.compareA)) this.compareA = null;
+    if (this.compareB && !ids.includes(this.compareB)) this.compareB = null;
   }
 
   /** Step 1: read, validate and stage; the report is shown and no output set exists yet. */
@@ -63,7 +63,12 @@ export class OutputsState {
     this.notice = null;
     this.progress = null;
     try {
-      this.pending = await this.ctx.api.analyseOutputs(files, name, this.attachTo, Comlink.proxy((p: ImportProgress) => (this.progress = p)));
+      this.pending = await this.ctx.api.analyseOutputs(
+        files,
+        name,
+        this.attachTo,
+        Comlink.proxy((p: ImportProgress) => (this.progress = p)),
+      );
     } catch (e) {
       this.error = message(e);
     } finally {
@@ -114,7 +119,8 @@ export class OutputsState {
 
   /** Export model outputs: the chosen checkpoint on the selected dataset's split, as a .zip download. */
   async exportOutputs(): Promise<void> {
-    const ds = this.ctx.dataset, ck = this.exportCheckpointId;
+    const ds = this.ctx.dataset,
+      ck = this.exportCheckpointId;
     if (!ds || !ck || this.ctx.busy) return;
     this.exporting = true;
     this.error = null;
@@ -177,7 +183,14 @@ export class OutputsState {
       const id = this.fileScope === 'sample' ? (this.view?.id ?? null) : null;
       const f = await this.ctx.api.alignmentFile(src.setId, format, id);
       saveBytes(new TextEncoder().encode(f.text).buffer as ArrayBuffer, f.fileName);
-      this.fileNote = `${f.aligned} samples aligned${f.skipped.length ? `; ${f.skipped.length} could not be (${f.skipped.slice(0, 3).map((x) => `${x.id}: ${x.reason}`).join('; ')}${f.skipped.length > 3 ? '; …' : ''})` : ''}.`;
+      this.fileNote = `${f.aligned} samples aligned${
+        f.skipped.length
+          ? `; ${f.skipped.length} could not be (${f.skipped
+              .slice(0, 3)
+              .map((x) => `${x.id}: ${x.reason}`)
+              .join('; ')}${f.skipped.length > 3 ? '; …' : ''})`
+          : ''
+      }.`;
     } catch (e) {
       this.alignError = message(e);
     }
@@ -203,7 +216,8 @@ export class OutputsState {
     if (!this.compareA || !this.compareB) return;
     try {
       const [la, lb] = await Promise.all([this.ctx.api.outputSamples(this.compareA), this.ctx.api.outputSamples(this.compareB)]);
-      const ia = la.find((s) => s.id === id)!.index, ib = lb.find((s) => s.id === id)!.index;
+      const ia = la.find((s) => s.id === id)!.index,
+        ib = lb.find((s) => s.id === id)!.index;
       const [a, b] = await Promise.all([this.ctx.api.outputAlignment(this.compareA, ia), this.ctx.api.outputAlignment(this.compareB, ib)]);
       this.compared = { id, a, b };
     } catch (e) {

@@ -7,7 +7,10 @@ import { message, type LabContext } from './context';
 
 export class OverfitState {
   settings = $state<{ numSamples: number; maxEpochs: number; lr: number; preset: Preset }>({
-    numSamples: OVERFIT_DEFAULTS.numSamples, maxEpochs: OVERFIT_DEFAULTS.maxEpochs, lr: OVERFIT_DEFAULTS.lr, preset: OVERFIT_DEFAULTS.preset,
+    numSamples: OVERFIT_DEFAULTS.numSamples,
+    maxEpochs: OVERFIT_DEFAULTS.maxEpochs,
+    lr: OVERFIT_DEFAULTS.lr,
+    preset: OVERFIT_DEFAULTS.preset,
   });
   running = $state(false);
   stopping = $state(false);

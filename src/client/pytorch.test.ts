@@ -11,7 +11,7 @@ describe('continue in PyTorch: command lines', () => {
 
   it('quotes what a shell would split or expand', () => {
     expect(shellWord('plain-name_1.safetensors')).toBe('plain-name_1.safetensors');
-    expect(shellWord("path/to/Demo (seed 42)/")).toBe("'path/to/Demo (seed 42)/'");
+    expect(shellWord('path/to/Demo (seed 42)/')).toBe("'path/to/Demo (seed 42)/'");
     expect(shellWord("it's $HOME")).toBe(`'it'\\''s $HOME'`);
   });
 });

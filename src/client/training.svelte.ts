@@ -4,8 +4,22 @@
 
 import * as Comlink from 'comlink';
 import {
-  presetSize, recommendedPatience, RECIPES, TRAIN_DEFAULTS,
-  type ArchKnobs, type DamagedRun, type DistillRequest, type DoctorAlert, type EpochMetrics, type ModelInfo, type Preset, type RecipeName, type RunInfo, type StepMetrics, type TrainConfig, type TrainEvent,
+  presetSize,
+  recommendedPatience,
+  RECIPES,
+  TRAIN_DEFAULTS,
+  type ArchKnobs,
+  type DamagedRun,
+  type DistillRequest,
+  type DoctorAlert,
+  type EpochMetrics,
+  type ModelInfo,
+  type Preset,
+  type RecipeName,
+  type RunInfo,
+  type StepMetrics,
+  type TrainConfig,
+  type TrainEvent,
 } from '../worker/api';
 import { message, type LabContext } from './context';
 import { saveBytes } from './files';
@@ -87,7 +101,8 @@ export class TrainingState {
     if (e.type === 'start') {
       this.run = e.run;
       const { type: _type, run: _run, resumedFrom: r, ...shape } = e;
-      if (r && !this.notice) this.notice = `Resumed from step ${r.step.toLocaleString('en-US')} (${r.midEpoch ? `in epoch ${r.epoch + 1}, mid-epoch` : `after epoch ${r.epoch}`}).`;
+      if (r && !this.notice)
+        this.notice = `Resumed from step ${r.step.toLocaleString('en-US')} (${r.midEpoch ? `in epoch ${r.epoch + 1}, mid-epoch` : `after epoch ${r.epoch}`}).`;
       this.info = shape;
       this.epochs = e.run.history as unknown as EpochMetrics[];
       this.stepsAtStart = this.epochs.length * e.stepsPerEpoch;
@@ -204,7 +219,23 @@ export class TrainingState {
   }
 
   exportCsv(run: RunInfo): void {
-    const cols = ['epoch', 'trainLoss', 'valLoss', 'valWer', 'valCer', 'S', 'D', 'I', 'N', 'blankRate', 'lr', 'gradNorm', 'skippedBatches', 'paddingEfficiency', 'seconds'];
+    const cols = [
+      'epoch',
+      'trainLoss',
+      'valLoss',
+      'valWer',
+      'valCer',
+      'S',
+      'D',
+      'I',
+      'N',
+      'blankRate',
+      'lr',
+      'gradNorm',
+      'skippedBatches',
+      'paddingEfficiency',
+      'seconds',
+    ];
     const lines = [cols.join(','), ...run.history.map((h) => cols.map((c) => h[c] ?? '').join(','))];
     saveBytes(new TextEncoder().encode(lines.join('\n') + '\n').buffer as ArrayBuffer, `ctc-lab-${run.id}-metrics.csv`);
   }

@@ -73,7 +73,8 @@ class FeatureFacts {
     if (bad) this.nonFinite.push({ id: s.id, values: bad });
     // Normalisation measured on (up to) the first 200 training samples.
     if (s.split !== 'train' || this.trainSeen++ >= 200) return;
-    const { mean } = this.meta.norm, inv = this.inv;
+    const { mean } = this.meta.norm,
+      inv = this.inv;
     for (let t = 0; t < s.frames; t++, this.n++) {
       for (let d = 0; d < F; d++) {
         const z = (x[t * F + d] - mean[d]) * inv[d];
@@ -84,8 +85,10 @@ class FeatureFacts {
   }
 
   normalised(): DatasetFacts['normalised'] {
-    const F = this.meta.featureDim, n = Math.max(this.n, 1);
-    let absMean = 0, meanStd = 0;
+    const F = this.meta.featureDim,
+      n = Math.max(this.n, 1);
+    let absMean = 0,
+      meanStd = 0;
     for (let d = 0; d < F; d++) {
       const m = this.sum[d] / n;
       absMean += Math.abs(m) / F;
@@ -95,7 +98,12 @@ class FeatureFacts {
   }
 }
 
-function assemble(meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>, infos: Pick<SampleRecord, 'id' | 'text' | 'split' | 'frames'>[], ff: FeatureFacts, subsampling: number): DatasetFacts {
+function assemble(
+  meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>,
+  infos: Pick<SampleRecord, 'id' | 'text' | 'split' | 'frames'>[],
+  ff: FeatureFacts,
+  subsampling: number,
+): DatasetFacts {
   return {
     samples: infos.length,
     featureDim: meta.featureDim,
@@ -114,7 +122,12 @@ export function datasetFacts(meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'n
 }
 
 /** The same facts over a stored dataset, read `chunk` samples at a time (bounded memory). */
-export async function streamDatasetFacts(meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>, source: SampleSource, subsampling: number, chunk = 64): Promise<DatasetFacts> {
+export async function streamDatasetFacts(
+  meta: Pick<DatasetMeta, 'featureDim' | 'vocab' | 'norm'>,
+  source: SampleSource,
+  subsampling: number,
+  chunk = 64,
+): Promise<DatasetFacts> {
   const ff = new FeatureFacts(meta);
   for (let i = 0; i < source.infos.length; i += chunk) {
     for (const s of await source.load(source.infos.slice(i, i + chunk).map((x) => x.index))) ff.add(s);

@@ -35,11 +35,16 @@ describe('demo generator', () => {
   it('normalisation statistics are the training split mean and std', () => {
     const d = generateDemo({ numSamples: 20 });
     const F = d.meta.featureDim;
-    const sum = new Float64Array(F), sq = new Float64Array(F);
+    const sum = new Float64Array(F),
+      sq = new Float64Array(F);
     let n = 0;
     for (const s of d.samples.filter((x) => x.split === 'train')) {
       const x = new Float32Array(s.features);
-      for (let t = 0; t < s.frames; t++, n++) for (let k = 0; k < F; k++) { sum[k] += x[t * F + k]; sq[k] += x[t * F + k] ** 2; }
+      for (let t = 0; t < s.frames; t++, n++)
+        for (let k = 0; k < F; k++) {
+          sum[k] += x[t * F + k];
+          sq[k] += x[t * F + k] ** 2;
+        }
     }
     for (let k = 0; k < F; k++) {
       const mean = sum[k] / n;

@@ -47,7 +47,9 @@ export function generateDemo(opts: Partial<DemoOptions> = {}): PreparedDataset {
       const len = Math.max(3, Math.round(tpl.length * (0.8 + 0.6 * rng.next())));
       for (let t = 0; t < len; t++) {
         const pos = (t * (tpl.length - 1)) / (len - 1);
-        const a = Math.floor(pos), b = Math.min(a + 1, tpl.length - 1), f = pos - a;
+        const a = Math.floor(pos),
+          b = Math.min(a + 1, tpl.length - 1),
+          f = pos - a;
         frames.push(Float32Array.from({ length: F }, (_, d) => tpl[a][d] * (1 - f) + tpl[b][d] * f));
       }
       if (j < n - 1) silence(rng.int(1, 2));
@@ -57,7 +59,10 @@ export function generateDemo(opts: Partial<DemoOptions> = {}): PreparedDataset {
     rows.push({ id: `demo-${String(i).padStart(4, '0')}`, text: seq.map((w) => o.words[w]).join(' '), frames });
   }
 
-  const splits = assignSplits(rows.map(() => undefined), o.seed);
+  const splits = assignSplits(
+    rows.map(() => undefined),
+    o.seed,
+  );
   const samples: PreparedSample[] = rows.map((r, i) => {
     const x = new Float32Array(r.frames.length * F);
     r.frames.forEach((fr, t) => x.set(fr, t * F));

@@ -5,9 +5,18 @@ import { halfToFloat } from './npy';
 describe('float16 storage', () => {
   it('known bit patterns', () => {
     const cases: Array<[number, number]> = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [0.5, 0x3800], [FLOAT16_MAX, 0x7bff],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [0.5, 0x3800],
+      [FLOAT16_MAX, 0x7bff],
       [65520, 0x7c00], // rounds up past the largest half → Inf
-      [2 ** -14, 0x0400], [2 ** -24, 0x0001], [2 ** -26, 0x0000], [Infinity, 0x7c00], [-Infinity, 0xfc00],
+      [2 ** -14, 0x0400],
+      [2 ** -24, 0x0001],
+      [2 ** -26, 0x0000],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
       [1 + 2 ** -11, 0x3c00], // tie → even (mantissa 0)
       [1 + 3 * 2 ** -11, 0x3c02], // tie → even (mantissa 2)
       [0.1, 0x2e66],

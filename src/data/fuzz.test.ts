@@ -31,8 +31,14 @@ function npy(dict: string, body: Uint8Array, major = 1): Uint8Array {
 }
 
 const npyBases = [
-  writeNpy(Float32Array.from({ length: 12 }, (_, i) => i - 3.5), [4, 3]),
-  writeNpy(Float64Array.from({ length: 10 }, (_, i) => i / 7), [2, 5]),
+  writeNpy(
+    Float32Array.from({ length: 12 }, (_, i) => i - 3.5),
+    [4, 3],
+  ),
+  writeNpy(
+    Float64Array.from({ length: 10 }, (_, i) => i / 7),
+    [2, 5],
+  ),
   npy("{'descr': '<f2', 'fortran_order': False, 'shape': (3, 2, 2), }", new Uint8Array(24).fill(0x3c), 2),
   npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", new Uint8Array(Float32Array.from([1, 2]).buffer), 3),
 ];
@@ -66,9 +72,39 @@ describe('fuzz: .npy reader', () => {
 
   it('header dicts from the grammar’s pieces (descr, fortran_order, shape, odd numbers)', () => {
     const seed = fuzzSeed('npy header grammar');
-    const piece = fc.constantFrom("'descr'", "'fortran_order'", "'shape'", ': ', ', ', "'<f4'", "'<f2'", "'>f8'", "'|O'", 'True', 'False', '(', ')', '{', '}', '1', '3', '0', '-1', '1e9', '2.5', '9007199254740993', 'L', ' ', "'", '\\', '\u00e9');
+    const piece = fc.constantFrom(
+      "'descr'",
+      "'fortran_order'",
+      "'shape'",
+      ': ',
+      ', ',
+      "'<f4'",
+      "'<f2'",
+      "'>f8'",
+      "'|O'",
+      'True',
+      'False',
+      '(',
+      ')',
+      '{',
+      '}',
+      '1',
+      '3',
+      '0',
+      '-1',
+      '1e9',
+      '2.5',
+      '9007199254740993',
+      'L',
+      ' ',
+      "'",
+      '\\',
+      '\u00e9',
+    );
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 40 }), fc.constantFrom(1, 2, 3), fc.nat({ max: 64 }), (pieces, major, body) => npyOrNamed(npy(pieces.join(''), new Uint8Array(body), major), FILE)),
+      fc.property(fc.array(piece, { maxLength: 40 }), fc.constantFrom(1, 2, 3), fc.nat({ max: 64 }), (pieces, major, body) =>
+        npyOrNamed(npy(pieces.join(''), new Uint8Array(body), major), FILE),
+      ),
       { seed, numRuns: 2000 },
     );
   });
@@ -92,10 +128,14 @@ function zipFields(b: Uint8Array): number[] {
   const out: number[] = [];
   for (let i = 0; i + 4 <= b.length; i++) {
     const sig = dv.getUint32(i, true);
-    if (sig === 0x06054b50) out.push(i + 8, i + 10, i + 12, i + 16, i + 20); // EOCD: entries, cd size, cd offset, comment length
-    else if (sig === 0x06064b50) out.push(i + 32, i + 40, i + 48); // zip64 EOCD: entries, cd size, cd offset
-    else if (sig === 0x07064b50) out.push(i + 8); // zip64 locator: EOCD64 offset
-    else if (sig === 0x02014b50) out.push(i + 10, i + 20, i + 24, i + 28, i + 30, i + 32, i + 42); // central entry: method, sizes, name/extra/comment lengths, local offset
+    if (sig === 0x06054b50)
+      out.push(i + 8, i + 10, i + 12, i + 16, i + 20); // EOCD: entries, cd size, cd offset, comment length
+    else if (sig === 0x06064b50)
+      out.push(i + 32, i + 40, i + 48); // zip64 EOCD: entries, cd size, cd offset
+    else if (sig === 0x07064b50)
+      out.push(i + 8); // zip64 locator: EOCD64 offset
+    else if (sig === 0x02014b50)
+      out.push(i + 10, i + 20, i + 24, i + 28, i + 30, i + 32, i + 42); // central entry: method, sizes, name/extra/comment lengths, local offset
     else if (sig === 0x04034b50) out.push(i + 18, i + 22, i + 26, i + 28); // local header: sizes, name/extra lengths
   }
   return out;
@@ -131,7 +171,10 @@ describe('fuzz: .zip / .npz reader (central directory, zip64, members)', () => {
     const seed = fuzzSeed('zip/npz bytes');
     const fields = zipBases.map(zipFields);
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: zipBases.length - 1 }).chain((k) => fc.tuple(fc.constant(k), byteMutations(fields[k]))), async ([k, ms]) => zipOrNamed(mutateBytes(zipBases[k], ms))),
+      fc.asyncProperty(
+        fc.nat({ max: zipBases.length - 1 }).chain((k) => fc.tuple(fc.constant(k), byteMutations(fields[k]))),
+        async ([k, ms]) => zipOrNamed(mutateBytes(zipBases[k], ms)),
+      ),
       { seed, numRuns: 1500 },
     );
   });

@@ -12,14 +12,15 @@ const expected = JSON.parse(readFileSync(new URL('./fixtures/expected.json', imp
 
 const enc = new TextEncoder();
 const blob = (x: Uint8Array | string) => new Blob([(typeof x === 'string' ? enc.encode(x) : x) as BlobPart]);
-const feats = (T: number, F: number, fill = (i: number) => Math.cos(i)) => writeNpy(Float32Array.from({ length: T * F }, (_, i) => fill(i)), [T, F]);
+const feats = (T: number, F: number, fill = (i: number) => Math.cos(i)) =>
+  writeNpy(
+    Float32Array.from({ length: T * F }, (_, i) => fill(i)),
+    [T, F],
+  );
 const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
 function folder(rows: object[], files: Record<string, Uint8Array | string>, root = 'ds/'): InputFile[] {
-  return [
-    { path: `${root}manifest.jsonl`, blob: blob(jsonl(rows)) },
-    ...Object.entries(files).map(([p, b]) => ({ path: root + p, blob: blob(b) })),
-  ];
+  return [{ path: `${root}manifest.jsonl`, blob: blob(jsonl(rows)) }, ...Object.entries(files).map(([p, b]) => ({ path: root + p, blob: blob(b) }))];
 }
 
 const basic = () =>
@@ -35,13 +36,28 @@ const basic = () =>
 describe('prepareImport: accepted inputs', () => {
   it('folder with manifest.jsonl and one .npy per sample', async () => {
     const d = (await prepareImport(basic(), 'ds')).dataset;
-    expect(d.meta).toMatchObject({ numSamples: 3, featureDim: 3, counts: { train: 2, val: 1, test: 0 }, vocab: ['HELLO', 'WORLD'], frames: { min: 4, max: 6 } });
+    expect(d.meta).toMatchObject({
+      numSamples: 3,
+      featureDim: 3,
+      counts: { train: 2, val: 1, test: 0 },
+      vocab: ['HELLO', 'WORLD'],
+      frames: { min: 4, max: 6 },
+    });
     expect(d.samples.map((s) => s.id)).toEqual(['a', 'b', 'c']);
   });
 
   it('manifest.tsv with a header row', async () => {
     const tsv = 'id\ttext\tsplit\tfeatures\na\tX Y\ttrain\ta.npy\nb\tY\ttest\tb.npy\n';
-    const d = (await prepareImport([{ path: 'manifest.tsv', blob: blob(tsv) }, { path: 'a.npy', blob: blob(feats(3, 2)) }, { path: 'b.npy', blob: blob(feats(3, 2)) }], 'tsv')).dataset;
+    const d = (
+      await prepareImport(
+        [
+          { path: 'manifest.tsv', blob: blob(tsv) },
+          { path: 'a.npy', blob: blob(feats(3, 2)) },
+          { path: 'b.npy', blob: blob(feats(3, 2)) },
+        ],
+        'tsv',
+      )
+    ).dataset;
     expect(d.meta.counts).toEqual({ train: 1, val: 0, test: 1 });
   });
 
@@ -53,7 +69,13 @@ describe('prepareImport: accepted inputs', () => {
 
   it('.npz archive (np.savez layout) with members <id>.npy, and vocab.txt', async () => {
     const npz = zipSync({ 'a.npy': feats(5, 2), 'b.npy': feats(7, 2) });
-    const files = folder([{ id: 'a', text: 'B A', split: 'train' }, { id: 'b', text: 'A', split: 'train' }], { 'x.npz': npz, 'vocab.txt': 'A\nB\nC\n' });
+    const files = folder(
+      [
+        { id: 'a', text: 'B A', split: 'train' },
+        { id: 'b', text: 'A', split: 'train' },
+      ],
+      { 'x.npz': npz, 'vocab.txt': 'A\nB\nC\n' },
+    );
     const d = (await prepareImport(files, 'npz')).dataset;
     expect(d.meta.vocab).toEqual(['A', 'B', 'C']);
     expect(d.samples.map((s) => s.frames)).toEqual([5, 7]);
@@ -119,18 +141,59 @@ describe('prepareImport: refused inputs name the file and line or sample', () =>
     ['no manifest', () => [{ path: 'a.npy', blob: blob(feats(2, 2)) }], 'ds: no manifest.jsonl or manifest.tsv among the 1 files given'],
     ['bad JSONL line', () => [{ path: 'manifest.jsonl', blob: blob('{"id":"a","text":"X"}\n{oops\n') }], 'manifest.jsonl, line 2: not valid JSON'],
     ['empty transcript', () => folder([{ id: 'a', text: '  ', features: 'a.npy' }], {}), "ds/manifest.jsonl, line 1: sample 'a': empty transcript"],
-    ['duplicate ids', () => folder([{ id: 'a', text: 'X' }, { id: 'a', text: 'Y' }], {}), "ds/manifest.jsonl, line 2: duplicate id 'a' (first on line 1)"],
+    [
+      'duplicate ids',
+      () =>
+        folder(
+          [
+            { id: 'a', text: 'X' },
+            { id: 'a', text: 'Y' },
+          ],
+          {},
+        ),
+      "ds/manifest.jsonl, line 2: duplicate id 'a' (first on line 1)",
+    ],
     ['bad split', () => folder([{ id: 'a', text: 'X', split: 'dev' }], {}), 'split must be train, val or test, got "dev"'],
-    ['TSV missing column', () => [{ path: 'manifest.tsv', blob: blob('id\tfeatures\na\ta.npy\n') }], "manifest.tsv, line 1: header row lacks the 'text' column"],
-    ['missing features file', () => folder([{ id: 'a', text: 'X', features: 'nope.npy' }], {}), "ds/manifest.jsonl, line 1: sample 'a': features file 'nope.npy' was not among the files given"],
-    ['mismatched feature dims', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }, { id: 'b', text: 'X', features: 'b.npy' }], { 'a.npy': feats(3, 4), 'b.npy': feats(3, 5) }),
-      "ds/b.npy, sample 'b': has 5 features per frame (shape 3x5), but ds/a.npy has 4"],
-    ['NaN in every sample', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': feats(3, 2, (i) => (i === 3 ? NaN : 1)) }), 'ds: every sample has NaN/Inf features (first: ds/a.npy, NaN value at frame 1, feature 1)'],
+    [
+      'TSV missing column',
+      () => [{ path: 'manifest.tsv', blob: blob('id\tfeatures\na\ta.npy\n') }],
+      "manifest.tsv, line 1: header row lacks the 'text' column",
+    ],
+    [
+      'missing features file',
+      () => folder([{ id: 'a', text: 'X', features: 'nope.npy' }], {}),
+      "ds/manifest.jsonl, line 1: sample 'a': features file 'nope.npy' was not among the files given",
+    ],
+    [
+      'mismatched feature dims',
+      () =>
+        folder(
+          [
+            { id: 'a', text: 'X', features: 'a.npy' },
+            { id: 'b', text: 'X', features: 'b.npy' },
+          ],
+          { 'a.npy': feats(3, 4), 'b.npy': feats(3, 5) },
+        ),
+      "ds/b.npy, sample 'b': has 5 features per frame (shape 3x5), but ds/a.npy has 4",
+    ],
+    [
+      'NaN in every sample',
+      () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': feats(3, 2, (i) => (i === 3 ? NaN : 1)) }),
+      'ds: every sample has NaN/Inf features (first: ds/a.npy, NaN value at frame 1, feature 1)',
+    ],
     ['corrupt npy', () => folder([{ id: 'a', text: 'X', features: 'a.npy' }], { 'a.npy': 'garbage' }), 'ds/a.npy: not a .npy file (wrong magic bytes)'],
     ['bad zip', () => [{ path: 'd.zip', blob: blob('PK not really') }], 'd.zip: not a readable zip archive'],
-    ['token missing from vocab.txt', () => folder([{ id: 'a', text: 'X Z', features: 'a.npy' }], { 'a.npy': feats(3, 2), 'vocab.txt': 'X\n' }), "ds/vocab.txt: token 'Z' of training sample 'a' is not in the vocabulary"],
+    [
+      'token missing from vocab.txt',
+      () => folder([{ id: 'a', text: 'X Z', features: 'a.npy' }], { 'a.npy': feats(3, 2), 'vocab.txt': 'X\n' }),
+      "ds/vocab.txt: token 'Z' of training sample 'a' is not in the vocabulary",
+    ],
     ['no training samples', () => folder([{ id: 'a', text: 'X', split: 'val', features: 'a.npy' }], { 'a.npy': feats(3, 2) }), 'ds: no training samples'],
-    ['npz without the sample', () => folder([{ id: 'a', text: 'X' }], { 'x.npz': zipSync({ 'b.npy': feats(2, 2) }) }), "sample 'a': no 'features' path and no 'a.npy' in any .npz"],
+    [
+      'npz without the sample',
+      () => folder([{ id: 'a', text: 'X' }], { 'x.npz': zipSync({ 'b.npy': feats(2, 2) }) }),
+      "sample 'a': no 'features' path and no 'a.npy' in any .npz",
+    ],
   ];
   for (const [what, files, message] of cases) {
     it(what, async () => {
@@ -154,7 +217,13 @@ describe('real NumPy / Python archives', () => {
   const manifest = (ids: string[]) => blob(ids.map((id, i) => JSON.stringify({ id, text: 'A B', split: i === 2 ? 'val' : 'train' })).join('\n'));
   for (const npz of ['savez.npz', 'savez_compressed.npz', 'zip64.npz']) {
     it(`${npz}: float32, float64 and float16 members read exactly`, async () => {
-      const { dataset } = await prepareImport([{ path: 'manifest.jsonl', blob: manifest(['u1', 'u2', 'u3']) }, { path: npz, blob: fixture(npz) }], 'np');
+      const { dataset } = await prepareImport(
+        [
+          { path: 'manifest.jsonl', blob: manifest(['u1', 'u2', 'u3']) },
+          { path: npz, blob: fixture(npz) },
+        ],
+        'np',
+      );
       expect(dataset.samples.map((x) => x.frames)).toEqual([5, 7, 4]);
       for (const smp of dataset.samples) {
         const want = expected.values[smp.id];
@@ -173,7 +242,7 @@ describe('real NumPy / Python archives', () => {
 describe('streaming', () => {
   it('samples reach the sink in manifest order, progress rises to the total, stats equal a float64 two-pass', async () => {
     const rows = Array.from({ length: 30 }, (_, i) => ({ id: `u${i}`, text: 'A', split: i % 5 ? 'train' : 'val', features: `u${i}.npy` }));
-    const data = rows.map((_, i) => Float32Array.from({ length: (3 + (i % 7)) * 3 }, (_, k) => 1000 + Math.cos(k * 7 + i) * (k % 3 + 1)));
+    const data = rows.map((_, i) => Float32Array.from({ length: (3 + (i % 7)) * 3 }, (_, k) => 1000 + Math.cos(k * 7 + i) * ((k % 3) + 1)));
     const files = folder(rows, Object.fromEntries(rows.map((r, i) => [r.features, writeNpy(data[i], [data[i].length / 3, 3])])));
     const got: string[] = [];
     const prog: ImportProgress[] = [];

@@ -118,7 +118,12 @@ export function abortError(): DOMException {
  * Samples with NaN/Inf features are not blocking: they are left out and listed, and the user
  * decides whether to store the rest.
  */
-export async function streamImport(files: InputFile[], name: string, sink: SampleSink, opts: ImportOptions = {}): Promise<{ meta: PreparedDataset['meta']; report: ImportReport }> {
+export async function streamImport(
+  files: InputFile[],
+  name: string,
+  sink: SampleSink,
+  opts: ImportOptions = {},
+): Promise<{ meta: PreparedDataset['meta']; report: ImportReport }> {
   const { seed = 1234, subsampling = 2, onProgress, signal, maxAbs: limit = Infinity } = opts;
   const t0 = performance.now();
   const entries = await expandZips(files);
@@ -129,9 +134,7 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
   if (manifests.length > 1) throw new DataError(name, `more than one manifest: ${manifests.map((m) => m.path).join(', ')}`);
   const manifest = manifests[0];
   const text = new TextDecoder().decode(await manifest.read());
-  const rows = manifest.path.toLowerCase().endsWith('.tsv')
-    ? parseManifestTsv(text, manifest.path)
-    : parseManifestJsonl(text, manifest.path);
+  const rows = manifest.path.toLowerCase().endsWith('.tsv') ? parseManifestTsv(text, manifest.path) : parseManifestJsonl(text, manifest.path);
   const base = dirname(manifest.path);
 
   const byPath = new Map(entries.map((e) => [e.path, e]));
@@ -173,12 +176,18 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
   });
   const bytesTotal = sources.reduce((a, e) => a + e.size, 0);
 
-  const splits = assignSplits(rows.map((r) => r.split), seed);
+  const splits = assignSplits(
+    rows.map((r) => r.split),
+    seed,
+  );
   const infos: PreparedInfo[] = [];
   const nonFinite: ImportReport['nonFinite'] = [];
   let stats: FeatureStats | null = null;
   let dimFrom = '';
-  let bytesDone = 0, bytes = 0, lastReport = 0, maxAbs = 0;
+  let bytesDone = 0,
+    bytes = 0,
+    lastReport = 0,
+    maxAbs = 0;
   // Read-ahead: the next file is being read while this one is checked and handed to the sink.
   let ahead: Promise<Uint8Array> | null = sources.length ? sources[0].read() : null;
   for (let i = 0; i < rows.length; i++) {
@@ -197,10 +206,16 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
       stats = new FeatureStats(arr.dim);
       dimFrom = entry.path;
     } else if (arr.dim !== stats.featureDim) {
-      throw new DataError(entry.path, `has ${arr.dim} features per frame (shape ${arr.shape.join('x')}), but ${dimFrom} has ${stats.featureDim}`, `sample '${row.id}'`);
+      throw new DataError(
+        entry.path,
+        `has ${arr.dim} features per frame (shape ${arr.shape.join('x')}), but ${dimFrom} has ${stats.featureDim}`,
+        `sample '${row.id}'`,
+      );
     }
     // One pass: NaN/Inf count and the largest magnitude (float16 range check).
-    let bad = 0, firstBad = -1, big = 0;
+    let bad = 0,
+      firstBad = -1,
+      big = 0;
     const x = arr.data;
     for (let k = 0; k < x.length; k++) {
       const a = Math.abs(x[k]);
@@ -218,7 +233,11 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
     const first = bad ? `${Number.isNaN(x[firstBad]) ? 'NaN' : 'Inf'} value at frame ${Math.floor(firstBad / arr.dim)}, feature ${firstBad % arr.dim}` : '';
     if (bad) nonFinite.push({ id: row.id, file: entry.path, values: bad, first });
     else if (big > limit) {
-      throw new DataError(entry.path, `has a value of magnitude ${big.toPrecision(6)}, beyond float16's range (±${limit}) chosen for storage; import it with float32 storage`, `sample '${row.id}'`);
+      throw new DataError(
+        entry.path,
+        `has a value of magnitude ${big.toPrecision(6)}, beyond float16's range (±${limit}) chosen for storage; import it with float32 storage`,
+        `sample '${row.id}'`,
+      );
     } else {
       if (splits[i] === 'train') stats.add(arr.data, arr.frames);
       const sample = { id: row.id, text: row.text, split: splits[i], frames: arr.frames, features: arr.data.buffer as ArrayBuffer };
@@ -241,15 +260,30 @@ export async function streamImport(files: InputFile[], name: string, sink: Sampl
   return {
     meta,
     report: {
-      name, counts: meta.counts, frames: meta.frames, featureDim: meta.featureDim, vocabSize: meta.vocab.length, bytes, maxAbs,
-      nonFinite, zeroVarianceDims: zeroVarianceDims(meta.norm.std), oov, subsampling, infeasible,
+      name,
+      counts: meta.counts,
+      frames: meta.frames,
+      featureDim: meta.featureDim,
+      vocabSize: meta.vocab.length,
+      bytes,
+      maxAbs,
+      nonFinite,
+      zeroVarianceDims: zeroVarianceDims(meta.norm.std),
+      oov,
+      subsampling,
+      infeasible,
       unusedFeatureFiles: entries.filter((e) => e.path.toLowerCase().endsWith('.npy') && !used.has(e.path)).map((e) => e.path),
     },
   };
 }
 
 /** The whole import in memory (tests, small inputs): streamImport into an array. */
-export async function prepareImport(files: InputFile[], name: string, seed = 1234, subsampling = 2): Promise<{ dataset: PreparedDataset; report: ImportReport }> {
+export async function prepareImport(
+  files: InputFile[],
+  name: string,
+  seed = 1234,
+  subsampling = 2,
+): Promise<{ dataset: PreparedDataset; report: ImportReport }> {
   const samples: PreparedSample[] = [];
   const { meta, report } = await streamImport(files, name, { put: (s) => void samples.push(s) }, { seed, subsampling });
   return { dataset: { meta, samples }, report };

@@ -14,7 +14,10 @@ describe('bucketedBatches', () => {
   it('pads far less than random batching', () => {
     const bucketed = paddingEfficiency(frames, bucketedBatches(frames, 8, 1));
     const idx = new Rng(1).shuffle(frames.map((_, i) => i));
-    const random = paddingEfficiency(frames, Array.from({ length: 125 }, (_, b) => idx.slice(b * 8, b * 8 + 8)));
+    const random = paddingEfficiency(
+      frames,
+      Array.from({ length: 125 }, (_, b) => idx.slice(b * 8, b * 8 + 8)),
+    );
     expect(bucketed).toBeGreaterThan(0.95);
     expect(random).toBeLessThan(0.8);
   });

@@ -18,7 +18,8 @@ export function bucketedBatches(frames: ArrayLike<number>, batchSize: number, se
 
 /** Real frames / padded frames over a list of batches. */
 export function paddingEfficiency(frames: ArrayLike<number>, batches: number[][]): number {
-  let real = 0, padded = 0;
+  let real = 0,
+    padded = 0;
   for (const b of batches) {
     let max = 0;
     for (const i of b) {

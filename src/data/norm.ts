@@ -17,7 +17,9 @@ export function zeroVarianceDims(std: readonly number[]): number[] {
 
 /** x [frames, F] normalised into a new array. */
 export function normalised(x: Float32Array, norm: DatasetMeta['norm']): Float32Array {
-  const F = norm.mean.length, inv = inverseScales(norm.std), z = new Float32Array(x.length);
+  const F = norm.mean.length,
+    inv = inverseScales(norm.std),
+    z = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) z[i] = (x[i] - norm.mean[i % F]) * inv[i % F];
   return z;
 }

@@ -60,7 +60,11 @@ describe('parseNpy', () => {
   it('reads headers of any size NumPy allows: 65,000 bytes (1.0, the most a u16 holds) and 1 MB (2.0)', () => {
     // The issue's file: a 65,000-byte header overflowed String.fromCharCode(...bytes) ("Maximum call stack size exceeded").
     const dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }";
-    for (const [major, size] of [[1, 65_000], [1, 65_535 - 10], [2, 1 << 20]]) {
+    for (const [major, size] of [
+      [1, 65_000],
+      [1, 65_535 - 10],
+      [2, 1 << 20],
+    ]) {
       const bytes = npy(dict + ' '.repeat(size - dict.length - 80), f32([3, 4]), major);
       const headerLen = major === 1 ? new DataView(bytes.buffer).getUint16(8, true) : new DataView(bytes.buffer).getUint32(8, true);
       expect(headerLen).toBeGreaterThan(size - 200);
@@ -71,11 +75,27 @@ describe('parseNpy', () => {
   const refused: Array<[string, Uint8Array, string]> = [
     ['wrong magic', new TextEncoder().encode('hello world, not numpy'), 'x.npy: not a .npy file (wrong magic bytes)'],
     ['truncated header', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }", f32([1, 2])).slice(0, 30), 'x.npy: truncated .npy header'],
-    ['truncated data', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 2), }", f32([1, 2])), 'x.npy: truncated data: shape (4, 2) needs 32 bytes, file has 8'],
-    ['big-endian', npy("{'descr': '>f4', 'fortran_order': False, 'shape': (1, 2), }", f32([1, 2])), `x.npy: dtype '>f4': big-endian data is not supported; save with dtype "<f4"`],
-    ['integer dtype', npy("{'descr': '<i4', 'fortran_order': False, 'shape': (1, 2), }", f32([1, 2])), "x.npy: dtype '<i4': integer/boolean features are not supported; convert to float32"],
+    [
+      'truncated data',
+      npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 2), }", f32([1, 2])),
+      'x.npy: truncated data: shape (4, 2) needs 32 bytes, file has 8',
+    ],
+    [
+      'big-endian',
+      npy("{'descr': '>f4', 'fortran_order': False, 'shape': (1, 2), }", f32([1, 2])),
+      `x.npy: dtype '>f4': big-endian data is not supported; save with dtype "<f4"`,
+    ],
+    [
+      'integer dtype',
+      npy("{'descr': '<i4', 'fortran_order': False, 'shape': (1, 2), }", f32([1, 2])),
+      "x.npy: dtype '<i4': integer/boolean features are not supported; convert to float32",
+    ],
     ['object dtype', npy("{'descr': '|O', 'fortran_order': False, 'shape': (1, 2), }", f32([1, 2])), "x.npy: dtype '|O': object arrays are not supported"],
-    ['Fortran order', npy("{'descr': '<f4', 'fortran_order': True, 'shape': (1, 2), }", f32([1, 2])), 'x.npy: Fortran-order arrays are not supported; save with np.ascontiguousarray'],
+    [
+      'Fortran order',
+      npy("{'descr': '<f4', 'fortran_order': True, 'shape': (1, 2), }", f32([1, 2])),
+      'x.npy: Fortran-order arrays are not supported; save with np.ascontiguousarray',
+    ],
     ['1-D array', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", f32([1, 2])), 'x.npy: shape (2) must be [frames, features, ...]; got 1-D'],
     ['zero frames', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 2), }", f32([])), 'x.npy: has 0 frames'],
     ['bad header', npy("{'descr': '<f4', 'shape': (1, 2), }", f32([1, 2])), 'x.npy: bad .npy header'],

@@ -98,8 +98,7 @@ export function parseNpy(buf: ArrayBuffer | Uint8Array, file: string): NpyArray 
   if (dtype === 'float32') {
     if (LITTLE_ENDIAN_HOST) new Uint8Array(out.buffer).set(bytes.subarray(dataStart, dataStart + need));
     else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
-  }
-  else if (dtype === 'float64') for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true);
+  } else if (dtype === 'float64') for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true);
   else for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(i * 2, true));
   return { frames, dim, shape, dtype, data: out };
 }

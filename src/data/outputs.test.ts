@@ -49,7 +49,9 @@ const ROWS = [
 ];
 const T_OF: Record<string, number> = { u1: 10, u2: 12, u3: 8 };
 
-function outputSet(opts: { json?: object | string | null; vocab?: string; rows?: object[]; npz?: Record<string, Uint8Array>; extra?: Record<string, Uint8Array | string> } = {}): InputFile[] {
+function outputSet(
+  opts: { json?: object | string | null; vocab?: string; rows?: object[]; npz?: Record<string, Uint8Array>; extra?: Record<string, Uint8Array | string> } = {},
+): InputFile[] {
   const rows = opts.rows ?? ROWS;
   const npz = opts.npz ?? Object.fromEntries(ROWS.map((r, i) => [`${r.id}.npy`, npy(logProbs(T_OF[r.id], 4, i), T_OF[r.id], 4)]));
   const files: InputFile[] = [
@@ -67,11 +69,25 @@ describe('model outputs: accepted inputs', () => {
   it('folder with manifest.jsonl, vocab.txt (blank = class 0), posteriors.npz and outputs.json', async () => {
     const { meta, samples, report } = await prepareOutputsImport(outputSet(), 'tiny');
     expect(meta).toMatchObject({
-      numSamples: 3, classes: ['<blank>', 'A', 'B', 'C'], blank: 0, subsampling: 2, subsamplingSource: 'outputs.json', frameShiftMs: 10, model: 'tiny',
-      counts: { train: 0, val: 2, test: 0, none: 1 }, outFrames: { min: 8, max: 12 }, bytes: (10 + 12 + 8) * 4 * 4, datasetId: null, nonFinite: [],
+      numSamples: 3,
+      classes: ['<blank>', 'A', 'B', 'C'],
+      blank: 0,
+      subsampling: 2,
+      subsamplingSource: 'outputs.json',
+      frameShiftMs: 10,
+      model: 'tiny',
+      counts: { train: 0, val: 2, test: 0, none: 1 },
+      outFrames: { min: 8, max: 12 },
+      bytes: (10 + 12 + 8) * 4 * 4,
+      datasetId: null,
+      nonFinite: [],
       kind: { declared: 'log_probs', detected: { log_probs: 3, logits: 0, probs: 0 } },
     });
-    expect(samples.map((s) => [s.id, s.split, s.frames, s.outFrames])).toEqual([['u1', 'val', 20, 10], ['u2', 'val', 24, 12], ['u3', null, 16, 8]]);
+    expect(samples.map((s) => [s.id, s.split, s.frames, s.outFrames])).toEqual([
+      ['u1', 'val', 20, 10],
+      ['u2', 'val', 24, 12],
+      ['u3', null, 16, 8],
+    ]);
     expect(new Float32Array(samples[1].logProbs)).toEqual(logProbs(12, 4, 1)); // log-probabilities kept bit for bit
     expect(report).toMatchObject({ normalised: '3 samples of log-probabilities kept as they are', infeasible: [], oov: [], unusedFiles: [] });
   });
@@ -145,8 +161,19 @@ describe('model outputs: the writer', () => {
     w.add({ id: 'odd/id with spaces', text: 'A', split: 'test', frames: null, logProbs: logProbs(3, 4, 9) });
     const zip = w.finish();
     const { meta, samples } = await prepareOutputsImport([{ path: 'export.zip', blob: zip }], 'back');
-    expect(meta).toMatchObject({ classes: ['<blank>', 'A', 'B', 'C'], blank: 0, subsampling: 2, frameShiftMs: 10, model: 'ctc-lab tcn', kind: { declared: 'log_probs' }, counts: { val: 2, test: 1, none: 1 } });
-    expect(samples.map((s) => [s.id, s.text, s.split, s.frames])).toEqual([...ROWS.map((r) => [r.id, r.text, r.split ?? null, r.frames]), ['odd/id with spaces', 'A', 'test', null]]);
+    expect(meta).toMatchObject({
+      classes: ['<blank>', 'A', 'B', 'C'],
+      blank: 0,
+      subsampling: 2,
+      frameShiftMs: 10,
+      model: 'ctc-lab tcn',
+      kind: { declared: 'log_probs' },
+      counts: { val: 2, test: 1, none: 1 },
+    });
+    expect(samples.map((s) => [s.id, s.text, s.split, s.frames])).toEqual([
+      ...ROWS.map((r) => [r.id, r.text, r.split ?? null, r.frames]),
+      ['odd/id with spaces', 'A', 'test', null],
+    ]);
     samples.slice(0, 3).forEach((s, i) => expect(new Float32Array(s.logProbs)).toEqual(data[i]));
   });
 });
@@ -182,7 +209,11 @@ describe('model outputs: staged in IndexedDB (fake-indexeddb)', () => {
     expect((await store.listOutputSets()).some((o) => o.id === meta.id)).toBe(false);
     await store.commitOutputSet(meta);
     expect((await store.listOutputSets()).map((o) => o.id)).toContain(meta.id);
-    expect((await store.outputSampleInfos(meta.id)).map((s) => [s.index, s.id, s.outFrames])).toEqual([[0, 'u1', 10], [1, 'u2', 12], [2, 'u3', 8]]);
+    expect((await store.outputSampleInfos(meta.id)).map((s) => [s.index, s.id, s.outFrames])).toEqual([
+      [0, 'u1', 10],
+      [1, 'u2', 12],
+      [2, 'u3', 8],
+    ]);
     const [u2] = await store.getOutputSamples(meta.id, [1]);
     expect(new Float32Array(u2.logProbs)).toEqual(logProbs(12, 4, 1));
     await store.deleteOutputSet(meta.id);
@@ -202,8 +233,14 @@ describe('model outputs: staged in IndexedDB (fake-indexeddb)', () => {
     const ds = await store.saveDataset(generateDemo({ seed: 4, numSamples: 12 }));
     const infos = await store.sampleInfos(ds.id);
     const rows = infos.slice(0, 2).map((s) => ({ id: s.id, text: s.text }));
-    const npz = Object.fromEntries(infos.slice(0, 2).map((s) => [`${s.id}.npy`, npy(logProbs(Math.ceil(s.frames / 2), ds.vocab.length + 1), Math.ceil(s.frames / 2), ds.vocab.length + 1)]));
-    const meta = await stage(outputSet({ rows, npz, vocab: ds.vocab.join('\n'), json: { kind: 'log_probs', subsampling: 2 } }), { id: ds.id, name: ds.name, infos });
+    const npz = Object.fromEntries(
+      infos.slice(0, 2).map((s) => [`${s.id}.npy`, npy(logProbs(Math.ceil(s.frames / 2), ds.vocab.length + 1), Math.ceil(s.frames / 2), ds.vocab.length + 1)]),
+    );
+    const meta = await stage(outputSet({ rows, npz, vocab: ds.vocab.join('\n'), json: { kind: 'log_probs', subsampling: 2 } }), {
+      id: ds.id,
+      name: ds.name,
+      infos,
+    });
     await store.commitOutputSet(meta);
     expect((await store.getOutputSet(meta.id)).datasetId).toBe(ds.id);
     await store.deleteDataset(ds.id);
@@ -213,7 +250,9 @@ describe('model outputs: staged in IndexedDB (fake-indexeddb)', () => {
 
   it('commit refuses a staging area with missing samples', async () => {
     const meta = await stage(outputSet());
-    await expect(store.commitOutputSet({ ...meta, numSamples: 4 })).rejects.toThrow(`staged output set ${meta.id} has 3 samples, expected 4; nothing was stored`);
+    await expect(store.commitOutputSet({ ...meta, numSamples: 4 })).rejects.toThrow(
+      `staged output set ${meta.id} has 3 samples, expected 4; nothing was stored`,
+    );
     await store.discardStagedOutputs(meta.id);
   });
 });
@@ -232,31 +271,121 @@ describe('model outputs: malformed sets are refused with the file and line or sa
   const attach: AttachTarget = { id: 'ds-x', name: 'words', infos: ROWS.map((r) => ({ id: r.id, text: r.text, frames: r.frames })) };
   const cases: Array<[string, () => InputFile[], string, AttachTarget?]> = [
     ['no manifest', () => outputSet().filter((f) => !f.path.endsWith('manifest.jsonl')), 'o: no manifest.jsonl or manifest.tsv among the 3 files given'],
-    ['no vocab.txt', () => outputSet().filter((f) => !f.path.endsWith('vocab.txt')), 'o: no vocab.txt (one token per line in class order, a <blank> line where the blank is; without it the classes cannot be named)'],
+    [
+      'no vocab.txt',
+      () => outputSet().filter((f) => !f.path.endsWith('vocab.txt')),
+      'o: no vocab.txt (one token per line in class order, a <blank> line where the blank is; without it the classes cannot be named)',
+    ],
     ['outputs.json not JSON', () => outputSet({ json: '{kind: log_probs}' }), 'out/outputs.json: not valid JSON ('],
-    ['outputs.json unknown key', () => outputSet({ json: { kind: 'log_probs', blank_id: 0 } }), "out/outputs.json: unknown key 'blank_id' (known: kind, blank, subsampling, frame_shift_ms, model)"],
-    ['outputs.json bad kind', () => outputSet({ json: { kind: 'log_softmax' } }), 'out/outputs.json: \'kind\' must be "log_probs", "logits" or "probs", got "log_softmax"'],
-    ['outputs.json bad subsampling', () => outputSet({ json: { subsampling: 2.5 } }), "out/outputs.json: 'subsampling' must be a positive integer (input frames per output frame), got 2.5"],
-    ['blank contradicts the <blank> line', () => outputSet({ json: { blank: 0 }, vocab: 'A\nB\n<blank>\n' }), "out/outputs.json: 'blank' is 0, but out/vocab.txt puts '<blank>' at class 2 (line 3)"],
+    [
+      'outputs.json unknown key',
+      () => outputSet({ json: { kind: 'log_probs', blank_id: 0 } }),
+      "out/outputs.json: unknown key 'blank_id' (known: kind, blank, subsampling, frame_shift_ms, model)",
+    ],
+    [
+      'outputs.json bad kind',
+      () => outputSet({ json: { kind: 'log_softmax' } }),
+      'out/outputs.json: \'kind\' must be "log_probs", "logits" or "probs", got "log_softmax"',
+    ],
+    [
+      'outputs.json bad subsampling',
+      () => outputSet({ json: { subsampling: 2.5 } }),
+      "out/outputs.json: 'subsampling' must be a positive integer (input frames per output frame), got 2.5",
+    ],
+    [
+      'blank contradicts the <blank> line',
+      () => outputSet({ json: { blank: 0 }, vocab: 'A\nB\n<blank>\n' }),
+      "out/outputs.json: 'blank' is 0, but out/vocab.txt puts '<blank>' at class 2 (line 3)",
+    ],
     ['duplicate <blank> line', () => outputSet({ vocab: '<blank>\nA\n<blank>\n' }), "out/vocab.txt, line 3: duplicate token '<blank>'"],
-    ['duplicate ids', () => outputSet({ rows: [ROWS[0], ROWS[1], { ...ROWS[2], id: 'u1' }] }), "out/manifest.jsonl, line 3: duplicate id 'u1' (first on line 1)"],
+    [
+      'duplicate ids',
+      () => outputSet({ rows: [ROWS[0], ROWS[1], { ...ROWS[2], id: 'u1' }] }),
+      "out/manifest.jsonl, line 3: duplicate id 'u1' (first on line 1)",
+    ],
     ['empty reference', () => outputSet({ rows: [ROWS[0], { ...ROWS[1], text: ' ' }] }), "out/manifest.jsonl, line 2: sample 'u2': empty reference"],
-    ['frames not a positive integer', () => outputSet({ rows: [ROWS[0], { ...ROWS[1], frames: 12.5 }] }), "out/manifest.jsonl, line 2: sample 'u2': 'frames' (input frames) must be a positive integer, got 12.5"],
-    ['posteriors file missing', () => outputSet({ rows: [ROWS[0], { ...ROWS[1], posteriors: 'p/u2.npy' }] }), "out/manifest.jsonl, line 2: sample 'u2': posteriors file 'p/u2.npy' was not among the files given"],
-    ['no array for a sample', () => outputSet({ npz: { 'u1.npy': lp(10), 'u3.npy': lp(8) } }), "out/manifest.jsonl, line 2: sample 'u2': no 'posteriors' path and no 'u2.npy' in any .npz"],
-    ['classes do not match the vocabulary', () => outputSet({ npz: npzWith({ 'u2.npy': lp(12, 5) }) }), "out/posteriors.npz:u2.npy, sample 'u2': has 5 classes per frame (shape 12x5), but out/vocab.txt names 4 classes (3 tokens + the blank)"],
-    ['batch axis saved', () => outputSet({ npz: npzWith({ 'u1.npy': writeNpy(logProbs(10, 4), [1, 10, 4]) }) }), "out/posteriors.npz:u1.npy, sample 'u1': shape (1, 10, 4) must be [output frames, classes]; the batch axis was saved: save out[0] (or out[b, :length_b] per sample)"],
-    ['1-D array', () => outputSet({ npz: npzWith({ 'u3.npy': writeNpy(new Float32Array(8), [8]) }) }), 'out/posteriors.npz:u3.npy: shape (8) must be [frames, features, ...]; got 1-D'],
-    ['integer dtype', () => outputSet({ npz: npzWith({ 'u1.npy': (() => { const b = lp(10); b.set(enc.encode("'<i4'"), new TextDecoder('latin1').decode(b).indexOf("'<f4'")); return b; })() }) }), "out/posteriors.npz:u1.npy: dtype '<i4': integer/boolean features are not supported"],
-    ['truncated array', () => outputSet({ npz: npzWith({ 'u2.npy': lp(12).slice(0, 200) }) }), 'out/posteriors.npz:u2.npy: truncated data: shape (12, 4) needs 192 bytes, file has 72'],
-    ['padding saved with the outputs (frames vs T\')', () => outputSet({ npz: npzWith({ 'u3.npy': lp(12) }) }), "out/posteriors.npz:u3.npy, sample 'u3': 12 output frames, but out/manifest.jsonl line 3 gives 16 input frames: at ×2 subsampling at most 10 (padding saved with the outputs? save out[b, :length_b] for each sample)"],
-    ['too few output frames for the subsampling', () => outputSet({ npz: npzWith({ 'u2.npy': lp(3) }) }), "out/posteriors.npz:u2.npy, sample 'u2': 3 output frames, but out/manifest.jsonl line 2 gives 24 input frames: at ×2 subsampling about 12 (is the subsampling right? set 'subsampling' in outputs.json)"],
-    ['one sample off the inferred subsampling', () => outputSet({ json: null, rows: [...ROWS, { id: 'u4', text: 'A', frames: 40 }], npz: npzWith({ 'u4.npy': lp(40) }) }),
-      "out/posteriors.npz:u4.npy, sample 'u4': 40 output frames, but out/manifest.jsonl line 4 gives 40 input frames: at ×2 subsampling (inferred from the other samples) at most 22"],
-    ['the same id in two .npz', () => [...outputSet(), { path: 'out/more.npz', blob: blob(zipSync({ 'u1.npy': lp(10) })) }], "out/more.npz: member 'u1.npy' also appears in out/posteriors.npz"],
+    [
+      'frames not a positive integer',
+      () => outputSet({ rows: [ROWS[0], { ...ROWS[1], frames: 12.5 }] }),
+      "out/manifest.jsonl, line 2: sample 'u2': 'frames' (input frames) must be a positive integer, got 12.5",
+    ],
+    [
+      'posteriors file missing',
+      () => outputSet({ rows: [ROWS[0], { ...ROWS[1], posteriors: 'p/u2.npy' }] }),
+      "out/manifest.jsonl, line 2: sample 'u2': posteriors file 'p/u2.npy' was not among the files given",
+    ],
+    [
+      'no array for a sample',
+      () => outputSet({ npz: { 'u1.npy': lp(10), 'u3.npy': lp(8) } }),
+      "out/manifest.jsonl, line 2: sample 'u2': no 'posteriors' path and no 'u2.npy' in any .npz",
+    ],
+    [
+      'classes do not match the vocabulary',
+      () => outputSet({ npz: npzWith({ 'u2.npy': lp(12, 5) }) }),
+      "out/posteriors.npz:u2.npy, sample 'u2': has 5 classes per frame (shape 12x5), but out/vocab.txt names 4 classes (3 tokens + the blank)",
+    ],
+    [
+      'batch axis saved',
+      () => outputSet({ npz: npzWith({ 'u1.npy': writeNpy(logProbs(10, 4), [1, 10, 4]) }) }),
+      "out/posteriors.npz:u1.npy, sample 'u1': shape (1, 10, 4) must be [output frames, classes]; the batch axis was saved: save out[0] (or out[b, :length_b] per sample)",
+    ],
+    [
+      '1-D array',
+      () => outputSet({ npz: npzWith({ 'u3.npy': writeNpy(new Float32Array(8), [8]) }) }),
+      'out/posteriors.npz:u3.npy: shape (8) must be [frames, features, ...]; got 1-D',
+    ],
+    [
+      'integer dtype',
+      () =>
+        outputSet({
+          npz: npzWith({
+            'u1.npy': (() => {
+              const b = lp(10);
+              b.set(enc.encode("'<i4'"), new TextDecoder('latin1').decode(b).indexOf("'<f4'"));
+              return b;
+            })(),
+          }),
+        }),
+      "out/posteriors.npz:u1.npy: dtype '<i4': integer/boolean features are not supported",
+    ],
+    [
+      'truncated array',
+      () => outputSet({ npz: npzWith({ 'u2.npy': lp(12).slice(0, 200) }) }),
+      'out/posteriors.npz:u2.npy: truncated data: shape (12, 4) needs 192 bytes, file has 72',
+    ],
+    [
+      "padding saved with the outputs (frames vs T')",
+      () => outputSet({ npz: npzWith({ 'u3.npy': lp(12) }) }),
+      "out/posteriors.npz:u3.npy, sample 'u3': 12 output frames, but out/manifest.jsonl line 3 gives 16 input frames: at ×2 subsampling at most 10 (padding saved with the outputs? save out[b, :length_b] for each sample)",
+    ],
+    [
+      'too few output frames for the subsampling',
+      () => outputSet({ npz: npzWith({ 'u2.npy': lp(3) }) }),
+      "out/posteriors.npz:u2.npy, sample 'u2': 3 output frames, but out/manifest.jsonl line 2 gives 24 input frames: at ×2 subsampling about 12 (is the subsampling right? set 'subsampling' in outputs.json)",
+    ],
+    [
+      'one sample off the inferred subsampling',
+      () => outputSet({ json: null, rows: [...ROWS, { id: 'u4', text: 'A', frames: 40 }], npz: npzWith({ 'u4.npy': lp(40) }) }),
+      "out/posteriors.npz:u4.npy, sample 'u4': 40 output frames, but out/manifest.jsonl line 4 gives 40 input frames: at ×2 subsampling (inferred from the other samples) at most 22",
+    ],
+    [
+      'the same id in two .npz',
+      () => [...outputSet(), { path: 'out/more.npz', blob: blob(zipSync({ 'u1.npy': lp(10) })) }],
+      "out/more.npz: member 'u1.npy' also appears in out/posteriors.npz",
+    ],
     ['not a zip', () => [{ path: 'outputs.zip', blob: blob('PK nope') }], 'outputs.zip: not a readable zip archive'],
-    ['attached: id not in the dataset', () => outputSet({ rows: [ROWS[0], { ...ROWS[1], id: 'zz' }] }), "out/manifest.jsonl, line 2: sample 'zz' is not in dataset 'words' (an attached output set has the dataset's ids)", attach],
-    ['attached: reference differs from the dataset', () => outputSet({ rows: [ROWS[0], { ...ROWS[1], text: 'B C' }] }), "out/manifest.jsonl, line 2: sample 'u2': reference 'B C' differs from dataset 'words' ('B C A')", attach],
+    [
+      'attached: id not in the dataset',
+      () => outputSet({ rows: [ROWS[0], { ...ROWS[1], id: 'zz' }] }),
+      "out/manifest.jsonl, line 2: sample 'zz' is not in dataset 'words' (an attached output set has the dataset's ids)",
+      attach,
+    ],
+    [
+      'attached: reference differs from the dataset',
+      () => outputSet({ rows: [ROWS[0], { ...ROWS[1], text: 'B C' }] }),
+      "out/manifest.jsonl, line 2: sample 'u2': reference 'B C' differs from dataset 'words' ('B C A')",
+      attach,
+    ],
   ];
   for (const [what, files, message, att] of cases) {
     it(what, async () => {

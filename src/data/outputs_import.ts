@@ -91,7 +91,8 @@ export async function streamOutputsImport(
     ? parseOutputsJson(new TextDecoder().decode(await jsonEntry.read()), jsonEntry.path)
     : { kind: null, blank: null, subsampling: null, frameShiftMs: null, model: '' };
   const vocabEntry = sibling('vocab.txt');
-  if (!vocabEntry) throw new DataError(name, 'no vocab.txt (one token per line in class order, a <blank> line where the blank is; without it the classes cannot be named)');
+  if (!vocabEntry)
+    throw new DataError(name, 'no vocab.txt (one token per line in class order, a <blank> line where the blank is; without it the classes cannot be named)');
   const { classes, blank, blankLine } = parseOutputsVocab(new TextDecoder().decode(await vocabEntry.read()), vocabEntry.path, json.blank, jsonEntry?.path);
   const C = classes.length;
 
@@ -99,9 +100,16 @@ export async function streamOutputsImport(
     const known = new Map(attach.infos.map((s) => [s.id, s]));
     for (const r of rows) {
       const s = known.get(r.id);
-      if (!s) throw new DataError(manifest.path, `sample '${r.id}' is not in dataset '${attach.name}' (an attached output set has the dataset's ids)`, `line ${r.line}`);
-      if (s.text !== r.text) throw new DataError(manifest.path, `sample '${r.id}': reference '${r.text}' differs from dataset '${attach.name}' ('${s.text}')`, `line ${r.line}`);
-      if (r.frames !== null && r.frames !== s.frames) throw new DataError(manifest.path, `sample '${r.id}': frames ${r.frames}, but dataset '${attach.name}' has ${s.frames} input frames`, `line ${r.line}`);
+      if (!s)
+        throw new DataError(
+          manifest.path,
+          `sample '${r.id}' is not in dataset '${attach.name}' (an attached output set has the dataset's ids)`,
+          `line ${r.line}`,
+        );
+      if (s.text !== r.text)
+        throw new DataError(manifest.path, `sample '${r.id}': reference '${r.text}' differs from dataset '${attach.name}' ('${s.text}')`, `line ${r.line}`);
+      if (r.frames !== null && r.frames !== s.frames)
+        throw new DataError(manifest.path, `sample '${r.id}': frames ${r.frames}, but dataset '${attach.name}' has ${s.frames} input frames`, `line ${r.line}`);
       if (r.frames === null) r.frames = s.frames;
     }
   }
@@ -123,7 +131,8 @@ export async function streamOutputsImport(
       const want = normalise(base + row.posteriors);
       let entry = byPath.get(want);
       if (!entry && byBase.get(basename(want))?.length === 1) entry = byBase.get(basename(want))![0];
-      if (!entry) throw new DataError(manifest.path, `sample '${row.id}': posteriors file '${row.posteriors}' was not among the files given`, `line ${row.line}`);
+      if (!entry)
+        throw new DataError(manifest.path, `sample '${row.id}': posteriors file '${row.posteriors}' was not among the files given`, `line ${row.line}`);
       used.add(entry.path);
       return entry;
     }
@@ -140,14 +149,19 @@ export async function streamOutputsImport(
   const oov = new Map<string, { count: number; firstId: string }>();
   const counts: OutputSetMeta['counts'] = { train: 0, val: 0, test: 0, none: 0 };
   const lengths: { id: string; line: number; file: string; frames: number | null; outFrames: number }[] = [];
-  let lseMin = Infinity, lseMax = -Infinity, bytes = 0, bytesDone = 0, lastReport = 0;
+  let lseMin = Infinity,
+    lseMax = -Infinity,
+    bytes = 0,
+    bytesDone = 0,
+    lastReport = 0;
   let ahead: Promise<Uint8Array> | null = sources.length ? sources[0].read() : null;
   for (let i = 0; i < rows.length; i++) {
     if (signal?.aborted) {
       ahead?.catch(() => {});
       throw abortError();
     }
-    const row = rows[i], entry = sources[i];
+    const row = rows[i],
+      entry = sources[i];
     const raw = await ahead!;
     ahead = i + 1 < rows.length ? sources[i + 1].read() : null;
     ahead?.catch(() => {});
@@ -158,7 +172,11 @@ export async function streamOutputsImport(
       throw new DataError(entry.path, `shape (${arr.shape.join(', ')}) must be [output frames, classes]${hint}`, where);
     }
     if (arr.dim !== C) {
-      throw new DataError(entry.path, `has ${arr.dim} classes per frame (shape ${arr.shape.join('x')}), but ${vocabEntry.path} names ${C} classes (${blankLine ? `${C} lines with '<blank>'` : `${C - 1} tokens + the blank`})`, where);
+      throw new DataError(
+        entry.path,
+        `has ${arr.dim} classes per frame (shape ${arr.shape.join('x')}), but ${vocabEntry.path} names ${C} classes (${blankLine ? `${C} lines with '<blank>'` : `${C - 1} tokens + the blank`})`,
+        where,
+      );
     }
     const T = arr.frames;
     const facts = rowFacts(arr.data, T, C, kindTolerance(arr.dtype));
@@ -167,7 +185,12 @@ export async function streamOutputsImport(
     if (facts.lseMax > lseMax) lseMax = facts.lseMax;
     if (facts.nonFiniteValues) {
       const k = facts.firstNonFinite;
-      nonFinite.push({ id: row.id, file: entry.path, values: facts.nonFiniteValues, first: `${Number.isNaN(arr.data[k]) ? 'NaN' : '+Inf'} at frame ${Math.floor(k / C)}, class ${k % C}` });
+      nonFinite.push({
+        id: row.id,
+        file: entry.path,
+        values: facts.nonFiniteValues,
+        first: `${Number.isNaN(arr.data[k]) ? 'NaN' : '+Inf'} at frame ${Math.floor(k / C)}, class ${k % C}`,
+      });
     }
     const lp = toLogProbs(arr.data, T, C, facts.kind);
     // Feasibility at T' and unknown reference tokens (those cannot be aligned or scored).
@@ -204,23 +227,58 @@ export async function streamOutputsImport(
     for (const l of known) checkLength(l.frames!, l.outFrames, subsampling, l.file, `sample '${l.id}'`, manifest.path, l.line, true);
   }
   const kinds = (Object.keys(detected) as OutputKind[]).filter((k) => detected[k] > 0);
-  const kind: OutputSetMeta['kind'] = { declared: json.kind, detected, lseMin: Number.isFinite(lseMin) ? lseMin : 0, lseMax: Number.isFinite(lseMax) ? lseMax : 0 };
+  const kind: OutputSetMeta['kind'] = {
+    declared: json.kind,
+    detected,
+    lseMin: Number.isFinite(lseMin) ? lseMin : 0,
+    lseMax: Number.isFinite(lseMax) ? lseMax : 0,
+  };
   const normalised = kinds
-    .map((k) => (k === 'log_probs' ? `${detected[k]} samples of log-probabilities kept as they are` : k === 'logits' ? `${detected[k]} samples of logits normalised with log_softmax` : `${detected[k]} samples of probabilities turned into log-probabilities`))
+    .map((k) =>
+      k === 'log_probs'
+        ? `${detected[k]} samples of log-probabilities kept as they are`
+        : k === 'logits'
+          ? `${detected[k]} samples of logits normalised with log_softmax`
+          : `${detected[k]} samples of probabilities turned into log-probabilities`,
+    )
     .join('; ');
   const outs = lengths.map((l) => l.outFrames);
   const outFrames = { min: Math.min(...outs), mean: outs.reduce((a, b) => a + b, 0) / outs.length, max: Math.max(...outs) };
   const meta: Omit<OutputSetMeta, 'id' | 'createdAt'> = {
-    name, source: 'import', numSamples: rows.length, counts, classes, blank, kind, subsampling, subsamplingSource,
-    frameShiftMs: json.frameShiftMs, model: json.model, outFrames, bytes,
-    datasetId: attach?.id ?? null, datasetName: attach?.name ?? null,
+    name,
+    source: 'import',
+    numSamples: rows.length,
+    counts,
+    classes,
+    blank,
+    kind,
+    subsampling,
+    subsamplingSource,
+    frameShiftMs: json.frameShiftMs,
+    model: json.model,
+    outFrames,
+    bytes,
+    datasetId: attach?.id ?? null,
+    datasetName: attach?.name ?? null,
     nonFinite: nonFinite.map(({ file: _f, ...rest }) => rest),
   };
   return {
     meta,
     report: {
-      name, numSamples: rows.length, counts, numClasses: C, blank, kind, normalised, subsampling, subsamplingSource,
-      frameShiftMs: json.frameShiftMs, model: json.model, outFrames, bytes, nonFinite,
+      name,
+      numSamples: rows.length,
+      counts,
+      numClasses: C,
+      blank,
+      kind,
+      normalised,
+      subsampling,
+      subsamplingSource,
+      frameShiftMs: json.frameShiftMs,
+      model: json.model,
+      outFrames,
+      bytes,
+      nonFinite,
       oov: [...oov].map(([token, o]) => ({ token, ...o })).sort((a, b) => b.count - a.count),
       infeasible,
       unusedFiles: entries.filter((e) => e.path.toLowerCase().endsWith('.npy') && !used.has(e.path)).map((e) => e.path),
@@ -232,8 +290,14 @@ export async function streamOutputsImport(
 function checkLength(frames: number, T: number, subsampling: number, file: string, where: string, manifest: string, line: number, inferred = false): void {
   const [lo, hi] = outFramesRange(frames, subsampling);
   const at = `${manifest} line ${line} gives ${frames} input frames: at ×${subsampling} subsampling${inferred ? ' (inferred from the other samples)' : ''}`;
-  if (T > hi) throw new DataError(file, `${T} output frames, but ${at} at most ${hi} (padding saved with the outputs? save out[b, :length_b] for each sample)`, where);
-  if (T < lo) throw new DataError(file, `${T} output frames, but ${at} about ${Math.round(frames / subsampling)} (is the subsampling right? set 'subsampling' in outputs.json)`, where);
+  if (T > hi)
+    throw new DataError(file, `${T} output frames, but ${at} at most ${hi} (padding saved with the outputs? save out[b, :length_b] for each sample)`, where);
+  if (T < lo)
+    throw new DataError(
+      file,
+      `${T} output frames, but ${at} about ${Math.round(frames / subsampling)} (is the subsampling right? set 'subsampling' in outputs.json)`,
+      where,
+    );
 }
 
 /** The whole import in memory (tests, small inputs). */
@@ -242,4 +306,3 @@ export async function prepareOutputsImport(files: InputFile[], name: string, opt
   const { meta, report } = await streamOutputsImport(files, name, { put: (s) => void samples.push(s) }, opts);
   return { meta, samples, report };
 }
-

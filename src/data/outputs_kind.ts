@@ -17,10 +17,18 @@ export interface RowFacts {
 export const kindTolerance = (dtype: string) => (dtype === 'float16' ? 2e-2 : 1e-3);
 
 export function rowFacts(x: Float32Array, T: number, C: number, tol: number): RowFacts {
-  let lseMin = Infinity, lseMax = -Infinity, bad = 0, first = -1;
-  let allLog = true, allProb = true, rows = 0;
+  let lseMin = Infinity,
+    lseMax = -Infinity,
+    bad = 0,
+    first = -1;
+  let allLog = true,
+    allProb = true,
+    rows = 0;
   for (let t = 0; t < T; t++) {
-    let m = -Infinity, rowBad = false, neg = false, sum = 0;
+    let m = -Infinity,
+      rowBad = false,
+      neg = false,
+      sum = 0;
     for (let c = 0; c < C; c++) {
       const v = x[t * C + c];
       if (Number.isNaN(v) || v === Infinity) {

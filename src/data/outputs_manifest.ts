@@ -30,7 +30,8 @@ function checkRow(raw: Record<string, unknown>, file: string, line: number): Out
   let f: number | null = null;
   if (frames !== undefined && frames !== null && frames !== '') {
     f = typeof frames === 'string' ? Number(frames) : (frames as number);
-    if (typeof f !== 'number' || !Number.isInteger(f) || f < 1) throw new DataError(file, `sample '${id}': 'frames' (input frames) must be a positive integer, got ${JSON.stringify(frames)}`, where);
+    if (typeof f !== 'number' || !Number.isInteger(f) || f < 1)
+      throw new DataError(file, `sample '${id}': 'frames' (input frames) must be a positive integer, got ${JSON.stringify(frames)}`, where);
   }
   if (posteriors !== undefined && posteriors !== null && typeof posteriors !== 'string') {
     throw new DataError(file, `sample '${id}': 'posteriors' must be a relative path string`, where);
@@ -103,11 +104,13 @@ export function parseOutputsJson(text: string, file: string): OutputsJson {
   if (kind !== undefined && kind !== 'log_probs' && kind !== 'logits' && kind !== 'probs') {
     throw new DataError(file, `'kind' must be "log_probs", "logits" or "probs", got ${JSON.stringify(kind)}`);
   }
-  if (blank !== undefined && (typeof blank !== 'number' || !Number.isInteger(blank) || blank < 0)) throw new DataError(file, `'blank' must be a class index (an integer ≥ 0), got ${JSON.stringify(blank)}`);
+  if (blank !== undefined && (typeof blank !== 'number' || !Number.isInteger(blank) || blank < 0))
+    throw new DataError(file, `'blank' must be a class index (an integer ≥ 0), got ${JSON.stringify(blank)}`);
   if (subsampling !== undefined && (typeof subsampling !== 'number' || !Number.isInteger(subsampling) || subsampling < 1)) {
     throw new DataError(file, `'subsampling' must be a positive integer (input frames per output frame), got ${JSON.stringify(subsampling)}`);
   }
-  if (shift !== undefined && (typeof shift !== 'number' || !(shift > 0))) throw new DataError(file, `'frame_shift_ms' must be a positive number, got ${JSON.stringify(shift)}`);
+  if (shift !== undefined && (typeof shift !== 'number' || !(shift > 0)))
+    throw new DataError(file, `'frame_shift_ms' must be a positive number, got ${JSON.stringify(shift)}`);
   if (model !== undefined && typeof model !== 'string') throw new DataError(file, `'model' must be a string, got ${JSON.stringify(model)}`);
   return {
     kind: (kind as OutputKind | undefined) ?? null,
@@ -125,7 +128,12 @@ export const BLANK_TOKEN = '<blank>';
  * blank is class `blank` (outputs.json, default 0) and the lines fill the other classes in order
  * (blank 0: line i is class i + 1, the lab's own convention).
  */
-export function parseOutputsVocab(text: string, file: string, blankFromJson: number | null, jsonFile = 'outputs.json'): { classes: string[]; blank: number; blankLine: boolean } {
+export function parseOutputsVocab(
+  text: string,
+  file: string,
+  blankFromJson: number | null,
+  jsonFile = 'outputs.json',
+): { classes: string[]; blank: number; blankLine: boolean } {
   const tokens = parseVocab(text, file);
   const at = tokens.indexOf(BLANK_TOKEN);
   if (at >= 0) {
@@ -136,7 +144,8 @@ export function parseOutputsVocab(text: string, file: string, blankFromJson: num
     return { classes: tokens, blank: at, blankLine: true };
   }
   const blank = blankFromJson ?? 0;
-  if (blank > tokens.length) throw new DataError(jsonFile, `'blank' is ${blank}, but ${file} has ${tokens.length} tokens, so the classes are 0..${tokens.length}`);
+  if (blank > tokens.length)
+    throw new DataError(jsonFile, `'blank' is ${blank}, but ${file} has ${tokens.length} tokens, so the classes are 0..${tokens.length}`);
   const classes = tokens.slice();
   classes.splice(blank, 0, BLANK_TOKEN);
   return { classes, blank, blankLine: false };

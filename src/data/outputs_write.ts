@@ -55,13 +55,21 @@ export class OutputsZipWriter {
     this.names.add(name);
     const path = `posteriors/${name}.npy`;
     this.member(path, writeNpy(s.logProbs, [s.logProbs.length / C, C]));
-    this.rows.push(JSON.stringify({ id: s.id, text: s.text, ...(s.split ? { split: s.split } : {}), ...(s.frames !== null ? { frames: s.frames } : {}), posteriors: path }));
+    this.rows.push(
+      JSON.stringify({ id: s.id, text: s.text, ...(s.split ? { split: s.split } : {}), ...(s.frames !== null ? { frames: s.frames } : {}), posteriors: path }),
+    );
   }
 
   /** Adds the text files and closes the archive. */
   finish(): Blob {
     const { classes, blank, subsampling, frameShiftMs, model } = this.info;
-    const json = { kind: 'log_probs', blank, ...(subsampling !== null ? { subsampling } : {}), ...(frameShiftMs !== null ? { frame_shift_ms: frameShiftMs } : {}), model };
+    const json = {
+      kind: 'log_probs',
+      blank,
+      ...(subsampling !== null ? { subsampling } : {}),
+      ...(frameShiftMs !== null ? { frame_shift_ms: frameShiftMs } : {}),
+      model,
+    };
     this.member('outputs.json', strToU8(JSON.stringify(json, null, 1) + '\n'));
     this.member('vocab.txt', strToU8(classes.join('\n') + '\n'));
     this.member('manifest.jsonl', strToU8(this.rows.join('\n') + '\n'));

@@ -42,7 +42,8 @@ export class FeatureStats {
 
   /** Adds one sample's frames, x: [frames, featureDim]. */
   add(x: ArrayLike<number>, frames: number): void {
-    const F = this.featureDim, { sm, sq } = this;
+    const F = this.featureDim,
+      { sm, sq } = this;
     if (frames === 0) return;
     sm.fill(0);
     sq.fill(0);
@@ -96,7 +97,9 @@ export function finishMeta(
     vocab = [...new Set(train.flatMap((s) => s.text.split(' ')))].sort();
   }
   const counts: Record<Split, number> = { train: 0, val: 0, test: 0 };
-  let minF = Infinity, maxF = 0, sumF = 0;
+  let minF = Infinity,
+    maxF = 0,
+    sumF = 0;
   for (const s of infos) {
     counts[s.split]++;
     minF = Math.min(minF, s.frames);

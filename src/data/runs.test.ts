@@ -11,10 +11,27 @@ const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill).buffer a
 async function withRun(name = 'demo') {
   const ds = await store.saveDataset(generateDemo({ seed: 3, numSamples: 12 }));
   const run: store.RunRecord = {
-    id: store.newId('run'), datasetId: ds.id, datasetName: name, createdAt: 1, updatedAt: 1, config: {}, status: 'running', reason: '',
-    history: [{ epoch: 1, trainLoss: 2 }], bestCheckpointId: null, lastCheckpointId: null,
+    id: store.newId('run'),
+    datasetId: ds.id,
+    datasetName: name,
+    createdAt: 1,
+    updatedAt: 1,
+    config: {},
+    status: 'running',
+    reason: '',
+    history: [{ epoch: 1, trainLoss: 2 }],
+    bestCheckpointId: null,
+    lastCheckpointId: null,
   };
-  const ck = (kind: 'last' | 'best', fill: number): store.CheckpointRecord => ({ id: `${run.id}-${kind}`, datasetId: ds.id, runId: run.id, kind, createdAt: 1, fileName: `${kind}.safetensors`, bytes: bytes(16, fill) });
+  const ck = (kind: 'last' | 'best', fill: number): store.CheckpointRecord => ({
+    id: `${run.id}-${kind}`,
+    datasetId: ds.id,
+    runId: run.id,
+    kind,
+    createdAt: 1,
+    fileName: `${kind}.safetensors`,
+    bytes: bytes(16, fill),
+  });
   await store.saveRunProgress({ ...run, lastCheckpointId: `${run.id}-last`, bestCheckpointId: `${run.id}-best` }, [ck('last', 1), ck('best', 1)]);
   return { ds, run: await store.getRun(run.id), ck };
 }

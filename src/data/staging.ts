@@ -20,34 +20,59 @@ export interface StagingSink extends SampleSink {
  * `encoding` 'float16' stores each sample as float16 bits as it arrives (the importer refuses values
  * outside float16's range for such an import, see ImportOptions.maxAbs).
  */
-export function stagingSink(datasetId: string, opts: { batchBytes?: number; encoding?: store.Encoding; writeBatch?: typeof store.stageSamples } = {}): StagingSink {
+export function stagingSink(
+  datasetId: string,
+  opts: { batchBytes?: number; encoding?: store.Encoding; writeBatch?: typeof store.stageSamples } = {},
+): StagingSink {
   const { batchBytes = 8e6, encoding = 'float32', writeBatch = store.stageSamples } = opts;
   return batchedSink<PreparedSample>(
     (first, batch) => writeBatch(datasetId, first, batch),
     (s) => s.features.byteLength,
     batchBytes,
     'free space, or store the features as float16',
-    (sample) => (encoding === 'float16' ? { ...sample, features: encodeFloat16(new Float32Array(sample.features)).buffer as ArrayBuffer, encoding: 'float16' as const } : sample),
+    (sample) =>
+      encoding === 'float16'
+        ? { ...sample, features: encodeFloat16(new Float32Array(sample.features)).buffer as ArrayBuffer, encoding: 'float16' as const }
+        : sample,
   );
 }
 
 /** The same for a model-output set's samples (float32 log-probabilities, stored as they come). */
-export function outputStagingSink(setId: string, opts: { batchBytes?: number; writeBatch?: typeof store.stageOutputSamples } = {}): OutputSampleSink & Pick<StagingSink, 'flush' | 'staged' | 'bytes'> {
+export function outputStagingSink(
+  setId: string,
+  opts: { batchBytes?: number; writeBatch?: typeof store.stageOutputSamples } = {},
+): OutputSampleSink & Pick<StagingSink, 'flush' | 'staged' | 'bytes'> {
   const { batchBytes = 8e6, writeBatch = store.stageOutputSamples } = opts;
-  return batchedSink<PreparedOutputSample>((first, batch) => writeBatch(setId, first, batch), (s) => s.logProbs.byteLength, batchBytes, 'free space, or import fewer samples');
+  return batchedSink<PreparedOutputSample>(
+    (first, batch) => writeBatch(setId, first, batch),
+    (s) => s.logProbs.byteLength,
+    batchBytes,
+    'free space, or import fewer samples',
+  );
 }
 
 /** Buffers items up to `batchBytes` and writes them in order, at most one write in flight. */
-function batchedSink<T>(write: (first: number, batch: T[]) => Promise<void>, size: (t: T) => number, batchBytes: number, quotaHint: string, encode: (t: T) => T = (t) => t) {
+function batchedSink<T>(
+  write: (first: number, batch: T[]) => Promise<void>,
+  size: (t: T) => number,
+  batchBytes: number,
+  quotaHint: string,
+  encode: (t: T) => T = (t) => t,
+) {
   let buffer: T[] = [];
-  let buffered = 0, queued = 0, staged = 0, bytes = 0;
+  let buffered = 0,
+    queued = 0,
+    staged = 0,
+    bytes = 0;
   let inFlight: Promise<void> | null = null;
   const writeOne = async (batch: T[], first: number, n: number) => {
     try {
       await write(first, batch);
     } catch (e) {
       if ((e as { name?: string }).name === 'QuotaExceededError') {
-        throw new Error(`the browser's storage quota ran out after ${(bytes / 2 ** 20).toFixed(0)} MB of this import; nothing was stored (${quotaHint})`, { cause: e });
+        throw new Error(`the browser's storage quota ran out after ${(bytes / 2 ** 20).toFixed(0)} MB of this import; nothing was stored (${quotaHint})`, {
+          cause: e,
+        });
       }
       throw e;
     }

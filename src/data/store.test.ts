@@ -10,12 +10,21 @@ const enc = new TextEncoder();
 const blob = (x: Uint8Array | string) => new Blob([(typeof x === 'string' ? enc.encode(x) : x) as BlobPart]);
 
 function dataset(n: number, F = 4, bad?: number): InputFile[] {
-  const rows = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `u${i}`, text: i % 2 ? 'A B' : 'B', split: i < n - 2 ? 'train' : 'val', features: `u${i}.npy` }));
+  const rows = Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ id: `u${i}`, text: i % 2 ? 'A B' : 'B', split: i < n - 2 ? 'train' : 'val', features: `u${i}.npy` }),
+  );
   return [
     { path: 'd/manifest.jsonl', blob: blob(rows.join('\n')) },
     ...Array.from({ length: n }, (_, i) => ({
       path: `d/u${i}.npy`,
-      blob: blob(i === bad ? 'not an npy' : writeNpy(Float32Array.from({ length: (5 + i) * F }, (_, k) => Math.sin(k + i) * 300), [5 + i, F])),
+      blob: blob(
+        i === bad
+          ? 'not an npy'
+          : writeNpy(
+              Float32Array.from({ length: (5 + i) * F }, (_, k) => Math.sin(k + i) * 300),
+              [5 + i, F],
+            ),
+      ),
     })),
   ];
 }
@@ -84,8 +93,18 @@ describe('staged import in IndexedDB (fake-indexeddb)', () => {
   it('float16 chosen before the import refuses a value beyond its range, naming the sample, and leaves no trace', async () => {
     const before = await snapshot();
     const files = dataset(4);
-    files[3] = { path: 'd/u2.npy', blob: blob(writeNpy(Float32Array.from({ length: 7 * 4 }, (_, k) => (k === 9 ? 70000 : 1)), [7, 4])) };
-    await expect(stage(files, 'float16')).rejects.toThrow("d/u2.npy, sample 'u2': has a value of magnitude 70000.0, beyond float16's range (±65504) chosen for storage; import it with float32 storage");
+    files[3] = {
+      path: 'd/u2.npy',
+      blob: blob(
+        writeNpy(
+          Float32Array.from({ length: 7 * 4 }, (_, k) => (k === 9 ? 70000 : 1)),
+          [7, 4],
+        ),
+      ),
+    };
+    await expect(stage(files, 'float16')).rejects.toThrow(
+      "d/u2.npy, sample 'u2': has a value of magnitude 70000.0, beyond float16's range (±65504) chosen for storage; import it with float32 storage",
+    );
     expect(await snapshot()).toEqual(before);
   });
 
@@ -108,7 +127,17 @@ describe('staged import in IndexedDB (fake-indexeddb)', () => {
       const id = store.newId('ds');
       let staged = 0;
       try {
-        await streamImport(files, 'd', { put: async (s) => { await orig(id, staged++, [s]); if (++calls === 4) ac.abort(); } }, { signal: ac.signal });
+        await streamImport(
+          files,
+          'd',
+          {
+            put: async (s) => {
+              await orig(id, staged++, [s]);
+              if (++calls === 4) ac.abort();
+            },
+          },
+          { signal: ac.signal },
+        );
       } catch (e) {
         expect(await store.loadSamples(id)).toHaveLength(4); // it really was midway
         await store.discardStaged(id);
@@ -134,7 +163,9 @@ describe('staged import in IndexedDB (fake-indexeddb)', () => {
 
   it('commit refuses a staging area with missing samples, and nothing becomes visible', async () => {
     const { id, meta } = await stage(dataset(4));
-    await expect(store.commitStaged({ ...meta, numSamples: 5 }, { staged: 'float32', storage: 'float32' })).rejects.toThrow(`staged import ${id} has 4 samples, expected 5`);
+    await expect(store.commitStaged({ ...meta, numSamples: 5 }, { staged: 'float32', storage: 'float32' })).rejects.toThrow(
+      `staged import ${id} has 4 samples, expected 5`,
+    );
     expect((await store.listDatasets()).some((d) => d.id === id)).toBe(false);
     await store.discardStaged(id);
   });
@@ -187,7 +218,9 @@ describe('quota exceeded while staging', () => {
         throw e;
       }
     })();
-    await expect(run).rejects.toThrow(/^the browser's storage quota ran out after 0 MB of this import; nothing was stored \(free space, or store the features as float16\)$/);
+    await expect(run).rejects.toThrow(
+      /^the browser's storage quota ran out after 0 MB of this import; nothing was stored \(free space, or store the features as float16\)$/,
+    );
     expect(writes).toBe(3);
     expect(await snapshot()).toEqual(before);
   });

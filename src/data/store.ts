@@ -45,7 +45,15 @@ export interface RunDistillation {
   ctcWeight: number;
   temperature: number;
   excludeBlank: boolean;
-  teacher: { kind: 'checkpoint' | 'outputs'; id: string; name: string; model?: { preset: string }; subsampling?: number; params?: number; valWer?: number | null };
+  teacher: {
+    kind: 'checkpoint' | 'outputs';
+    id: string;
+    name: string;
+    model?: { preset: string };
+    subsampling?: number;
+    params?: number;
+    valWer?: number | null;
+  };
   summary?: {
     samples: number;
     agreement: number;
@@ -99,11 +107,7 @@ export async function saveDataset(p: PreparedDataset): Promise<DatasetMeta> {
   const d = await db();
   const tx = d.transaction(['datasets', 'samples'], 'readwrite');
   const samples = tx.objectStore('samples');
-  await Promise.all([
-    tx.objectStore('datasets').add(meta),
-    ...p.samples.map((s, index) => samples.add({ ...s, datasetId: meta.id, index })),
-    tx.done,
-  ]);
+  await Promise.all([tx.objectStore('datasets').add(meta), ...p.samples.map((s, index) => samples.add({ ...s, datasetId: meta.id, index })), tx.done]);
   return meta;
 }
 
@@ -133,10 +137,7 @@ export async function discardStaged(datasetId: string): Promise<void> {
  * other storage on the report they are rewritten first, `batch` at a time (still invisible until
  * the record is written). float16 → float32 only widens values already rounded to float16.
  */
-export async function commitStaged(
-  meta: DatasetMeta,
-  opts: { staged: Encoding; storage: Encoding; batch?: number },
-): Promise<DatasetMeta> {
+export async function commitStaged(meta: DatasetMeta, opts: { staged: Encoding; storage: Encoding; batch?: number }): Promise<DatasetMeta> {
   const d = await db();
   const batch = opts.batch ?? 64;
   let bytes = meta.bytes;
@@ -273,7 +274,10 @@ export async function saveCheckpoint(rec: Omit<CheckpointRecord, 'id' | 'created
 
 /** The run's dataset was deleted (by another tab) while the run was training or being saved. */
 export class DatasetGoneError extends Error {
-  constructor(readonly datasetId: string, readonly datasetName: string) {
+  constructor(
+    readonly datasetId: string,
+    readonly datasetName: string,
+  ) {
     super(`dataset "${datasetName}" was deleted (in another tab?); this run's progress could not be saved and training stopped`);
     this.name = 'DatasetGoneError';
   }
@@ -282,7 +286,9 @@ export class DatasetGoneError extends Error {
 /** The browser refused a checkpoint for lack of space; the transaction was rolled back. */
 export class CheckpointQuotaError extends Error {
   constructor(run: RunRecord) {
-    super(`the browser's storage quota ran out while saving a checkpoint of run ${run.id}; the previous checkpoint is intact (free space: delete old runs or datasets, or store features as float16)`);
+    super(
+      `the browser's storage quota ran out while saving a checkpoint of run ${run.id}; the previous checkpoint is intact (free space: delete old runs or datasets, or store features as float16)`,
+    );
     this.name = 'CheckpointQuotaError';
   }
 }
@@ -415,7 +421,6 @@ export async function renameOutputSet(id: string, name: string): Promise<OutputS
   await Promise.all([tx.store.put(next), tx.done]);
   return next;
 }
-
 
 /** Every sample's description (no outputs), one record at a time. */
 export async function outputSampleInfos(setId: string): Promise<OutputSampleInfo[]> {

@@ -69,15 +69,23 @@ describe('damaged archives are refused with the file named', () => {
   };
   const cases: Array<[string, () => Uint8Array, string]> = [
     ['too short', () => new Uint8Array(10), 'x.zip: not a zip archive (10 bytes'],
-    ['no end record', () => new TextEncoder().encode('PK not really a zip, just text that is long enough'), 'x.zip: not a zip archive (no end-of-central-directory record'],
+    [
+      'no end record',
+      () => new TextEncoder().encode('PK not really a zip, just text that is long enough'),
+      'x.zip: not a zip archive (no end-of-central-directory record',
+    ],
     ['bytes missing at the start', () => good().slice(20), 'x.zip: central directory entry 1 of 1 is damaged'],
     ['truncated at the end', () => good().slice(0, -30), 'x.zip: not a zip archive (no end-of-central-directory record'],
-    ['central directory offset past the end', () => {
-      const z = good();
-      const dv = new DataView(z.buffer);
-      dv.setUint32(z.length - 22 + 16, z.length, true);
-      return z;
-    }, 'x.zip: central directory runs past the end of the file'],
+    [
+      'central directory offset past the end',
+      () => {
+        const z = good();
+        const dv = new DataView(z.buffer);
+        dv.setUint32(z.length - 22 + 16, z.length, true);
+        return z;
+      },
+      'x.zip: central directory runs past the end of the file',
+    ],
     ['damaged central directory', () => patchCentral((dv, at) => dv.setUint32(at, 0xdeadbeef, true)), 'x.zip: central directory entry 1 of 1 is damaged'],
     ['unsupported compression method', () => patchCentral((dv, at) => dv.setUint16(at + 10, 12, true)), "x.zip: member 'a.npy' uses compression method 12"], // 12: bzip2
     ['encrypted member', () => patchCentral((dv, at) => dv.setUint16(at + 8, 1, true)), "x.zip: member 'a.npy' is encrypted"],

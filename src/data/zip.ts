@@ -14,7 +14,11 @@ export interface ZipMember {
   localOffset: number;
 }
 
-const EOCD = 0x06054b50, EOCD64 = 0x06064b50, LOCATOR64 = 0x07064b50, CENTRAL = 0x02014b50, LOCAL = 0x04034b50;
+const EOCD = 0x06054b50,
+  EOCD64 = 0x06064b50,
+  LOCATOR64 = 0x07064b50,
+  CENTRAL = 0x02014b50,
+  LOCAL = 0x04034b50;
 
 async function bytesAt(blob: Blob, start: number, end: number): Promise<DataView> {
   return new DataView(await blob.slice(start, end).arrayBuffer());
@@ -50,7 +54,8 @@ export async function readZipDirectory(blob: Blob, file: string): Promise<ZipMem
     cdSize = u64(rec, 40);
     cdOffset = u64(rec, 48);
   }
-  if (cdOffset + cdSize > size) throw new DataError(file, `central directory runs past the end of the file (${cdOffset} + ${cdSize} > ${size} bytes; truncated?)`);
+  if (cdOffset + cdSize > size)
+    throw new DataError(file, `central directory runs past the end of the file (${cdOffset} + ${cdSize} > ${size} bytes; truncated?)`);
   const cd = await bytesAt(blob, cdOffset, cdOffset + cdSize);
   const dec = new TextDecoder();
   const members: ZipMember[] = [];
@@ -61,14 +66,18 @@ export async function readZipDirectory(blob: Blob, file: string): Promise<ZipMem
     const method = cd.getUint16(p + 10, true);
     let compressedSize = cd.getUint32(p + 20, true);
     let usize = cd.getUint32(p + 24, true);
-    const nameLen = cd.getUint16(p + 28, true), extraLen = cd.getUint16(p + 30, true), commentLen = cd.getUint16(p + 32, true);
+    const nameLen = cd.getUint16(p + 28, true),
+      extraLen = cd.getUint16(p + 30, true),
+      commentLen = cd.getUint16(p + 32, true);
     let localOffset = cd.getUint32(p + 42, true);
     const extraEnd = p + 46 + nameLen + extraLen;
-    if (extraEnd + commentLen > cd.byteLength) throw new DataError(file, `central directory entry ${k + 1} of ${entries} runs past the directory's end (damaged archive)`);
+    if (extraEnd + commentLen > cd.byteLength)
+      throw new DataError(file, `central directory entry ${k + 1} of ${entries} runs past the directory's end (damaged archive)`);
     const name = dec.decode(new Uint8Array(cd.buffer, cd.byteOffset + p + 46, nameLen));
     // zip64 extra field: the 64-bit values, in order, for each 32-bit field that is 0xFFFFFFFF.
-    for (let e = p + 46 + nameLen; e + 4 <= extraEnd; ) {
-      const id = cd.getUint16(e, true), len = cd.getUint16(e + 2, true);
+    for (let e = p + 46 + nameLen; e + 4 <= extraEnd;) {
+      const id = cd.getUint16(e, true),
+        len = cd.getUint16(e + 2, true);
       if (id === 0x0001) {
         let q = e + 4;
         const take = () => {
@@ -86,12 +95,17 @@ export async function readZipDirectory(blob: Blob, file: string): Promise<ZipMem
     p += 46 + nameLen + extraLen + commentLen;
     if (name.endsWith('/')) continue;
     if (flags & 1) throw new DataError(file, `member '${name}' is encrypted`);
-    if (method !== 0 && method !== 8) throw new DataError(file, `member '${name}' uses compression method ${method}; only stored (0) and deflate (8) are supported`);
+    if (method !== 0 && method !== 8)
+      throw new DataError(file, `member '${name}' uses compression method ${method}; only stored (0) and deflate (8) are supported`);
     // Sizes the archive cannot hold are refused here, before anything is allocated for them:
     // deflate expands at most ~1032:1, a stored member is its own size.
-    if (localOffset + compressedSize > size) throw new DataError(file, `member '${name}' runs past the end of the archive (${localOffset} + ${compressedSize} > ${size} bytes; truncated?)`);
+    if (localOffset + compressedSize > size)
+      throw new DataError(file, `member '${name}' runs past the end of the archive (${localOffset} + ${compressedSize} > ${size} bytes; truncated?)`);
     if (method === 0 ? usize !== compressedSize : usize > compressedSize * 1032 + 1024) {
-      throw new DataError(file, `member '${name}' claims ${usize} bytes from ${compressedSize} ${method === 0 ? 'stored' : 'compressed'} bytes (damaged archive)`);
+      throw new DataError(
+        file,
+        `member '${name}' claims ${usize} bytes from ${compressedSize} ${method === 0 ? 'stored' : 'compressed'} bytes (damaged archive)`,
+      );
     }
     members.push({ name, method, compressedSize, size: usize, localOffset });
   }
@@ -101,7 +115,8 @@ export async function readZipDirectory(blob: Blob, file: string): Promise<ZipMem
 /** One member's bytes, inflated. */
 export async function readZipMember(blob: Blob, m: ZipMember, file: string): Promise<Uint8Array> {
   const head = await bytesAt(blob, m.localOffset, m.localOffset + 30);
-  if (head.byteLength < 30 || head.getUint32(0, true) !== LOCAL) throw new DataError(file, `member '${m.name}': local header missing at byte ${m.localOffset} (damaged archive)`);
+  if (head.byteLength < 30 || head.getUint32(0, true) !== LOCAL)
+    throw new DataError(file, `member '${m.name}': local header missing at byte ${m.localOffset} (damaged archive)`);
   const start = m.localOffset + 30 + head.getUint16(26, true) + head.getUint16(28, true);
   if (start + m.compressedSize > blob.size) throw new DataError(file, `member '${m.name}' runs past the end of the archive (truncated?)`);
   const raw = new Uint8Array(await blob.slice(start, start + m.compressedSize).arrayBuffer());

@@ -64,7 +64,9 @@ export async function deviceLost(waitMs = 250): Promise<{ reason: string; messag
 /** No WebGPU adapter came back after a reset: the page offers the fallback backend. */
 export class NoGpuAdapterError extends Error {
   constructor(readonly fallback: Exclude<BackendInfo['name'], 'webgpu'>[]) {
-    super('The GPU was reset and no WebGPU adapter came back (the browser may have blocked WebGPU after the reset); continue on the fallback backend, or reload the page to try the GPU again');
+    super(
+      'The GPU was reset and no WebGPU adapter came back (the browser may have blocked WebGPU after the reset); continue on the fallback backend, or reload the page to try the GPU again',
+    );
     this.name = 'NoGpuAdapterError';
   }
 }
@@ -79,9 +81,12 @@ async function webgpuFactory(): Promise<tf.KernelBackend> {
   const d = await adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize,
-      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
     },
   });
   return new WebGPUBackend(d, adapter.info);

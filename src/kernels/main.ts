@@ -18,7 +18,9 @@ const log = (s: string) => (out.textContent += s + '\n');
 
 const ready: Promise<BackendInfo> = initBackend().then((b) => {
   document.getElementById('backend')!.textContent =
-    b.name === 'webgpu' ? `WebGPU · ${b.adapter?.vendor} / ${b.adapter?.architecture} ${b.adapter?.description ?? ''}` : `${b.name} (${b.fallbackReasons.join('; ')})`;
+    b.name === 'webgpu'
+      ? `WebGPU · ${b.adapter?.vendor} / ${b.adapter?.architecture} ${b.adapter?.description ?? ''}`
+      : `${b.name} (${b.fallbackReasons.join('; ')})`;
   return b;
 });
 
@@ -66,7 +68,18 @@ async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, opts: CtcBench
 
 declare global {
   interface Window {
-    ctcLab: { ready: Promise<BackendInfo>; check: typeof check; checkLstm: typeof checkLstm; bench: typeof bench; problem: typeof benchProblemBase64; benchTrain: typeof trainBench; benchImport: typeof benchImport; benchAlign: typeof alignBench; benchDistill: typeof distillBench; tf: typeof tf };
+    ctcLab: {
+      ready: Promise<BackendInfo>;
+      check: typeof check;
+      checkLstm: typeof checkLstm;
+      bench: typeof bench;
+      problem: typeof benchProblemBase64;
+      benchTrain: typeof trainBench;
+      benchImport: typeof benchImport;
+      benchAlign: typeof alignBench;
+      benchDistill: typeof distillBench;
+      tf: typeof tf;
+    };
   }
 }
 async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
@@ -101,7 +114,18 @@ function alignBench(shapes = DEFAULT_ALIGN_SHAPES, reps = 7) {
   });
 }
 
-window.ctcLab = { ready, check, checkLstm, bench, problem: benchProblemBase64, benchTrain: trainBench, benchImport, benchAlign: alignBench, benchDistill: distillBench, tf };
+window.ctcLab = {
+  ready,
+  check,
+  checkLstm,
+  bench,
+  problem: benchProblemBase64,
+  benchTrain: trainBench,
+  benchImport,
+  benchAlign: alignBench,
+  benchDistill: distillBench,
+  tf,
+};
 document.getElementById('check')!.onclick = () => void check();
 document.getElementById('check-lstm')!.onclick = () => void checkLstm();
 document.getElementById('bench')!.onclick = () => void bench();

@@ -34,19 +34,55 @@ export type ByteMutation =
   | { kind: 'delete'; at: number; len: number };
 
 // Values that break length fields: zero, one, sign bits, all-ones, 2^53, and the file's own length ±1.
-const INTERESTING = fc.constantFrom<number | 'len' | 'len+1' | 'len-1'>(0, 1, 2, 7, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fffffff, 0xffffffff, 2 ** 53, 'len', 'len+1', 'len-1');
+const INTERESTING = fc.constantFrom<number | 'len' | 'len+1' | 'len-1'>(
+  0,
+  1,
+  2,
+  7,
+  0x7f,
+  0x80,
+  0xff,
+  0x7fff,
+  0xffff,
+  0x7fffffff,
+  0xffffffff,
+  2 ** 53,
+  'len',
+  'len+1',
+  'len-1',
+);
 
 /**
  * One to four mutations. `fields` are byte offsets of known length/offset fields (header lengths,
  * directory offsets): half the positional mutations aim at one of them.
  */
 export function byteMutations(fields: number[] = []): fc.Arbitrary<ByteMutation[]> {
-  const pos = fields.length ? fc.oneof(fc.nat(), fc.constantFrom(...fields).map((f) => -1 - f)) : fc.nat();
+  const pos = fields.length
+    ? fc.oneof(
+        fc.nat(),
+        fc.constantFrom(...fields).map((f) => -1 - f),
+      )
+    : fc.nat();
   const m: fc.Arbitrary<ByteMutation> = fc.oneof(
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('set' as const), at: pos, width: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const), value: fc.oneof(INTERESTING, fc.nat()) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 16 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('set' as const),
+        at: pos,
+        width: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const),
+        value: fc.oneof(INTERESTING, fc.nat()),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('insert' as const),
+        at: fc.nat(),
+        bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 16 }),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 64 }) }) },
   );
   return fc.array(m, { minLength: 1, maxLength: 4 });
@@ -106,7 +142,15 @@ export function jsonMutations(): fc.Arbitrary<JsonMutation[]> {
   const m: fc.Arbitrary<JsonMutation> = fc.oneof(
     { weight: 6, arbitrary: fc.record({ path: fc.nat(), op: fc.constant('swap' as const), to: fc.nat({ max: SWAPS.length - 1 }) }) },
     { weight: 2, arbitrary: fc.record({ path: fc.nat(), op: fc.constant('delete' as const) }) },
-    { weight: 1, arbitrary: fc.record({ path: fc.nat(), op: fc.constant('add' as const), key: fc.constantFrom('__proto__', 'constructor', 'toString', 'extra', ''), to: fc.nat({ max: SWAPS.length - 1 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        path: fc.nat(),
+        op: fc.constant('add' as const),
+        key: fc.constantFrom('__proto__', 'constructor', 'toString', 'extra', ''),
+        to: fc.nat({ max: SWAPS.length - 1 }),
+      }),
+    },
   );
   return fc.array(m, { minLength: 1, maxLength: 3 });
 }
@@ -114,10 +158,11 @@ export function jsonMutations(): fc.Arbitrary<JsonMutation[]> {
 /** Every container-child location in a JSON value, depth first: [parent, key]. */
 function locations(v: Json, out: [Json[] | { [k: string]: Json }, string | number][] = []) {
   if (Array.isArray(v)) v.forEach((x, i) => (out.push([v, i]), locations(x, out)));
-  else if (v && typeof v === 'object') for (const k of Object.keys(v)) {
-    out.push([v, k]);
-    locations(v[k], out);
-  }
+  else if (v && typeof v === 'object')
+    for (const k of Object.keys(v)) {
+      out.push([v, k]);
+      locations(v[k], out);
+    }
   return out;
 }
 
@@ -136,8 +181,11 @@ export function mutateJson(text: string, ms: JsonMutation[]): string {
       else delete parent[key as string];
     } else {
       const target = (parent as Record<string | number, Json>)[key];
-      if (target && typeof target === 'object' && !Array.isArray(target)) Object.defineProperty(target, m.key, { value: structuredClone(SWAPS[m.to]), enumerable: true, writable: true, configurable: true });
+      if (target && typeof target === 'object' && !Array.isArray(target))
+        Object.defineProperty(target, m.key, { value: structuredClone(SWAPS[m.to]), enumerable: true, writable: true, configurable: true });
     }
   }
-  return JSON.stringify(root).split(JSON.stringify(DEEP)).join('['.repeat(5000) + ']'.repeat(5000));
+  return JSON.stringify(root)
+    .split(JSON.stringify(DEEP))
+    .join('['.repeat(5000) + ']'.repeat(5000));
 }

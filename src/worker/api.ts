@@ -24,9 +24,32 @@ import type { TokenSpan } from '../engine/align/spans';
 import type { Comparison, CompareRow } from '../engine/diagnose/compare';
 
 export type {
-  BackendInfo, OverfitConfig, OverfitEpoch, OverfitResult, DatasetMeta, InputFile, ImportProgress, ImportReport, DiagnosticsReport,
-  CheckResult, DoctorAlert, TrainConfig, RecipeName, ArchKnobs, Preset, EpochMetrics, StepMetrics, EarlyStoppingState,
-  OutputSetMeta, Split, OutputsImportReport, AlignmentView, ViewRow, TokenSpan, Comparison, CompareRow,
+  BackendInfo,
+  OverfitConfig,
+  OverfitEpoch,
+  OverfitResult,
+  DatasetMeta,
+  InputFile,
+  ImportProgress,
+  ImportReport,
+  DiagnosticsReport,
+  CheckResult,
+  DoctorAlert,
+  TrainConfig,
+  RecipeName,
+  ArchKnobs,
+  Preset,
+  EpochMetrics,
+  StepMetrics,
+  EarlyStoppingState,
+  OutputSetMeta,
+  Split,
+  OutputsImportReport,
+  AlignmentView,
+  ViewRow,
+  TokenSpan,
+  Comparison,
+  CompareRow,
 };
 
 // Plain data for the page's forms: each default is defined once, next to the code that uses it.
@@ -115,7 +138,15 @@ export interface OverfitOutcome {
 
 export type TrainEvent =
   | {
-      type: 'start'; run: RunInfo; stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number; preset: string; subsampling: number;
+      type: 'start';
+      run: RunInfo;
+      stepsPerEpoch: number;
+      trainSamples: number;
+      valSamples: number;
+      excluded: number;
+      paramCount: number;
+      preset: string;
+      subsampling: number;
       resumedFrom: { step: number; epoch: number; midEpoch: boolean } | null; // where a resumed run continues (epoch: completed epochs)
     }
   | { type: 'step'; step: StepMetrics }
@@ -242,7 +273,12 @@ export interface OutputsApi {
    * nothing) on the first problem, naming the file and the line or sample. `attachTo`: a stored
    * dataset whose samples these are (same ids and references).
    */
-  analyseOutputs(files: InputFile[], name: string, attachTo: string | null, onProgress: (p: ImportProgress) => void): Promise<{ pendingId: string; report: OutputsImportReport }>;
+  analyseOutputs(
+    files: InputFile[],
+    name: string,
+    attachTo: string | null,
+    onProgress: (p: ImportProgress) => void,
+  ): Promise<{ pendingId: string; report: OutputsImportReport }>;
   abortOutputs(): void;
   commitOutputs(pendingId: string): Promise<OutputSetMeta>;
   cancelOutputs(pendingId: string): Promise<void>;
@@ -258,7 +294,11 @@ export interface OutputsApi {
   /** The same for a stored checkpoint on one sample of a dataset (the model runs on it). */
   checkpointAlignment(checkpointId: string, datasetId: string, index: number): Promise<AlignmentView>;
   /** Token spans of one sample (its id) or the whole set, as CTM or JSON text. */
-  alignmentFile(setId: string, format: 'ctm' | 'json', sampleId: string | null): Promise<{ fileName: string; text: string; aligned: number; skipped: { id: string; reason: string }[] }>;
+  alignmentFile(
+    setId: string,
+    format: 'ctm' | 'json',
+    sampleId: string | null,
+  ): Promise<{ fileName: string; text: string; aligned: number; skipped: { id: string; reason: string }[] }>;
   /** Two output sets on the samples they share. */
   compareOutputs(aId: string, bId: string): Promise<Comparison>;
 }

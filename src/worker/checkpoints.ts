@@ -29,7 +29,10 @@ export function checkpointForDataset(bytes: ArrayBuffer | Uint8Array, fileName: 
   }
   const vocab = meta.vocab;
   if (vocab.length !== dataset.vocab.length || vocab.some((t, i) => t !== dataset.vocab[i]) || model.numClasses !== dataset.vocab.length + 1) {
-    const diff = Math.max(0, vocab.findIndex((t, i) => t !== dataset.vocab[i]));
+    const diff = Math.max(
+      0,
+      vocab.findIndex((t, i) => t !== dataset.vocab[i]),
+    );
     throw new Error(
       `${fileName}: its vocabulary (${vocab.length} tokens) differs from dataset "${dataset.name}" (${dataset.vocab.length} tokens), first at class ${diff + 1}: '${vocab[diff] ?? '∅'}' vs '${dataset.vocab[diff] ?? '∅'}'`,
     );

@@ -34,7 +34,10 @@ export const datasets: DatasetsApi = {
     try {
       const sink = stagingSink(id, { encoding: storage });
       const { meta, report } = await streamImport(files, name, sink, {
-        subsampling, onProgress: (p) => onProgress(p), signal: abort.signal, maxAbs: storage === 'float16' ? FLOAT16_MAX : Infinity,
+        subsampling,
+        onProgress: (p) => onProgress(p),
+        signal: abort.signal,
+        maxAbs: storage === 'float16' ? FLOAT16_MAX : Infinity,
       });
       await sink.flush();
       pending.set(id, { meta: { ...meta, id, createdAt: Date.now(), bytes: sink.bytes }, staged: storage, release });

@@ -35,7 +35,10 @@ export const diagnostics: DiagnosticsApi = {
           trainedSteps = ck.meta.training.state.step;
           const tc = ck.meta.training.config;
           const history = ck.meta.history.map((h) => h.gradNorm).filter((g): g is number => typeof g === 'number' && Number.isFinite(g));
-          gradContext = tc.mode === 'train' ? { optimizer: tc.optimizer, lr: tc.lr, clipNorm: tc.clipNorm, history } : { optimizer: 'adam', lr: tc.lr, clipNorm: 0, history };
+          gradContext =
+            tc.mode === 'train'
+              ? { optimizer: tc.optimizer, lr: tc.lr, clipNorm: tc.clipNorm, history }
+              : { optimizer: 'adam', lr: tc.lr, clipNorm: 0, history };
         } else {
           model = createModel(modelConfig({ preset: 'tcn', ...presetSize('tcn'), dropout: 0 }, meta.featureDim, meta.vocab.length + 1), 1);
         }

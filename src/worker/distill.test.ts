@@ -21,7 +21,19 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const cfg: TrainConfig = { ...TRAIN_DEFAULTS, channels: 16, layers: 2, dropout: 0.1, batchSize: 8, accumulationSteps: 1, epochs: 1, lr: 2e-3, warmupEpochs: 0, patience: 0, maxTrainSamples: 24 };
+const cfg: TrainConfig = {
+  ...TRAIN_DEFAULTS,
+  channels: 16,
+  layers: 2,
+  dropout: 0.1,
+  batchSize: 8,
+  accumulationSteps: 1,
+  epochs: 1,
+  lr: 2e-3,
+  warmupEpochs: 0,
+  patience: 0,
+  maxTrainSamples: 24,
+};
 
 /** Stores an output set holding `model`'s log-probs of every sample of `ds`: classes reversed with the blank last, samples in reverse order. */
 async function outputSetOf(ds: DatasetMeta, model: ReturnType<typeof createModel>, edit: (m: OutputSetMeta) => void = () => {}): Promise<OutputSetMeta> {
@@ -30,20 +42,37 @@ async function outputSetOf(ds: DatasetMeta, model: ReturnType<typeof createModel
   const classes = [...[...ds.vocab].reverse(), '<blank>']; // set class of lab class c: c = 0 → V - 1, c = i + 1 → V - 2 - i
   const setClass = (c: number) => (c === 0 ? V - 1 : V - 2 - (c - 1));
   const id = store.newId('out');
-  const rows = samples.map((s) => {
-    const t = batchTensors(model, makeBatch([s], ds));
-    const lp = tf.tidy(() => tf.logSoftmax(model.apply(t, false)).dataSync() as Float32Array);
-    disposeBatchTensors(t);
-    const T = lp.length / V;
-    const out = new Float32Array(T * V);
-    for (let f = 0; f < T; f++) for (let c = 0; c < V; c++) out[f * V + setClass(c)] = lp[f * V + c];
-    return { id: s.id, text: s.text, split: s.split, frames: s.frames, outFrames: T, logProbs: out.buffer };
-  }).reverse();
+  const rows = samples
+    .map((s) => {
+      const t = batchTensors(model, makeBatch([s], ds));
+      const lp = tf.tidy(() => tf.logSoftmax(model.apply(t, false)).dataSync() as Float32Array);
+      disposeBatchTensors(t);
+      const T = lp.length / V;
+      const out = new Float32Array(T * V);
+      for (let f = 0; f < T; f++) for (let c = 0; c < V; c++) out[f * V + setClass(c)] = lp[f * V + c];
+      return { id: s.id, text: s.text, split: s.split, frames: s.frames, outFrames: T, logProbs: out.buffer };
+    })
+    .reverse();
   await store.stageOutputSamples(id, 0, rows);
   const meta: OutputSetMeta = {
-    id, name: 'torch teacher', source: 'import', createdAt: 0, numSamples: rows.length, counts: { train: 0, val: 0, test: 0, none: 0 }, classes, blank: V - 1,
-    kind: { declared: 'log_probs', detected: { log_probs: rows.length, logits: 0, probs: 0 }, lseMin: 0, lseMax: 0 }, subsampling: 2, subsamplingSource: 'outputs.json', frameShiftMs: null,
-    model: 'test', outFrames: { min: 0, mean: 0, max: 0 }, bytes: 0, datasetId: ds.id, datasetName: ds.name, nonFinite: [],
+    id,
+    name: 'torch teacher',
+    source: 'import',
+    createdAt: 0,
+    numSamples: rows.length,
+    counts: { train: 0, val: 0, test: 0, none: 0 },
+    classes,
+    blank: V - 1,
+    kind: { declared: 'log_probs', detected: { log_probs: rows.length, logits: 0, probs: 0 }, lseMin: 0, lseMax: 0 },
+    subsampling: 2,
+    subsamplingSource: 'outputs.json',
+    frameShiftMs: null,
+    model: 'test',
+    outFrames: { min: 0, mean: 0, max: 0 },
+    bytes: 0,
+    datasetId: ds.id,
+    datasetName: ds.name,
+    nonFinite: [],
   };
   edit(meta);
   return store.commitOutputSet(meta);
@@ -59,12 +88,19 @@ describe('teachers in the worker', () => {
 
   it('an output set in another class and sample order teaches exactly as the model it came from', async () => {
     const set = await outputSetOf(ds, teacherModel);
-    const fromModel: StepMetrics[] = [], fromSet: StepMetrics[] = [];
-    const a = new Trainer(ds, await store.datasetSource(ds.id), cfg, undefined, { teacher: modelTeacher(teacherModel, { kind: 'checkpoint', id: 'm', name: 'm' }, false), settings: DISTILL_DEFAULTS });
+    const fromModel: StepMetrics[] = [],
+      fromSet: StepMetrics[] = [];
+    const a = new Trainer(ds, await store.datasetSource(ds.id), cfg, undefined, {
+      teacher: modelTeacher(teacherModel, { kind: 'checkpoint', id: 'm', name: 'm' }, false),
+      settings: DISTILL_DEFAULTS,
+    });
     await a.run({ onStep: (s) => void fromModel.push(s) });
     const evA = await a.evaluate();
     a.dispose();
-    const b = await studentTrainer(ds, await store.datasetSource(ds.id), cfg, undefined, { teacher: { kind: 'outputs', id: set.id }, settings: DISTILL_DEFAULTS });
+    const b = await studentTrainer(ds, await store.datasetSource(ds.id), cfg, undefined, {
+      teacher: { kind: 'outputs', id: set.id },
+      settings: DISTILL_DEFAULTS,
+    });
     expect(b.distillRecord()!.teacher).toEqual({ kind: 'outputs', id: set.id, name: 'torch teacher', subsampling: 2 });
     await b.run({ onStep: (s) => void fromSet.push(s) });
     const evB = await b.evaluate();
@@ -80,18 +116,37 @@ describe('teachers in the worker', () => {
   it('lists the checkpoints and attached output sets, with why one cannot teach', async () => {
     const t = new Trainer(ds, await store.datasetSource(ds.id), { ...cfg, maxTrainSamples: 8 });
     await t.run();
-    const ck = await store.saveCheckpoint({ datasetId: ds.id, kind: 'last', runId: 'run-x', fileName: 'run-x-last.safetensors', bytes: (await t.checkpoint(ds.name)).slice().buffer as ArrayBuffer });
+    const ck = await store.saveCheckpoint({
+      datasetId: ds.id,
+      kind: 'last',
+      runId: 'run-x',
+      fileName: 'run-x-last.safetensors',
+      bytes: (await t.checkpoint(ds.name)).slice().buffer as ArrayBuffer,
+    });
     const params = t.model.paramCount();
     t.dispose();
     const missing = await outputSetOf(ds, teacherModel, (m) => (m.classes = m.classes.map((c) => (c === ds.vocab[0] ? 'SOMETHING-ELSE' : c))));
     const other = await store.saveDataset(generateDemo({ seed: 7, numSamples: 30 }));
     await outputSetOf(other, createModel(modelConfig(cfg, other.featureDim, other.vocab.length + 1), 1));
     const list = await distill.listTeachers(ds.id);
-    expect(list.find((x) => x.id === ck.id)).toMatchObject({ kind: 'checkpoint', label: 'last of run-x · run-x-last.safetensors', preset: 'tcn', subsampling: 2, params, problem: null });
-    expect(list.find((x) => x.id === missing.id)).toMatchObject({ kind: 'outputs', subsampling: 2, problem: `no class for 1 of the dataset's tokens (${ds.vocab[0]})` });
+    expect(list.find((x) => x.id === ck.id)).toMatchObject({
+      kind: 'checkpoint',
+      label: 'last of run-x · run-x-last.safetensors',
+      preset: 'tcn',
+      subsampling: 2,
+      params,
+      problem: null,
+    });
+    expect(list.find((x) => x.id === missing.id)).toMatchObject({
+      kind: 'outputs',
+      subsampling: 2,
+      problem: `no class for 1 of the dataset's tokens (${ds.vocab[0]})`,
+    });
     expect(list.filter((x) => x.kind === 'outputs').every((x) => x.label.startsWith('model outputs · torch teacher'))).toBe(true);
     expect(list.filter((x) => x.kind === 'outputs')).toHaveLength(2); // not the set of the other dataset
-    await expect(teacherFor(ds, { kind: 'outputs', id: missing.id })).rejects.toThrow(`output set 'torch teacher' has no class for 1 of the dataset's tokens: ${ds.vocab[0]}`);
+    await expect(teacherFor(ds, { kind: 'outputs', id: missing.id })).rejects.toThrow(
+      `output set 'torch teacher' has no class for 1 of the dataset's tokens: ${ds.vocab[0]}`,
+    );
   }, 120_000);
 
   it('refuses an output set of another dataset, one with classes the vocabulary lacks, and one holding NaN/Inf', async () => {
@@ -99,10 +154,16 @@ describe('teachers in the worker', () => {
     const foreign = await outputSetOf(other, createModel(modelConfig(cfg, other.featureDim, other.vocab.length + 1), 1));
     await expect(teacherFor(ds, { kind: 'outputs', id: foreign.id })).rejects.toThrow(`output set 'torch teacher' is not attached to dataset '${ds.name}'`);
     const extra = await outputSetOf(ds, teacherModel, (m) => (m.classes = [...m.classes, 'GOODBYE']));
-    await expect(teacherFor(ds, { kind: 'outputs', id: extra.id })).rejects.toThrow("output set 'torch teacher' has 1 classes that are not in the dataset's vocabulary (GOODBYE)");
+    await expect(teacherFor(ds, { kind: 'outputs', id: extra.id })).rejects.toThrow(
+      "output set 'torch teacher' has 1 classes that are not in the dataset's vocabulary (GOODBYE)",
+    );
     const bad = await outputSetOf(ds, teacherModel, (m) => (m.nonFinite = [{ id: 'x1', values: 3, first: 'frame 2, class 4' }]));
-    await expect(teacherFor(ds, { kind: 'outputs', id: bad.id })).rejects.toThrow("output set 'torch teacher': 1 samples hold NaN/Inf outputs (first: x1, frame 2, class 4)");
+    await expect(teacherFor(ds, { kind: 'outputs', id: bad.id })).rejects.toThrow(
+      "output set 'torch teacher': 1 samples hold NaN/Inf outputs (first: x1, frame 2, class 4)",
+    );
     // and through studentTrainer, the refusal names the teacher
-    await expect(studentTrainer(ds, await store.datasetSource(ds.id), cfg, undefined, { teacher: { kind: 'outputs', id: bad.id }, settings: DISTILL_DEFAULTS })).rejects.toThrow(`the teacher (model outputs ${bad.id}) cannot be used: output set 'torch teacher'`);
+    await expect(
+      studentTrainer(ds, await store.datasetSource(ds.id), cfg, undefined, { teacher: { kind: 'outputs', id: bad.id }, settings: DISTILL_DEFAULTS }),
+    ).rejects.toThrow(`the teacher (model outputs ${bad.id}) cannot be used: output set 'torch teacher'`);
   }, 120_000);
 });

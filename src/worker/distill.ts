@@ -35,28 +35,46 @@ function bestValWer(history: Record<string, number | null>[]): number | null {
 async function outputsTeacherFor(dataset: DatasetMeta, setId: string): Promise<TeacherSource> {
   const set = await store.getOutputSet(setId);
   const name = `output set '${set.name}'`;
-  if (set.datasetId !== dataset.id) throw new Error(`${name} is not attached to dataset '${dataset.name}' (import it with the dataset selected, so its ids are matched to the dataset's samples)`);
+  if (set.datasetId !== dataset.id)
+    throw new Error(
+      `${name} is not attached to dataset '${dataset.name}' (import it with the dataset selected, so its ids are matched to the dataset's samples)`,
+    );
   const cols = [set.blank, ...dataset.vocab.map((t) => set.classes.indexOf(t))];
   const missing = dataset.vocab.filter((_, i) => cols[i + 1] < 0);
-  if (missing.length) throw new Error(`${name} has no class for ${missing.length} of the dataset's tokens: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
+  if (missing.length)
+    throw new Error(`${name} has no class for ${missing.length} of the dataset's tokens: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
   const extra = set.classes.filter((c, i) => i !== set.blank && !dataset.vocab.includes(c));
-  if (extra.length) throw new Error(`${name} has ${extra.length} classes that are not in the dataset's vocabulary (${extra.slice(0, 8).join(', ')}${extra.length > 8 ? ', …' : ''}): its distribution cannot be compared with the student's`);
-  if (set.nonFinite.length) throw new Error(`${name}: ${set.nonFinite.length} samples hold NaN/Inf outputs (first: ${set.nonFinite[0].id}, ${set.nonFinite[0].first}); a teacher's outputs must be finite`);
+  if (extra.length)
+    throw new Error(
+      `${name} has ${extra.length} classes that are not in the dataset's vocabulary (${extra.slice(0, 8).join(', ')}${extra.length > 8 ? ', …' : ''}): its distribution cannot be compared with the student's`,
+    );
+  if (set.nonFinite.length)
+    throw new Error(
+      `${name}: ${set.nonFinite.length} samples hold NaN/Inf outputs (first: ${set.nonFinite[0].id}, ${set.nonFinite[0].first}); a teacher's outputs must be finite`,
+    );
   const C = set.classes.length;
   const V = dataset.vocab.length + 1;
   const byId = new Map((await store.outputSampleInfos(setId)).map((s) => [s.id, s]));
   const ids = new Map((await store.sampleInfos(dataset.id)).map((s) => [s.index, s.id]));
   const outOf = (index: number) => byId.get(ids.get(index) ?? '');
   const info: TeacherInfo = { kind: 'outputs', id: setId, name: set.name, ...(set.subsampling ? { subsampling: set.subsampling } : {}) };
-  return storedTeacher(info, V, (i) => outOf(i)?.outFrames, async (indices) => {
-    const recs = await store.getOutputSamples(setId, indices.map((i) => outOf(i)!.index));
-    return recs.map((r) => {
-      const src = new Float32Array(r.logProbs);
-      const out = new Float32Array(r.outFrames * V);
-      for (let t = 0; t < r.outFrames; t++) for (let c = 0; c < V; c++) out[t * V + c] = src[t * C + cols[c]];
-      return out;
-    });
-  });
+  return storedTeacher(
+    info,
+    V,
+    (i) => outOf(i)?.outFrames,
+    async (indices) => {
+      const recs = await store.getOutputSamples(
+        setId,
+        indices.map((i) => outOf(i)!.index),
+      );
+      return recs.map((r) => {
+        const src = new Float32Array(r.logProbs);
+        const out = new Float32Array(r.outFrames * V);
+        for (let t = 0; t < r.outFrames; t++) for (let c = 0; c < V; c++) out[t * V + c] = src[t * C + cols[c]];
+        return out;
+      });
+    },
+  );
 }
 
 /** The teacher a run asked for (or recorded in its checkpoint), built for this dataset. */
@@ -73,16 +91,38 @@ export const distill: DistillApi = {
       try {
         const ck = await storedCheckpointFor(c.id, dataset);
         const params = [...paramShapes(ck.model).values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
-        out.push({ kind: 'checkpoint', id: c.id, label, preset: ck.model.preset, subsampling: subsamplingOf(ck.model), params, valWer: bestValWer(ck.meta.history), problem: null });
+        out.push({
+          kind: 'checkpoint',
+          id: c.id,
+          label,
+          preset: ck.model.preset,
+          subsampling: subsamplingOf(ck.model),
+          params,
+          valWer: bestValWer(ck.meta.history),
+          problem: null,
+        });
       } catch (e) {
-        out.push({ kind: 'checkpoint', id: c.id, label, preset: null, subsampling: null, params: null, valWer: null, problem: e instanceof Error ? e.message : String(e) });
+        out.push({
+          kind: 'checkpoint',
+          id: c.id,
+          label,
+          preset: null,
+          subsampling: null,
+          params: null,
+          valWer: null,
+          problem: e instanceof Error ? e.message : String(e),
+        });
       }
     }
     for (const s of await store.listOutputSets()) {
       if (s.datasetId !== datasetId) continue;
       const label = `model outputs · ${s.name}${s.model ? ` (${s.model})` : ''}`;
       const cols = dataset.vocab.filter((t) => !s.classes.includes(t));
-      const problem = cols.length ? `no class for ${cols.length} of the dataset's tokens (${cols.slice(0, 4).join(', ')})` : s.nonFinite.length ? `${s.nonFinite.length} samples hold NaN/Inf outputs` : null;
+      const problem = cols.length
+        ? `no class for ${cols.length} of the dataset's tokens (${cols.slice(0, 4).join(', ')})`
+        : s.nonFinite.length
+          ? `${s.nonFinite.length} samples hold NaN/Inf outputs`
+          : null;
       out.push({ kind: 'outputs', id: s.id, label, preset: null, subsampling: s.subsampling, params: null, valWer: null, problem });
     }
     return out;
@@ -99,17 +139,25 @@ export async function studentTrainer(
   source: SampleSource,
   config: TrainConfig,
   resume: ConstructorParameters<typeof Trainer>[3],
-  distillation: { teacher: TeacherRef & { name?: string }; settings?: DistillSettings } & Partial<DistillSettings> | null | undefined,
+  distillation: ({ teacher: TeacherRef & { name?: string }; settings?: DistillSettings } & Partial<DistillSettings>) | null | undefined,
 ): Promise<Trainer> {
   if (!distillation) return new Trainer(dataset, source, config, resume);
   const t = distillation.teacher;
   const s = distillation.settings ?? distillation;
-  const settings: DistillSettings = { kdWeight: s.kdWeight ?? NaN, ctcWeight: s.ctcWeight ?? NaN, temperature: s.temperature ?? NaN, excludeBlank: s.excludeBlank ?? true };
+  const settings: DistillSettings = {
+    kdWeight: s.kdWeight ?? NaN,
+    ctcWeight: s.ctcWeight ?? NaN,
+    temperature: s.temperature ?? NaN,
+    excludeBlank: s.excludeBlank ?? true,
+  };
   let teacher: TeacherSource;
   try {
     teacher = await teacherFor(dataset, t);
   } catch (e) {
-    throw new Error(`the teacher (${t.kind === 'checkpoint' ? 'checkpoint' : 'model outputs'} ${t.name ?? t.id}) cannot be used: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(
+      `the teacher (${t.kind === 'checkpoint' ? 'checkpoint' : 'model outputs'} ${t.name ?? t.id}) cannot be used: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
   try {
     return new Trainer(dataset, source, config, resume, { teacher, settings });

@@ -56,7 +56,7 @@ export const outputs: OutputsApi = {
     } catch (e) {
       await store.discardStagedOutputs(id);
       release();
-      if (abort.signal.aborted) throw new Error('import aborted; nothing was stored');
+      if (abort.signal.aborted) throw new Error('import aborted; nothing was stored', { cause: e });
       throw e;
     } finally {
       current = null;
@@ -110,10 +110,19 @@ export const outputs: OutputsApi = {
         if (chosen.length === 0) throw new Error(`dataset "${dataset.name}" has no ${split} samples`);
         const epoch = ck.meta.training.state.epoch;
         const w = new OutputsZipWriter({
-          classes: ['<blank>', ...dataset.vocab], blank: 0, subsampling: model.subsampling, frameShiftMs: null,
+          classes: ['<blank>', ...dataset.vocab],
+          blank: 0,
+          subsampling: model.subsampling,
+          frameShiftMs: null,
           model: `CTC Lab ${model.config.preset} (${model.paramCount()} parameters), checkpoint ${ck.record.fileName}, epoch ${epoch}, on ${dataset.name} ${split}`,
         });
-        for await (const o of modelLogProbs(model, dataset, source, chosen.map((s) => s.index))) w.add(o);
+        for await (const o of modelLogProbs(
+          model,
+          dataset,
+          source,
+          chosen.map((s) => s.index),
+        ))
+          w.add(o);
         const bytes = await w.finish().arrayBuffer();
         const fileName = `ctc-lab-outputs-${safeName(dataset.name)}-${split}-${safeName(ck.record.fileName.replace(/\.safetensors$/, ''))}.zip`;
         return Comlink.transfer({ fileName, bytes, samples: w.samples }, [bytes]);

@@ -16,55 +16,68 @@ const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
 export const overfit: OverfitApi = {
   runOverfitTest(datasetId, partial, onEpoch, onAlerts) {
     // The one-trainer lock too: two tabs training on one GPU would each run at half speed or less.
-    return exclusive(() => withTrainingLock(async () => {
-      const be = await ready();
-      const cfg = { ...OVERFIT_DEFAULTS, ...presetSize(partial.preset ?? OVERFIT_DEFAULTS.preset), ...partial };
-      const meta = await store.getDataset(datasetId);
-      const chosen = overfitSamples(await store.sampleInfos(datasetId), cfg.numSamples);
-      const samples = await store.getSamples(datasetId, chosen.map((s) => s.index));
-      let lastPost = 0;
-      const doctor = new TrainingDoctor({ optimizer: 'adam', clipNorm: 0 }); // the overfit test's Adam, no clipping
-      const { result, model, optimizer } = await runOverfitTest(samples, meta, cfg, {
-        shouldStop: control.shouldStop,
-        onEpoch: (e) => {
-          const fired = doctor.observe({ ...e, earlyStopping: null });
-          if (fired.length) onAlerts(fired);
-          // Throttle messages to the page (~20/s); the last epoch always arrives with the result.
-          const t = performance.now();
-          if (t - lastPost > 50) {
-            lastPost = t;
-            onEpoch(e);
-          }
-        },
-      });
-      try {
-        const ckMeta = checkpointMeta({
-          model: { ...model.config },
-          subsampling: model.subsampling,
-          vocab: meta.vocab,
-          normalisation: meta.norm,
-          training: {
-            config: { mode: 'overfit', ...cfg, optimizer: 'adam', ...optimizer.config },
-            state: { epoch: result.epochs, step: optimizer.step, seed: cfg.seed },
-          },
-          history: result.history.map((h) => ({ epoch: h.epoch, loss: h.loss, wer: h.wer, seconds: h.seconds })),
-          dataset: { id: meta.id, name: meta.name },
-        });
-        const bytes = await encodeCheckpoint(new Map([...model.params, ...optimizer.slots]), ckMeta);
-        const rec = await store.saveCheckpoint({
+    return exclusive(() =>
+      withTrainingLock(async () => {
+        const be = await ready();
+        const cfg = { ...OVERFIT_DEFAULTS, ...presetSize(partial.preset ?? OVERFIT_DEFAULTS.preset), ...partial };
+        const meta = await store.getDataset(datasetId);
+        const chosen = overfitSamples(await store.sampleInfos(datasetId), cfg.numSamples);
+        const samples = await store.getSamples(
           datasetId,
-          kind: 'overfit',
-          fileName: `ctc-lab-overfit-${safeName(meta.name)}-epoch${result.epochs}.safetensors`,
-          bytes: bytes.buffer as ArrayBuffer,
-          overfit: { passed: result.passed, epochs: result.epochs, seconds: result.seconds, finalLoss: result.finalLoss, finalWer: result.finalWer },
+          chosen.map((s) => s.index),
+        );
+        let lastPost = 0;
+        const doctor = new TrainingDoctor({ optimizer: 'adam', clipNorm: 0 }); // the overfit test's Adam, no clipping
+        const { result, model, optimizer } = await runOverfitTest(samples, meta, cfg, {
+          shouldStop: control.shouldStop,
+          onEpoch: (e) => {
+            const fired = doctor.observe({ ...e, earlyStopping: null });
+            if (fired.length) onAlerts(fired);
+            // Throttle messages to the page (~20/s); the last epoch always arrives with the result.
+            const t = performance.now();
+            if (t - lastPost > 50) {
+              lastPost = t;
+              onEpoch(e);
+            }
+          },
         });
-        announce({ kind: 'runs', datasetId });
-        const { bytes: _bytes, ...checkpoint } = rec;
-        return { result, checkpoint, preset: model.config.preset, paramCount: model.paramCount(), subsampling: model.subsampling, backend: be.name, alerts: doctor.alerts };
-      } finally {
-        model.dispose();
-        optimizer.dispose();
-      }
-    }));
+        try {
+          const ckMeta = checkpointMeta({
+            model: { ...model.config },
+            subsampling: model.subsampling,
+            vocab: meta.vocab,
+            normalisation: meta.norm,
+            training: {
+              config: { mode: 'overfit', ...cfg, optimizer: 'adam', ...optimizer.config },
+              state: { epoch: result.epochs, step: optimizer.step, seed: cfg.seed },
+            },
+            history: result.history.map((h) => ({ epoch: h.epoch, loss: h.loss, wer: h.wer, seconds: h.seconds })),
+            dataset: { id: meta.id, name: meta.name },
+          });
+          const bytes = await encodeCheckpoint(new Map([...model.params, ...optimizer.slots]), ckMeta);
+          const rec = await store.saveCheckpoint({
+            datasetId,
+            kind: 'overfit',
+            fileName: `ctc-lab-overfit-${safeName(meta.name)}-epoch${result.epochs}.safetensors`,
+            bytes: bytes.buffer as ArrayBuffer,
+            overfit: { passed: result.passed, epochs: result.epochs, seconds: result.seconds, finalLoss: result.finalLoss, finalWer: result.finalWer },
+          });
+          announce({ kind: 'runs', datasetId });
+          const { bytes: _bytes, ...checkpoint } = rec;
+          return {
+            result,
+            checkpoint,
+            preset: model.config.preset,
+            paramCount: model.paramCount(),
+            subsampling: model.subsampling,
+            backend: be.name,
+            alerts: doctor.alerts,
+          };
+        } finally {
+          model.dispose();
+          optimizer.dispose();
+        }
+      }),
+    );
   },
 };

@@ -32,7 +32,7 @@ type DriveEnd = { kind: 'done'; outcome: TrainOutcome } | { kind: 'device-lost';
  * reference) written while training goes on.
  */
 async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainEvent) => void): Promise<DriveEnd> {
-  const doctor = new TrainingDoctor();
+  const doctor = new TrainingDoctor({ optimizer: trainer.config.optimizer, clipNorm: trainer.config.clipNorm });
   let queue: Promise<void> = Promise.resolve();
   let saveError: unknown = null;
   let datasetGone = false;
@@ -54,7 +54,10 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
     const heldMs = performance.now() - t0; // what this snapshot held training up by (metadata + clones)
     const { epoch, step } = trainer.state;
     const before = stepEnds.slice(-21);
-    const gaps = before.slice(1).map((t, i) => t - before[i]).sort((a, b) => a - b);
+    const gaps = before
+      .slice(1)
+      .map((t, i) => t - before[i])
+      .sort((a, b) => a - b);
     if (midEpoch && gaps.length >= 5) probe = { step, median: gaps[gaps.length >> 1], last: t0, steps: [] };
     const history = [...trainer.state.history] as unknown as store.RunRecord['history'];
     savedStep = step;
@@ -65,11 +68,19 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
       const name = (kind: 'last' | 'best') => ctcLabFileName(run, kind, epoch).replace('.safetensors', midEpoch ? `-step${step}.safetensors` : '.safetensors');
       const cks: store.CheckpointRecord[] = [{ ...base, id: `${run.id}-last`, kind: 'last', fileName: name('last'), bytes }];
       if (improved) cks.push({ ...base, id: `${run.id}-best`, kind: 'best', fileName: name('best'), bytes });
-      const next = { ...run, lastCheckpointId: `${run.id}-last`, bestCheckpointId: improved ? `${run.id}-best` : run.bestCheckpointId, history, updatedAt: Date.now() };
+      const next = {
+        ...run,
+        lastCheckpointId: `${run.id}-last`,
+        bestCheckpointId: improved ? `${run.id}-best` : run.bestCheckpointId,
+        history,
+        updatedAt: Date.now(),
+      };
       await store.saveRunProgress(next, cks);
       Object.assign(run, next);
       announce({ kind: 'runs', datasetId: run.datasetId });
-      console.info(`[ctc-lab] checkpoint at step ${step} (epoch ${epoch}${midEpoch ? ', mid-epoch' : ''}): training held ${heldMs.toFixed(1)} ms, written ${(performance.now() - t0).toFixed(0)} ms after, ${(bytes.byteLength / 2 ** 20).toFixed(2)} MB`);
+      console.info(
+        `[ctc-lab] checkpoint at step ${step} (epoch ${epoch}${midEpoch ? ', mid-epoch' : ''}): training held ${heldMs.toFixed(1)} ms, written ${(performance.now() - t0).toFixed(0)} ms after, ${(bytes.byteLength / 2 ** 20).toFixed(2)} MB`,
+      );
       onEvent({ type: 'saved', step, epoch, midEpoch, heldMs });
     });
     const written = queue;
@@ -79,8 +90,18 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
   /** Mid-epoch: a snapshot when checkpointMinutes have passed since the last one. */
   const midEpochDue = () => everyMs > 0 && trainer.state.step !== savedStep && performance.now() - lastSave >= everyMs;
 
-  onEvent({ type: 'start', run, stepsPerEpoch: trainer.stepsPerEpoch, trainSamples: trainer.trainCount, valSamples: trainer.valCount, excluded: trainer.excluded.length, paramCount: trainer.model.paramCount(), preset: trainer.model.config.preset, subsampling: trainer.model.subsampling,
-    resumedFrom: trainer.state.step > 0 ? { step: trainer.state.step, epoch: trainer.state.epoch, midEpoch: trainer.state.position !== undefined } : null });
+  onEvent({
+    type: 'start',
+    run,
+    stepsPerEpoch: trainer.stepsPerEpoch,
+    trainSamples: trainer.trainCount,
+    valSamples: trainer.valCount,
+    excluded: trainer.excluded.length,
+    paramCount: trainer.model.paramCount(),
+    preset: trainer.model.config.preset,
+    subsampling: trainer.model.subsampling,
+    resumedFrom: trainer.state.step > 0 ? { step: trainer.state.step, epoch: trainer.state.epoch, midEpoch: trainer.state.position !== undefined } : null,
+  });
   let lastPost = 0;
   try {
     let { reason } = await trainer.run({
@@ -99,7 +120,9 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
           probe.last = now;
           if (probe.steps.length === 3) {
             const extra = probe.steps.reduce((a, d) => a + Math.max(0, d - probe!.median), 0);
-            console.info(`[ctc-lab] cost of the checkpoint at step ${probe.step}: the next 3 steps took ${probe.steps.map((d) => d.toFixed(0)).join(', ')} ms against a median step of ${probe.median.toFixed(0)} ms (${extra.toFixed(0)} ms extra, ${(extra / probe.median).toFixed(2)} steps)`);
+            console.info(
+              `[ctc-lab] cost of the checkpoint at step ${probe.step}: the next 3 steps took ${probe.steps.map((d) => d.toFixed(0)).join(', ')} ms against a median step of ${probe.median.toFixed(0)} ms (${extra.toFixed(0)} ms extra, ${(extra / probe.median).toFixed(2)} steps)`,
+            );
             probe = null;
           }
         }
@@ -116,7 +139,11 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
         await save(info.improved, false);
         onEvent({ type: 'epoch', metrics: m, improved: info.improved, earlyStopping: info.earlyStopping });
         const fired = doctor.observe({
-          epoch: m.epoch, loss: m.trainLoss, wer: m.valWer, blankRate: m.blankRate, gradNorm: m.gradNorm,
+          epoch: m.epoch,
+          loss: m.trainLoss,
+          wer: m.valWer,
+          blankRate: m.blankRate,
+          gradNorm: m.gradNorm,
           earlyStopping: info.stop || trainer.config.patience === 0 ? null : { counter: info.earlyStopping.counter, patience: trainer.config.patience },
         });
         if (fired.length) onEvent({ type: 'alerts', alerts: fired });
@@ -174,7 +201,13 @@ async function trainerForRun(run: store.RunRecord): Promise<Trainer> {
   // restoreBest across a resume: the best checkpoint's weights (when it is another file than the last one).
   const best = config.restoreBest && run.bestCheckpointId ? (await storedCheckpointFor(run.bestCheckpointId, meta)).tensors : undefined;
   // A student run: the teacher its checkpoint records (the run record's before its first checkpoint).
-  return studentTrainer(meta, await store.datasetSource(run.datasetId), config, { state: resumeStateFrom(ck.meta), tensors: ck.tensors, best }, ck.meta.distillation ?? run.distillation);
+  return studentTrainer(
+    meta,
+    await store.datasetSource(run.datasetId),
+    config,
+    { state: resumeStateFrom(ck.meta), tensors: ck.tensors, best },
+    ck.meta.distillation ?? run.distillation,
+  );
 }
 
 /**
@@ -201,7 +234,12 @@ function trainingJob(setup: () => Promise<{ trainer: Trainer; run: store.RunReco
               // nothing to free on a device that is gone
             }
             if (attempt > MAX_GPU_RECOVERIES) {
-              run = { ...run, status: 'failed', reason: `the GPU was reset ${MAX_GPU_RECOVERIES + 1} times during this run; stopped (last error: ${end.error})`, updatedAt: Date.now() };
+              run = {
+                ...run,
+                status: 'failed',
+                reason: `the GPU was reset ${MAX_GPU_RECOVERIES + 1} times during this run; stopped (last error: ${end.error})`,
+                updatedAt: Date.now(),
+              };
               await store.saveRunProgress(run, []).catch(() => {});
               return { run, alerts: [] };
             }
@@ -235,8 +273,17 @@ function trainingJob(setup: () => Promise<{ trainer: Trainer; run: store.RunReco
 function newRun(datasetId: string, datasetName: string, config: TrainConfig, status: store.RunRecord['status'], reason: string): store.RunRecord {
   const now = Date.now();
   return {
-    id: store.newId('run'), datasetId, datasetName, createdAt: now, updatedAt: now,
-    config: { ...config }, status, reason, history: [], bestCheckpointId: null, lastCheckpointId: null,
+    id: store.newId('run'),
+    datasetId,
+    datasetName,
+    createdAt: now,
+    updatedAt: now,
+    config: { ...config },
+    status,
+    reason,
+    history: [],
+    bestCheckpointId: null,
+    lastCheckpointId: null,
   };
 }
 
@@ -292,7 +339,13 @@ export const training: TrainingApi = {
     const config: TrainConfig = { ...TRAIN_DEFAULTS, ...(ck.meta.training.config.mode === 'train' ? ck.meta.training.config : {}), ...knobsOf(ck.model) };
     const state = resumeStateFrom(ck.meta);
     new Trainer(meta, await store.datasetSource(datasetId), config, { state, tensors: ck.tensors }).dispose();
-    const run = newRun(datasetId, meta.name, config, 'stopped', `imported from ${file.name} at epoch ${ck.meta.training.state.epoch}${state.position ? `, step ${state.step}` : ''}`);
+    const run = newRun(
+      datasetId,
+      meta.name,
+      config,
+      'stopped',
+      `imported from ${file.name} at epoch ${ck.meta.training.state.epoch}${state.position ? `, step ${state.step}` : ''}`,
+    );
     run.history = state.history as unknown as store.RunRecord['history'];
     if (ck.meta.distillation) run.distillation = ck.meta.distillation; // a student: Resume needs its teacher in this browser
     run.lastCheckpointId = `${run.id}-last`;

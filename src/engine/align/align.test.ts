@@ -20,7 +20,8 @@ function bruteForce(lp: ArrayLike<number>, T: number, C: number, labels: number[
       r = Math.floor(r / C);
     }
     const states: number[] = [];
-    let emitted = 0, ok = true;
+    let emitted = 0,
+      ok = true;
     for (let t = 0; t < T && ok; t++) {
       const c = path[t];
       if (c === blank) states.push(2 * emitted);
@@ -43,14 +44,19 @@ function bruteForce(lp: ArrayLike<number>, T: number, C: number, labels: number[
 }
 
 const randomLogProbs = (rng: Rng, T: number, C: number, sharp = 2) =>
-  logSoftmax64(Array.from({ length: T * C }, () => rng.normal() * sharp), T, C);
+  logSoftmax64(
+    Array.from({ length: T * C }, () => rng.normal() * sharp),
+    T,
+    C,
+  );
 
 describe('forcedAlign against brute-force enumeration of every valid path', () => {
   it('random tiny cases: the same best score and the same path (labels with and without repeats)', () => {
     const rng = new Rng(11);
     let checked = 0;
     for (let n = 0; n < 300; n++) {
-      const T = rng.int(1, 7), C = rng.int(2, 4);
+      const T = rng.int(1, 7),
+        C = rng.int(2, 4);
       const L = rng.int(0, Math.min(T, 3));
       const labels = Array.from({ length: L }, () => rng.int(1, C - 1));
       const lp = randomLogProbs(rng, T, C, rng.next() < 0.5 ? 0.5 : 3);
@@ -71,7 +77,9 @@ describe('forcedAlign against brute-force enumeration of every valid path', () =
   it('a blank other than class 0', () => {
     const rng = new Rng(3);
     for (let n = 0; n < 50; n++) {
-      const T = rng.int(2, 6), C = 3, blank = 2;
+      const T = rng.int(2, 6),
+        C = 3,
+        blank = 2;
       const labels = Array.from({ length: rng.int(1, 2) }, () => rng.int(0, 1));
       const lp = randomLogProbs(rng, T, C);
       const want = bruteForce(lp, T, C, labels, blank);
@@ -83,7 +91,8 @@ describe('forcedAlign against brute-force enumeration of every valid path', () =
 
   it('ties are broken deterministically: uniform outputs enter every state as early as possible', () => {
     // Every path of a uniform [5, 3] has the same score; the documented rule picks a b _ _ _.
-    const T = 5, C = 3;
+    const T = 5,
+      C = 3;
     const lp = new Float64Array(T * C).fill(-Math.log(C));
     const got = forcedAlign(lp, T, C, [1, 2]);
     const want = bruteForce(lp, T, C, [1, 2])!;
@@ -94,7 +103,11 @@ describe('forcedAlign against brute-force enumeration of every valid path', () =
 
   it('repeated labels get a blank between them; exactly enough frames is the only path', () => {
     const C = 3;
-    const lp = logSoftmax64(Array.from({ length: 3 * C }, (_, i) => Math.sin(i)), 3, C);
+    const lp = logSoftmax64(
+      Array.from({ length: 3 * C }, (_, i) => Math.sin(i)),
+      3,
+      C,
+    );
     const a = forcedAlign(lp, 3, C, [1, 1]);
     expect(Array.from(a.path)).toEqual([1, 0, 1]);
     expect(Array.from(a.states)).toEqual([1, 2, 3]);
@@ -127,7 +140,8 @@ describe('forcedAlign against brute-force enumeration of every valid path', () =
   it('the best path score is at most the CTC log-likelihood (the sum over all paths)', () => {
     const rng = new Rng(9);
     for (let n = 0; n < 100; n++) {
-      const T = rng.int(2, 40), C = rng.int(2, 12);
+      const T = rng.int(2, 40),
+        C = rng.int(2, 12);
       const L = rng.int(0, Math.floor(T / 2));
       const labels = Array.from({ length: L }, () => rng.int(1, C - 1));
       const lp = randomLogProbs(rng, T, C);
@@ -136,8 +150,13 @@ describe('forcedAlign against brute-force enumeration of every valid path', () =
       expect(a.score).toBeLessThanOrEqual(ll + 1e-12);
       // On very peaky outputs the best path holds almost all the probability.
     }
-    const T = 6, C = 3;
-    const peaky = logSoftmax64([0, 9, 0, 9, 0, 0, 9, 0, 0, 0, 0, 9, 0, 0, 9, 9, 0, 0].map((x) => x * 3), T, C);
+    const T = 6,
+      C = 3;
+    const peaky = logSoftmax64(
+      [0, 9, 0, 9, 0, 0, 9, 0, 0, 0, 0, 9, 0, 0, 9, 9, 0, 0].map((x) => x * 3),
+      T,
+      C,
+    );
     const ll = -ctcLossReference({ logits: peaky, labels: [1, 2], logitLengths: [T], labelLengths: [2], B: 1, T, V: C, L: 2 }, false).nll[0];
     expect(Math.abs(forcedAlign(peaky, T, C, [1, 2]).score - ll)).toBeLessThan(1e-9);
   });
@@ -156,7 +175,18 @@ describe('token spans and their files', () => {
     const spans = tokenSpans(a, lp, C, ['A', 'B'], { subsampling: 4, frameShiftMs: 10, inputFrames: 30 });
     expect(spans).toEqual([
       { index: 0, token: 'A', classId: 1, start: 1, end: 3, inputStart: 4, inputEnd: 12, startSec: 0.04, endSec: 0.12, meanPosterior: expect.closeTo(0.8, 12) },
-      { index: 1, token: 'B', classId: 2, start: 4, end: 7, inputStart: 16, inputEnd: 28, startSec: 0.16, endSec: 0.28, meanPosterior: expect.closeTo(0.8, 12) },
+      {
+        index: 1,
+        token: 'B',
+        classId: 2,
+        start: 4,
+        end: 7,
+        inputStart: 16,
+        inputEnd: 28,
+        startSec: 0.16,
+        endSec: 0.28,
+        meanPosterior: expect.closeTo(0.8, 12),
+      },
     ]);
     // The input-frame end is capped at the sample's frames; no frame shift → no seconds.
     const capped = tokenSpans(a, lp, C, ['A', 'B'], { subsampling: 4, frameShiftMs: null, inputFrames: 25 });
@@ -167,12 +197,25 @@ describe('token spans and their files', () => {
     const sample = { id: 'utt 1', text: 'A B', frames: 8, score: a.score, spans: tokenSpans(a, lp, C, ['A', 'B'], { subsampling: 4, frameShiftMs: 10 }) };
     expect(alignmentsToCtm({ subsampling: 4, frameShiftMs: 10, samples: [sample] })).toBe('utt_1 1 0.04 0.08 A 0.8000\nutt_1 1 0.16 0.12 B 0.8000\n');
     const frames = { ...sample, spans: tokenSpans(a, lp, C, ['A', 'B'], { subsampling: 4, frameShiftMs: null }) };
-    expect(alignmentsToCtm({ subsampling: 4, frameShiftMs: null, samples: [frames] }).split('\n').slice(0, 3)).toEqual([
-      ';; times are output frames: the frame shift is unknown (set frame_shift_ms in outputs.json)',
-      'utt_1 1 1 2 A 0.8000',
-      'utt_1 1 4 3 B 0.8000',
-    ]);
+    expect(
+      alignmentsToCtm({ subsampling: 4, frameShiftMs: null, samples: [frames] })
+        .split('\n')
+        .slice(0, 3),
+    ).toEqual([';; times are output frames: the frame shift is unknown (set frame_shift_ms in outputs.json)', 'utt_1 1 1 2 A 0.8000', 'utt_1 1 4 3 B 0.8000']);
     const j = JSON.parse(alignmentsToJson({ subsampling: 4, frameShiftMs: 10, samples: [sample] }));
-    expect(j).toMatchObject({ format: 'ctc-lab-alignments/1', subsampling: 4, frameShiftMs: 10, samples: [{ id: 'utt 1', spans: [{ token: 'A', start: 1, end: 3 }, { token: 'B', start: 4, end: 7 }] }] });
+    expect(j).toMatchObject({
+      format: 'ctc-lab-alignments/1',
+      subsampling: 4,
+      frameShiftMs: 10,
+      samples: [
+        {
+          id: 'utt 1',
+          spans: [
+            { token: 'A', start: 1, end: 3 },
+            { token: 'B', start: 4, end: 7 },
+          ],
+        },
+      ],
+    });
   });
 });

@@ -41,7 +41,9 @@ export function forcedAlign(logProbs: ArrayLike<number>, T: number, C: number, l
   }
   const need = ctcMinFrames(labels);
   if (T < need) {
-    throw new AlignmentError(`forcedAlign: ${L} labels${need > L ? ` with ${need - L} adjacent repeats` : ''} need at least ${need} frames, the sample has ${T}`);
+    throw new AlignmentError(
+      `forcedAlign: ${L} labels${need > L ? ` with ${need - L} adjacent repeats` : ''} need at least ${need} frames, the sample has ${T}`,
+    );
   }
   const S = 2 * L + 1;
   if (T === 0) return { score: 0, states: new Int32Array(0), path: new Int32Array(0) };
@@ -56,11 +58,13 @@ export function forcedAlign(logProbs: ArrayLike<number>, T: number, C: number, l
   if (S > 1) prev[1] = logProbs[ext[1]];
   for (let t = 1; t < T; t++) {
     cur.fill(-Infinity);
-    const lo = Math.max(0, S - 2 * (T - t)), hi = Math.min(S - 1, 2 * t + 1);
+    const lo = Math.max(0, S - 2 * (T - t)),
+      hi = Math.min(S - 1, 2 * t + 1);
     const row = t * C;
     for (let s = lo; s <= hi; s++) {
       // Candidates in order of preference on ties: stay (largest previous state first is s).
-      let best = prev[s], from = 0;
+      let best = prev[s],
+        from = 0;
       if (s >= 1 && prev[s - 1] > best) [best, from] = [prev[s - 1], 1];
       if (s >= 2 && ext[s] !== blank && ext[s] !== ext[s - 2] && prev[s - 2] > best) [best, from] = [prev[s - 2], 2];
       if (best === -Infinity) continue;
@@ -76,7 +80,8 @@ export function forcedAlign(logProbs: ArrayLike<number>, T: number, C: number, l
   if (score === -Infinity) {
     throw new AlignmentError(`forcedAlign: no path has a finite score (the labels need classes whose log-probability is -Infinity)`);
   }
-  const states = new Int32Array(T), path = new Int32Array(T);
+  const states = new Int32Array(T),
+    path = new Int32Array(T);
   for (let t = T - 1; t >= 0; t--) {
     states[t] = s;
     path[t] = ext[s];

@@ -41,10 +41,19 @@ export function tokenSpans(a: ForcedAlignment, logProbs: ArrayLike<number>, C: n
     let sum = 0;
     for (; t < T && a.states[t] === s; t++) sum += Math.exp(logProbs[t * C + a.path[t]]);
     const k = (s - 1) >> 1;
-    const inputStart = Math.min(start * sub, cap), inputEnd = Math.min(t * sub, cap);
+    const inputStart = Math.min(start * sub, cap),
+      inputEnd = Math.min(t * sub, cap);
     spans.push({
-      index: k, token: tokens[k], classId: a.path[start], start, end: t, inputStart, inputEnd,
-      startSec: sec(inputStart), endSec: sec(inputEnd), meanPosterior: sum / (t - start),
+      index: k,
+      token: tokens[k],
+      classId: a.path[start],
+      start,
+      end: t,
+      inputStart,
+      inputEnd,
+      startSec: sec(inputStart),
+      endSec: sec(inputEnd),
+      meanPosterior: sum / (t - start),
     });
   }
   return spans;

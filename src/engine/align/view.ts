@@ -34,8 +34,13 @@ export interface ClassInfo {
   frameShiftMs: number | null;
 }
 
-export function alignmentView(info: ClassInfo, s: { id: string; text: string; outFrames: number; frames: number | null; logProbs: ArrayBuffer | Float32Array }, competitors = 5): AlignmentView {
-  const C = info.classes.length, T = s.outFrames;
+export function alignmentView(
+  info: ClassInfo,
+  s: { id: string; text: string; outFrames: number; frames: number | null; logProbs: ArrayBuffer | Float32Array },
+  competitors = 5,
+): AlignmentView {
+  const C = info.classes.length,
+    T = s.outFrames;
   const lp = s.logProbs instanceof Float32Array ? s.logProbs : new Float32Array(s.logProbs);
   const classOf = new Map(info.classes.map((t, c) => [t, c] as const).filter(([, c]) => c !== info.blank));
   const toks = s.text.split(' ');
@@ -58,7 +63,9 @@ export function alignmentView(info: ClassInfo, s: { id: string; text: string; ou
     shown.add(c);
     rows.push({ label: info.classes[c], classId: c, kind: 'reference' });
   }
-  const others = Array.from({ length: C }, (_, c) => c).filter((c) => !shown.has(c)).sort((a, b) => peak[b] - peak[a] || a - b);
+  const others = Array.from({ length: C }, (_, c) => c)
+    .filter((c) => !shown.has(c))
+    .sort((a, b) => peak[b] - peak[a] || a - b);
   const extra = new Set([...others.slice(0, competitors), ...Array.from(argmax).filter((c) => !shown.has(c))]);
   for (const c of others) if (extra.has(c)) rows.push({ label: info.classes[c], classId: c, kind: 'competitor' });
   const rowOf = new Map(rows.map((r, i) => [r.classId, i]));
@@ -71,7 +78,10 @@ export function alignmentView(info: ClassInfo, s: { id: string; text: string; ou
   argmax.forEach((c, t) => {
     if (c !== info.blank && (t === 0 || c !== argmax[t - 1])) greedy.push(c);
   });
-  let forcedRow: Int32Array | null = null, forcedScore: number | null = null, alignError: string | null = null, spans: TokenSpan[] = [];
+  let forcedRow: Int32Array | null = null,
+    forcedScore: number | null = null,
+    alignError: string | null = null,
+    spans: TokenSpan[] = [];
   const unknown = toks.filter((_, k) => ids[k] === undefined);
   if (unknown.length) alignError = `the reference has tokens that name no class: ${[...new Set(unknown)].map((t) => `'${t}'`).join(', ')}`;
   else {
@@ -85,5 +95,18 @@ export function alignmentView(info: ClassInfo, s: { id: string; text: string; ou
       alignError = e.message.replace(/^forcedAlign: /, '');
     }
   }
-  return { id: s.id, text: s.text, outFrames: T, frames: s.frames, rows, posteriors, forcedRow, forcedScore, alignError, greedyRow, greedyText: greedy.map((c) => info.classes[c]).join(' '), spans };
+  return {
+    id: s.id,
+    text: s.text,
+    outFrames: T,
+    frames: s.frames,
+    rows,
+    posteriors,
+    forcedRow,
+    forcedScore,
+    alignError,
+    greedyRow,
+    greedyText: greedy.map((c) => info.classes[c]).join(' '),
+    spans,
+  };
 }

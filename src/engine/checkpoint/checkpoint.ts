@@ -30,7 +30,9 @@ export function encodeCheckpoint(vars: Map<string, tf.Tensor>, meta: CheckpointM
     try {
       const values = await Promise.all(held.map(([, t]) => t.data())); // read-backs in flight together
       const tensors: Record<string, StTensor> = {};
-      held.forEach(([name, t], k) => (tensors[name] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: values[k] as Float32Array | Int32Array }));
+      held.forEach(
+        ([name, t], k) => (tensors[name] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: values[k] as Float32Array | Int32Array }),
+      );
       return writeSafetensors(tensors, { ctc_lab: json, format: 'pt' });
     } finally {
       tf.dispose(held.map(([, t]) => t));
@@ -78,7 +80,8 @@ export function decodeCheckpoint(bytes: ArrayBuffer | Uint8Array, file = 'checkp
     out[name] = { dtype: 'F32', shape: t.shape, data };
   }
   for (const name of Object.keys(tensors)) {
-    if (!expected.has(name)) throw new Error(`${file}: tensor ${name} is not part of a ${meta.model.preset} model with this config and the ${optimizer} optimizer`);
+    if (!expected.has(name))
+      throw new Error(`${file}: tensor ${name} is not part of a ${meta.model.preset} model with this config and the ${optimizer} optimizer`);
   }
   return { meta, tensors: out };
 }

@@ -30,11 +30,19 @@ beforeAll(async () => {
     const model = createModel(modelConfig(cfg, F, vocab.length + 1), 1);
     const opt = cfg.optimizer === 'sgd' ? new Sgd(model.params, { lr: 0.1, momentum: 0.9, weightDecay: 0 }) : new Adam(model.params);
     const meta = checkpointMeta({
-      model: { ...model.config }, subsampling: model.subsampling, vocab,
+      model: { ...model.config },
+      subsampling: model.subsampling,
+      vocab,
       normalisation: { mean: [0.5, -1, 2], std: [1, 0.5, 3] },
       training: {
         config: { mode: 'train', ...cfg },
-        state: { epoch: 2, step: 10, seed: 1, earlyStopping: { best: 0.5, bestEpoch: 1, counter: 1 }, position: { epoch: 3, batch: 2, shuffleSeed: 100006, lossSum: 3.5, lossCount: 2, normSum: 1.5, skipped: 0, seconds: 0.25 } },
+        state: {
+          epoch: 2,
+          step: 10,
+          seed: 1,
+          earlyStopping: { best: 0.5, bestEpoch: 1, counter: 1 },
+          position: { epoch: 3, batch: 2, shuffleSeed: 100006, lossSum: 3.5, lossCount: 2, normSum: 1.5, skipped: 0, seconds: 0.25 },
+        },
       },
       history: [
         { epoch: 1, trainLoss: 3.1, valLoss: 2.9, valWer: 1, lr: 1e-4, seconds: 1 },

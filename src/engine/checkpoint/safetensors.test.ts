@@ -4,7 +4,10 @@ import { readSafetensors, writeSafetensors } from './safetensors';
 describe('safetensors', () => {
   it('writes the public layout: u64 header length, JSON header padded to 8, raw data', () => {
     const bytes = writeSafetensors(
-      { 'model.b': { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) }, 'model.a': { dtype: 'I32', shape: [1, 3], data: Int32Array.from([7, 8, 9]) } },
+      {
+        'model.b': { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) },
+        'model.a': { dtype: 'I32', shape: [1, 3], data: Int32Array.from([7, 8, 9]) },
+      },
       { ctc_lab: '{"x":1}' },
     );
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));

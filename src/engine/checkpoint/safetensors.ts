@@ -69,14 +69,16 @@ export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoin
   if (bytes.length < 8) throw new Error(`${file}: too short to be a safetensors file (${bytes.length} bytes)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  if (n <= 0 || n > MAX_HEADER || 8 + n > bytes.length) throw new Error(`${file}: header length ${n} does not fit in ${bytes.length} bytes; not a safetensors file`);
+  if (n <= 0 || n > MAX_HEADER || 8 + n > bytes.length)
+    throw new Error(`${file}: header length ${n} does not fit in ${bytes.length} bytes; not a safetensors file`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
     throw new Error(`${file}: header is not valid UTF-8 JSON (${(e as Error).message})`, { cause: e });
   }
-  if (!isObject(header)) throw new Error(`${file}: header is ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header}, expected a JSON object`);
+  if (!isObject(header))
+    throw new Error(`${file}: header is ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header}, expected a JSON object`);
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
   // Null-prototype maps: a tensor named "__proto__" is a key like any other, not a prototype.
@@ -105,7 +107,8 @@ export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoin
     }
     // Uint8Array's own slice copies; a Node Buffer's slice is a view into a shared pool, so call it explicitly.
     const copy = Uint8Array.prototype.slice.call(bytes, dataStart + b, dataStart + e).buffer;
-    const data = dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : new Uint16Array(copy);
+    const data =
+      dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : new Uint16Array(copy);
     tensors[name] = { dtype: dtype as StDtype, shape: shape as number[], data };
   }
   return { tensors, metadata };

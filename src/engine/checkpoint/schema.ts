@@ -45,12 +45,24 @@ const modelBase = {
   channels: int(1, LIMITS.channels),
   dropout: below(0, 1),
 };
-const oddKernel = v.pipe(int(1, 31), v.check((k: number) => k % 2 === 1, 'expected an odd kernel size from 1 to 31'));
+const oddKernel = v.pipe(
+  int(1, 31),
+  v.check((k: number) => k % 2 === 1, 'expected an odd kernel size from 1 to 31'),
+);
 
 export const modelConfigSchema = v.variant(
   'preset',
   [
-    obj({ preset: v.literal('tcn'), ...modelBase, layers: int(0, LIMITS.layers), kernel: oddKernel, subsampling: v.optional(v.picklist([2, 4] as const, 'expected 2 or 4')) }, 'a tcn model config'),
+    obj(
+      {
+        preset: v.literal('tcn'),
+        ...modelBase,
+        layers: int(0, LIMITS.layers),
+        kernel: oddKernel,
+        subsampling: v.optional(v.picklist([2, 4] as const, 'expected 2 or 4')),
+      },
+      'a tcn model config',
+    ),
     obj({ preset: v.literal('tconv-bilstm'), ...modelBase, layers: int(1, 16), hidden: int(1, LIMITS.hidden) }, 'a tconv-bilstm model config'),
     v.pipe(
       obj({ preset: v.literal('transformer'), ...modelBase, layers: int(0, LIMITS.layers), heads: int(1, LIMITS.heads) }, 'a transformer model config'),
@@ -66,7 +78,14 @@ export const modelConfigSchema = v.variant(
 // ---- training config: full training (TrainConfig) or the overfit test's. A field an older
 // version did not write takes today's default; every field present is type- and range-checked.
 
-const knobs = { preset: pick(['tcn', 'tconv-bilstm', 'transformer'] as const), channels: int(1, LIMITS.channels), layers: int(0, LIMITS.layers), hidden: int(1, LIMITS.hidden), heads: int(1, LIMITS.heads), dropout: below(0, 1) };
+const knobs = {
+  preset: pick(['tcn', 'tconv-bilstm', 'transformer'] as const),
+  channels: int(1, LIMITS.channels),
+  layers: int(0, LIMITS.layers),
+  hidden: int(1, LIMITS.hidden),
+  heads: int(1, LIMITS.heads),
+  dropout: below(0, 1),
+};
 const d = TRAIN_DEFAULTS;
 const trainEntries = {
   preset: v.optional(knobs.preset, d.preset),
@@ -104,11 +123,20 @@ void [_trainConfigIsComplete, _trainConfigHasNoExtra];
 const overfitConfigSchema = obj(
   {
     mode: v.literal('overfit'),
-    numSamples: int(1, 100_000), maxEpochs: int(1, 10_000_000), lr: num(0, 10), seed: int(0, 2 ** 31 - 1),
-    preset: v.optional(knobs.preset, 'tcn'), channels: knobs.channels, layers: knobs.layers,
-    hidden: v.optional(knobs.hidden, PRESET_DEFAULTS.tcn.hidden), heads: v.optional(knobs.heads, PRESET_DEFAULTS.tcn.heads),
-    optimizer: v.optional(v.literal('adam'), 'adam'), beta1: v.optional(below(0, 1), 0.9), beta2: v.optional(below(0, 1), 0.999),
-    eps: v.optional(num(0, 1), 1e-8), weightDecay: v.optional(num(0, 10), 0),
+    numSamples: int(1, 100_000),
+    maxEpochs: int(1, 10_000_000),
+    lr: num(0, 10),
+    seed: int(0, 2 ** 31 - 1),
+    preset: v.optional(knobs.preset, 'tcn'),
+    channels: knobs.channels,
+    layers: knobs.layers,
+    hidden: v.optional(knobs.hidden, PRESET_DEFAULTS.tcn.hidden),
+    heads: v.optional(knobs.heads, PRESET_DEFAULTS.tcn.heads),
+    optimizer: v.optional(v.literal('adam'), 'adam'),
+    beta1: v.optional(below(0, 1), 0.9),
+    beta2: v.optional(below(0, 1), 0.999),
+    eps: v.optional(num(0, 1), 1e-8),
+    weightDecay: v.optional(num(0, 10), 0),
   },
   'an overfit test config',
 );
@@ -123,7 +151,10 @@ const trainingConfigSchema = v.variant(
 
 // bestEpoch is optional: checkpoints written before f311a8c held {counter, best} here and the full
 // state in `earlyStoppingFull`, which the state's transform below prefers.
-const earlyStoppingSchema = obj({ best: v.nullable(finite), bestEpoch: v.optional(int(0, 1e9), 0), counter: int(0, 1e9) }, 'an early-stopping state {best, bestEpoch, counter}');
+const earlyStoppingSchema = obj(
+  { best: v.nullable(finite), bestEpoch: v.optional(int(0, 1e9), 0), counter: int(0, 1e9) },
+  'an early-stopping state {best, bestEpoch, counter}',
+);
 
 /** Where a checkpoint written mid-epoch stopped: enough to continue the epoch exactly. */
 export const positionSchema = obj(
@@ -131,7 +162,10 @@ export const positionSchema = obj(
     epoch: int(1, 1e9), // the epoch in progress (state.epoch + 1)
     batch: int(0, 1e9), // micro-batches of this epoch already trained (a multiple of accumulationSteps)
     shuffleSeed: int(-(2 ** 53) + 1, 2 ** 53 - 1), // the epoch's shuffle seed as the trainer derived it; resume refuses if it would derive another
-    lossSum: finite, lossCount: int(0, 1e9), normSum: finite, skipped: int(0, 1e9), // the epoch's partial sums
+    lossSum: finite,
+    lossCount: int(0, 1e9),
+    normSum: finite,
+    skipped: int(0, 1e9), // the epoch's partial sums
     kdSum: v.optional(finite), // distillation runs: the epoch's partial τ²·KL sum
     seconds: num(0, 1e9), // wall time of the epoch so far
   },
@@ -171,12 +205,23 @@ const token = v.pipe(
 
 const teacherSchema = obj(
   {
-    kind: pick(['checkpoint', 'outputs'] as const), id: str(200), name: str(1000),
-    model: v.optional(modelConfigSchema), subsampling: v.optional(int(1, 64)), params: v.optional(int(0, 1e12)), valWer: v.optional(v.nullable(finite)),
+    kind: pick(['checkpoint', 'outputs'] as const),
+    id: str(200),
+    name: str(1000),
+    model: v.optional(modelConfigSchema),
+    subsampling: v.optional(int(1, 64)),
+    params: v.optional(int(0, 1e12)),
+    valWer: v.optional(v.nullable(finite)),
   },
   'a teacher {kind, id, name}',
 );
-const distillationEntries = { kdWeight: num(0, 1e6), ctcWeight: num(0, 1e6), temperature: num(1e-6, 1e6, 'a number above 0'), excludeBlank: bool, teacher: teacherSchema };
+const distillationEntries = {
+  kdWeight: num(0, 1e6),
+  ctcWeight: num(0, 1e6),
+  temperature: num(1e-6, 1e6, 'a number above 0'),
+  excludeBlank: bool,
+  teacher: teacherSchema,
+};
 const distillationSchema = obj(distillationEntries, 'a distillation record {kdWeight, ctcWeight, temperature, excludeBlank, teacher}');
 
 /** A student run's record of its distillation: the same, plus the summary written when the run ended. */
@@ -188,9 +233,16 @@ const runDistillationSchema = obj(
     summary: v.optional(
       obj(
         {
-          samples: int(0, 1e9), agreement: num(0, 1),
-          student: obj({ preset: str(100), subsampling: int(1, 64), params: int(0, 1e12), valWer: wer, msPerSample: ms }, 'the student {preset, subsampling, params, valWer, msPerSample}'),
-          teacher: obj({ info: teacherSchema, params: v.nullable(int(0, 1e12)), valWer: wer, msPerSample: ms }, 'the teacher {info, params, valWer, msPerSample}'),
+          samples: int(0, 1e9),
+          agreement: num(0, 1),
+          student: obj(
+            { preset: str(100), subsampling: int(1, 64), params: int(0, 1e12), valWer: wer, msPerSample: ms },
+            'the student {preset, subsampling, params, valWer, msPerSample}',
+          ),
+          teacher: obj(
+            { info: teacherSchema, params: v.nullable(int(0, 1e12)), valWer: wer, msPerSample: ms },
+            'the teacher {info, params, valWer, msPerSample}',
+          ),
         },
         'a distillation summary {samples, agreement, student, teacher}',
       ),
@@ -207,7 +259,10 @@ export const checkpointMetaSchema = obj(
     subsampling: int(1, 64),
     vocab: v.pipe(list(token, LIMITS.classes - 1, 'tokens'), v.minLength(1, 'expected at least one token')),
     blank: v.literal(0, 'expected 0 (the blank is class 0)'),
-    normalisation: obj({ mean: list(finite, LIMITS.featureDim, 'numbers'), std: list(v.pipe(finite, v.minValue(0, 'expected a number ≥ 0')), LIMITS.featureDim, 'numbers') }, 'an object {mean, std}'),
+    normalisation: obj(
+      { mean: list(finite, LIMITS.featureDim, 'numbers'), std: list(v.pipe(finite, v.minValue(0, 'expected a number ≥ 0')), LIMITS.featureDim, 'numbers') },
+      'an object {mean, std}',
+    ),
     training: obj({ config: trainingConfigSchema, state: stateSchema }, 'an object {config, state}'),
     history: historySchema,
     dataset: obj({ id: str(200), name: str(1000) }, 'an object {id, name}'),
@@ -257,14 +312,17 @@ export function parseCheckpointMeta(raw: unknown, file: string): CheckpointMeta 
   const fail = (field: string, msg: string): never => {
     throw new Error(`${where} → ${field}: ${msg}`);
   };
-  if (m.model.numClasses !== m.vocab.length + 1) fail('model.numClasses', `expected ${m.vocab.length + 1} (the vocabulary's ${m.vocab.length} tokens + blank), got ${m.model.numClasses}`);
+  if (m.model.numClasses !== m.vocab.length + 1)
+    fail('model.numClasses', `expected ${m.vocab.length + 1} (the vocabulary's ${m.vocab.length} tokens + blank), got ${m.model.numClasses}`);
   const dup = m.vocab.findIndex((t, i) => m.vocab.indexOf(t) !== i);
   if (dup >= 0) fail(`vocab[${dup}]`, `expected unique tokens, got '${m.vocab[dup]}' a second time`);
   for (const k of ['mean', 'std'] as const) {
-    if (m.normalisation[k].length !== m.model.featureDim) fail(`normalisation.${k}`, `expected ${m.model.featureDim} values (model.featureDim), got ${m.normalisation[k].length}`);
+    if (m.normalisation[k].length !== m.model.featureDim)
+      fail(`normalisation.${k}`, `expected ${m.model.featureDim} values (model.featureDim), got ${m.normalisation[k].length}`);
   }
   if (m.subsampling !== subsamplingOf(m.model)) fail('subsampling', `expected ${subsamplingOf(m.model)} for preset ${m.model.preset}, got ${m.subsampling}`);
-  if (m.distillation && m.distillation.kdWeight === 0 && m.distillation.ctcWeight === 0) fail('distillation', 'expected kdWeight or ctcWeight above 0, got both 0');
+  if (m.distillation && m.distillation.kdWeight === 0 && m.distillation.ctcWeight === 0)
+    fail('distillation', 'expected kdWeight or ctcWeight above 0, got both 0');
   const st = m.training.state;
   let prev = 0;
   m.history.forEach((h, i) => {
@@ -272,8 +330,10 @@ export function parseCheckpointMeta(raw: unknown, file: string): CheckpointMeta 
     if (h.epoch > st.epoch) fail(`history[${i}].epoch`, `expected at most training.state.epoch (${st.epoch}), got ${h.epoch}`);
     prev = h.epoch;
   });
-  if (st.position && st.position.epoch !== st.epoch + 1) fail('training.state.position.epoch', `expected ${st.epoch + 1} (the epoch after training.state.epoch), got ${st.position.epoch}`);
-  if (m.training.config.mode === 'train' && m.training.config.preset !== m.model.preset) fail('training.config.preset', `expected '${m.model.preset}' (model.preset), got '${m.training.config.preset}'`);
+  if (st.position && st.position.epoch !== st.epoch + 1)
+    fail('training.state.position.epoch', `expected ${st.epoch + 1} (the epoch after training.state.epoch), got ${st.position.epoch}`);
+  if (m.training.config.mode === 'train' && m.training.config.preset !== m.model.preset)
+    fail('training.config.preset', `expected '${m.model.preset}' (model.preset), got '${m.training.config.preset}'`);
   return m;
 }
 
@@ -282,14 +342,22 @@ export const RUN_STATUSES = ['running', 'paused', 'stopped', 'finished', 'early-
 // IndexedDB keeps NaN and ±Infinity (a run whose every batch was skipped has a NaN train loss): read as null, "not measured".
 const storedRowSchema = v.objectWithRest(
   { epoch: int(0, 1e9) },
-  v.nullable(v.pipe(v.custom<number>((x) => typeof x === 'number', 'expected a number or null'), v.transform((x: number) => (Number.isFinite(x) ? x : null)))),
+  v.nullable(
+    v.pipe(
+      v.custom<number>((x) => typeof x === 'number', 'expected a number or null'),
+      v.transform((x: number) => (Number.isFinite(x) ? x : null)),
+    ),
+  ),
   'expected a history row {epoch, metric: number | null, …}',
 );
 
 const runRecordSchema = obj(
   {
-    id: str(200), datasetId: str(200), datasetName: str(1000),
-    createdAt: finite, updatedAt: finite,
+    id: str(200),
+    datasetId: str(200),
+    datasetName: str(1000),
+    createdAt: finite,
+    updatedAt: finite,
     config: trainConfigSchema,
     status: pick(RUN_STATUSES),
     reason: str(100_000),

@@ -37,13 +37,32 @@ async function bytesWith(meta: Record<string, unknown>, optimizerSlots = true): 
 
 // Version 1 (175e116, 2c71d62): datasets without `storage`, float32 samples without `encoding`,
 // overfit checkpoints without runId or summary; the overfit config had no preset/hidden/heads.
-const v1Dataset = (({ storage: _s, ...m }) => ({ ...m, id: 'ds-v1', name: 'old demo', createdAt: 1 }))({ ...demo.meta, bytes: 0 } as typeof demo.meta & { storage?: string });
+const v1Dataset = (({ storage: _s, ...m }) => ({ ...m, id: 'ds-v1', name: 'old demo', createdAt: 1 }))({ ...demo.meta, bytes: 0 } as typeof demo.meta & {
+  storage?: string;
+});
 const v1OverfitMeta = {
-  format: 'ctc-lab/1', createdAt: '2026-11-24T06:53:42.000Z',
+  format: 'ctc-lab/1',
+  createdAt: '2026-11-24T06:53:42.000Z',
   model: { preset: 'tcn', featureDim: F, numClasses: V, channels: 8, layers: 1, kernel: 3, dropout: 0 },
-  subsampling: 2, vocab: demo.meta.vocab, blank: 0, normalisation: demo.meta.norm,
+  subsampling: 2,
+  vocab: demo.meta.vocab,
+  blank: 0,
+  normalisation: demo.meta.norm,
   training: {
-    config: { mode: 'overfit', numSamples: 5, maxEpochs: 2000, lr: 3e-3, seed: 1, channels: 8, layers: 1, optimizer: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+    config: {
+      mode: 'overfit',
+      numSamples: 5,
+      maxEpochs: 2000,
+      lr: 3e-3,
+      seed: 1,
+      channels: 8,
+      layers: 1,
+      optimizer: 'adam',
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0,
+    },
     state: { epoch: 3, step: 3, seed: 1 },
   },
   history: [1, 2, 3].map((epoch) => ({ epoch, loss: 4 - epoch, wer: 1, seconds: epoch / 10 })),
@@ -54,8 +73,21 @@ const v1OverfitMeta = {
 // and the full state in earlyStoppingFull; TrainConfig without hidden/heads; NaN kept in records.
 const v2Config = (({ hidden: _h, heads: _e, ...c }) => ({ ...c, channels: 8, layers: 1, epochs: 4, maxTrainSamples: 8 }))(TRAIN_DEFAULTS);
 const v2Rows = [1, 2].map((epoch) => ({
-  epoch, trainLoss: epoch === 1 ? NaN : 2.5, valLoss: 2.4, valWer: 0.9, valCer: 0.8, S: 3, D: 2, I: 1, N: 10, blankRate: 0.7,
-  lr: 1e-4, gradNorm: 1.5, skippedBatches: epoch === 1 ? 4 : 0, paddingEfficiency: 0.9, seconds: 1,
+  epoch,
+  trainLoss: epoch === 1 ? NaN : 2.5,
+  valLoss: 2.4,
+  valWer: 0.9,
+  valCer: 0.8,
+  S: 3,
+  D: 2,
+  I: 1,
+  N: 10,
+  blankRate: 0.7,
+  lr: 1e-4,
+  gradNorm: 1.5,
+  skippedBatches: epoch === 1 ? 4 : 0,
+  paddingEfficiency: 0.9,
+  seconds: 1,
 }));
 const v2TrainMeta = {
   ...v1OverfitMeta,
@@ -68,8 +100,17 @@ const v2TrainMeta = {
   dataset: { id: 'ds-v2', name: 'float16 demo' },
 };
 const v2Run = {
-  id: 'run-v2', datasetId: 'ds-v2', datasetName: 'float16 demo', createdAt: 2, updatedAt: 3, config: { ...v2Config },
-  status: 'stopped', reason: 'stopped by the user after epoch 2', history: v2Rows, bestCheckpointId: 'run-v2-best', lastCheckpointId: 'run-v2-last',
+  id: 'run-v2',
+  datasetId: 'ds-v2',
+  datasetName: 'float16 demo',
+  createdAt: 2,
+  updatedAt: 3,
+  config: { ...v2Config },
+  status: 'stopped',
+  reason: 'stopped by the user after epoch 2',
+  history: v2Rows,
+  bestCheckpointId: 'run-v2-best',
+  lastCheckpointId: 'run-v2-last',
 };
 
 beforeAll(async () => {
@@ -84,7 +125,14 @@ beforeAll(async () => {
   });
   await d1.put('datasets', v1Dataset);
   for (const [index, s] of demo.samples.entries()) await d1.put('samples', { ...s, datasetId: 'ds-v1', index });
-  await d1.put('checkpoints', { id: 'ck-v1', datasetId: 'ds-v1', kind: 'overfit', createdAt: 1, fileName: 'ctc-lab-overfit-old_demo-epoch3.safetensors', bytes: await bytesWith(v1OverfitMeta) });
+  await d1.put('checkpoints', {
+    id: 'ck-v1',
+    datasetId: 'ds-v1',
+    kind: 'overfit',
+    createdAt: 1,
+    fileName: 'ctc-lab-overfit-old_demo-epoch3.safetensors',
+    bytes: await bytesWith(v1OverfitMeta),
+  });
   d1.close();
   // Version 2 added the runs store; later version-2 builds stored float16 datasets and overfit summaries.
   const d2 = await openDB(store.DB_NAME, 2, {
@@ -94,13 +142,47 @@ beforeAll(async () => {
   });
   await d2.put('datasets', { ...demo.meta, id: 'ds-v2', name: 'float16 demo', createdAt: 2, storage: 'float16', bytes: 0 });
   for (const [index, s] of demo.samples.entries()) {
-    await d2.put('samples', { ...s, datasetId: 'ds-v2', index, features: encodeFloat16(new Float32Array(s.features)).buffer as ArrayBuffer, encoding: 'float16' });
+    await d2.put('samples', {
+      ...s,
+      datasetId: 'ds-v2',
+      index,
+      features: encodeFloat16(new Float32Array(s.features)).buffer as ArrayBuffer,
+      encoding: 'float16',
+    });
   }
   const trainBytes = await bytesWith(v2TrainMeta);
-  await d2.put('checkpoints', { id: 'run-v2-last', datasetId: 'ds-v2', runId: 'run-v2', kind: 'last', createdAt: 3, fileName: 'ctc-lab-float16_demo-run-v2-last-epoch2.safetensors', bytes: trainBytes });
-  await d2.put('checkpoints', { id: 'run-v2-best', datasetId: 'ds-v2', runId: 'run-v2', kind: 'best', createdAt: 3, fileName: 'ctc-lab-float16_demo-run-v2-best-epoch1.safetensors', bytes: trainBytes.slice(0) });
-  const overfit2 = { ...v1OverfitMeta, training: { ...v1OverfitMeta.training, config: { ...v1OverfitMeta.training.config, preset: 'tcn', hidden: 128, heads: 4 } }, dataset: { id: 'ds-v2', name: 'float16 demo' } };
-  await d2.put('checkpoints', { id: 'ck-v2', datasetId: 'ds-v2', kind: 'overfit', createdAt: 4, fileName: 'ctc-lab-overfit-float16_demo-epoch3.safetensors', bytes: await bytesWith(overfit2), overfit: { passed: false, epochs: 3, seconds: 0.3, finalLoss: 1, finalWer: 1 } });
+  await d2.put('checkpoints', {
+    id: 'run-v2-last',
+    datasetId: 'ds-v2',
+    runId: 'run-v2',
+    kind: 'last',
+    createdAt: 3,
+    fileName: 'ctc-lab-float16_demo-run-v2-last-epoch2.safetensors',
+    bytes: trainBytes,
+  });
+  await d2.put('checkpoints', {
+    id: 'run-v2-best',
+    datasetId: 'ds-v2',
+    runId: 'run-v2',
+    kind: 'best',
+    createdAt: 3,
+    fileName: 'ctc-lab-float16_demo-run-v2-best-epoch1.safetensors',
+    bytes: trainBytes.slice(0),
+  });
+  const overfit2 = {
+    ...v1OverfitMeta,
+    training: { ...v1OverfitMeta.training, config: { ...v1OverfitMeta.training.config, preset: 'tcn', hidden: 128, heads: 4 } },
+    dataset: { id: 'ds-v2', name: 'float16 demo' },
+  };
+  await d2.put('checkpoints', {
+    id: 'ck-v2',
+    datasetId: 'ds-v2',
+    kind: 'overfit',
+    createdAt: 4,
+    fileName: 'ctc-lab-overfit-float16_demo-epoch3.safetensors',
+    bytes: await bytesWith(overfit2),
+    overfit: { passed: false, epochs: 3, seconds: 0.3, finalLoss: 1, finalWer: 1 },
+  });
   await d2.put('runs', v2Run);
   d2.close();
 }, 60_000);
@@ -150,7 +232,12 @@ describe('a database written by older versions opens and every record kind still
   it('the old run resumes from its old checkpoint and trains on', async () => {
     const run = parseRunRecord(await store.getRun('run-v2'));
     const { meta: ck, tensors } = decodeCheckpoint((await store.getCheckpoint(run.lastCheckpointId!)).bytes, 'last');
-    const t = new Trainer(await store.getDataset('ds-v2'), await store.datasetSource('ds-v2'), { ...(run.config as typeof TRAIN_DEFAULTS), epochs: 3 }, { state: resumeStateFrom(ck), tensors });
+    const t = new Trainer(
+      await store.getDataset('ds-v2'),
+      await store.datasetSource('ds-v2'),
+      { ...(run.config as unknown as typeof TRAIN_DEFAULTS), epochs: 3 },
+      { state: resumeStateFrom(ck), tensors },
+    );
     expect(t.state).toMatchObject({ epoch: 2, step: 4 });
     await t.run();
     expect(t.state.epoch).toBe(3);

@@ -35,8 +35,14 @@ describe('ctcLossReference vs brute-force oracle', () => {
       const { logits } = randomCase(rng, c.T, c.V, c.label);
       const oracle = ctcNllBruteForce(logits, c.T, c.V, c.label);
       const { nll } = ctcLossReference({
-        logits, labels: c.label.length ? c.label : [0], logitLengths: [c.T], labelLengths: [c.label.length],
-        B: 1, T: c.T, V: c.V, L: Math.max(c.label.length, 1),
+        logits,
+        labels: c.label.length ? c.label : [0],
+        logitLengths: [c.T],
+        labelLengths: [c.label.length],
+        B: 1,
+        T: c.T,
+        V: c.V,
+        L: Math.max(c.label.length, 1),
       });
       const feasible = c.T >= ctcMinFrames(c.label);
       if (!feasible) {
@@ -50,8 +56,14 @@ describe('ctcLossReference vs brute-force oracle', () => {
   }
 
   it('50 random tiny cases with padding in the batch', () => {
-    const B = 50, T = 6, V = 3, L = 4;
-    const logits: number[] = [], labels: number[] = [], xl: number[] = [], yl: number[] = [];
+    const B = 50,
+      T = 6,
+      V = 3,
+      L = 4;
+    const logits: number[] = [],
+      labels: number[] = [],
+      xl: number[] = [],
+      yl: number[] = [];
     const expected: number[] = [];
     for (let b = 0; b < B; b++) {
       const Tb = rng.int(1, T);
@@ -75,14 +87,18 @@ describe('ctcLossReference vs brute-force oracle', () => {
 describe('ctcLossReference gradient', () => {
   it('matches central finite differences of the float64 loss', () => {
     const rng = new Rng(11);
-    const T = 7, V = 4, label = [1, 2, 2, 3];
+    const T = 7,
+      V = 4,
+      label = [1, 2, 2, 3];
     const logits = Array.from({ length: T * V }, () => rng.normal());
     const p = (lg: number[]) => ({ logits: lg, labels: label, logitLengths: [T], labelLengths: [label.length], B: 1, T, V, L: label.length });
     const { grad } = ctcLossReference(p(logits));
     const h = 1e-6;
     for (let i = 0; i < T * V; i++) {
-      const up = logits.slice(); up[i] += h;
-      const dn = logits.slice(); dn[i] -= h;
+      const up = logits.slice();
+      up[i] += h;
+      const dn = logits.slice();
+      dn[i] -= h;
       const fd = (ctcLossReference(p(up), false).nll[0] - ctcLossReference(p(dn), false).nll[0]) / (2 * h);
       expect(grad![i]).toBeCloseTo(fd, 6);
     }
@@ -90,7 +106,8 @@ describe('ctcLossReference gradient', () => {
 
   it('is zero on padded frames and sums to zero over classes on real ones', () => {
     const rng = new Rng(3);
-    const T = 8, V = 5;
+    const T = 8,
+      V = 5;
     const logits = Array.from({ length: T * V }, () => rng.normal());
     const { grad } = ctcLossReference({ logits, labels: [1, 2], logitLengths: [5], labelLengths: [2], B: 1, T, V, L: 2 });
     for (let t = 0; t < T; t++) {
@@ -106,7 +123,10 @@ describe('ctcLoss op (cpu backend) against the brute-force oracle', () => {
   // The op on cpu wraps the float64 reference, so it is checked against what does not share its
   // code: the path-enumerating oracle, its central finite differences, and PyTorch's reduction
   // rules written out here. The batch has padding (frames and labels) and a one-frame sample.
-  const B = 3, T = 6, V = 4, L = 3;
+  const B = 3,
+    T = 6,
+    V = 4,
+    L = 3;
   const rng = new Rng(5);
   const logitsArr = Array.from({ length: B * T * V }, () => rng.normal());
   const labelsArr = [1, 2, 3, 2, 2, 0, 3, 0, 0];
@@ -116,12 +136,14 @@ describe('ctcLoss op (cpu backend) against the brute-force oracle', () => {
   const label = (b: number) => labelsArr.slice(b * L, b * L + yl[b]);
   const oracleNll = (lg: number[]) => [0, 1, 2].map((b) => ctcNllBruteForce(sample(lg, b), xl[b], V, label(b)));
   // PyTorch's 'mean': each sample's loss / its label length, then the batch mean.
-  const reduce = (nll: number[], reduction: 'sum' | 'mean') => (reduction === 'sum' ? nll.reduce((x, y) => x + y, 0) : nll.reduce((x, y, b) => x + y / yl[b], 0) / B);
+  const reduce = (nll: number[], reduction: 'sum' | 'mean') =>
+    reduction === 'sum' ? nll.reduce((x, y) => x + y, 0) : nll.reduce((x, y, b) => x + y / yl[b], 0) / B;
   /** d(reduced oracle loss)/d(logits) by central differences (float64 oracle); padded frames: 0. */
   const oracleGrad = (reduction: 'sum' | 'mean') => {
     const h = 1e-5;
     return logitsArr.map((_, i) => {
-      const up = logitsArr.slice(), dn = logitsArr.slice();
+      const up = logitsArr.slice(),
+        dn = logitsArr.slice();
       up[i] += h;
       dn[i] -= h;
       return (reduce(oracleNll(up), reduction) - reduce(oracleNll(dn), reduction)) / (2 * h);
@@ -143,7 +165,12 @@ describe('ctcLoss op (cpu backend) against the brute-force oracle', () => {
   };
 
   it("reduction 'none' and 'sum': the oracle's per-sample losses and their finite-difference gradient", () => {
-    const none = tf.tidy(() => ctcLoss(tf.tensor3d(logitsArr, [B, T, V]), tf.tensor2d(labelsArr, [B, L], 'int32'), tf.tensor1d(xl, 'int32'), tf.tensor1d(yl, 'int32'), { reduction: 'none' }).arraySync() as number[]);
+    const none = tf.tidy(
+      () =>
+        ctcLoss(tf.tensor3d(logitsArr, [B, T, V]), tf.tensor2d(labelsArr, [B, L], 'int32'), tf.tensor1d(xl, 'int32'), tf.tensor1d(yl, 'int32'), {
+          reduction: 'none',
+        }).arraySync() as number[],
+    );
     oracleNll(logitsArr).forEach((x, b) => expect(none[b]).toBeCloseTo(x, 4));
     const s = run('sum');
     expect(s.value).toBeCloseTo(reduce(oracleNll(logitsArr), 'sum'), 4);
@@ -196,17 +223,26 @@ describe('ctcLossComposed (TF.js ops, loop over T) agrees with the reference', (
   it('loss and autodiff gradient', async () => {
     const { ctcLossComposed } = await import('./ctc_composed');
     const rng = new Rng(21);
-    const B = 4, T = 9, V = 5, L = 3;
+    const B = 4,
+      T = 9,
+      V = 5,
+      L = 3;
     const logitsArr = Array.from({ length: B * T * V }, () => rng.normal());
     const labelsArr = [1, 2, 2, 3, 4, 0, 1, 0, 0, 2, 2, 2];
-    const xl = [9, 7, 3, 9], yl = [3, 2, 1, 3];
+    const xl = [9, 7, 3, 9],
+      yl = [3, 2, 1, 3];
     const ref = ctcLossReference({ logits: logitsArr, labels: labelsArr, logitLengths: xl, labelLengths: yl, B, T, V, L });
     const labels = tf.tensor2d(labelsArr, [B, L], 'int32');
-    const a = tf.tensor1d(xl, 'int32'), b = tf.tensor1d(yl, 'int32');
+    const a = tf.tensor1d(xl, 'int32'),
+      b = tf.tensor1d(yl, 'int32');
     const x = tf.tensor3d(logitsArr, [B, T, V]);
     const nll = ctcLossComposed(x, labels, a, b).arraySync();
     nll.forEach((v, i) => expect(v).toBeCloseTo(ref.nll[i], 4));
-    const g = (tf.grad((z: tf.Tensor) => ctcLossComposed(z as tf.Tensor3D, labels, a, b).sum())(x).arraySync() as number[][][]).flat(2);
+    const g = (
+      tf
+        .grad((z: tf.Tensor) => ctcLossComposed(z as tf.Tensor3D, labels, a, b).sum())(x)
+        .arraySync() as number[][][]
+    ).flat(2);
     g.forEach((v, i) => expect(v).toBeCloseTo(ref.grad![i], 4));
   });
 });

@@ -8,13 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 const NEG = -1e30;
 
 /** Per-sample nll [B]; differentiable w.r.t. logits. labels [B, L] int32 (L >= 1). */
-export function ctcLossComposed(
-  logits: tf.Tensor3D,
-  labels: tf.Tensor2D,
-  logitLengths: tf.Tensor1D,
-  labelLengths: tf.Tensor1D,
-  blank = 0,
-): tf.Tensor1D {
+export function ctcLossComposed(logits: tf.Tensor3D, labels: tf.Tensor2D, logitLengths: tf.Tensor1D, labelLengths: tf.Tensor1D, blank = 0): tf.Tensor1D {
   return tf.tidy(() => {
     const [B, T] = logits.shape;
     const L = labels.shape[1];

@@ -8,7 +8,9 @@ describe('CTC log-likelihood from log-probabilities', () => {
   it('equals the brute-force oracle on tiny cases and the float64 reference on larger ones', () => {
     const rng = new Rng(21);
     for (let n = 0; n < 60; n++) {
-      const T = rng.int(1, 6), C = rng.int(2, 4), L = rng.int(0, 3);
+      const T = rng.int(1, 6),
+        C = rng.int(2, 4),
+        L = rng.int(0, 3);
       const labels = Array.from({ length: L }, () => rng.int(1, C - 1));
       const logits = Array.from({ length: T * C }, () => rng.normal() * 2);
       const lp = logSoftmax64(logits, T, C);
@@ -18,9 +20,15 @@ describe('CTC log-likelihood from log-probabilities', () => {
       else expect(Math.abs(got - want)).toBeLessThan(1e-10);
     }
     for (let n = 0; n < 20; n++) {
-      const T = rng.int(20, 80), C = rng.int(3, 30), L = rng.int(1, 10);
+      const T = rng.int(20, 80),
+        C = rng.int(3, 30),
+        L = rng.int(1, 10);
       const labels = Array.from({ length: L }, () => rng.int(1, C - 1));
-      const lp = logSoftmax64(Array.from({ length: T * C }, () => rng.normal() * 3), T, C);
+      const lp = logSoftmax64(
+        Array.from({ length: T * C }, () => rng.normal() * 3),
+        T,
+        C,
+      );
       const ref = ctcLossReference({ logits: lp, labels, logitLengths: [T], labelLengths: [L], B: 1, T, V: C, L }, false).nll[0];
       expect(Math.abs(ctcLogLikelihood(lp, T, C, labels) + ref)).toBeLessThan(1e-9 * Math.max(1, ref));
     }
@@ -32,7 +40,9 @@ describe('CTC log-likelihood from log-probabilities', () => {
     // Repeated labels [a, a] in 3 frames: only a _ a.
     expect(ctcUniformLogLikelihood(3, 3, [1, 1])).toBeCloseTo(Math.log(1 / 27), 12);
     expect(ctcUniformLogLikelihood(2, 3, [1, 1])).toBe(-Infinity);
-    const T = 50, C = 12, labels = [3, 3, 5, 1, 7];
+    const T = 50,
+      C = 12,
+      labels = [3, 3, 5, 1, 7];
     const ref = ctcLossReference({ logits: new Float64Array(T * C), labels, logitLengths: [T], labelLengths: [5], B: 1, T, V: C, L: 5 }, false).nll[0];
     expect(ctcUniformLogLikelihood(T, C, labels)).toBeCloseTo(-ref, 9);
   });

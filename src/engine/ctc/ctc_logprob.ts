@@ -8,11 +8,13 @@ import { logAddExp } from './ctc_reference';
 
 /** Extended-label recursion; `emit(t, c)` is the log-probability of class c at frame t. */
 function forward(T: number, labels: ArrayLike<number>, blank: number, emit: (t: number, c: number) => number): number {
-  const L = labels.length, S = 2 * L + 1;
+  const L = labels.length,
+    S = 2 * L + 1;
   if (T === 0) return L === 0 ? 0 : -Infinity;
   const ext = new Int32Array(S);
   for (let s = 0; s < S; s++) ext[s] = s % 2 === 0 ? blank : labels[(s - 1) >> 1];
-  let prev = new Float64Array(S).fill(-Infinity), cur = new Float64Array(S);
+  let prev = new Float64Array(S).fill(-Infinity),
+    cur = new Float64Array(S);
   prev[0] = emit(0, ext[0]);
   if (S > 1) prev[1] = emit(0, ext[1]);
   for (let t = 1; t < T; t++) {

@@ -7,8 +7,15 @@ import { ctcLossReference } from './ctc_reference';
 import { ctcLoss } from './ctc_loss';
 
 interface TorchCase {
-  name: string; B: number; T: number; V: number; L: number;
-  logits: number[]; labels: number[]; logitLengths: number[]; labelLengths: number[];
+  name: string;
+  B: number;
+  T: number;
+  V: number;
+  L: number;
+  logits: number[];
+  labels: number[];
+  logitLengths: number[];
+  labelLengths: number[];
   results: { reduction: 'none' | 'sum' | 'mean'; zeroInfinity: boolean; loss: number | string | (number | string)[]; grad: number[] | null }[];
 }
 const cases = (fixtures as { cases: TorchCase[] }).cases;

@@ -9,7 +9,10 @@ describe('greedyDecode', () => {
   });
   it('respects per-row lengths in a padded batch', () => {
     const best = [1, 2, 2, 3, /* row 2 */ 0, 4, 4, 1];
-    expect(greedyDecode(best, 4, [2, 4])).toEqual([[1, 2], [4, 1]]);
+    expect(greedyDecode(best, 4, [2, 4])).toEqual([
+      [1, 2],
+      [4, 1],
+    ]);
   });
   it('all blanks decode to nothing', () => {
     expect(greedyDecode([0, 0, 0], 3, [3])).toEqual([[]]);
@@ -49,7 +52,8 @@ describe('alignWords', () => {
       ['a b', '', ['del', 'del']],
     ];
     for (const [r, h, want] of cases) {
-      const ref = r.split(' '), hyp = h ? h.split(' ') : [];
+      const ref = r.split(' '),
+        hyp = h ? h.split(' ') : [];
       const ops = alignWords(ref, hyp);
       expect(ops.map((o) => o.op)).toEqual(want);
       const c = editCounts(ref, hyp);

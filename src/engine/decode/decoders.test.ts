@@ -10,8 +10,12 @@ describe('adaptive decoding', () => {
   it('keeps confident tokens and drops a weak one (hand-worked)', () => {
     // frames: a(.9) a(.8) _(.9) b(.4) _(.9) c(.7)  → greedy: a b c; b's confidence 0.4 < 0.5
     const P = [
-      [0.05, 0.9, 0.03, 0.02], [0.1, 0.8, 0.05, 0.05], [0.9, 0.05, 0.03, 0.02],
-      [0.3, 0.2, 0.4, 0.1], [0.9, 0.05, 0.03, 0.02], [0.1, 0.1, 0.1, 0.7],
+      [0.05, 0.9, 0.03, 0.02],
+      [0.1, 0.8, 0.05, 0.05],
+      [0.9, 0.05, 0.03, 0.02],
+      [0.3, 0.2, 0.4, 0.1],
+      [0.9, 0.05, 0.03, 0.02],
+      [0.1, 0.1, 0.1, 0.7],
     ];
     expect(greedyDecode([1, 1, 0, 2, 0, 3], 6, [6])).toEqual([[1, 2, 3]]);
     expect(adaptiveDecode(log(P), 6, 4)).toEqual({ ids: [1, 3], dropped: 1, kept: [true, false, true] });
@@ -19,7 +23,10 @@ describe('adaptive decoding', () => {
   });
   it('length normalisation: confidence is the geometric mean over the token frames', () => {
     // One token over two frames with p = 0.9 and 0.3: geometric mean 0.5196 (arithmetic: 0.6).
-    const P = [[0.04, 0.9, 0.03, 0.03], [0.25, 0.3, 0.2, 0.25]];
+    const P = [
+      [0.04, 0.9, 0.03, 0.03],
+      [0.25, 0.3, 0.2, 0.25],
+    ];
     expect(adaptiveDecode(log(P), 2, 4, { threshold: 0.51 })).toEqual({ ids: [1], dropped: 0, kept: [true] });
     expect(adaptiveDecode(log(P), 2, 4, { threshold: 0.53 })).toEqual({ ids: [], dropped: 1, kept: [false] });
   });
@@ -29,18 +36,26 @@ describe('prefix beam search', () => {
   it('finds the most probable labelling where greedy does not (hand-worked)', () => {
     // Two frames over {blank, a}: P(blank)=0.6, P(a)=0.4 each. Greedy path "_ _" → "" (p 0.36),
     // but "a" collects a_ + _a + aa = 0.24 + 0.24 + 0.16 = 0.64.
-    const P = [[0.6, 0.4], [0.6, 0.4]];
+    const P = [
+      [0.6, 0.4],
+      [0.6, 0.4],
+    ];
     expect(greedyDecode([0, 0], 2, [2])).toEqual([[]]);
     expect(beamSearchDecode(log(P), 2, 2, 4)).toEqual([1]);
   });
   it('keeps repeats separated by a blank', () => {
-    const P = [[0.01, 0.98, 0.01], [0.98, 0.01, 0.01], [0.01, 0.98, 0.01]];
+    const P = [
+      [0.01, 0.98, 0.01],
+      [0.98, 0.01, 0.01],
+      [0.01, 0.98, 0.01],
+    ];
     expect(beamSearchDecode(log(P), 3, 3, 4)).toEqual([1, 1]);
   });
   it('with width 1 equals greedy on peaky outputs (top class ≥ 0.9 at every frame, as in a trained CTC model)', () => {
     const rng = new Rng(4);
     for (let n = 0; n < 200; n++) {
-      const T = rng.int(1, 12), V = rng.int(2, 6);
+      const T = rng.int(1, 12),
+        V = rng.int(2, 6);
       const best: number[] = [];
       const rows: number[][] = [];
       for (let t = 0; t < T; t++) {

@@ -53,12 +53,22 @@ export function checkOutputs({ lp, frames, V }: LogProbRows): CheckResult {
   }
   const fail = nonFinite > 0 || maxDev > 1e-3;
   return {
-    n: 1, id: 'outputs', title: 'Model outputs',
+    n: 1,
+    id: 'outputs',
+    title: 'Model outputs',
     status: fail ? 'fail' : 'ok',
     summary: `${frames} frames: ${nonFinite} with NaN/Inf log-probabilities; max |logsumexp| = ${sci(maxDev)}`,
     numbers: { frames, nonFiniteFrames: nonFinite, maxLogSumExpDeviation: maxDev },
-    cause: fail ? (nonFinite ? 'The network produces NaN/Inf: exploding activations, a NaN in the inputs, or a diverged run (learning rate too high).' : 'The output layer is not log-normalised before the CTC loss.') : '',
-    fix: fail ? (nonFinite ? 'Check the dataset check (NaN/Inf features), lower the learning rate, enable gradient clipping, resume from an earlier checkpoint.' : 'Apply log_softmax over the class axis before CTC.') : '',
+    cause: fail
+      ? nonFinite
+        ? 'The network produces NaN/Inf: exploding activations, a NaN in the inputs, or a diverged run (learning rate too high).'
+        : 'The output layer is not log-normalised before the CTC loss.'
+      : '',
+    fix: fail
+      ? nonFinite
+        ? 'Check the dataset check (NaN/Inf features), lower the learning rate, enable gradient clipping, resume from an earlier checkpoint.'
+        : 'Apply log_softmax over the class axis before CTC.'
+      : '',
   };
 }
 
@@ -76,7 +86,8 @@ export function frameFacts({ lp, frames, V }: LogProbRows, blank = 0, into?: Fra
   const f = into ?? { V, frames: 0, entropySum: 0, blanks: 0, emitted: 0 };
   let prev = -1;
   for (let t = 0; t < frames; t++) {
-    let h = 0, best = 0;
+    let h = 0,
+      best = 0;
     for (let v = 0; v < V; v++) {
       const x = lp[t * V + v];
       if (x > -80) h -= Math.exp(x) * x;
@@ -102,11 +113,18 @@ export function judgeEntropy({ frames, V, entropySum: sum }: FrameFacts, opts: {
   const ratio = frames ? sum / frames / Math.log(V) : 1;
   const status: Status = !trained ? 'ok' : ratio > 0.95 ? 'fail' : ratio > 0.8 ? 'warn' : 'ok';
   return {
-    n: 2, id: 'entropy', title: 'Prediction entropy',
+    n: 2,
+    id: 'entropy',
+    title: 'Prediction entropy',
     status,
     summary: `mean entropy ${pct(ratio)} of the maximum log(${V}) (uniform guessing is 100%)${!trained ? (ratio > 0.8 ? '; untrained model: near-uniform outputs are its expected start' : '; untrained model') : ''}`,
     numbers: { entropyRatio: ratio, meanEntropyNats: frames ? sum / frames : null, maxEntropyNats: Math.log(V) },
-    cause: status === 'fail' ? 'The model is guessing uniformly: untrained, or not learning (learning rate far too low, labels not matching the features, training stopped too early).' : status === 'warn' ? 'The model is still very uncertain on most frames.' : '',
+    cause:
+      status === 'fail'
+        ? 'The model is guessing uniformly: untrained, or not learning (learning rate far too low, labels not matching the features, training stopped too early).'
+        : status === 'warn'
+          ? 'The model is still very uncertain on most frames.'
+          : '',
     fix: status === 'ok' ? '' : 'Run the overfit test: if it passes, train longer (raise early-stopping patience); if it fails, fix data or loss first.',
   };
 }
@@ -126,12 +144,18 @@ export function judgeBlankRate({ frames, blanks, emitted }: FrameFacts, referenc
   const fail = rate > 0.9 && (ratio === null || ratio < 0.5);
   const peaky = rate > 0.9 && !fail;
   return {
-    n: 3, id: 'blank-rate', title: 'Blank rate',
+    n: 3,
+    id: 'blank-rate',
+    title: 'Blank rate',
     status: fail ? 'fail' : 'ok',
     summary: `${pct(rate)} of ${frames} frames predict the blank; greedy decoding emits ${emitted} tokens${referenceTokens ? ` for ${referenceTokens} reference tokens (${pct(ratio!)})` : ''}${peaky ? ': blank-heavy but the tokens are emitted, as a peaky CTC model does' : ''} (collapse: above 90% blank with fewer than half the tokens emitted)`,
     numbers: { blankRate: rate, frames, emittedTokens: emitted, referenceTokens: referenceTokens ?? null, emittedRatio: ratio },
-    cause: fail ? `Blank collapse: ${pct(rate)} of frames are blank${ratio !== null ? ` and only ${pct(ratio)} of the reference tokens are emitted` : ''}. Predicting only blanks is the cheapest early CTC solution; the model has not yet learned the tokens (early in training, too low a learning rate, or too much time subsampling for the label length).` : '',
-    fix: fail ? 'Train longer before judging (patience 30+ on large datasets), check the overfit test, and check CTC feasibility in the dataset check; lower time subsampling if labels are long.' : '',
+    cause: fail
+      ? `Blank collapse: ${pct(rate)} of frames are blank${ratio !== null ? ` and only ${pct(ratio)} of the reference tokens are emitted` : ''}. Predicting only blanks is the cheapest early CTC solution; the model has not yet learned the tokens (early in training, too low a learning rate, or too much time subsampling for the label length).`
+      : '',
+    fix: fail
+      ? 'Train longer before judging (patience 30+ on large datasets), check the overfit test, and check CTC feasibility in the dataset check; lower time subsampling if labels are long.'
+      : '',
   };
 }
 
@@ -191,7 +215,8 @@ export function checkGradients(grads: ParamGrad[], ctx?: GradContext): CheckResu
   const global = Math.sqrt(grads.reduce((s, g) => s + g.norm * g.norm, 0));
   const bands = grads.map((g) => ({ ...g, band: gradBand(g.norm), updateRatio: ctx ? updateRatio(g, ctx, global) : null }));
   const count = (b: GradBand) => bands.filter((x) => x.band === b).length;
-  const vanishing = bands.filter((x) => x.band === 'vanishing'), nonFinite = bands.filter((x) => x.band === 'non-finite');
+  const vanishing = bands.filter((x) => x.band === 'vanishing'),
+    nonFinite = bands.filter((x) => x.band === 'non-finite');
   const big = bands.filter((x) => x.updateRatio !== null && x.updateRatio > 1);
   const large = bands.filter((x) => x.updateRatio !== null && x.updateRatio > 0.3 && x.updateRatio <= 1);
   const ratios = bands.map((x) => x.updateRatio).filter((r): r is number => r !== null);
@@ -204,31 +229,58 @@ export function checkGradients(grads: ParamGrad[], ctx?: GradContext): CheckResu
   if (nonFinite.length) causes.push(`non-finite gradients in ${names(nonFinite)}: a NaN/Inf in the inputs or a diverged model`);
   if (vanishing.length) causes.push(`no gradient reaches ${names(vanishing)} (dead ReLUs, a detached layer, or saturated activations)`);
   if (big.length) {
-    causes.push(`a step would change ${names(big)} by more than ${big.length > 1 ? 'their' : 'its'} own size (update/weight up to ${sci(maxRatio!)} with ${ctx!.optimizer} at lr ${sci(ctx!.lr)}${ctx!.optimizer === 'sgd' ? (clipped ? `, clipped to ${ctx!.clipNorm}` : ', no clipping') : ''}): the learning rate is too high${ctx!.optimizer === 'sgd' && !clipped ? ' for gradients of this size (exploding steps)' : ''}`);
+    causes.push(
+      `a step would change ${names(big)} by more than ${big.length > 1 ? 'their' : 'its'} own size (update/weight up to ${sci(maxRatio!)} with ${ctx!.optimizer} at lr ${sci(ctx!.lr)}${ctx!.optimizer === 'sgd' ? (clipped ? `, clipped to ${ctx!.clipNorm}` : ', no clipping') : ''}): the learning rate is too high${ctx!.optimizer === 'sgd' && !clipped ? ' for gradients of this size (exploding steps)' : ''}`,
+    );
   }
   if (growing) {
     const h = ctx!.history!.slice(-5);
-    causes.push(`the global gradient norm keeps growing (${h.map(sci).join(' → ')} over the last 5 epochs): training is heading for divergence${clipped ? ', which clipping only postpones' : ''}`);
+    causes.push(
+      `the global gradient norm keeps growing (${h.map(sci).join(' → ')} over the last 5 epochs): training is heading for divergence${clipped ? ', which clipping only postpones' : ''}`,
+    );
   }
   const fail = nonFinite.length > 0 || vanishing.length > 0 || big.length > 0 || (growing && !clipped);
   const warn = !fail && (growing || large.length > 0);
-  if (warn && large.length && !growing) causes.push(`large steps: ${names(large)} would change by ${sci(Math.max(...large.map((x) => x.updateRatio!)))} of ${large.length > 1 ? 'their' : 'its'} size in one update (warmup helps; lower the learning rate if the loss jumps)`);
+  if (warn && large.length && !growing)
+    causes.push(
+      `large steps: ${names(large)} would change by ${sci(Math.max(...large.map((x) => x.updateRatio!)))} of ${large.length > 1 ? 'their' : 'its'} size in one update (warmup helps; lower the learning rate if the loss jumps)`,
+    );
   const how = ctx
     ? `${ctx.optimizer} at lr ${sci(ctx.lr)}, ${clipped ? `clipped by global norm to ${ctx.clipNorm}${global > ctx.clipNorm ? ' (this batch is clipped)' : ''}` : 'no clipping'}; largest update/weight ratio ${maxRatio === null ? 'n/a' : `${sci(maxRatio)} (${worst})`}`
     : 'optimiser unknown';
   return {
-    n: 4, id: 'gradients', title: 'Gradient flow',
+    n: 4,
+    id: 'gradients',
+    title: 'Gradient flow',
     status: fail ? 'fail' : warn ? 'warn' : 'ok',
     summary: `global norm ${sci(global)}; ${how}; ${grads.length} parameters: ${vanishing.length} vanishing (< 1e-7), ${nonFinite.length} non-finite${growing ? '; the norm keeps growing' : ''}`,
     numbers: {
-      globalNorm: global, parameters: grads.length, vanishing: vanishing.length, nonFinite: nonFinite.length, exploding: big.length,
-      maxUpdateRatio: maxRatio, optimizer: ctx?.optimizer ?? null, lr: ctx?.lr ?? null, clipNorm: ctx?.clipNorm ?? null, growing,
-      healthy: count('healthy'), low: count('low'), high: count('high'),
+      globalNorm: global,
+      parameters: grads.length,
+      vanishing: vanishing.length,
+      nonFinite: nonFinite.length,
+      exploding: big.length,
+      maxUpdateRatio: maxRatio,
+      optimizer: ctx?.optimizer ?? null,
+      lr: ctx?.lr ?? null,
+      clipNorm: ctx?.clipNorm ?? null,
+      growing,
+      healthy: count('healthy'),
+      low: count('low'),
+      high: count('high'),
     },
     cause: causes.length ? causes.join('; ') + '.' : '',
-    fix: fail || warn
-      ? [nonFinite.length && 'check the dataset for NaN/Inf and resume from an earlier checkpoint', vanishing.length && 'check that every layer is connected to the loss and initialised', (big.length || growing || large.length) && `lower the learning rate${clipped ? '' : ' and clip gradients by global norm (e.g. 5)'}`].filter(Boolean).join('; ').replace(/^./, (c) => c.toUpperCase()) + '.'
-      : '',
+    fix:
+      fail || warn
+        ? [
+            nonFinite.length && 'check the dataset for NaN/Inf and resume from an earlier checkpoint',
+            vanishing.length && 'check that every layer is connected to the loss and initialised',
+            (big.length || growing || large.length) && `lower the learning rate${clipped ? '' : ' and clip gradients by global norm (e.g. 5)'}`,
+          ]
+            .filter(Boolean)
+            .join('; ')
+            .replace(/^./, (c) => c.toUpperCase()) + '.'
+        : '',
     details: bands,
   };
 }
@@ -240,28 +292,53 @@ export function checkDataset(f: DatasetFacts): CheckResult {
   const causes: string[] = [];
   const fixes: string[] = [];
   if (f.nonFinite.length) {
-    causes.push(`${f.nonFinite.length} samples contain NaN/Inf (${f.nonFinite.slice(0, 5).map((x) => x.id).join(', ')}${f.nonFinite.length > 5 ? ', …' : ''}); one NaN makes every loss NaN`);
+    causes.push(
+      `${f.nonFinite.length} samples contain NaN/Inf (${f.nonFinite
+        .slice(0, 5)
+        .map((x) => x.id)
+        .join(', ')}${f.nonFinite.length > 5 ? ', …' : ''}); one NaN makes every loss NaN`,
+    );
     fixes.push('re-extract or drop those samples');
   }
   if (f.infeasible.length) {
-    causes.push(`${f.infeasible.length} samples are CTC-infeasible at ×${f.subsampling} subsampling: label length plus repeats exceeds output frames (${f.infeasible.slice(0, 5).map((x) => `${x.id}: ${x.outFrames} frames < ${x.needed}`).join('; ')}${f.infeasible.length > 5 ? '; …' : ''}); their loss is infinite`);
+    causes.push(
+      `${f.infeasible.length} samples are CTC-infeasible at ×${f.subsampling} subsampling: label length plus repeats exceeds output frames (${f.infeasible
+        .slice(0, 5)
+        .map((x) => `${x.id}: ${x.outFrames} frames < ${x.needed}`)
+        .join('; ')}${f.infeasible.length > 5 ? '; …' : ''}); their loss is infinite`,
+    );
     fixes.push('drop them, use zero_infinity, or use a model with less time subsampling');
   }
   if (f.zeroVarianceDims.length) {
-    causes.push(`${f.zeroVarianceDims.length} feature dims never vary (${f.zeroVarianceDims.slice(0, 10).join(', ')}${f.zeroVarianceDims.length > 10 ? ', …' : ''}): dead keypoints or a broken extractor`);
+    causes.push(
+      `${f.zeroVarianceDims.length} feature dims never vary (${f.zeroVarianceDims.slice(0, 10).join(', ')}${f.zeroVarianceDims.length > 10 ? ', …' : ''}): dead keypoints or a broken extractor`,
+    );
     fixes.push('check the feature extractor; those dims carry no information');
   }
   if (f.oov.length) {
-    causes.push(`${f.oov.length} val/test tokens are not in the vocabulary (${f.oov.slice(0, 5).map((x) => `'${x.token}'×${x.count}`).join(', ')}): they can never be predicted`);
+    causes.push(
+      `${f.oov.length} val/test tokens are not in the vocabulary (${f.oov
+        .slice(0, 5)
+        .map((x) => `'${x.token}'×${x.count}`)
+        .join(', ')}): they can never be predicted`,
+    );
     fixes.push('add them to vocab.txt or accept the WER floor they cause');
   }
   return {
-    n: 5, id: 'dataset', title: 'Dataset quality',
+    n: 5,
+    id: 'dataset',
+    title: 'Dataset quality',
     status: fail ? 'fail' : warn ? 'warn' : 'ok',
     summary: `${f.samples} samples, ${f.featureDim} dims: ${f.nonFinite.length} with NaN/Inf, ${f.zeroVarianceDims.length} zero-variance dims, ${f.infeasible.length} CTC-infeasible at ×${f.subsampling}, ${f.oov.length} out-of-vocabulary tokens; normalisation applied (train mean |μ| ${sci(f.normalised.meanAbsMean)}, mean σ ${sci(f.normalised.meanStd)})`,
     numbers: {
-      samples: f.samples, featureDim: f.featureDim, nonFiniteSamples: f.nonFinite.length, zeroVarianceDims: f.zeroVarianceDims.length,
-      infeasibleSamples: f.infeasible.length, oovTokens: f.oov.length, normalisedMeanAbs: f.normalised.meanAbsMean, normalisedMeanStd: f.normalised.meanStd,
+      samples: f.samples,
+      featureDim: f.featureDim,
+      nonFiniteSamples: f.nonFinite.length,
+      zeroVarianceDims: f.zeroVarianceDims.length,
+      infeasibleSamples: f.infeasible.length,
+      oovTokens: f.oov.length,
+      normalisedMeanAbs: f.normalised.meanAbsMean,
+      normalisedMeanStd: f.normalised.meanStd,
     },
     cause: causes.join('; ') + (causes.length ? '.' : ''),
     fix: fixes.length ? fixes.map((x) => x[0].toUpperCase() + x.slice(1)).join('. ') + '.' : '',
@@ -293,7 +370,9 @@ export function checkDecoding(d: DecodingFacts): CheckResult {
   const correct = counted ? `; ${d.correctDropped} of the ${d.greedyCorrect} greedy tokens that match the reference were dropped` : '';
   const helps = !hides && d.adaptiveWer < d.greedyWer - 0.05;
   return {
-    n: 6, id: 'decoding', title: 'Decoding',
+    n: 6,
+    id: 'decoding',
+    title: 'Decoding',
     status: hides ? 'warn' : 'ok',
     summary: `on ${d.samples} ${d.split} samples: greedy WER ${pct(d.greedyWer)}, adaptive ${pct(d.adaptiveWer)} (dropped ${d.adaptiveDropped} of ${d.greedyTokens} greedy tokens, ${pct(dropShare)}${correct}), beam search (width ${d.beamWidth}) ${pct(d.beamWer)}${helps ? `; filtering lowers the WER: it removed ${counted ? `${d.adaptiveDropped - d.correctDropped!} wrong tokens and ${d.correctDropped} right ones` : 'mostly wrong tokens'}${d.greedyWer > 1 ? ' (greedy WER above 100%: insertions of an untrained or early model)' : ''}` : ''}`,
     numbers: { ...d, adaptiveDropShare: dropShare },
@@ -308,14 +387,16 @@ export function checkDecoding(d: DecodingFacts): CheckResult {
 export function checkInitialLoss(x: { modelLoss: number; uniformLoss: number; samples: number; split: string; trained: boolean }): CheckResult {
   const ratio = x.modelLoss / x.uniformLoss;
   let status: Status = 'ok';
-  let cause = '', fix = '';
+  let cause = '',
+    fix = '';
   if (!Number.isFinite(ratio)) {
     status = 'fail';
     cause = 'The loss is not finite: NaN inputs, infeasible samples without zero_infinity, or a diverged model.';
     fix = 'See the dataset and model-output checks.';
   } else if (ratio > 1.5) {
     status = 'fail';
-    cause = 'The loss is well above what uniform guessing gives: confidently wrong outputs (a bad initialisation scale, unnormalised features, or labels that do not match the features).';
+    cause =
+      'The loss is well above what uniform guessing gives: confidently wrong outputs (a bad initialisation scale, unnormalised features, or labels that do not match the features).';
     fix = 'Check the feature normalisation and the token → class mapping; initialise the output layer small.';
   } else if (x.trained && ratio > 0.9) {
     status = 'fail';
@@ -323,11 +404,14 @@ export function checkInitialLoss(x: { modelLoss: number; uniformLoss: number; sa
     fix = 'If the overfit test passes, train on the full training split, longer (patience) and with regularisation; if it fails, fix data or loss first.';
   }
   return {
-    n: 7, id: 'initial-loss', title: 'Loss against the uniform baseline',
+    n: 7,
+    id: 'initial-loss',
+    title: 'Loss against the uniform baseline',
     status,
     summary: `mean CTC loss ${sci(x.modelLoss)} per sample vs ${sci(x.uniformLoss)} for uniform outputs (ratio ${sci(ratio)}) on ${x.samples} ${x.split} samples${x.trained ? '' : ', untrained model'}`,
     numbers: { modelLoss: x.modelLoss, uniformLoss: x.uniformLoss, ratio, samples: x.samples, split: x.split, trained: x.trained },
-    cause, fix,
+    cause,
+    fix,
   };
 }
 
@@ -351,15 +435,22 @@ export interface Learns {
 export function checkOverfit(last: OverfitFacts | null, learns: Learns | null = null): CheckResult {
   if (!last && learns) {
     return {
-      n: 8, id: 'overfit', title: 'Overfit test', status: 'ok',
+      n: 8,
+      id: 'overfit',
+      title: 'Overfit test',
+      status: 'ok',
       summary: `not run for this dataset; not needed: the model learns (greedy WER ${pct(learns.wer)} on ${learns.split} samples)`,
       numbers: { run: false, learnsWer: learns.wer },
-      cause: '', fix: '',
+      cause: '',
+      fix: '',
     };
   }
   if (!last) {
     return {
-      n: 8, id: 'overfit', title: 'Overfit test', status: 'warn',
+      n: 8,
+      id: 'overfit',
+      title: 'Overfit test',
+      status: 'warn',
       summary: 'not run for this dataset',
       numbers: { run: false },
       cause: 'Without it, a bug in the data, loss or decoding cannot be told apart from a tuning problem.',
@@ -367,11 +458,15 @@ export function checkOverfit(last: OverfitFacts | null, learns: Learns | null = 
     };
   }
   return {
-    n: 8, id: 'overfit', title: 'Overfit test',
+    n: 8,
+    id: 'overfit',
+    title: 'Overfit test',
     status: last.passed ? 'ok' : 'fail',
     summary: `${last.passed ? 'passed' : 'failed'} after ${last.epochs} epochs (${last.seconds.toFixed(1)} s), final loss ${sci(last.finalLoss)}, WER ${pct(last.finalWer)} (${last.when})`,
     numbers: { run: true, ...last },
-    cause: last.passed ? '' : 'The model cannot memorise 5 samples: the problem is in the data, the loss or the decoding, not in the hyperparameters of full training.',
+    cause: last.passed
+      ? ''
+      : 'The model cannot memorise 5 samples: the problem is in the data, the loss or the decoding, not in the hyperparameters of full training.',
     fix: last.passed ? '' : 'Look at the dataset and model-output checks; check that transcripts match the features.',
   };
 }
@@ -382,19 +477,26 @@ export function recommendedPatience(trainSamples: number): number {
   return trainSamples >= 5000 ? 30 : trainSamples >= 1000 ? 20 : 10;
 }
 
-export function checkEarlyStopping(x: { patience: number; minDelta: number; maxEpochs: number; trainSamples: number }, learns: Learns | null = null): CheckResult {
+export function checkEarlyStopping(
+  x: { patience: number; minDelta: number; maxEpochs: number; trainSamples: number },
+  learns: Learns | null = null,
+): CheckResult {
   const rec = recommendedPatience(x.trainSamples);
   // A run that learned (greedy WER ≤ 20%) was not cut short by these settings.
   const low = x.patience < rec && !learns;
   const tightEpochs = x.maxEpochs < 3 * rec && !learns;
   return {
-    n: 9, id: 'early-stopping', title: 'Early-stopping settings',
+    n: 9,
+    id: 'early-stopping',
+    title: 'Early-stopping settings',
     status: low || tightEpochs ? 'warn' : 'ok',
     summary: `patience ${x.patience} epochs, min_delta ${x.minDelta}, at most ${x.maxEpochs} epochs, for ${x.trainSamples} training samples (recommended patience ≥ ${rec})${learns && (x.patience < rec || x.maxEpochs < 3 * rec) ? `; the model learned anyway (greedy WER ${pct(learns.wer)})` : ''}`,
     numbers: { ...x, recommendedPatience: rec },
     cause: low
       ? `Patience ${x.patience} is low for ${x.trainSamples} training samples: a large dataset needs more epochs before validation WER moves, and early stopping can end the run before it starts learning (the field guide's run stopped at epoch 45 of 150 with 92% WER).`
-      : tightEpochs ? `At most ${x.maxEpochs} epochs leaves little room after ${rec} epochs of patience.` : '',
+      : tightEpochs
+        ? `At most ${x.maxEpochs} epochs leaves little room after ${rec} epochs of patience.`
+        : '',
     fix: low || tightEpochs ? `Use patience ≥ ${rec} with min_delta ≈ 0.01, and enough epochs (≥ ${3 * rec}).` : '',
   };
 }

@@ -34,16 +34,27 @@ export interface Comparison {
 export function compareDecodes(names: [string, string], rows: { id: string; ref: string; hypA: string; hypB: string }[], onlyInA = 0, onlyInB = 0): Comparison {
   const split = (s: string) => (s === '' ? [] : s.split(' '));
   const out: CompareRow[] = rows.map((r) => {
-    const ea = editCounts(split(r.ref), split(r.hypA)), eb = editCounts(split(r.ref), split(r.hypB));
-    const werA = (ea.S + ea.D + ea.I) / Math.max(ea.N, 1), werB = (eb.S + eb.D + eb.I) / Math.max(eb.N, 1);
+    const ea = editCounts(split(r.ref), split(r.hypA)),
+      eb = editCounts(split(r.ref), split(r.hypB));
+    const werA = (ea.S + ea.D + ea.I) / Math.max(ea.N, 1),
+      werB = (eb.S + eb.D + eb.I) / Math.max(eb.N, 1);
     return { ...r, werA, werB, winner: werA < werB ? 'a' : werB < werA ? 'b' : 'tie' };
   });
   const refs = rows.map((r) => r.ref);
-  const wa = wer(refs, rows.map((r) => r.hypA)), wb = wer(refs, rows.map((r) => r.hypB));
+  const wa = wer(
+      refs,
+      rows.map((r) => r.hypA),
+    ),
+    wb = wer(
+      refs,
+      rows.map((r) => r.hypB),
+    );
   return {
     a: { name: names[0], wer: wa.rate, S: wa.S, D: wa.D, I: wa.I, N: wa.N },
     b: { name: names[1], wer: wb.rate, S: wb.S, D: wb.D, I: wb.I, N: wb.N },
-    samples: rows.length, onlyInA, onlyInB,
+    samples: rows.length,
+    onlyInA,
+    onlyInB,
     aWins: out.filter((r) => r.winner === 'a').length,
     bWins: out.filter((r) => r.winner === 'b').length,
     ties: out.filter((r) => r.winner === 'tie').length,
@@ -66,15 +77,25 @@ async function greedyById(meta: OutputSetMeta, source: OutputSource, ids: Set<st
 }
 
 /** Compares two output sets on the ids they share (their references must agree). */
-export async function compareOutputSets(a: { meta: OutputSetMeta; source: OutputSource }, b: { meta: OutputSetMeta; source: OutputSource }, chunk = 64): Promise<Comparison> {
+export async function compareOutputSets(
+  a: { meta: OutputSetMeta; source: OutputSource },
+  b: { meta: OutputSetMeta; source: OutputSource },
+  chunk = 64,
+): Promise<Comparison> {
   const idsB = new Set(b.source.infos.map((s) => s.id));
   const common = new Set(a.source.infos.map((s) => s.id).filter((id) => idsB.has(id)));
   if (common.size === 0) throw new Error(`output sets '${a.meta.name}' and '${b.meta.name}' share no sample id`);
   const [ha, hb] = [await greedyById(a.meta, a.source, common, chunk), await greedyById(b.meta, b.source, common, chunk)];
-  const rows = a.source.infos.filter((s) => common.has(s.id)).map((s) => {
-    const x = ha.get(s.id)!, y = hb.get(s.id)!;
-    if (x.ref !== y.ref) throw new Error(`sample '${s.id}': the references differ ('${x.ref}' in ${a.meta.name}, '${y.ref}' in ${b.meta.name}); a comparison needs the same samples`);
-    return { id: s.id, ref: x.ref, hypA: x.hyp, hypB: y.hyp };
-  });
+  const rows = a.source.infos
+    .filter((s) => common.has(s.id))
+    .map((s) => {
+      const x = ha.get(s.id)!,
+        y = hb.get(s.id)!;
+      if (x.ref !== y.ref)
+        throw new Error(
+          `sample '${s.id}': the references differ ('${x.ref}' in ${a.meta.name}, '${y.ref}' in ${b.meta.name}); a comparison needs the same samples`,
+        );
+      return { id: s.id, ref: x.ref, hypA: x.hyp, hypB: y.hyp };
+    });
   return compareDecodes([a.meta.name, b.meta.name], rows, a.source.infos.length - common.size, b.source.infos.length - common.size);
 }

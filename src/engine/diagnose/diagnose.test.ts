@@ -4,8 +4,16 @@ import { generateDemo } from '../../data/demo';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
 import { TcnModel, TCN_DEFAULTS } from '../model/tcn';
 import {
-  checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,
-  checkOutputs, checkOverfit, gradBand,
+  checkBlankRate,
+  checkDataset,
+  checkDecoding,
+  checkEarlyStopping,
+  checkEntropy,
+  checkGradients,
+  checkInitialLoss,
+  checkOutputs,
+  checkOverfit,
+  gradBand,
 } from './checks';
 import { diagnose, DIAGNOSE_DEFAULTS } from './run';
 import { datasetFacts, streamDatasetFacts } from '../../data/dataset_facts';
@@ -20,10 +28,15 @@ beforeAll(async () => {
 function rows(probs: number[][]) {
   return { lp: Float32Array.from(probs.flat().map(Math.log)), frames: probs.length, V: probs[0].length };
 }
-const repeat = <T,>(x: T, n: number) => Array.from({ length: n }, () => x);
+const repeat = <T>(x: T, n: number) => Array.from({ length: n }, () => x);
 
 describe('checks fire on constructed cases and stay quiet on healthy ones', () => {
-  const healthy = rows([[0.05, 0.9, 0.03, 0.02], [0.9, 0.05, 0.03, 0.02], [0.02, 0.03, 0.9, 0.05], [0.9, 0.04, 0.03, 0.03]]);
+  const healthy = rows([
+    [0.05, 0.9, 0.03, 0.02],
+    [0.9, 0.05, 0.03, 0.02],
+    [0.02, 0.03, 0.9, 0.05],
+    [0.9, 0.04, 0.03, 0.03],
+  ]);
 
   it('1. outputs: NaN or unnormalised → fail', () => {
     expect(checkOutputs(healthy).status).toBe('ok');
@@ -59,14 +72,27 @@ describe('checks fire on constructed cases and stay quiet on healthy ones', () =
   });
 
   it('4. zeroed gradients → vanishing; non-finite → fail; the field guide bands kept for the chart', () => {
-    expect(checkGradients([{ name: 'a', norm: 0 }, { name: 'b', norm: 1e-3 }])).toMatchObject({ status: 'fail', numbers: { vanishing: 1 } });
+    expect(
+      checkGradients([
+        { name: 'a', norm: 0 },
+        { name: 'b', norm: 1e-3 },
+      ]),
+    ).toMatchObject({ status: 'fail', numbers: { vanishing: 1 } });
     expect(checkGradients([{ name: 'a', norm: NaN }]).status).toBe('fail');
-    expect(checkGradients([{ name: 'a', norm: 1e-3 }, { name: 'b', norm: 0.5 }]).status).toBe('ok');
+    expect(
+      checkGradients([
+        { name: 'a', norm: 1e-3 },
+        { name: 'b', norm: 0.5 },
+      ]).status,
+    ).toBe('ok');
     expect([1e-8, 1e-5, 1e-3, 1, 1e3].map(gradBand)).toEqual(['vanishing', 'low', 'healthy', 'high', 'exploding']);
   });
   it('4. a large norm is judged through the step the optimiser takes (the issue: 298 on a fresh tcn, Adam, clipped to 5)', () => {
     // head [64, 31] Glorot ×0.1 (‖w‖ ≈ 0.55), encoder [3, 64, 64] He (‖w‖ ≈ 8): realistic sizes.
-    const fresh = [{ name: 'model.blocks.0.weight', norm: 12, weightNorm: 8, size: 12288 }, { name: 'model.head.weight', norm: 298, weightNorm: 0.55, size: 1984 }];
+    const fresh = [
+      { name: 'model.blocks.0.weight', norm: 12, weightNorm: 8, size: 12288 },
+      { name: 'model.head.weight', norm: 298, weightNorm: 0.55, size: 1984 },
+    ];
     const adam = checkGradients(fresh, { optimizer: 'adam', lr: 5e-4, clipNorm: 5 });
     expect(adam).toMatchObject({ status: 'ok', cause: '' });
     expect(adam.numbers.maxUpdateRatio as number).toBeCloseTo((5e-4 * Math.sqrt(1984)) / 0.55, 4); // ≈ 0.04
@@ -102,9 +128,22 @@ describe('checks fire on constructed cases and stay quiet on healthy ones', () =
     expect(checkDecoding({ ...base, adaptiveWer: 0.41, adaptiveDropped: 2 }).status).toBe('ok');
   });
   it('6. decoding on an untrained model (the issue: adaptive 100% beats greedy 627%) claims nothing', () => {
-    const c = checkDecoding({ samples: 64, split: 'validation', greedyWer: 6.27, adaptiveWer: 1, beamWer: 5.9, beamWidth: 8, greedyTokens: 410, adaptiveDropped: 410, greedyCorrect: 3, correctDropped: 3 });
+    const c = checkDecoding({
+      samples: 64,
+      split: 'validation',
+      greedyWer: 6.27,
+      adaptiveWer: 1,
+      beamWer: 5.9,
+      beamWidth: 8,
+      greedyTokens: 410,
+      adaptiveDropped: 410,
+      greedyCorrect: 3,
+      correctDropped: 3,
+    });
     expect(c).toMatchObject({ status: 'ok', cause: '', fix: '' });
-    expect(c.summary).toContain('filtering lowers the WER: it removed 407 wrong tokens and 3 right ones (greedy WER above 100%: insertions of an untrained or early model)');
+    expect(c.summary).toContain(
+      'filtering lowers the WER: it removed 407 wrong tokens and 3 right ones (greedy WER above 100%: insertions of an untrained or early model)',
+    );
   });
 
   it('7. loss against the uniform baseline', () => {
@@ -129,7 +168,10 @@ describe('checks fire on constructed cases and stay quiet on healthy ones', () =
     expect(checkEarlyStopping({ patience: 30, minDelta: 0.01, maxEpochs: 150, trainSamples: 6000 }).status).toBe('ok');
     expect(checkEarlyStopping({ patience: 15, minDelta: 0, maxEpochs: 150, trainSamples: 144 }).status).toBe('ok');
     // A run that learned (greedy WER 2%) was not cut short by its settings.
-    expect(checkEarlyStopping({ patience: 15, minDelta: 0, maxEpochs: 150, trainSamples: 6000 }, { wer: 0.02, split: 'validation' })).toMatchObject({ status: 'ok', cause: '' });
+    expect(checkEarlyStopping({ patience: 15, minDelta: 0, maxEpochs: 150, trainSamples: 6000 }, { wer: 0.02, split: 'validation' })).toMatchObject({
+      status: 'ok',
+      cause: '',
+    });
   });
 });
 
@@ -178,8 +220,7 @@ describe('5. dataset check on stored samples', () => {
 
 describe('diagnose() end to end on the cpu backend', () => {
   const opts = { ...DIAGNOSE_DEFAULTS, overfit: null, trainedSteps: 0, modelSource: 'fresh', backend: 'cpu' };
-  const newModel = (meta: DatasetMeta) =>
-    new TcnModel({ preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, ...TCN_DEFAULTS }, 1);
+  const newModel = (meta: DatasetMeta) => new TcnModel({ preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, ...TCN_DEFAULTS }, 1);
 
   it('fresh model on the demo: nine checks, loss at the uniform baseline, report in Markdown', async () => {
     const { meta, samples } = demoStored();
@@ -198,7 +239,17 @@ describe('diagnose() end to end on the cpu backend', () => {
     expect(r.checks[1].summary).toContain('untrained model');
     expect(r.checks[3].numbers).toMatchObject({ optimizer: 'adam', clipNorm: 5 });
     const md = reportToMarkdown(r);
-    for (const t of ['Model outputs', 'Prediction entropy', 'Blank rate', 'Gradient flow', 'Dataset quality', 'Decoding', 'Loss against the uniform baseline', 'Overfit test', 'Early-stopping settings']) {
+    for (const t of [
+      'Model outputs',
+      'Prediction entropy',
+      'Blank rate',
+      'Gradient flow',
+      'Dataset quality',
+      'Decoding',
+      'Loss against the uniform baseline',
+      'Overfit test',
+      'Early-stopping settings',
+    ]) {
       expect(md).toContain(t);
     }
     model.dispose();

@@ -33,7 +33,15 @@ export interface DoctorOptions {
 }
 
 export const DOCTOR_DEFAULTS: DoctorOptions = {
-  blankEpochs: 5, blankLossDrop: 0.1, plateauWindow: 20, plateauRelChange: 0.01, plateauMinWer: 0.2, decodingWindow: 10, growthWindow: 5, clipNorm: 5, optimizer: 'adam',
+  blankEpochs: 5,
+  blankLossDrop: 0.1,
+  plateauWindow: 20,
+  plateauRelChange: 0.01,
+  plateauMinWer: 0.2,
+  decodingWindow: 10,
+  growthWindow: 5,
+  clipNorm: 5,
+  optimizer: 'adam',
 };
 
 export class TrainingDoctor {
@@ -59,14 +67,24 @@ export class TrainingDoctor {
     const h = this.history;
     const pctOf = (x: number) => `${(x * 100).toFixed(0)}%`;
 
-    if (!Number.isFinite(o.loss)) fire('non-finite-loss', 'fail', `Training loss is ${o.loss} at epoch ${o.epoch}: a batch diverged or the data holds NaN/Inf. Lower the learning rate, clip gradients, run the dataset check.`);
+    if (!Number.isFinite(o.loss))
+      fire(
+        'non-finite-loss',
+        'fail',
+        `Training loss is ${o.loss} at epoch ${o.epoch}: a batch diverged or the data holds NaN/Inf. Lower the learning rate, clip gradients, run the dataset check.`,
+      );
 
     // Blank-only output while the loss falls is the usual start of CTC training; stuck there is collapse.
     const recentBlank = h.slice(-blankEpochs);
     if (recentBlank.length === blankEpochs && recentBlank.every((x) => x.blankRate !== null && x.blankRate > 0.9)) {
-      const first = recentBlank[0].loss, drop = Number.isFinite(first) && Number.isFinite(o.loss) && first > 0 ? 1 - o.loss / first : 0;
+      const first = recentBlank[0].loss,
+        drop = Number.isFinite(first) && Number.isFinite(o.loss) && first > 0 ? 1 - o.loss / first : 0;
       if (drop < blankLossDrop) {
-        fire('blank-collapse', 'warn', `Blank rate has stayed above 90% for ${blankEpochs} epochs (${pctOf(o.blankRate ?? 0)} now) while the loss fell only ${pctOf(Math.max(drop, 0))} (${first.toFixed(3)} → ${o.loss.toFixed(3)}): the model is stuck predicting blanks. Check the learning rate (too low, or warmup too long) and CTC feasibility in the diagnostics.`);
+        fire(
+          'blank-collapse',
+          'warn',
+          `Blank rate has stayed above 90% for ${blankEpochs} epochs (${pctOf(o.blankRate ?? 0)} now) while the loss fell only ${pctOf(Math.max(drop, 0))} (${first.toFixed(3)} → ${o.loss.toFixed(3)}): the model is stuck predicting blanks. Check the learning rate (too low, or warmup too long) and CTC feasibility in the diagnostics.`,
+        );
       }
     }
 
@@ -76,7 +94,11 @@ export class TrainingDoctor {
         const mean = w.reduce((s, v) => s + v, 0) / w.length;
         const range = Math.max(...w) - Math.min(...w);
         if (range / Math.abs(mean) < plateauRelChange) {
-          fire('plateau', 'warn', `Loss has plateaued at ${mean.toFixed(3)} (changed < ${plateauRelChange * 100}% over ${plateauWindow} epochs) with WER ${o.wer === null ? 'unknown' : pctOf(o.wer)}. Raise the learning rate or check the warmup; run diagnostics.`);
+          fire(
+            'plateau',
+            'warn',
+            `Loss has plateaued at ${mean.toFixed(3)} (changed < ${plateauRelChange * 100}% over ${plateauWindow} epochs) with WER ${o.wer === null ? 'unknown' : pctOf(o.wer)}. Raise the learning rate or check the warmup; run diagnostics.`,
+          );
         }
       }
     }
@@ -86,26 +108,62 @@ export class TrainingDoctor {
     // samples without carrying it over to the validation samples.
     if (h.length > decodingWindow) {
       const a = h[h.length - 1 - decodingWindow];
-      if (a.wer !== null && o.wer !== null && Number.isFinite(a.loss) && Number.isFinite(o.loss) && o.loss < 0.7 * a.loss && o.wer >= a.wer - 0.01 && o.wer > 0.5 && o.blankRate !== null && o.blankRate <= 0.9) {
-        fire('no-generalisation', 'warn', `Training loss fell ${(100 * (1 - o.loss / a.loss)).toFixed(0)}% over ${decodingWindow} epochs but validation WER did not improve (${pctOf(o.wer)}, blank rate ${pctOf(o.blankRate)}): the model fits its training samples without generalising — too few training samples or too little regularisation (dropout, weight decay), or validation transcripts that do not match their features. Run diagnostics on the best checkpoint.`);
+      if (
+        a.wer !== null &&
+        o.wer !== null &&
+        Number.isFinite(a.loss) &&
+        Number.isFinite(o.loss) &&
+        o.loss < 0.7 * a.loss &&
+        o.wer >= a.wer - 0.01 &&
+        o.wer > 0.5 &&
+        o.blankRate !== null &&
+        o.blankRate <= 0.9
+      ) {
+        fire(
+          'no-generalisation',
+          'warn',
+          `Training loss fell ${(100 * (1 - o.loss / a.loss)).toFixed(0)}% over ${decodingWindow} epochs but validation WER did not improve (${pctOf(o.wer)}, blank rate ${pctOf(o.blankRate)}): the model fits its training samples without generalising — too few training samples or too little regularisation (dropout, weight decay), or validation transcripts that do not match their features. Run diagnostics on the best checkpoint.`,
+        );
       }
     }
 
     if (o.gradNorm !== null) {
       const norms = h.map((x) => x.gradNorm);
       const w = norms.slice(-growthWindow);
-      const growing = w.length === growthWindow && w.every((x): x is number => x !== null && Number.isFinite(x)) && w.every((x, i) => i === 0 || x > w[i - 1]!) && w[w.length - 1]! >= 10 * w[0]!;
-      if (o.gradNorm < 1e-7) fire('vanishing-gradients', 'fail', `Global gradient norm ${o.gradNorm.toExponential(1)} at epoch ${o.epoch}: gradients vanish and the model stops learning.`);
-      else if (!Number.isFinite(o.gradNorm)) fire('exploding-gradients', 'fail', `Global gradient norm is ${o.gradNorm} at epoch ${o.epoch}: the gradients are not finite. Lower the learning rate, check the data for NaN/Inf, resume from an earlier checkpoint.`);
+      const growing =
+        w.length === growthWindow &&
+        w.every((x): x is number => x !== null && Number.isFinite(x)) &&
+        w.every((x, i) => i === 0 || x > w[i - 1]!) &&
+        w[w.length - 1]! >= 10 * w[0]!;
+      if (o.gradNorm < 1e-7)
+        fire(
+          'vanishing-gradients',
+          'fail',
+          `Global gradient norm ${o.gradNorm.toExponential(1)} at epoch ${o.epoch}: gradients vanish and the model stops learning.`,
+        );
+      else if (!Number.isFinite(o.gradNorm))
+        fire(
+          'exploding-gradients',
+          'fail',
+          `Global gradient norm is ${o.gradNorm} at epoch ${o.epoch}: the gradients are not finite. Lower the learning rate, check the data for NaN/Inf, resume from an earlier checkpoint.`,
+        );
       else if (growing) {
         const bad = clipNorm === 0 && optimizer === 'sgd';
-        fire('exploding-gradients', bad ? 'fail' : 'warn', `Global gradient norm has grown every epoch for ${growthWindow} epochs (${w.map((x) => x!.toPrecision(3)).join(' → ')}): training is heading for divergence${clipNorm > 0 ? `; clipping to ${clipNorm} bounds each step but does not stop it` : ''}. Lower the learning rate.`);
+        fire(
+          'exploding-gradients',
+          bad ? 'fail' : 'warn',
+          `Global gradient norm has grown every epoch for ${growthWindow} epochs (${w.map((x) => x!.toPrecision(3)).join(' → ')}): training is heading for divergence${clipNorm > 0 ? `; clipping to ${clipNorm} bounds each step but does not stop it` : ''}. Lower the learning rate.`,
+        );
       }
     }
 
     const es = o.earlyStopping;
     if (es && es.patience - es.counter <= 2 && o.wer !== null && o.wer > 0.9) {
-      fire('early-stop-high-wer', 'fail', `Early stopping will end the run within ${es.patience - es.counter} epochs while WER is ${(o.wer * 100).toFixed(0)}%: the model has not started to learn (the field guide's run stopped at epoch 45 at 92% WER). Raise patience (30+ on large datasets).`);
+      fire(
+        'early-stop-high-wer',
+        'fail',
+        `Early stopping will end the run within ${es.patience - es.counter} epochs while WER is ${(o.wer * 100).toFixed(0)}%: the model has not started to learn (the field guide's run stopped at epoch 45 at 92% WER). Raise patience (30+ on large datasets).`,
+      );
     }
     return fired;
   }

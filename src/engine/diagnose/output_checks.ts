@@ -25,12 +25,17 @@ export function checkOutputKind(f: OutputKindFacts): CheckResult {
   const samples = kinds.reduce((n, k) => n + f.detected[k], 0);
   const found = kinds.map((k) => `${k} (${f.detected[k]} samples)`).join(', ');
   const lse = `row logsumexp from ${sci(f.lseMin)} to ${sci(f.lseMax)}`;
-  let status: Status = 'ok', cause = '', fix = '';
+  let status: Status = 'ok',
+    cause = '',
+    fix = '';
   const logitsFound = f.detected.logits > 0;
   if (f.nonFinite.length) {
     status = 'fail';
-    cause = `${f.nonFinite.length} samples hold NaN/+Inf outputs (${list(f.nonFinite.map((x) => `${x.id}: ${x.first}`), 3)}): exploding activations, a NaN in the inputs, or a diverged model; their loss is NaN.`;
-    fix = 'Check those samples\' inputs for NaN/Inf, lower the learning rate, enable gradient clipping, resume from an earlier checkpoint.';
+    cause = `${f.nonFinite.length} samples hold NaN/+Inf outputs (${list(
+      f.nonFinite.map((x) => `${x.id}: ${x.first}`),
+      3,
+    )}): exploding activations, a NaN in the inputs, or a diverged model; their loss is NaN.`;
+    fix = "Check those samples' inputs for NaN/Inf, lower the learning rate, enable gradient clipping, resume from an earlier checkpoint.";
   } else if (kinds.length > 1) {
     status = 'fail';
     cause = `The samples are not all the same kind (${found}): the outputs were written by different code paths.`;
@@ -50,11 +55,23 @@ export function checkOutputKind(f: OutputKindFacts): CheckResult {
   }
   const normalised = f.detected.logits ? '; logits normalised with log_softmax' : f.detected.probs ? '; probabilities turned into log-probabilities' : '';
   return {
-    n: 1, id: 'outputs', title: 'Model outputs',
+    n: 1,
+    id: 'outputs',
+    title: 'Model outputs',
     status,
     summary: `${samples} samples, ${f.frames} frames: declared ${f.declared ?? 'nothing (no outputs.json kind)'}, found ${found || 'nothing'}${normalised}; ${lse}; ${f.nonFinite.length} samples with NaN/+Inf`,
-    numbers: { frames: f.frames, declared: f.declared ?? 'none', logProbSamples: f.detected.log_probs, logitSamples: f.detected.logits, probSamples: f.detected.probs, lseMin: f.lseMin, lseMax: f.lseMax, nonFiniteSamples: f.nonFinite.length },
-    cause, fix,
+    numbers: {
+      frames: f.frames,
+      declared: f.declared ?? 'none',
+      logProbSamples: f.detected.log_probs,
+      logitSamples: f.detected.logits,
+      probSamples: f.detected.probs,
+      lseMin: f.lseMin,
+      lseMax: f.lseMax,
+      nonFiniteSamples: f.nonFinite.length,
+    },
+    cause,
+    fix,
     details: { nonFinite: f.nonFinite },
   };
 }
@@ -70,17 +87,24 @@ export interface FeasibilityFacts {
 export function checkFeasibility(f: FeasibilityFacts): CheckResult {
   const fail = f.infeasible.length > 0;
   const warn = f.oov.length > 0;
-  const causes: string[] = [], fixes: string[] = [];
+  const causes: string[] = [],
+    fixes: string[] = [];
   if (fail) {
-    causes.push(`${f.infeasible.length} of ${f.samples} samples have too few output frames for their reference (${list(f.infeasible.map((x) => `${x.id}: ${x.outFrames} frames < ${x.needed} needed`))}): CTC cannot emit them, their loss is infinite and their tokens are deleted${f.subsampling ? ` — the model's ×${f.subsampling} time subsampling leaves too few frames` : ''}`);
+    causes.push(
+      `${f.infeasible.length} of ${f.samples} samples have too few output frames for their reference (${list(f.infeasible.map((x) => `${x.id}: ${x.outFrames} frames < ${x.needed} needed`))}): CTC cannot emit them, their loss is infinite and their tokens are deleted${f.subsampling ? ` — the model's ×${f.subsampling} time subsampling leaves too few frames` : ''}`,
+    );
     fixes.push('use less time subsampling (or a model without it) for these lengths, or drop those samples (zero_infinity=True only hides them)');
   }
   if (warn) {
-    causes.push(`${f.oov.length} reference tokens name no class (${list(f.oov.map((x) => `'${x.token}'×${x.count}`))}): the model can never emit them; those samples are left out of the loss checks`);
-    fixes.push('check that vocab.txt is the model\'s vocabulary, in its class order');
+    causes.push(
+      `${f.oov.length} reference tokens name no class (${list(f.oov.map((x) => `'${x.token}'×${x.count}`))}): the model can never emit them; those samples are left out of the loss checks`,
+    );
+    fixes.push("check that vocab.txt is the model's vocabulary, in its class order");
   }
   return {
-    n: 4, id: 'feasibility', title: "Feasibility at T'",
+    n: 4,
+    id: 'feasibility',
+    title: "Feasibility at T'",
     status: fail ? 'fail' : warn ? 'warn' : 'ok',
     summary: `${f.infeasible.length} of ${f.samples} samples have fewer output frames than their reference needs${f.subsampling ? ` (×${f.subsampling} subsampling)` : ''}; ${f.oov.length} reference tokens outside the vocabulary`,
     numbers: { samples: f.samples, infeasibleSamples: f.infeasible.length, oovTokens: f.oov.length, subsampling: f.subsampling ?? 'unknown' },
@@ -93,7 +117,9 @@ export function checkFeasibility(f: FeasibilityFacts): CheckResult {
 // 6. Loss against the uniform baseline, for a model that was trained (an imported model's outputs).
 export function checkOutputLoss(x: { modelLoss: number; uniformLoss: number; samples: number; excluded: number }): CheckResult {
   const ratio = x.modelLoss / x.uniformLoss;
-  let status: Status = 'ok', cause = '', fix = '';
+  let status: Status = 'ok',
+    cause = '',
+    fix = '';
   if (!Number.isFinite(ratio)) {
     status = 'fail';
     cause = 'The mean loss is not finite: NaN outputs (see Model outputs).';
@@ -101,18 +127,22 @@ export function checkOutputLoss(x: { modelLoss: number; uniformLoss: number; sam
   } else if (ratio > 1.5) {
     status = 'fail';
     cause = `The loss is ${sci(ratio)}× what uniform guessing gives: the model is confidently wrong — references that do not match the outputs (another vocabulary or class order, shuffled transcripts), or outputs that are not log-probabilities.`;
-    fix = 'Check vocab.txt against the model\'s output classes and that each sample\'s reference belongs to it.';
+    fix = "Check vocab.txt against the model's output classes and that each sample's reference belongs to it.";
   } else if (ratio > 0.9) {
     status = 'fail';
-    cause = 'The loss is at the uniform-guessing level: the model has not learned to predict these references (untrained, stopped too early, or data that does not match).';
+    cause =
+      'The loss is at the uniform-guessing level: the model has not learned to predict these references (untrained, stopped too early, or data that does not match).';
     fix = 'Run the overfit test on your model; if it passes, train longer (patience 30+); if it fails, fix data or loss first.';
   }
   return {
-    n: 6, id: 'loss', title: 'Loss against the uniform baseline',
+    n: 6,
+    id: 'loss',
+    title: 'Loss against the uniform baseline',
     status,
     summary: `mean CTC loss ${sci(x.modelLoss)} per sample vs ${sci(x.uniformLoss)} for uniform outputs (ratio ${sci(ratio)}) on ${x.samples} samples${x.excluded ? ` (${x.excluded} infeasible or out-of-vocabulary samples left out)` : ''}`,
     numbers: { modelLoss: x.modelLoss, uniformLoss: x.uniformLoss, ratio, samples: x.samples, excluded: x.excluded },
-    cause, fix,
+    cause,
+    fix,
   };
 }
 
@@ -134,10 +164,17 @@ export function checkTokens(f: TokenFacts): CheckResult {
     return p.count >= 3 && p.count >= 0.5 * refs && (f.emitted.get(p.ref) ?? 0) < 0.2 * refs;
   });
   const silent = f.emittedTotal === 0;
-  let status: Status = 'ok', cause = '', fix = '';
+  let status: Status = 'ok',
+    cause = '',
+    fix = '';
   if (systematic.length) {
     status = 'fail';
-    cause = `Systematic confusion: ${systematic.slice(0, 5).map((p) => `'${p.ref}' is emitted as '${p.hyp}' in ${p.count} of its ${f.inRefs.get(p.ref)} occurrences`).join('; ')}. One token consistently produced as another points at the class mapping — vocab.txt in a different order than the model's output layer (an off-by-one, a re-sorted vocabulary, the blank at another index) — or labels swapped in the training data.`;
+    cause = `Systematic confusion: ${systematic
+      .slice(0, 5)
+      .map((p) => `'${p.ref}' is emitted as '${p.hyp}' in ${p.count} of its ${f.inRefs.get(p.ref)} occurrences`)
+      .join(
+        '; ',
+      )}. One token consistently produced as another points at the class mapping — vocab.txt in a different order than the model's output layer (an off-by-one, a re-sorted vocabulary, the blank at another index) — or labels swapped in the training data.`;
     fix = 'Compare vocab.txt with the vocabulary the model was trained with, class by class; check the training labels of those tokens.';
   } else if (never.length && !silent) {
     status = 'warn';
@@ -145,17 +182,36 @@ export function checkTokens(f: TokenFacts): CheckResult {
     fix = 'Check how often these tokens occur in the training set; train longer or balance the data.';
   }
   return {
-    n: 7, id: 'tokens', title: 'Tokens',
+    n: 7,
+    id: 'tokens',
+    title: 'Tokens',
     status,
-    summary: `${rows.length} tokens in the references, ${[...f.emitted.keys()].length} emitted by greedy decoding; ${never.length} never emitted${f.substitutions.length ? `; most frequent substitutions: ${f.substitutions.slice(0, 3).map((p) => `${p.ref}→${p.hyp} ×${p.count}`).join(', ')}` : ''}`,
-    numbers: { referenceTokens: rows.length, emittedTokens: [...f.emitted.keys()].length, neverEmitted: never.length, systematicConfusions: systematic.length, topSubstitution: f.substitutions[0] ? `${f.substitutions[0].ref}→${f.substitutions[0].hyp} ×${f.substitutions[0].count}` : 'none' },
-    cause, fix,
+    summary: `${rows.length} tokens in the references, ${[...f.emitted.keys()].length} emitted by greedy decoding; ${never.length} never emitted${
+      f.substitutions.length
+        ? `; most frequent substitutions: ${f.substitutions
+            .slice(0, 3)
+            .map((p) => `${p.ref}→${p.hyp} ×${p.count}`)
+            .join(', ')}`
+        : ''
+    }`,
+    numbers: {
+      referenceTokens: rows.length,
+      emittedTokens: [...f.emitted.keys()].length,
+      neverEmitted: never.length,
+      systematicConfusions: systematic.length,
+      topSubstitution: f.substitutions[0] ? `${f.substitutions[0].ref}→${f.substitutions[0].hyp} ×${f.substitutions[0].count}` : 'none',
+    },
+    cause,
+    fix,
     details: { tokens: rows, neverEmitted: never.map((r) => r.token), substitutions: f.substitutions.slice(0, 20), systematic },
   };
 }
 
 export interface ErrorSplitFacts {
-  S: number; D: number; I: number; N: number; // reference tokens
+  S: number;
+  D: number;
+  I: number;
+  N: number; // reference tokens
   hypTokens: number;
   wer: number;
   infeasible: number; // samples with too few output frames
@@ -169,7 +225,9 @@ export function checkErrorSplit(f: ErrorSplitFacts): CheckResult {
   const errors = f.S + f.D + f.I;
   const ratio = f.N ? f.hypTokens / f.N : 0;
   const share = (x: number) => (errors ? x / errors : 0);
-  let status: Status = 'ok', cause = '', fix = '';
+  let status: Status = 'ok',
+    cause = '',
+    fix = '';
   if (f.wer > 0.1 && errors > 0) {
     if (share(f.D) > 0.5 && ratio < 0.8) {
       status = 'warn';
@@ -186,11 +244,25 @@ export function checkErrorSplit(f: ErrorSplitFacts): CheckResult {
     }
   }
   return {
-    n: 8, id: 'error-split', title: 'Length ratio and S/D/I',
+    n: 8,
+    id: 'error-split',
+    title: 'Length ratio and S/D/I',
     status,
     summary: `greedy WER ${pct(f.wer)}: ${f.S} substitutions, ${f.D} deletions, ${f.I} insertions over ${f.N} reference tokens; hypothesis/reference length ${pct(ratio)}`,
-    numbers: { wer: f.wer, S: f.S, D: f.D, I: f.I, N: f.N, hypTokens: f.hypTokens, lengthRatio: ratio, deletionShare: share(f.D), insertionShare: share(f.I), substitutionShare: share(f.S) },
-    cause, fix,
+    numbers: {
+      wer: f.wer,
+      S: f.S,
+      D: f.D,
+      I: f.I,
+      N: f.N,
+      hypTokens: f.hypTokens,
+      lengthRatio: ratio,
+      deletionShare: share(f.D),
+      insertionShare: share(f.I),
+      substitutionShare: share(f.S),
+    },
+    cause,
+    fix,
   };
 }
 
@@ -222,9 +294,18 @@ export function checkSampleLoss(xs: SampleLoss[]): CheckResult {
   const share = xs.length ? outliers.length / xs.length : 0;
   const status: Status = outliers.length === 0 ? 'ok' : share >= 0.05 ? 'fail' : 'warn';
   return {
-    n: 9, id: 'sample-loss', title: 'Per-sample loss',
+    n: 9,
+    id: 'sample-loss',
+    title: 'Per-sample loss',
     status,
-    summary: `CTC loss per reference token over ${xs.length} samples: median ${sci(median)}, 90th percentile ${sci(q(0.9))}, max ${sci(sorted.at(-1) ?? 0)}; ${outliers.length} outliers (${pct(share)})${outliers.length ? `: ${list(outliers.map((o) => o.id), 10)}` : ''}`,
+    summary: `CTC loss per reference token over ${xs.length} samples: median ${sci(median)}, 90th percentile ${sci(q(0.9))}, max ${sci(sorted.at(-1) ?? 0)}; ${outliers.length} outliers (${pct(share)})${
+      outliers.length
+        ? `: ${list(
+            outliers.map((o) => o.id),
+            10,
+          )}`
+        : ''
+    }`,
     numbers: { samples: xs.length, median, mad, p90: q(0.9), max: sorted.at(-1) ?? 0, outliers: outliers.length, outlierShare: share },
     cause: outliers.length
       ? `${outliers.length} samples fit their references far worse than the rest (${sci(outliers[outliers.length - 1].perToken)} to ${sci(outliers[0].perToken)} nats per token against a median of ${sci(median)}): likely label noise — wrong, shuffled or misaligned transcripts — or inputs the model cannot handle.`
@@ -247,18 +328,21 @@ export const LENGTH_EDGES = [3, 6, 11, 21, 51]; // bucket upper bounds (exclusiv
 // 10. WER by reference length: do long references fail?
 export function checkWerByLength(buckets: LengthBucket[]): CheckResult {
   const used = buckets.filter((b) => b.samples > 0);
-  const first = used[0], last = used.at(-1);
+  const first = used[0],
+    last = used.at(-1);
   const grows = !!first && !!last && first !== last && last.samples >= 3 && last.wer > 0.3 && last.wer > first.wer + 0.3 && last.wer > 2 * first.wer;
   const status: Status = grows ? 'warn' : 'ok';
   return {
-    n: 10, id: 'wer-by-length', title: 'WER by reference length',
+    n: 10,
+    id: 'wer-by-length',
+    title: 'WER by reference length',
     status,
     summary: used.map((b) => `${b.label}: ${pct(b.wer)} (${b.samples} samples)`).join('; ') || 'no samples',
     numbers: Object.fromEntries(used.map((b) => [b.label, b.wer])),
     cause: grows
       ? `Long references fail: ${pct(last!.wer)} WER at ${last!.label} against ${pct(first!.wer)} at ${first!.label}${last!.infeasible ? ` (${last!.infeasible} of them have too few output frames)` : ''} — too much time subsampling for long sequences, or a model that does not generalise to lengths it rarely saw.`
       : '',
-    fix: grows ? 'Check feasibility at T\'; train with more long samples, or reduce the time subsampling.' : '',
+    fix: grows ? "Check feasibility at T'; train with more long samples, or reduce the time subsampling." : '',
     details: buckets,
   };
 }

@@ -64,13 +64,36 @@ function makeSet(n: number, planted: Planted = {}, seed = 1): { meta: OutputSetM
       for (let c = 0; c < C; c++) lp[t * C + c] = Math.log(p[c] / z);
     }
     frames += T;
-    samples.push({ setId: 'o', index: i, id: `s${i}`, text: ids.map((c) => TOKENS[c - 1]).join(' '), split: 'val', frames: T * 4, outFrames: T, logProbs: lp.buffer });
+    samples.push({
+      setId: 'o',
+      index: i,
+      id: `s${i}`,
+      text: ids.map((c) => TOKENS[c - 1]).join(' '),
+      split: 'val',
+      frames: T * 4,
+      outFrames: T,
+      logProbs: lp.buffer,
+    });
   }
   const meta: OutputSetMeta = {
-    id: 'o', name: 'planted', source: 'import', createdAt: 0, numSamples: n, counts: { train: 0, val: n, test: 0, none: 0 },
-    classes: ['<blank>', ...TOKENS], blank: 0, kind: { declared: 'log_probs', detected: { log_probs: n, logits: 0, probs: 0 }, lseMin: 0, lseMax: 0 },
-    subsampling: 4, subsamplingSource: 'outputs.json', frameShiftMs: 10, model: 'planted', outFrames: { min: 1, mean: frames / n, max: 99 },
-    bytes: frames * C * 4, datasetId: null, datasetName: null, nonFinite: [],
+    id: 'o',
+    name: 'planted',
+    source: 'import',
+    createdAt: 0,
+    numSamples: n,
+    counts: { train: 0, val: n, test: 0, none: 0 },
+    classes: ['<blank>', ...TOKENS],
+    blank: 0,
+    kind: { declared: 'log_probs', detected: { log_probs: n, logits: 0, probs: 0 }, lseMin: 0, lseMax: 0 },
+    subsampling: 4,
+    subsamplingSource: 'outputs.json',
+    frameShiftMs: 10,
+    model: 'planted',
+    outFrames: { min: 1, mean: frames / n, max: 99 },
+    bytes: frames * C * 4,
+    datasetId: null,
+    datasetName: null,
+    nonFinite: [],
   };
   return { meta, samples };
 }
@@ -84,12 +107,32 @@ describe('diagnostics on model outputs: the calibration scenarios', () => {
     const r = await run(makeSet(80));
     expect(r.checks.map((c) => c.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(statuses(r)).toEqual({
-      outputs: 'ok', entropy: 'ok', 'blank-rate': 'ok', feasibility: 'ok', decoding: 'ok', loss: 'ok', tokens: 'ok', 'error-split': 'ok', 'sample-loss': 'ok', 'wer-by-length': 'ok',
+      outputs: 'ok',
+      entropy: 'ok',
+      'blank-rate': 'ok',
+      feasibility: 'ok',
+      decoding: 'ok',
+      loss: 'ok',
+      tokens: 'ok',
+      'error-split': 'ok',
+      'sample-loss': 'ok',
+      'wer-by-length': 'ok',
     });
     expect(r.checks.every((c) => c.cause === '')).toBe(true);
     expect(check(r, 'error-split').numbers.wer).toBe(0);
     const md = reportToMarkdown(r);
-    for (const [n, title] of ['Model outputs', 'Prediction entropy', 'Blank rate', "Feasibility at T'", 'Decoding', 'Loss against the uniform baseline', 'Tokens', 'Length ratio and S/D/I', 'Per-sample loss', 'WER by reference length'].entries()) {
+    for (const [n, title] of [
+      'Model outputs',
+      'Prediction entropy',
+      'Blank rate',
+      "Feasibility at T'",
+      'Decoding',
+      'Loss against the uniform baseline',
+      'Tokens',
+      'Length ratio and S/D/I',
+      'Per-sample loss',
+      'WER by reference length',
+    ].entries()) {
       expect(md).toContain(`## ${n + 1}. ${title} — OK`);
     }
     expect(md).toContain('- Model outputs: planted (planted) — 80 samples (all), 13 classes, blank 0, time subsampling ×4, frame shift 10 ms');
@@ -143,7 +186,7 @@ describe('diagnostics on model outputs: the calibration scenarios', () => {
     expect(f.status).toBe('fail');
     expect((f.details as { infeasible: { id: string }[] }).infeasible.map((x) => x.id)).toEqual(want);
     expect(f.cause).toContain('have too few output frames for their reference');
-    expect(f.cause).toContain("×4 time subsampling leaves too few frames");
+    expect(f.cause).toContain('×4 time subsampling leaves too few frames');
     expect(check(r, 'loss').numbers.excluded).toBe(want.length);
   });
 

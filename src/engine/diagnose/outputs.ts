@@ -13,8 +13,16 @@ import { editCounts, wer } from '../metrics/wer';
 import { correctMask, countSubstitutions, substitutionList } from '../metrics/tokens';
 import { checkDecoding, frameFacts, judgeBlankRate, judgeEntropy, type FrameFacts } from './checks';
 import {
-  checkErrorSplit, checkFeasibility, checkOutputKind, checkOutputLoss, checkSampleLoss, checkTokens, checkWerByLength,
-  LENGTH_EDGES, type LengthBucket, type SampleLoss,
+  checkErrorSplit,
+  checkFeasibility,
+  checkOutputKind,
+  checkOutputLoss,
+  checkSampleLoss,
+  checkTokens,
+  checkWerByLength,
+  LENGTH_EDGES,
+  type LengthBucket,
+  type SampleLoss,
 } from './output_checks';
 import { verdictOf, type DiagnosticsReport } from './report';
 
@@ -59,14 +67,18 @@ export interface OutputsSampleRow {
   greedy: string;
   adaptive: string | null; // null beyond maxDecodeSamples
   beam: string | null;
-  S: number; D: number; I: number; N: number;
+  S: number;
+  D: number;
+  I: number;
+  N: number;
   wer: number;
   lossPerToken: number | null; // null: infeasible, out of vocabulary or non-finite
 }
 
 export async function diagnoseOutputs(meta: OutputSetMeta, source: OutputSource, options: Partial<OutputsDiagnoseOptions> = {}): Promise<DiagnosticsReport> {
   const opts = { ...OUTPUTS_DIAGNOSE_DEFAULTS, ...options };
-  const C = meta.classes.length, blank = meta.blank;
+  const C = meta.classes.length,
+    blank = meta.blank;
   const names = (ids: number[]) => ids.map((c) => meta.classes[c]).join(' ');
   const classOf = classIndex(meta);
   const badIds = new Set(meta.nonFinite.map((x) => x.id));
@@ -77,13 +89,26 @@ export async function diagnoseOutputs(meta: OutputSetMeta, source: OutputSource,
   const frames: FrameFacts = { V: C, frames: 0, entropySum: 0, blanks: 0, emitted: 0 };
   const infeasible: { id: string; outFrames: number; needed: number; frames: number | null }[] = [];
   const oov = new Map<string, { count: number; firstId: string }>();
-  const emitted = new Map<string, number>(), inRefs = new Map<string, number>();
+  const emitted = new Map<string, number>(),
+    inRefs = new Map<string, number>();
   const subs = new Map<string, number>();
   const losses: SampleLoss[] = [];
   const rows: OutputsSampleRow[] = [];
-  const refs: string[] = [], greedyH: string[] = [], adaptiveH: string[] = [], beamH: string[] = [], decodedRefs: string[] = [];
-  let modelLoss = 0, uniformLoss = 0, scored = 0, refTokens = 0, hypTokens = 0, emittedTotal = 0;
-  let greedyTokens = 0, dropped = 0, greedyCorrect = 0, correctDropped = 0;
+  const refs: string[] = [],
+    greedyH: string[] = [],
+    adaptiveH: string[] = [],
+    beamH: string[] = [],
+    decodedRefs: string[] = [];
+  let modelLoss = 0,
+    uniformLoss = 0,
+    scored = 0,
+    refTokens = 0,
+    hypTokens = 0,
+    emittedTotal = 0;
+  let greedyTokens = 0,
+    dropped = 0,
+    greedyCorrect = 0,
+    correctDropped = 0;
   const buckets: LengthBucket[] = [...LENGTH_EDGES, Infinity].map((hi, k) => {
     const lo = k === 0 ? 1 : LENGTH_EDGES[k - 1];
     return { label: hi === Infinity ? `${lo}+ tokens` : `${lo}–${hi - 1} tokens`, samples: 0, N: 0, wer: 0, infeasible: 0 };
@@ -138,7 +163,8 @@ export async function diagnoseOutputs(meta: OutputSetMeta, source: OutputSource,
       bucketErrors[b] += e.S + e.D + e.I;
       if (ids && T < ctcMinFrames(ids)) buckets[b].infeasible++;
       // Adaptive and beam decoding on the first samples.
-      let adaptive: string | null = null, beam: string | null = null;
+      let adaptive: string | null = null,
+        beam: string | null = null;
       if (decoded < opts.maxDecodeSamples) {
         decoded++;
         const a = adaptiveDecode(lp, T, C, { blank });
@@ -165,16 +191,34 @@ export async function diagnoseOutputs(meta: OutputSetMeta, source: OutputSource,
     checkOutputKind({ ...meta.kind, nonFinite: meta.nonFinite.filter((x) => chosen.has(x.id)), frames: frames.frames }),
     judgeEntropy(frames, { trained: true }),
     judgeBlankRate(frames, refTokens),
-    checkFeasibility({ samples: rows.length, subsampling: meta.subsampling, infeasible, oov: [...oov].map(([token, o]) => ({ token, ...o })).sort((a, b) => b.count - a.count) }),
+    checkFeasibility({
+      samples: rows.length,
+      subsampling: meta.subsampling,
+      infeasible,
+      oov: [...oov].map(([token, o]) => ({ token, ...o })).sort((a, b) => b.count - a.count),
+    }),
     {
       ...checkDecoding({
-        samples: decoded, split: opts.split === 'all' ? 'output-set' : opts.split, greedyWer: wer(decodedRefs, firstDecoded).rate, adaptiveWer: wer(decodedRefs, adaptiveH).rate,
-        beamWer: wer(decodedRefs, beamH).rate, beamWidth: opts.beamWidth, greedyTokens, adaptiveDropped: dropped, greedyCorrect, correctDropped,
+        samples: decoded,
+        split: opts.split === 'all' ? 'output-set' : opts.split,
+        greedyWer: wer(decodedRefs, firstDecoded).rate,
+        adaptiveWer: wer(decodedRefs, adaptiveH).rate,
+        beamWer: wer(decodedRefs, beamH).rate,
+        beamWidth: opts.beamWidth,
+        greedyTokens,
+        adaptiveDropped: dropped,
+        greedyCorrect,
+        correctDropped,
       }),
       n: 5,
       details: rows.slice(0, opts.maxDecodeSamples),
     },
-    checkOutputLoss({ modelLoss: scored ? modelLoss / scored : NaN, uniformLoss: scored ? uniformLoss / scored : NaN, samples: scored, excluded: rows.length - scored }),
+    checkOutputLoss({
+      modelLoss: scored ? modelLoss / scored : NaN,
+      uniformLoss: scored ? uniformLoss / scored : NaN,
+      samples: scored,
+      excluded: rows.length - scored,
+    }),
     checkTokens({ emitted, inRefs, substitutions: substitutionList(subs), emittedTotal }),
     checkErrorSplit({ ...total, hypTokens, wer: total.rate, infeasible: infeasible.length, blankRate: frames.frames ? frames.blanks / frames.frames : 0 }),
     checkSampleLoss(losses),
@@ -183,12 +227,33 @@ export async function diagnoseOutputs(meta: OutputSetMeta, source: OutputSource,
   return {
     format: 'ctc-lab-diagnostics/1',
     createdAt: new Date().toISOString(),
-    dataset: { id: meta.datasetId ?? meta.id, name: meta.datasetName ?? meta.name, trainSamples: meta.counts.train, valSamples: meta.counts.val, vocabSize: C - 1, featureDim: 0 },
-    model: { source: `model outputs: ${meta.name}`, preset: meta.model || 'external model', parameters: 0, subsampling: meta.subsampling ?? 0, trainedSteps: 0 },
+    dataset: {
+      id: meta.datasetId ?? meta.id,
+      name: meta.datasetName ?? meta.name,
+      trainSamples: meta.counts.train,
+      valSamples: meta.counts.val,
+      vocabSize: C - 1,
+      featureDim: 0,
+    },
+    model: {
+      source: `model outputs: ${meta.name}`,
+      preset: meta.model || 'external model',
+      parameters: 0,
+      subsampling: meta.subsampling ?? 0,
+      trainedSteps: 0,
+    },
     backend: 'outputs only (no model run)',
     outputs: {
-      id: meta.id, name: meta.name, model: meta.model, samples: rows.length, split: opts.split, classes: C, blank,
-      subsampling: meta.subsampling, frameShiftMs: meta.frameShiftMs, datasetName: meta.datasetName,
+      id: meta.id,
+      name: meta.name,
+      model: meta.model,
+      samples: rows.length,
+      split: opts.split,
+      classes: C,
+      blank,
+      subsampling: meta.subsampling,
+      frameShiftMs: meta.frameShiftMs,
+      datasetName: meta.datasetName,
     },
     checks,
     verdict: verdictOf(checks),

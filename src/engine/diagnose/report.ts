@@ -34,7 +34,11 @@ const RANK: Record<Status, number> = { ok: 0, info: 0, warn: 1, fail: 2 };
 
 export function verdictOf(checks: CheckResult[]): DiagnosticsReport['verdict'] {
   const worst = checks.reduce<Status>((w, c) => (RANK[c.status] > RANK[w] ? c.status : w), 'ok');
-  return { worst, failing: checks.filter((c) => c.status === 'fail').map((c) => c.title), warnings: checks.filter((c) => c.status === 'warn').map((c) => c.title) };
+  return {
+    worst,
+    failing: checks.filter((c) => c.status === 'fail').map((c) => c.title),
+    warnings: checks.filter((c) => c.status === 'warn').map((c) => c.title),
+  };
 }
 
 function fmt(v: unknown): string {

@@ -18,8 +18,17 @@ import type { SequenceModel } from '../model/model';
 import { streamDatasetFacts } from '../../data/dataset_facts';
 import { asSource, type SampleInfo, type SampleSource } from '../../data/source';
 import {
-  checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkGradients, checkInitialLoss,
-  checkOutputs, checkOverfit, type GradContext, type OverfitFacts,
+  checkBlankRate,
+  checkDataset,
+  checkDecoding,
+  checkEarlyStopping,
+  checkEntropy,
+  checkGradients,
+  checkInitialLoss,
+  checkOutputs,
+  checkOverfit,
+  type GradContext,
+  type OverfitFacts,
 } from './checks';
 import { verdictOf, type DiagnosticsReport } from './report';
 
@@ -41,7 +50,12 @@ export interface DiagnoseOptions {
 
 export { DIAGNOSE_DEFAULTS } from './defaults';
 
-export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples: SampleRecord[] | SampleSource, opts: DiagnoseOptions): Promise<DiagnosticsReport> {
+export async function diagnose(
+  model: SequenceModel,
+  meta: DatasetMeta,
+  samples: SampleRecord[] | SampleSource,
+  opts: DiagnoseOptions,
+): Promise<DiagnosticsReport> {
   const V = model.config.numClasses;
   const source = asSource(samples);
   const facts = await streamDatasetFacts(meta, source, model.subsampling);
@@ -59,7 +73,12 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
   const em = batchTensors(model, eb);
   const evalOut = tf.tidy(() => {
     const logits = model.apply(em, false);
-    return [tf.logSoftmax(logits), tf.argMax(logits, 2), ctcNll(logits, em.labels, em.xl, em.yl), ctcNll(tf.zerosLike(logits) as tf.Tensor3D, em.labels, em.xl, em.yl)];
+    return [
+      tf.logSoftmax(logits),
+      tf.argMax(logits, 2),
+      ctcNll(logits, em.labels, em.xl, em.yl),
+      ctcNll(tf.zerosLike(logits) as tf.Tensor3D, em.labels, em.xl, em.yl),
+    ];
   });
   const [lpArr, bestArr, nllArr, uniArr] = (await Promise.all(evalOut.map((t) => t.data()))) as [Float32Array, Int32Array, Float32Array, Float32Array];
   tf.dispose(evalOut);
@@ -69,8 +88,13 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
   // Valid frames only, for the output checks; decoding per sample.
   const rows: number[] = [];
   let frames = 0;
-  const greedyH: string[] = [], adaptiveH: string[] = [], beamH: string[] = [];
-  let greedyTokens = 0, dropped = 0, greedyCorrect = 0, correctDropped = 0;
+  const greedyH: string[] = [],
+    adaptiveH: string[] = [],
+    beamH: string[] = [];
+  let greedyTokens = 0,
+    dropped = 0,
+    greedyCorrect = 0,
+    correctDropped = 0;
   for (let b = 0; b < eb.B; b++) {
     const n = em.outLens[b];
     const lpB = lpArr.subarray(b * em.Tout * V, (b * em.Tout + n) * V);
@@ -103,7 +127,8 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
     return tf.stack([tf.stack(vars.map((v) => tf.norm(grads[v.name]))), tf.stack(vars.map((v) => tf.norm(v)))]);
   });
   const both = await normTensors.data();
-  const norms = both.subarray(0, names.length), weightNorms = both.subarray(names.length);
+  const norms = both.subarray(0, names.length),
+    weightNorms = both.subarray(names.length);
   normTensors.dispose();
   disposeBatchTensors(gm);
   throwOnGpuErrors('diagnostics');
@@ -121,13 +146,28 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
   const checks = [
     checkOutputs(lpRows),
     checkEntropy(lpRows, { trained }),
-    checkBlankRate(lpRows, 0, refs.reduce((n, r) => n + r.split(' ').length, 0)),
-    checkGradients(names.map((name, i) => ({ name, norm: norms[i], weightNorm: weightNorms[i], size: sizes[i] })), gradContext),
+    checkBlankRate(
+      lpRows,
+      0,
+      refs.reduce((n, r) => n + r.split(' ').length, 0),
+    ),
+    checkGradients(
+      names.map((name, i) => ({ name, norm: norms[i], weightNorm: weightNorms[i], size: sizes[i] })),
+      gradContext,
+    ),
     checkDataset(facts),
     {
       ...checkDecoding({
-        samples: evalSet.length, split, greedyWer, adaptiveWer: wer(refs, adaptiveH).rate, beamWer: wer(refs, beamH).rate,
-        beamWidth: opts.beamWidth, greedyTokens, adaptiveDropped: dropped, greedyCorrect, correctDropped,
+        samples: evalSet.length,
+        split,
+        greedyWer,
+        adaptiveWer: wer(refs, adaptiveH).rate,
+        beamWer: wer(refs, beamH).rate,
+        beamWidth: opts.beamWidth,
+        greedyTokens,
+        adaptiveDropped: dropped,
+        greedyCorrect,
+        correctDropped,
       }),
       details: perSample,
     },
@@ -138,8 +178,21 @@ export async function diagnose(model: SequenceModel, meta: DatasetMeta, samples:
   return {
     format: 'ctc-lab-diagnostics/1',
     createdAt: new Date().toISOString(),
-    dataset: { id: meta.id, name: meta.name, trainSamples: meta.counts.train, valSamples: meta.counts.val, vocabSize: meta.vocab.length, featureDim: meta.featureDim },
-    model: { source: opts.modelSource, preset: model.config.preset, parameters: model.paramCount(), subsampling: model.subsampling, trainedSteps: opts.trainedSteps },
+    dataset: {
+      id: meta.id,
+      name: meta.name,
+      trainSamples: meta.counts.train,
+      valSamples: meta.counts.val,
+      vocabSize: meta.vocab.length,
+      featureDim: meta.featureDim,
+    },
+    model: {
+      source: opts.modelSource,
+      preset: model.config.preset,
+      parameters: model.paramCount(),
+      subsampling: model.subsampling,
+      trainedSteps: opts.trainedSteps,
+    },
     backend: opts.backend,
     checks,
     verdict: verdictOf(checks),

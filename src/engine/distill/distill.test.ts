@@ -28,7 +28,19 @@ function demo(): { meta: DatasetMeta; samples: SampleRecord[] } {
   return { meta, samples: p.samples.map((s, index) => ({ ...s, datasetId: 'ds', index })) };
 }
 
-const small: TrainConfig = { ...TRAIN_DEFAULTS, channels: 32, layers: 2, dropout: 0.1, batchSize: 8, accumulationSteps: 2, epochs: 2, lr: 2e-3, warmupEpochs: 1, patience: 0, maxTrainSamples: 32 };
+const small: TrainConfig = {
+  ...TRAIN_DEFAULTS,
+  channels: 32,
+  layers: 2,
+  dropout: 0.1,
+  batchSize: 8,
+  accumulationSteps: 2,
+  epochs: 2,
+  lr: 2e-3,
+  warmupEpochs: 1,
+  patience: 0,
+  maxTrainSamples: 32,
+};
 const info = (name = 'teacher.safetensors') => ({ kind: 'checkpoint' as const, id: 'ck-1', name });
 const stored = (params: Map<string, tf.Variable>): Record<string, StoredTensor> =>
   Object.fromEntries([...params].map(([k, v]) => [k, { shape: v.shape, data: v.dataSync().slice() }]));
@@ -46,7 +58,11 @@ describe('distillation loss on a student identical to its teacher', () => {
       const tl = teacher.apply(t, false);
       const { value, grads } = tf.variableGrads(() => distillationLoss(student.apply(t, true, 3), tl, t, settings).total, [...student.params.values()]);
       expect(value.dataSync()[0]).toBe(0);
-      for (const [name, v] of student.params) expect(grads[v.name].dataSync().every((g) => g === 0), name).toBe(true);
+      for (const [name, v] of student.params)
+        expect(
+          grads[v.name].dataSync().every((g) => g === 0),
+          name,
+        ).toBe(true);
       tf.dispose([tl, value, ...Object.values(grads)]);
     }
     disposeBatchTensors(t);
@@ -58,7 +74,10 @@ describe('distillation loss on a student identical to its teacher', () => {
     const { meta, samples } = demo();
     const cfg: TrainConfig = { ...small, dropout: 0, epochs: 1 };
     const teacherModel = createModel(modelConfig(cfg, meta.featureDim, meta.vocab.length + 1), 21);
-    const t = new Trainer(meta, samples, cfg, undefined, { teacher: modelTeacher(teacherModel, info()), settings: { kdWeight: 25, ctcWeight: 0, temperature: 8, excludeBlank: false } });
+    const t = new Trainer(meta, samples, cfg, undefined, {
+      teacher: modelTeacher(teacherModel, info()),
+      settings: { kdWeight: 25, ctcWeight: 0, temperature: 8, excludeBlank: false },
+    });
     t.model.loadTensors(stored(teacherModel.params));
     const before = stored(t.model.params);
     const steps: StepMetrics[] = [];
@@ -74,7 +93,12 @@ describe('distillation loss on a student identical to its teacher', () => {
     expect(ev!.agreement).toBe(1);
     expect(ev!.teacherWer).toBe(ev!.wer);
     const summary = (await distillationSummary(t))!;
-    expect(summary).toMatchObject({ samples: t.valCount, agreement: 1, student: { preset: 'tcn', subsampling: 2, params: teacherModel.paramCount(), valWer: ev!.wer }, teacher: { params: teacherModel.paramCount(), valWer: ev!.wer, info: info() } });
+    expect(summary).toMatchObject({
+      samples: t.valCount,
+      agreement: 1,
+      student: { preset: 'tcn', subsampling: 2, params: teacherModel.paramCount(), valWer: ev!.wer },
+      teacher: { params: teacherModel.paramCount(), valWer: ev!.wer, info: info() },
+    });
     expect(summary.student.msPerSample).toBeGreaterThan(0);
     expect(summary.teacher.msPerSample).toBeGreaterThan(0);
     t.dispose();
@@ -84,7 +108,10 @@ describe('distillation loss on a student identical to its teacher', () => {
     const { meta, samples } = demo();
     const cfg: TrainConfig = { ...small, dropout: 0, epochs: 3, accumulationSteps: 1, maxTrainSamples: 8 };
     const teacherModel = createModel(modelConfig(cfg, meta.featureDim, meta.vocab.length + 1), 21);
-    const t = new Trainer(meta, samples, cfg, undefined, { teacher: modelTeacher(teacherModel, info()), settings: { kdWeight: 25, ctcWeight: 1, temperature: 8, excludeBlank: false } });
+    const t = new Trainer(meta, samples, cfg, undefined, {
+      teacher: modelTeacher(teacherModel, info()),
+      settings: { kdWeight: 25, ctcWeight: 1, temperature: 8, excludeBlank: false },
+    });
     t.model.loadTensors(stored(teacherModel.params));
     const steps: StepMetrics[] = [];
     await t.run({ onStep: (s) => void steps.push(s) });
@@ -96,17 +123,21 @@ describe('distillation loss on a student identical to its teacher', () => {
 });
 
 describe('a distillation run refuses to start', () => {
-  it('when teacher frames differ from the student\'s output frames, naming the samples and by how much', () => {
+  it("when teacher frames differ from the student's output frames, naming the samples and by how much", () => {
     const { meta, samples } = demo();
     const teacherModel = createModel(modelConfig({ ...small, subsampling: 4 }, meta.featureDim, meta.vocab.length + 1), 1);
-    const make = () => new Trainer(meta, samples, small, undefined, { teacher: modelTeacher(teacherModel, { ...info(), subsampling: 4 }, false), settings: DISTILL_DEFAULTS });
+    const make = () =>
+      new Trainer(meta, samples, small, undefined, { teacher: modelTeacher(teacherModel, { ...info(), subsampling: 4 }, false), settings: DISTILL_DEFAULTS });
     const first = samples.filter((s) => s.split === 'train')[0];
     const [T4, T2] = [Math.ceil(first.frames / 4), Math.ceil(first.frames / 2)];
     expect(make).toThrow(`distillation cannot start: teacher frames differ from the student's output frames for`);
     expect(make).toThrow(`${first.id} (teacher ${T4}, student ${T2}: ${T2 - T4} fewer)`);
     expect(make).toThrow(/, and \d+ more — choose a student with the teacher's time subsampling \(×4\)/);
     // a ×4 tcn student fits the ×4 teacher
-    const ok = new Trainer(meta, samples, { ...small, subsampling: 4 }, undefined, { teacher: modelTeacher(teacherModel, info(), false), settings: DISTILL_DEFAULTS });
+    const ok = new Trainer(meta, samples, { ...small, subsampling: 4 }, undefined, {
+      teacher: modelTeacher(teacherModel, info(), false),
+      settings: DISTILL_DEFAULTS,
+    });
     expect(ok.model.subsampling).toBe(4);
     ok.dispose();
     teacherModel.dispose();
@@ -116,9 +147,16 @@ describe('a distillation run refuses to start', () => {
     const { meta, samples } = demo();
     const student = createModel(modelConfig(small, meta.featureDim, meta.vocab.length + 1), 1);
     const infos = samples.map(({ index, id, text, split, frames }) => ({ index, id, text, split, frames }));
-    const teacher = storedTeacher({ kind: 'outputs', id: 'o1', name: 'pytorch-outputs' }, meta.vocab.length + 2, (i) => (i === 3 || i === 7 ? undefined : Math.ceil(samples[i].frames / 2)), async () => []);
+    const teacher = storedTeacher(
+      { kind: 'outputs', id: 'o1', name: 'pytorch-outputs' },
+      meta.vocab.length + 2,
+      (i) => (i === 3 || i === 7 ? undefined : Math.ceil(samples[i].frames / 2)),
+      async () => [],
+    );
     const problems = teacherProblems(teacher, student, infos);
-    expect(problems[0]).toBe(`the teacher 'pytorch-outputs' has ${meta.vocab.length + 2} output classes, the student ${meta.vocab.length + 1} (blank + vocabulary)`);
+    expect(problems[0]).toBe(
+      `the teacher 'pytorch-outputs' has ${meta.vocab.length + 2} output classes, the student ${meta.vocab.length + 1} (blank + vocabulary)`,
+    );
     expect(problems[1]).toBe(`the teacher 'pytorch-outputs' has no outputs for 2 of ${infos.length} samples: ${samples[3].id}, ${samples[7].id}`);
     expect(problems).toHaveLength(2);
     student.dispose();
@@ -126,7 +164,11 @@ describe('a distillation run refuses to start', () => {
 
   it('with settings that cannot train (both weights 0; CTC off with the blank excluded)', () => {
     const { meta, samples } = demo();
-    const mk = (settings: DistillSettings) => () => new Trainer(meta, samples, small, undefined, { teacher: modelTeacher(createModel(modelConfig(small, meta.featureDim, meta.vocab.length + 1), 1), info()), settings });
+    const mk = (settings: DistillSettings) => () =>
+      new Trainer(meta, samples, small, undefined, {
+        teacher: modelTeacher(createModel(modelConfig(small, meta.featureDim, meta.vocab.length + 1), 1), info()),
+        settings,
+      });
     expect(mk({ ...DISTILL_DEFAULTS, kdWeight: 0, ctcWeight: 0 })).toThrow('kdWeight and ctcWeight are both 0');
     expect(mk({ ...DISTILL_DEFAULTS, ctcWeight: 0 })).toThrow('ctcWeight 0 with the blank excluded from the KL leaves the blank with no training signal');
     expect(mk({ ...DISTILL_DEFAULTS, temperature: 0 })).toThrow('temperature must be a number > 0, got 0');
@@ -142,9 +184,13 @@ describe('a distillation run refuses to start', () => {
     expect(ok.info).toMatchObject({ kind: 'checkpoint', subsampling: 2, params: ok.model!.paramCount(), model: { preset: 'tcn', channels: 32 } });
     ok.dispose();
     const otherVocab = { ...meta, vocab: [...meta.vocab.slice(0, 2), 'zebra', ...meta.vocab.slice(3)] };
-    expect(() => checkpointTeacher(otherVocab, ck, tensors, { id: 'ck-1', name: 'teacher.safetensors' })).toThrow(`teacher.safetensors: the teacher's vocabulary differs from dataset '${meta.name}' (${meta.vocab.length} vs ${meta.vocab.length} tokens; first difference at class 3: '${meta.vocab[2]}' vs 'zebra')`);
+    expect(() => checkpointTeacher(otherVocab, ck, tensors, { id: 'ck-1', name: 'teacher.safetensors' })).toThrow(
+      `teacher.safetensors: the teacher's vocabulary differs from dataset '${meta.name}' (${meta.vocab.length} vs ${meta.vocab.length} tokens; first difference at class 3: '${meta.vocab[2]}' vs 'zebra')`,
+    );
     const otherNorm = { ...meta, norm: { ...meta.norm, std: meta.norm.std.map((s, i) => (i === 4 ? s * 2 : s)) } };
-    expect(() => checkpointTeacher(otherNorm, ck, tensors, { id: 'ck-1', name: 'teacher.safetensors' })).toThrow(/teacher\.safetensors: the teacher was trained with another feature normalisation than dataset '.*' \(std of dim 4: /);
+    expect(() => checkpointTeacher(otherNorm, ck, tensors, { id: 'ck-1', name: 'teacher.safetensors' })).toThrow(
+      /teacher\.safetensors: the teacher was trained with another feature normalisation than dataset '.*' \(std of dim 4: /,
+    );
   }, 60_000);
 });
 
@@ -163,7 +209,10 @@ describe('distillation runs', () => {
     await b.run();
     const { meta: ck, tensors } = decodeCheckpoint(await b.checkpoint('demo'), 'student.safetensors');
     b.dispose();
-    expect(ck.distillation).toEqual({ ...DISTILL_DEFAULTS, teacher: { kind: 'checkpoint', id: 'ck-1', name: 'teacher.safetensors', params: teacherModel.paramCount() } });
+    expect(ck.distillation).toEqual({
+      ...DISTILL_DEFAULTS,
+      teacher: { kind: 'checkpoint', id: 'ck-1', name: 'teacher.safetensors', params: teacherModel.paramCount() },
+    });
     const resumed: StepMetrics[] = [];
     const c = new Trainer(meta, samples, small, { state: resumeStateFrom(ck), tensors }, { teacher: distill().teacher, settings: ck.distillation! });
     await c.run({ onStep: (s) => void resumed.push(s) });
@@ -184,7 +233,8 @@ describe('distillation runs', () => {
     const cfg: TrainConfig = { ...small, batchSize: 4, accumulationSteps: 2, epochs: 2 }; // 32 samples: 4 steps per epoch
     const teacherModel = createModel(modelConfig({ ...cfg, channels: 16 }, meta.featureDim, meta.vocab.length + 1), 6);
     const distill = () => ({ teacher: modelTeacher(teacherModel, info(), false), settings: DISTILL_DEFAULTS });
-    const straight: StepMetrics[] = [], straightEpochs: number[] = [];
+    const straight: StepMetrics[] = [],
+      straightEpochs: number[] = [];
     const a = new Trainer(meta, samples, cfg, undefined, distill());
     await a.run({ onStep: (s) => void straight.push(s), onEpoch: (m) => void straightEpochs.push(m.trainKd!) });
     a.dispose();
@@ -194,7 +244,8 @@ describe('distillation runs', () => {
     b.dispose();
     expect(ck.training.state.position).toMatchObject({ epoch: 2, batch: 4, lossCount: 2 });
     expect(ck.training.state.position!.kdSum).toBeGreaterThan(0);
-    const resumed: StepMetrics[] = [], resumedEpochs: number[] = [];
+    const resumed: StepMetrics[] = [],
+      resumedEpochs: number[] = [];
     const c = new Trainer(meta, samples, cfg, { state: resumeStateFrom(ck), tensors }, { teacher: distill().teacher, settings: ck.distillation! });
     await c.run({ onStep: (s) => void resumed.push(s), onEpoch: (m) => void resumedEpochs.push(m.trainKd!) });
     c.dispose();
@@ -228,13 +279,22 @@ describe('distillation runs', () => {
     const rows = new Map<number, Float32Array>();
     for (const s of samples) {
       const t = batchTensors(teacherModel, makeBatch([s], meta));
-      rows.set(s.index, tf.tidy(() => tf.logSoftmax(teacherModel.apply(t, false)).dataSync() as Float32Array));
+      rows.set(
+        s.index,
+        tf.tidy(() => tf.logSoftmax(teacherModel.apply(t, false)).dataSync() as Float32Array),
+      );
       disposeBatchTensors(t);
     }
     const C = meta.vocab.length + 1;
     let reads = 0;
-    const stored = storedTeacher({ kind: 'outputs', id: 'o1', name: 'outputs' }, C, (i) => rows.get(i)!.length / C, async (idx) => (reads++, idx.map((i) => rows.get(i)!)));
-    const fromModel: StepMetrics[] = [], fromStore: StepMetrics[] = [];
+    const stored = storedTeacher(
+      { kind: 'outputs', id: 'o1', name: 'outputs' },
+      C,
+      (i) => rows.get(i)!.length / C,
+      async (idx) => (reads++, idx.map((i) => rows.get(i)!)),
+    );
+    const fromModel: StepMetrics[] = [],
+      fromStore: StepMetrics[] = [];
     const a = new Trainer(meta, samples, cfg, undefined, { teacher: modelTeacher(teacherModel, info(), false), settings: DISTILL_DEFAULTS });
     await a.run({ onStep: (s) => void fromModel.push(s) });
     const evA = await a.evaluate();
@@ -258,8 +318,14 @@ describe('distillation runs', () => {
 
   it('a tcn ×4 student checkpoint passes validation and loads into a ×4 model', async () => {
     const { meta, samples } = demo();
-    const teacher = createModel(modelConfig({ ...small, preset: 'tconv-bilstm', channels: 8, layers: 1, hidden: 8 }, meta.featureDim, meta.vocab.length + 1), 2);
-    const t = new Trainer(meta, samples, { ...small, epochs: 1, maxTrainSamples: 8, subsampling: 4 }, undefined, { teacher: modelTeacher(teacher, { ...info(), subsampling: 4 }), settings: DISTILL_DEFAULTS });
+    const teacher = createModel(
+      modelConfig({ ...small, preset: 'tconv-bilstm', channels: 8, layers: 1, hidden: 8 }, meta.featureDim, meta.vocab.length + 1),
+      2,
+    );
+    const t = new Trainer(meta, samples, { ...small, epochs: 1, maxTrainSamples: 8, subsampling: 4 }, undefined, {
+      teacher: modelTeacher(teacher, { ...info(), subsampling: 4 }),
+      settings: DISTILL_DEFAULTS,
+    });
     await t.run();
     const { meta: ck, tensors } = decodeCheckpoint(await t.checkpoint('demo'), 'student.safetensors');
     expect(ck.subsampling).toBe(4);
@@ -291,13 +357,36 @@ describe('distillation runs', () => {
     optimizer.dispose();
     expect(result.passed).toBe(true);
     // The 5 samples are the student's training set and, as copies, its validation set.
-    const set: SampleRecord[] = [...five.map((s, i) => ({ ...s, index: i })), ...five.map((s, i) => ({ ...s, id: `${s.id}-val`, split: 'val' as const, index: 5 + i }))];
-    const cfg: TrainConfig = { ...TRAIN_DEFAULTS, channels: 32, layers: 2, dropout: 0, batchSize: 5, accumulationSteps: 1, epochs: 400, lr: 3e-3, warmupEpochs: 0, decay: 'none', patience: 0, evalEvery: 5, clipNorm: 0 };
-    const t = new Trainer(meta, set, cfg, undefined, { teacher: modelTeacher(teacherModel, info()), settings: { kdWeight: 1, ctcWeight: 0, temperature: 1, excludeBlank: false } });
-    let agreement = 0, epochs = 0;
+    const set: SampleRecord[] = [
+      ...five.map((s, i) => ({ ...s, index: i })),
+      ...five.map((s, i) => ({ ...s, id: `${s.id}-val`, split: 'val' as const, index: 5 + i })),
+    ];
+    const cfg: TrainConfig = {
+      ...TRAIN_DEFAULTS,
+      channels: 32,
+      layers: 2,
+      dropout: 0,
+      batchSize: 5,
+      accumulationSteps: 1,
+      epochs: 400,
+      lr: 3e-3,
+      warmupEpochs: 0,
+      decay: 'none',
+      patience: 0,
+      evalEvery: 5,
+      clipNorm: 0,
+    };
+    const t = new Trainer(meta, set, cfg, undefined, {
+      teacher: modelTeacher(teacherModel, info()),
+      settings: { kdWeight: 1, ctcWeight: 0, temperature: 1, excludeBlank: false },
+    });
+    let agreement = 0,
+      epochs = 0;
     await t.run({ onEpoch: (m) => void ((agreement = m.agreement ?? agreement), (epochs = m.epoch)), shouldStop: () => agreement === 1 });
     const ev = await t.evaluate();
-    console.log(`[distill] overfit teacher ${result.epochs} epochs, ${result.seconds.toFixed(1)} s; student ${t.model.paramCount()} params vs teacher ${teacherModel.paramCount()}: agreement ${ev!.agreement} after ${epochs} epochs, KL ${t.state.history.at(-1)!.trainKd?.toFixed(4)}, student WER ${ev!.wer}, teacher WER ${ev!.teacherWer}`);
+    console.log(
+      `[distill] overfit teacher ${result.epochs} epochs, ${result.seconds.toFixed(1)} s; student ${t.model.paramCount()} params vs teacher ${teacherModel.paramCount()}: agreement ${ev!.agreement} after ${epochs} epochs, KL ${t.state.history.at(-1)!.trainKd?.toFixed(4)}, student WER ${ev!.wer}, teacher WER ${ev!.teacherWer}`,
+    );
     expect(ev!.agreement).toBe(1);
     expect(ev!.hyps).toEqual(ev!.teacherHyps);
     expect(ev!.teacherWer).toBe(0);

@@ -8,7 +8,9 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const B = 3, T = 7, C = 6;
+const B = 3,
+  T = 7,
+  C = 6;
 const lengths = [7, 4, 1];
 
 function logits(seed: number, scale = 2): Float64Array {
@@ -45,8 +47,10 @@ describe('kdLoss (cpu backend)', () => {
   for (const excludeBlank of [false, true]) {
     for (const tau of [1, 2.5, 8]) {
       it(`matches the float64 reference, ${excludeBlank ? 'blank excluded' : 'blank included'}, τ ${tau}`, () => {
-        const s = logits(1), t = logits(2);
-        const a = op(s, t, tau, excludeBlank), r = ref(s, t, tau, excludeBlank);
+        const s = logits(1),
+          t = logits(2);
+        const a = op(s, t, tau, excludeBlank),
+          r = ref(s, t, tau, excludeBlank);
         expect(maxDiff(a.perSample, r.perSample) / maxAbs(r.perSample)).toBeLessThan(1e-5);
         expect(Math.abs(a.mean - r.perSample.reduce((x, y) => x + y, 0) / B) / maxAbs(r.perSample)).toBeLessThan(1e-5);
         expect(maxDiff(a.grad, r.grad) / maxAbs(r.grad)).toBeLessThan(1e-5);
@@ -55,13 +59,15 @@ describe('kdLoss (cpu backend)', () => {
     }
 
     it(`the reference gradient equals central finite differences of the float64 loss (${excludeBlank ? 'blank excluded' : 'blank included'})`, () => {
-      const s = logits(3), t = logits(4);
+      const s = logits(3),
+        t = logits(4);
       const tau = 3;
       const { grad } = ref(s, t, tau, excludeBlank);
       const sum = (x: Float64Array) => ref(x, t, tau, excludeBlank).perSample.reduce((a, v) => a + v, 0);
       const eps = 1e-6;
       for (let i = 0; i < s.length; i++) {
-        const plus = s.slice(), minus = s.slice();
+        const plus = s.slice(),
+          minus = s.slice();
         plus[i] += eps;
         minus[i] -= eps;
         const fd = (sum(plus) - sum(minus)) / (2 * eps);
@@ -70,14 +76,16 @@ describe('kdLoss (cpu backend)', () => {
     });
 
     it(`the op's gradient equals central finite differences of the op (float32, ${excludeBlank ? 'blank excluded' : 'blank included'})`, () => {
-      const s = logits(5), t = logits(6);
+      const s = logits(5),
+        t = logits(6);
       const tau = 2;
       const a = op(s, t, tau, excludeBlank);
       const eps = 1e-2;
       const rng = new Rng(7);
       for (let k = 0; k < 40; k++) {
         const i = rng.int(0, s.length - 1);
-        const plus = s.slice(), minus = s.slice();
+        const plus = s.slice(),
+          minus = s.slice();
         plus[i] += eps;
         minus[i] -= eps;
         const fd = (op(plus, t, tau, excludeBlank).sum - op(minus, t, tau, excludeBlank).sum) / (2 * eps);
@@ -87,9 +95,11 @@ describe('kdLoss (cpu backend)', () => {
   }
 
   it('masked frames contribute nothing, even holding NaN or ±Inf, and get a zero gradient', () => {
-    const s = logits(8), t = logits(9);
+    const s = logits(8),
+      t = logits(9);
     const clean = op(s, t, 8, true);
-    const dirtyS = s.slice(), dirtyT = t.slice();
+    const dirtyS = s.slice(),
+      dirtyT = t.slice();
     lengths.forEach((n, b) => {
       for (let f = n; f < T; f++) {
         for (let c = 0; c < C; c++) {
@@ -99,7 +109,11 @@ describe('kdLoss (cpu backend)', () => {
       }
     });
     // garbage in the student only (teacher's padded frames finite), the teacher only, and both
-    for (const [ds, dt] of [[dirtyS, t], [s, dirtyT], [dirtyS, dirtyT]]) {
+    for (const [ds, dt] of [
+      [dirtyS, t],
+      [s, dirtyT],
+      [dirtyS, dirtyT],
+    ]) {
       const dirty = op(ds, dt, 8, true);
       expect(Array.from(dirty.perSample)).toEqual(Array.from(clean.perSample));
       expect(Array.from(dirty.grad)).toEqual(Array.from(clean.grad));
@@ -121,9 +135,11 @@ describe('kdLoss (cpu backend)', () => {
   });
 
   it('a teacher log-prob of −∞ (p = 0) adds nothing instead of NaN', () => {
-    const s = logits(12), t = logits(13);
+    const s = logits(12),
+      t = logits(13);
     t[2] = -Infinity; // sample 0, frame 0, class 2
-    const a = op(s, t, 1, false), r = ref(s, t, 1, false);
+    const a = op(s, t, 1, false),
+      r = ref(s, t, 1, false);
     expect(a.perSample.every(Number.isFinite)).toBe(true);
     expect(maxDiff(a.perSample, r.perSample) / maxAbs(r.perSample)).toBeLessThan(1e-5);
   });
@@ -138,7 +154,8 @@ describe('kdLoss (cpu backend)', () => {
   });
 
   it('logits and log-probs of the same teacher give the same loss (softmax ignores a per-frame shift)', () => {
-    const s = logits(15), t = logits(16);
+    const s = logits(15),
+      t = logits(16);
     const logProbs = t.slice();
     for (let i = 0; i < B * T; i++) {
       const row = t.subarray(i * C, (i + 1) * C);
@@ -146,7 +163,8 @@ describe('kdLoss (cpu backend)', () => {
       for (let c = 0; c < C; c++) logProbs[i * C + c] = row[c] - lse;
     }
     for (const excludeBlank of [false, true]) {
-      const a = op(s, t, 8, excludeBlank), b = op(s, logProbs, 8, excludeBlank);
+      const a = op(s, t, 8, excludeBlank),
+        b = op(s, logProbs, 8, excludeBlank);
       expect(maxDiff(a.perSample, b.perSample)).toBeLessThan(1e-5 * maxAbs(a.perSample));
     }
   });
@@ -164,10 +182,12 @@ describe('kdLoss (cpu backend)', () => {
         }
         return x;
       };
-      const s = center(logits(17, 1)), t = center(logits(18, 1));
+      const s = center(logits(17, 1)),
+        t = center(logits(18, 1));
       const tau = 1000;
       const r = ref(s, t, tau, excludeBlank);
-      const gradLimit = new Float64Array(B * T * C), lossLimit = new Float64Array(B);
+      const gradLimit = new Float64Array(B * T * C),
+        lossLimit = new Float64Array(B);
       lengths.forEach((n, b) => {
         for (let f = 0; f < n; f++) {
           for (let c = 0; c < C; c++) {
@@ -191,8 +211,10 @@ describe('kdLoss (cpu backend)', () => {
   });
 
   it('refuses mismatched shapes and a non-positive temperature, and leaks no tensors', () => {
-    const s = tf.zeros([2, 3, 4]) as tf.Tensor3D, t = tf.zeros([2, 4, 4]) as tf.Tensor3D, m = maskOf([3, 2], 3);
-    expect(() => kdLoss(s, t, m, { temperature: 8, excludeBlank: true })).toThrow('kdLoss: teacher shape [2,4,4] differs from the student\'s [2,3,4]');
+    const s = tf.zeros([2, 3, 4]) as tf.Tensor3D,
+      t = tf.zeros([2, 4, 4]) as tf.Tensor3D,
+      m = maskOf([3, 2], 3);
+    expect(() => kdLoss(s, t, m, { temperature: 8, excludeBlank: true })).toThrow("kdLoss: teacher shape [2,4,4] differs from the student's [2,3,4]");
     expect(() => kdLoss(s, s, m, { temperature: 0, excludeBlank: true })).toThrow(/temperature must be a positive number, got 0/);
     const before = tf.memory().numTensors;
     const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => kdLoss(x as tf.Tensor3D, s, m, { temperature: 8, excludeBlank: true }) as tf.Scalar)(s);

@@ -33,7 +33,8 @@ export function kdLossReference(r: KdReferenceInput): { perSample: Float64Array;
     if (n <= 0) continue;
     for (let t = 0; t < n; t++) {
       const o = (b * T + t) * C;
-      const P = softmax(r.teacher, o), Q = softmax(r.student, o);
+      const P = softmax(r.teacher, o),
+        Q = softmax(r.student, o);
       let kl = 0;
       kept.forEach((_, k) => {
         if (P.p[k] > 0) kl += P.p[k] * (P.logp[k] - Q.logp[k]);

@@ -52,4 +52,3 @@ export function distillSettingsProblems(s: DistillSettings): string[] {
   }
   return out;
 }
-

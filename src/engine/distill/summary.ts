@@ -23,7 +23,13 @@ export async function distillationSummary(trainer: Trainer): Promise<DistillSumm
   return {
     samples: ev.hyps.length,
     agreement: ev.agreement,
-    student: { preset: trainer.model.config.preset, subsampling: trainer.model.subsampling, params: trainer.model.paramCount(), valWer: ev.wer, msPerSample: await trainer.inferenceMsPerSample() },
+    student: {
+      preset: trainer.model.config.preset,
+      subsampling: trainer.model.subsampling,
+      params: trainer.model.paramCount(),
+      valWer: ev.wer,
+      msPerSample: await trainer.inferenceMsPerSample(),
+    },
     teacher: {
       info: { ...d.teacher.info },
       params: teacherModel ? teacherModel.paramCount() : (d.teacher.info.params ?? null),

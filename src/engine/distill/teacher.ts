@@ -50,18 +50,29 @@ export function modelTeacher(model: SequenceModel, info: TeacherInfo, ownsModel 
  * A stored checkpoint of this dataset as the teacher: same vocabulary and feature dim, same
  * normalisation (the student's batch is normalised with the dataset's statistics).
  */
-export function checkpointTeacher(dataset: DatasetMeta, ck: CheckpointMeta, tensors: Record<string, StTensor>, info: Omit<TeacherInfo, 'kind' | 'model' | 'subsampling' | 'params'>, file = info.name): TeacherSource<null> {
+export function checkpointTeacher(
+  dataset: DatasetMeta,
+  ck: CheckpointMeta,
+  tensors: Record<string, StTensor>,
+  info: Omit<TeacherInfo, 'kind' | 'model' | 'subsampling' | 'params'>,
+  file = info.name,
+): TeacherSource<null> {
   const cfg = parseModelConfig(ck.model, file);
   if (ck.vocab.length !== dataset.vocab.length || ck.vocab.some((t, i) => t !== dataset.vocab[i])) {
     const i = ck.vocab.findIndex((t, j) => t !== dataset.vocab[j]);
-    throw new Error(`${file}: the teacher's vocabulary differs from dataset '${dataset.name}' (${ck.vocab.length} vs ${dataset.vocab.length} tokens${i >= 0 ? `; first difference at class ${i + 1}: '${ck.vocab[i]}' vs '${dataset.vocab[i] ?? '(none)'}'` : ''})`);
+    throw new Error(
+      `${file}: the teacher's vocabulary differs from dataset '${dataset.name}' (${ck.vocab.length} vs ${dataset.vocab.length} tokens${i >= 0 ? `; first difference at class ${i + 1}: '${ck.vocab[i]}' vs '${dataset.vocab[i] ?? '(none)'}'` : ''})`,
+    );
   }
-  if (cfg.featureDim !== dataset.featureDim) throw new Error(`${file}: the teacher reads ${cfg.featureDim} feature dims, dataset '${dataset.name}' has ${dataset.featureDim}`);
+  if (cfg.featureDim !== dataset.featureDim)
+    throw new Error(`${file}: the teacher reads ${cfg.featureDim} feature dims, dataset '${dataset.name}' has ${dataset.featureDim}`);
   const norm = ck.normalisation;
   for (const key of ['mean', 'std'] as const) {
     const d = norm?.[key]?.findIndex((v, i) => Math.abs(v - dataset.norm[key][i]) > 1e-6 * Math.max(1, Math.abs(v)));
     if (!norm?.[key] || norm[key].length !== dataset.norm[key].length || (d !== undefined && d >= 0)) {
-      throw new Error(`${file}: the teacher was trained with another feature normalisation than dataset '${dataset.name}' (${key}${d !== undefined && d >= 0 ? ` of dim ${d}: ${norm[key][d]} vs ${dataset.norm[key][d]}` : ' missing or of another length'}); use a checkpoint of this dataset`);
+      throw new Error(
+        `${file}: the teacher was trained with another feature normalisation than dataset '${dataset.name}' (${key}${d !== undefined && d >= 0 ? ` of dim ${d}: ${norm[key][d]} vs ${dataset.norm[key][d]}` : ' missing or of another length'}); use a checkpoint of this dataset`,
+      );
     }
   }
   const model = createModel({ ...cfg, dropout: 0 }, 1);
@@ -114,7 +125,12 @@ export function storedTeacher(
  * Why this teacher cannot teach this student on these samples (empty when it can): class count,
  * samples it has no outputs for, and samples whose frames differ from the student's output frames.
  */
-export function teacherProblems(teacher: TeacherSource, student: { outLength(frames: number): number; config: { numClasses: number } }, samples: SampleInfo[], show = 8): string[] {
+export function teacherProblems(
+  teacher: TeacherSource,
+  student: { outLength(frames: number): number; config: { numClasses: number } },
+  samples: SampleInfo[],
+  show = 8,
+): string[] {
   const out: string[] = [];
   if (teacher.numClasses !== student.config.numClasses) {
     out.push(`the teacher '${teacher.info.name}' has ${teacher.numClasses} output classes, the student ${student.config.numClasses} (blank + vocabulary)`);
@@ -132,9 +148,14 @@ export function teacherProblems(teacher: TeacherSource, student: { outLength(fra
     }
   }
   const more = (n: number) => (n > show ? `, and ${n - show} more` : '');
-  if (missing.length) out.push(`the teacher '${teacher.info.name}' has no outputs for ${missing.length} of ${samples.length} samples: ${missing.slice(0, show).join(', ')}${more(missing.length)}`);
+  if (missing.length)
+    out.push(
+      `the teacher '${teacher.info.name}' has no outputs for ${missing.length} of ${samples.length} samples: ${missing.slice(0, show).join(', ')}${more(missing.length)}`,
+    );
   if (differCount) {
-    out.push(`teacher frames differ from the student's output frames for ${differCount} of ${samples.length} samples: ${differ.join(', ')}${more(differCount)} — choose a student with the teacher's time subsampling (×${teacher.info.subsampling ?? '?'})`);
+    out.push(
+      `teacher frames differ from the student's output frames for ${differCount} of ${samples.length} samples: ${differ.join(', ')}${more(differCount)} — choose a student with the teacher's time subsampling (×${teacher.info.subsampling ?? '?'})`,
+    );
   }
   return out;
 }

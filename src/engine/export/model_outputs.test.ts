@@ -30,9 +30,21 @@ describe('export model outputs → import → diagnostics from outputs', () => {
     const live = await diagnose(model, meta, samples, { ...DIAGNOSE_DEFAULTS, overfit: null, trainedSteps: 0, modelSource: 'fresh', backend: 'cpu' });
 
     const val = samples.filter((s) => s.split === 'val');
-    const w = new OutputsZipWriter({ classes: ['<blank>', ...meta.vocab], blank: 0, subsampling: model.subsampling, frameShiftMs: null, model: 'ctc-lab tcn (fresh)' });
+    const w = new OutputsZipWriter({
+      classes: ['<blank>', ...meta.vocab],
+      blank: 0,
+      subsampling: model.subsampling,
+      frameShiftMs: null,
+      model: 'ctc-lab tcn (fresh)',
+    });
     const before = tf.memory().numTensors;
-    for await (const o of modelLogProbs(model, meta, memorySource(samples), val.map((s) => s.index))) w.add({ ...o, split: o.split });
+    for await (const o of modelLogProbs(
+      model,
+      meta,
+      memorySource(samples),
+      val.map((s) => s.index),
+    ))
+      w.add({ ...o, split: o.split });
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
     const imported = await prepareOutputsImport([{ path: 'export.zip', blob: w.finish() }], 'export');

@@ -21,14 +21,24 @@ export interface SampleLogProbs {
   logProbs: Float32Array; // [T', C]
 }
 
-export async function* modelLogProbs(model: SequenceModel, meta: DatasetMeta, source: SampleSource, indices: number[], batchSize = 16): AsyncGenerator<SampleLogProbs> {
+export async function* modelLogProbs(
+  model: SequenceModel,
+  meta: DatasetMeta,
+  source: SampleSource,
+  indices: number[],
+  batchSize = 16,
+): AsyncGenerator<SampleLogProbs> {
   const C = model.config.numClasses;
   const index = tokenIndex(meta.vocab);
   for (let i = 0; i < indices.length; i += batchSize) {
     const samples = await source.load(indices.slice(i, i + batchSize));
     // Labels are not needed: a placeholder transcript keeps out-of-vocabulary val/test tokens from
     // stopping the batch assembly.
-    const b = makeBatch(samples.map((s) => ({ ...s, text: meta.vocab[0] })), meta, index);
+    const b = makeBatch(
+      samples.map((s) => ({ ...s, text: meta.vocab[0] })),
+      meta,
+      index,
+    );
     const t = batchTensors(model, b);
     const lpT = tf.tidy(() => tf.logSoftmax(model.apply(t, false)));
     const lp = (await lpT.data()) as Float32Array;
@@ -36,8 +46,17 @@ export async function* modelLogProbs(model: SequenceModel, meta: DatasetMeta, so
     disposeBatchTensors(t);
     throwOnGpuErrors('model outputs');
     for (let k = 0; k < samples.length; k++) {
-      const s = samples[k], n = t.outLens[k];
-      yield { index: s.index, id: s.id, text: s.text, split: s.split, frames: s.frames, outFrames: n, logProbs: lp.slice(k * t.Tout * C, (k * t.Tout + n) * C) };
+      const s = samples[k],
+        n = t.outLens[k];
+      yield {
+        index: s.index,
+        id: s.id,
+        text: s.text,
+        split: s.split,
+        frames: s.frames,
+        outFrames: n,
+        logProbs: lp.slice(k * t.Tout * C, (k * t.Tout + n) * C),
+      };
     }
   }
 }

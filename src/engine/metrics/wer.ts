@@ -26,7 +26,10 @@ export function errorRate<T>(refs: T[][], hyps: T[][]): ErrorCounts & { rate: nu
   const tot = { S: 0, D: 0, I: 0, N: 0 };
   refs.forEach((r, k) => {
     const c = editCounts(r, hyps[k]);
-    tot.S += c.S; tot.D += c.D; tot.I += c.I; tot.N += c.N;
+    tot.S += c.S;
+    tot.D += c.D;
+    tot.I += c.I;
+    tot.N += c.N;
   });
   return { ...tot, rate: tot.N === 0 ? (tot.I > 0 ? 1 : 0) : (tot.S + tot.D + tot.I) / tot.N };
 }
@@ -39,5 +42,8 @@ export function wer(refs: string[], hyps: string[]) {
 
 /** CER over characters (spaces between tokens count as characters, as usual). */
 export function cer(refs: string[], hyps: string[]) {
-  return errorRate(refs.map((s) => [...s.trim()]), hyps.map((s) => [...s.trim()]));
+  return errorRate(
+    refs.map((s) => [...s.trim()]),
+    hyps.map((s) => [...s.trim()]),
+  );
 }

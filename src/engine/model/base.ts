@@ -51,7 +51,10 @@ export abstract class ParamModel {
 /** Uniform(-limit, limit) tensors drawn from `rng` in row-major order. */
 export function uniformInit(rng: Rng): (shape: number[], limit: number) => tf.Tensor {
   return (shape, limit) =>
-    tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (2 * rng.next() - 1) * limit), shape);
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (2 * rng.next() - 1) * limit),
+      shape,
+    );
 }
 
 /** [B, T, 1] float mask, 1 on each sample's first lengths[b] frames (built on the CPU: no GPU read). */

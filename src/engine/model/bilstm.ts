@@ -179,7 +179,10 @@ export function bilstmFused(h: tf.Tensor3D, w: BilstmWeights, lens: readonly num
     // [2, Cin, 4H] → [Cin, 2·4H]: one matmul gives both directions' projections, [B, T, 2, 4H].
     const wIh = tf.reshape(tf.transpose(w.wIh, [1, 0, 2]), [Cin, 8 * H]);
     const gx = tf.add(tf.matMul(tf.reshape(h, [B * T, Cin]), wIh), tf.reshape(w.bias, [8 * H])) as tf.Tensor2D;
-    const n = tf.tensor1d(Int32Array.from(lens, (x) => Math.max(0, Math.min(T, x))), 'int32');
+    const n = tf.tensor1d(
+      Int32Array.from(lens, (x) => Math.max(0, Math.min(T, x))),
+      'int32',
+    );
     return lstmRecurrence(gx, w.wHh, n);
   });
 }

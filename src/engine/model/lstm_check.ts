@@ -37,7 +37,8 @@ export interface LstmCheckResult {
 }
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0, e = 0;
+  let m = 0,
+    e = 0;
   for (let i = 0; i < b.length; i++) {
     m = Math.max(m, Math.abs(b[i]));
     e = Math.max(e, Number.isNaN(a[i]) ? Infinity : Math.abs(a[i] - b[i]));
@@ -58,7 +59,11 @@ export async function checkLstmCase(c: LstmCheckCase): Promise<LstmCheckResult> 
   const { Cin, H, lens } = c;
   const B = lens.length;
   const T = c.padTo ?? Math.max(...lens);
-  const rand = (shape: number[], scale: number) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()), shape);
+  const rand = (shape: number[], scale: number) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()),
+      shape,
+    );
   // Input zero beyond each sample's end, as the model feeds it.
   const xData = new Float32Array(B * T * Cin);
   lens.forEach((n, b) => {
@@ -78,7 +83,9 @@ export async function checkLstmCase(c: LstmCheckCase): Promise<LstmCheckResult> 
   const { state: S, dstate: D } = lstmLayout(B, T, H);
   const poisonS = tf.fill([S.size], NaN);
   const poisonD = tf.fill([D.size], NaN);
-  const gx = tf.tidy(() => tf.add(tf.matMul(tf.reshape(x, [B * T, Cin]), tf.reshape(tf.transpose(w.wIh, [1, 0, 2]), [Cin, 8 * H])), tf.reshape(w.bias, [8 * H])));
+  const gx = tf.tidy(() =>
+    tf.add(tf.matMul(tf.reshape(x, [B * T, Cin]), tf.reshape(tf.transpose(w.wIh, [1, 0, 2]), [Cin, 8 * H])), tf.reshape(w.bias, [8 * H])),
+  );
   const n = tf.tensor1d(lens, 'int32');
   const whhT = tf.transpose(w.wHh, [0, 2, 1]);
   runLstmForward(be, gx, w.wHh, n, poisonS);
@@ -108,7 +115,14 @@ export async function checkLstmCase(c: LstmCheckCase): Promise<LstmCheckResult> 
   // 3. Each sample alone, padded to T + 3 frames.
   let aloneMaxDiff = 0;
   for (let b = 0; b < B; b++) {
-    const xb = tf.tidy(() => tf.pad(tf.slice(x, [b, 0, 0], [1, lens[b], Cin]), [[0, 0], [0, T + 3 - lens[b]], [0, 0]]) as tf.Tensor3D);
+    const xb = tf.tidy(
+      () =>
+        tf.pad(tf.slice(x, [b, 0, 0], [1, lens[b], Cin]), [
+          [0, 0],
+          [0, T + 3 - lens[b]],
+          [0, 0],
+        ]) as tf.Tensor3D,
+    );
     const yb = bilstmFused(xb, w, [lens[b]]);
     const alone = await yb.data();
     tf.dispose([xb, yb]);

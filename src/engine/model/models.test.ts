@@ -77,7 +77,14 @@ function logits(model: SequenceModel, input: ModelInput, training = false, seed 
 function randomize(model: SequenceModel, seed: number): void {
   const rng = new Rng(seed);
   for (const v of model.params.values()) {
-    tf.tidy(() => v.assign(tf.tensor(Float32Array.from({ length: v.size }, () => 0.3 * rng.normal()), v.shape)));
+    tf.tidy(() =>
+      v.assign(
+        tf.tensor(
+          Float32Array.from({ length: v.size }, () => 0.3 * rng.normal()),
+          v.shape,
+        ),
+      ),
+    );
   }
 }
 
@@ -133,7 +140,10 @@ describe.each(PRESET_NAMES)('preset %s (cpu backend)', (preset) => {
     const input = batch(model, features([11, 6, 9], 7));
     const rng = new Rng(8);
     const Tout = input.mask.shape[1];
-    const weights = tf.tensor3d(Float32Array.from({ length: 3 * Tout * V }, () => rng.normal()), [3, Tout, V]);
+    const weights = tf.tensor3d(
+      Float32Array.from({ length: 3 * Tout * V }, () => rng.normal()),
+      [3, Tout, V],
+    );
     // A linear readout of the logits on real frames (smooth, so central differences are accurate).
     const loss = () => tf.sum(tf.mul(tf.mul(model.apply(input, false), weights), input.mask)) as tf.Scalar;
     const { value, grads } = tf.variableGrads(loss, [...model.params.values()]);
@@ -142,11 +152,19 @@ describe.each(PRESET_NAMES)('preset %s (cpu backend)', (preset) => {
     for (const [name, g] of byName) {
       const a = g.dataSync();
       expect(a.every(Number.isFinite), `${name} finite`).toBe(true);
-      expect(a.some((x) => x !== 0), `${name} nonzero`).toBe(true);
+      expect(
+        a.some((x) => x !== 0),
+        `${name} nonzero`,
+      ).toBe(true);
     }
     const eps = 1e-2;
     const lossAt = () => tf.tidy(() => loss().dataSync()[0]);
-    const checks = preset === 'tcn' ? ['model.subsample.weight', 'model.blocks.1.weight', 'model.head.weight'] : preset === 'tconv-bilstm' ? ['model.conv.0.weight', 'model.lstm.0.w_hh', 'model.lstm.1.w_ih', 'model.lstm.1.bias'] : ['model.subsample.0.weight', 'model.layers.0.attn.qkv.weight', 'model.layers.1.ff.1.weight', 'model.layers.0.ln1.gamma'];
+    const checks =
+      preset === 'tcn'
+        ? ['model.subsample.weight', 'model.blocks.1.weight', 'model.head.weight']
+        : preset === 'tconv-bilstm'
+          ? ['model.conv.0.weight', 'model.lstm.0.w_hh', 'model.lstm.1.w_ih', 'model.lstm.1.bias']
+          : ['model.subsample.0.weight', 'model.layers.0.attn.qkv.weight', 'model.layers.1.ff.1.weight', 'model.layers.0.ln1.gamma'];
     for (const name of checks) {
       const v = model.params.get(name)!;
       const g = byName.get(name)!.dataSync();
@@ -255,7 +273,7 @@ describe('tconv-bilstm', () => {
     model.dispose();
   });
 
-  it('gradients flow through a batch whose longest sample has one output frame (T\' = 1)', () => {
+  it("gradients flow through a batch whose longest sample has one output frame (T' = 1)", () => {
     const model = createModel(config('tconv-bilstm'), 24);
     randomize(model, 25);
     const input = batch(model, features([4, 3], 26));
@@ -265,7 +283,10 @@ describe('tconv-bilstm', () => {
     for (const [name, v] of model.params) {
       const g = grads[v.name].dataSync();
       expect(g.every(Number.isFinite), name).toBe(true);
-      expect(g.some((x) => x !== 0), name).toBe(!name.endsWith('w_hh'));
+      expect(
+        g.some((x) => x !== 0),
+        name,
+      ).toBe(!name.endsWith('w_hh'));
     }
     tf.dispose([value, ...Object.values(grads)]);
     disposeInput(input);
@@ -300,7 +321,10 @@ describe('registry', () => {
       model.dispose();
     }
     expect(() => parseModelConfig({ preset: 'rnn' }, 'c.json')).toThrow(/preset 'rnn' is unknown/);
-    const { hidden: _, ...noHidden } = modelConfig({ preset: 'tconv-bilstm', ...PRESET_DEFAULTS['tconv-bilstm'], dropout: 0 }, F, V) as Extract<ModelConfig, { preset: 'tconv-bilstm' }>;
+    const { hidden: _, ...noHidden } = modelConfig({ preset: 'tconv-bilstm', ...PRESET_DEFAULTS['tconv-bilstm'], dropout: 0 }, F, V) as Extract<
+      ModelConfig,
+      { preset: 'tconv-bilstm' }
+    >;
     expect(() => parseModelConfig(noHidden, 'c.json')).toThrow('c.json: model config has no field hidden');
     expect(() => createModel({ preset: 'transformer', featureDim: F, numClasses: V, channels: 10, layers: 1, heads: 4, dropout: 0 }, 1)).toThrow(/divisible/);
   });
@@ -327,7 +351,7 @@ async function measuredFlops(model: SequenceModel, T: number): Promise<number> {
     if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul') {
       const a = k.inputShapes[0] as number[];
       const m = out[out.length - 2];
-      macs += size(out) * (a[a.length - 1] * a[a.length - 2]) / m; // × the contracted dim
+      macs += (size(out) * (a[a.length - 1] * a[a.length - 2])) / m; // × the contracted dim
     } else if (k.name === 'Conv2D') {
       const filter = k.inputShapes[1] as number[]; // [kh, kw, inC, outC]
       macs += size(out) * (size(filter) / filter[3]);
@@ -339,7 +363,7 @@ async function measuredFlops(model: SequenceModel, T: number): Promise<number> {
 describe('tcn with time subsampling ×4', () => {
   const cfg4 = (dropout = 0) => modelConfig({ preset: 'tcn', ...TINY.tcn, dropout, subsampling: 4 }, F, V);
 
-  it('T\' = ceil(T/4) for every length, and the knobs, registry and model agree on the factor', () => {
+  it("T' = ceil(T/4) for every length, and the knobs, registry and model agree on the factor", () => {
     const model = createModel(cfg4(), 1);
     expect(model.subsampling).toBe(4);
     expect(subsamplingOf({ preset: 'tcn', subsampling: 4 })).toBe(4);
@@ -355,10 +379,12 @@ describe('tcn with time subsampling ×4', () => {
     model.dispose();
   });
 
-  it('adds only model.subsample2.{weight,bias}: every other name and shape is the ×2 model\'s', async () => {
-    const m2 = createModel(config('tcn'), 1), m4 = createModel(cfg4(), 1);
+  it("adds only model.subsample2.{weight,bias}: every other name and shape is the ×2 model's", async () => {
+    const m2 = createModel(config('tcn'), 1),
+      m4 = createModel(cfg4(), 1);
     const shapes = (m: SequenceModel) => new Map([...m.params].map(([k, v]) => [k, v.shape]));
-    const s2 = shapes(m2), s4 = shapes(m4);
+    const s2 = shapes(m2),
+      s4 = shapes(m4);
     expect([...s4.keys()].filter((k) => !s2.has(k))).toEqual(['model.subsample2.weight', 'model.subsample2.bias']);
     for (const [k, s] of s2) expect(s4.get(k)).toEqual(s);
     expect(m4.paramCount()).toBe(expectedParams('tcn') + 3 * 8 * 8 + 8);
@@ -406,14 +432,20 @@ describe('tcn with time subsampling ×4', () => {
     const input = batch(model, features([11, 6, 9], 7));
     const rng = new Rng(8);
     const Tout = input.mask.shape[1];
-    const weights = tf.tensor3d(Float32Array.from({ length: 3 * Tout * V }, () => rng.normal()), [3, Tout, V]);
+    const weights = tf.tensor3d(
+      Float32Array.from({ length: 3 * Tout * V }, () => rng.normal()),
+      [3, Tout, V],
+    );
     const loss = () => tf.sum(tf.mul(tf.mul(model.apply(input, false), weights), input.mask)) as tf.Scalar;
     const { value, grads } = tf.variableGrads(loss, [...model.params.values()]);
     value.dispose();
     for (const name of ['model.subsample.weight', 'model.subsample2.weight', 'model.subsample2.bias']) {
       const v = model.params.get(name)!;
       const g = grads[v.name].dataSync();
-      expect(g.some((x) => x !== 0), `${name} nonzero`).toBe(true);
+      expect(
+        g.some((x) => x !== 0),
+        `${name} nonzero`,
+      ).toBe(true);
       const w0 = v.dataSync().slice();
       const i = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]))[0];
       const at = (delta: number) => {

@@ -36,9 +36,24 @@ export function presetSize(preset: Preset): Omit<ArchKnobs, 'preset' | 'dropout'
 }
 
 /** The form's knobs from a stored model config (a checkpoint's), preset defaults for what it lacks. */
-export function knobsOf(c: { preset: Preset; dropout: number; channels?: number; layers?: number; hidden?: number; heads?: number; subsampling?: number }): ArchKnobs {
+export function knobsOf(c: {
+  preset: Preset;
+  dropout: number;
+  channels?: number;
+  layers?: number;
+  hidden?: number;
+  heads?: number;
+  subsampling?: number;
+}): ArchKnobs {
   const d = presetSize(c.preset);
-  const k: ArchKnobs = { preset: c.preset, channels: c.channels ?? d.channels, layers: c.layers ?? d.layers, hidden: c.hidden ?? d.hidden, heads: c.heads ?? d.heads, dropout: c.dropout };
+  const k: ArchKnobs = {
+    preset: c.preset,
+    channels: c.channels ?? d.channels,
+    layers: c.layers ?? d.layers,
+    hidden: c.hidden ?? d.hidden,
+    heads: c.heads ?? d.heads,
+    dropout: c.dropout,
+  };
   if (c.preset === 'tcn' && c.subsampling === 4) k.subsampling = 4;
   return k;
 }

@@ -44,7 +44,8 @@ export function parseModelConfig(raw: unknown, file: string): ModelConfig {
     if (!(k in c) && !(k in (OPTIONAL_FIELDS[preset] ?? {}))) throw new Error(`${file}: model config has no field ${k} (needed by preset ${preset})`);
   }
   for (const [k, v] of Object.entries(c)) {
-    if (k !== 'preset' && (typeof v !== 'number' || !Number.isFinite(v))) throw new Error(`${file}: model config field ${k} is ${JSON.stringify(v)}, expected a number`);
+    if (k !== 'preset' && (typeof v !== 'number' || !Number.isFinite(v)))
+      throw new Error(`${file}: model config field ${k} is ${JSON.stringify(v)}, expected a number`);
   }
   if (preset === 'tcn' && 'subsampling' in c && c.subsampling !== 2 && c.subsampling !== 4) {
     throw new Error(`${file}: model config field subsampling is ${String(c.subsampling)}, expected 2 or 4 (tcn)`);

@@ -24,7 +24,9 @@ export function paramShapes(config: ModelConfig): ParamShapes {
       const { channels: C, layers, hidden: H } = config;
       [F, C].forEach((cin, i) => s.set(`model.conv.${i}.weight`, [5, cin, C]).set(`model.conv.${i}.bias`, [C]));
       for (let l = 0; l < layers; l++) {
-        s.set(`model.lstm.${l}.w_ih`, [2, l === 0 ? C : 2 * H, 4 * H]).set(`model.lstm.${l}.w_hh`, [2, H, 4 * H]).set(`model.lstm.${l}.bias`, [2, 4 * H]);
+        s.set(`model.lstm.${l}.w_ih`, [2, l === 0 ? C : 2 * H, 4 * H])
+          .set(`model.lstm.${l}.w_hh`, [2, H, 4 * H])
+          .set(`model.lstm.${l}.bias`, [2, 4 * H]);
       }
       s.set('model.head.weight', [2 * H, V]).set('model.head.bias', [V]);
       break;

@@ -38,7 +38,11 @@ export function dilatedConv1d(x: tf.Tensor3D, w: tf.Tensor3D, dilation: number):
     const [B, T, C] = x.shape;
     const [K, , Cout] = w.shape;
     const half = ((K - 1) / 2) * dilation;
-    const padded = tf.pad(x, [[0, 0], [half, half], [0, 0]]);
+    const padded = tf.pad(x, [
+      [0, 0],
+      [half, half],
+      [0, 0],
+    ]);
     const taps = Array.from({ length: K }, (_, j) => tf.slice(padded, [0, j * dilation, 0], [B, T, C]));
     const cols = tf.reshape(tf.concat(taps, 2), [B * T, K * C]);
     return tf.reshape(tf.matMul(cols, tf.reshape(w, [K * C, Cout])), [B, T, Cout]) as tf.Tensor3D;
@@ -97,11 +101,31 @@ export class TcnModel extends ParamModel implements SequenceModel {
       // depended on which batch it was in (found by the accumulation test).
       const half = (this.config.kernel - 1) / 2;
       const stride2 = (t: tf.Tensor3D, name: string) =>
-        tf.relu(tf.add(tf.conv1d(tf.pad(t, [[0, 0], [half, half], [0, 0]]), this.p(`${name}.weight`) as tf.Tensor3D, 2, 'valid'), this.p(`${name}.bias`))) as tf.Tensor3D;
+        tf.relu(
+          tf.add(
+            tf.conv1d(
+              tf.pad(t, [
+                [0, 0],
+                [half, half],
+                [0, 0],
+              ]),
+              this.p(`${name}.weight`) as tf.Tensor3D,
+              2,
+              'valid',
+            ),
+            this.p(`${name}.bias`),
+          ),
+        ) as tf.Tensor3D;
       let h = stride2(x, 'model.subsample');
       if (this.subsampling === 4) {
         // Mask at the half rate first: the second conv must read zeros past each sample's end.
-        h = tf.mul(h, lengthMask(Array.from(frames, (n) => Math.ceil(n / 2)), h.shape[1])) as tf.Tensor3D;
+        h = tf.mul(
+          h,
+          lengthMask(
+            Array.from(frames, (n) => Math.ceil(n / 2)),
+            h.shape[1],
+          ),
+        ) as tf.Tensor3D;
         h = stride2(h, 'model.subsample2');
       }
       h = tf.mul(h, mask) as tf.Tensor3D;

@@ -38,7 +38,14 @@ const KERNEL = 5;
 /** 2× max-pool over time with ceil: an odd length is padded with one zero frame. */
 function maxPool2(h: tf.Tensor3D): tf.Tensor3D {
   const [B, T, C] = h.shape;
-  const even = T % 2 ? tf.pad(h, [[0, 0], [0, 1], [0, 0]]) : h;
+  const even =
+    T % 2
+      ? tf.pad(h, [
+          [0, 0],
+          [0, 1],
+          [0, 0],
+        ])
+      : h;
   return tf.max(tf.reshape(even, [B, Math.ceil(T / 2), 2, C]), 2);
 }
 
@@ -93,7 +100,11 @@ export class TconvBilstmModel extends ParamModel implements SequenceModel {
       let lens = Array.from(frames);
       let h: tf.Tensor3D = x;
       for (let i = 0; i < 2; i++) {
-        const xp = tf.pad(h, [[0, 0], [half, half], [0, 0]]);
+        const xp = tf.pad(h, [
+          [0, 0],
+          [half, half],
+          [0, 0],
+        ]);
         const y = tf.relu(tf.add(tf.conv1d(xp, this.p(`model.conv.${i}.weight`) as tf.Tensor3D, 1, 'valid'), this.p(`model.conv.${i}.bias`)));
         h = maxPool2(tf.mul(y, lengthMask(lens, h.shape[1])));
         lens = lens.map((n) => Math.ceil(n / 2));

@@ -105,10 +105,25 @@ export class TransformerModel extends ParamModel implements SequenceModel {
 
       // Explicit pad 1 + 'valid' stride-2 convs: T → ceil(T/2), grid anchored at frame 0 (see tcn).
       const half = Math.ceil(x.shape[1] / 2);
-      const masks = [lengthMask(Array.from(frames, (n) => Math.ceil(n / 2)), half), mask];
+      const masks = [
+        lengthMask(
+          Array.from(frames, (n) => Math.ceil(n / 2)),
+          half,
+        ),
+        mask,
+      ];
       let h: tf.Tensor3D = x;
       for (let i = 0; i < 2; i++) {
-        const y = tf.conv1d(tf.pad(h, [[0, 0], [1, 1], [0, 0]]), this.p(`model.subsample.${i}.weight`) as tf.Tensor3D, 2, 'valid');
+        const y = tf.conv1d(
+          tf.pad(h, [
+            [0, 0],
+            [1, 1],
+            [0, 0],
+          ]),
+          this.p(`model.subsample.${i}.weight`) as tf.Tensor3D,
+          2,
+          'valid',
+        );
         h = tf.mul(tf.relu(tf.add(y, this.p(`model.subsample.${i}.bias`))), masks[i]);
       }
       const [B, T] = h.shape;

@@ -24,7 +24,8 @@ describe('optimisers against hand-computed steps', () => {
     opt.apply(p, { w: tf.tensor1d([0.25, -1]) });
     // w0: m = 0.9*0.05 + 0.1*0.25 = 0.07; v = 0.999*0.00025 + 0.001*0.0625 = 0.00031225
     // mhat = 0.07/0.19; vhat = 0.00031225/0.001999; update = mhat/(sqrt(vhat)+1e-8)
-    const mhat = 0.07 / (1 - 0.81), vhat = 0.00031225 / (1 - 0.999 ** 2);
+    const mhat = 0.07 / (1 - 0.81),
+      vhat = 0.00031225 / (1 - 0.999 ** 2);
     expect(read(p)[0]).toBeCloseTo(0.9 - 0.1 * (mhat / (Math.sqrt(vhat) + 1e-8)), 5);
   });
   it('AdamW: decoupled weight decay lr * wd * p, independent of the gradient scale', () => {

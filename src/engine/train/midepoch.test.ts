@@ -24,12 +24,25 @@ function demo(): { meta: DatasetMeta; samples: SampleRecord[] } {
 }
 
 // 32 samples in micro-batches of 4 → 8 micro-batches per epoch; with accumulation 2, 4 steps.
-const small: TrainConfig = { ...TRAIN_DEFAULTS, channels: 16, layers: 1, dropout: 0.2, batchSize: 4, accumulationSteps: 2, epochs: 2, lr: 2e-3, warmupEpochs: 1, patience: 0, maxTrainSamples: 32 };
+const small: TrainConfig = {
+  ...TRAIN_DEFAULTS,
+  channels: 16,
+  layers: 1,
+  dropout: 0.2,
+  batchSize: 4,
+  accumulationSteps: 2,
+  epochs: 2,
+  lr: 2e-3,
+  warmupEpochs: 1,
+  patience: 0,
+  maxTrainSamples: 32,
+};
 
 /** Trains `cfg` uninterrupted, then again stopped after `stopAt` steps, resumed from that checkpoint; returns both. */
 async function interrupted(cfg: TrainConfig, stopAt: number) {
   const { meta, samples } = demo();
-  const straight: StepMetrics[] = [], straightEpochs: EpochMetrics[] = [];
+  const straight: StepMetrics[] = [],
+    straightEpochs: EpochMetrics[] = [];
   const a = new Trainer(meta, samples, cfg);
   await a.run({ onStep: (s) => void straight.push(s), onEpoch: (m) => void straightEpochs.push(m) });
   a.dispose();
@@ -39,7 +52,8 @@ async function interrupted(cfg: TrainConfig, stopAt: number) {
   const bytes = await b.checkpoint('demo');
   b.dispose();
   const { meta: ck, tensors } = decodeCheckpoint(bytes, 'mid.safetensors');
-  const resumed: StepMetrics[] = [], resumedEpochs: EpochMetrics[] = [];
+  const resumed: StepMetrics[] = [],
+    resumedEpochs: EpochMetrics[] = [];
   const c = new Trainer(meta, samples, cfg, { state: resumeStateFrom(ck), tensors });
   await c.run({ onStep: (s) => void resumed.push(s), onEpoch: (m) => void resumedEpochs.push(m) });
   c.dispose();
@@ -85,16 +99,22 @@ describe('mid-epoch checkpoints resume exactly (cpu backend)', () => {
 
   it('a checkpoint after the last step of an epoch, before its validation, resumes into the validation', async () => {
     const { meta, samples } = demo();
-    const straight: StepMetrics[] = [], straightEpochs: EpochMetrics[] = [];
+    const straight: StepMetrics[] = [],
+      straightEpochs: EpochMetrics[] = [];
     let pending: Promise<Uint8Array> | null = null;
     const a = new Trainer(meta, samples, small);
     // Taken by the afterStep hook at step 4, the epoch's last: training (validation, epoch 2) goes on meanwhile.
-    await a.run({ onStep: (s) => void straight.push(s), onEpoch: (m) => void straightEpochs.push(m), afterStep: () => void (a.state.step === 4 && (pending = a.checkpoint('demo'))) });
+    await a.run({
+      onStep: (s) => void straight.push(s),
+      onEpoch: (m) => void straightEpochs.push(m),
+      afterStep: () => void (a.state.step === 4 && (pending = a.checkpoint('demo'))),
+    });
     a.dispose();
     const { meta: ck, tensors } = decodeCheckpoint(await pending!, 'end-of-steps.safetensors');
     expect(ck.training.state.position).toMatchObject({ epoch: 1, batch: 8, lossCount: 4 });
     expect(ck.history).toEqual([]);
-    const resumed: StepMetrics[] = [], resumedEpochs: EpochMetrics[] = [];
+    const resumed: StepMetrics[] = [],
+      resumedEpochs: EpochMetrics[] = [];
     const c = new Trainer(meta, samples, small, { state: resumeStateFrom(ck), tensors });
     await c.run({ onStep: (s) => void resumed.push(s), onEpoch: (m) => void resumedEpochs.push(m) });
     c.dispose();
@@ -115,7 +135,10 @@ describe('mid-epoch checkpoints resume exactly (cpu backend)', () => {
       return decodeCheckpoint(writeSafetensors(tensors, { ...metadata, ctc_lab: JSON.stringify(m) }), 'x.safetensors');
     };
     for (const [f, msg] of [
-      [(p: Record<string, number>) => (p.shuffleSeed += 1), `training.state.position.shuffleSeed ${small.seed * 100003 + 2} is not this run's (${small.seed * 100003 + 1})`],
+      [
+        (p: Record<string, number>) => (p.shuffleSeed += 1),
+        `training.state.position.shuffleSeed ${small.seed * 100003 + 2} is not this run's (${small.seed * 100003 + 1})`,
+      ],
       [(p: Record<string, number>) => (p.batch = 3), 'training.state.position.batch 3 is not a step boundary'],
     ] as const) {
       const { meta: ck, tensors } = edit(f);

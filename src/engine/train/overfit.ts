@@ -70,8 +70,7 @@ export async function runOverfitTest(
   const labelLens = bt.yl;
   const vars = [...model.params.values()];
   const byTfName = new Map([...model.params].map(([name, v]) => [v.name, name]));
-  const decode = (best: ArrayLike<number>) =>
-    greedyDecode(best, Tout, outLens).map((ids) => idsToTokens(ids, meta.vocab).join(' '));
+  const decode = (best: ArrayLike<number>) => greedyDecode(best, Tout, outLens).map((ids) => idsToTokens(ids, meta.vocab).join(' '));
 
   const history: OverfitEpoch[] = [];
   let hyps: string[] = [];
@@ -94,13 +93,7 @@ export async function runOverfitTest(
       const named: Record<string, tf.Tensor> = {};
       for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!] = g;
       // [loss, global grad norm, argmax per output frame...]: one tensor, one asynchronous read per step.
-      const metrics = tf.tidy(() =>
-        tf.concat([
-          tf.reshape(value, [1]),
-          tf.reshape(globalNorm(Object.values(grads)), [1]),
-          tf.reshape(best!, [-1]).toFloat(),
-        ]),
-      );
+      const metrics = tf.tidy(() => tf.concat([tf.reshape(value, [1]), tf.reshape(globalNorm(Object.values(grads)), [1]), tf.reshape(best!, [-1]).toFloat()]));
       optimizer.apply(model.params, named);
       tf.dispose([value, best!, ...Object.values(grads)]);
       const m = await metrics.data();

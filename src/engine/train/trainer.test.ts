@@ -21,12 +21,35 @@ function demo(): { meta: DatasetMeta; samples: SampleRecord[] } {
   return { meta, samples: p.samples.map((s, index) => ({ ...s, datasetId: 'ds', index })) };
 }
 
-const small: TrainConfig = { ...TRAIN_DEFAULTS, channels: 32, layers: 2, dropout: 0.1, batchSize: 8, accumulationSteps: 2, epochs: 2, lr: 2e-3, warmupEpochs: 1, patience: 0, maxTrainSamples: 32 };
+const small: TrainConfig = {
+  ...TRAIN_DEFAULTS,
+  channels: 32,
+  layers: 2,
+  dropout: 0.1,
+  batchSize: 8,
+  accumulationSteps: 2,
+  epochs: 2,
+  lr: 2e-3,
+  warmupEpochs: 1,
+  patience: 0,
+  maxTrainSamples: 32,
+};
 
 describe('Trainer (cpu backend)', () => {
   it('the tcn preset reaches val WER ≤ 10% on the demo dataset', async () => {
     const { meta, samples } = demo();
-    const cfg: TrainConfig = { ...TRAIN_DEFAULTS, dropout: 0.05, batchSize: 8, accumulationSteps: 1, epochs: 40, lr: 3e-3, warmupEpochs: 1, patience: 8, minDelta: 0, restoreBest: true };
+    const cfg: TrainConfig = {
+      ...TRAIN_DEFAULTS,
+      dropout: 0.05,
+      batchSize: 8,
+      accumulationSteps: 1,
+      epochs: 40,
+      lr: 3e-3,
+      warmupEpochs: 1,
+      patience: 8,
+      minDelta: 0,
+      restoreBest: true,
+    };
     const t = new Trainer(meta, samples, cfg);
     let last = 1;
     const { reason } = await t.run({ onEpoch: (m) => void (last = m.valWer ?? last) });
@@ -95,11 +118,19 @@ describe('Trainer (cpu backend)', () => {
       const outLens = Array.from(b.frames, (f) => model.outLength(f));
       const mask = new Float32Array(b.B * Tout);
       outLens.forEach((n, i) => mask.fill(1, i * Tout, i * Tout + n));
-      return tf.variableGrads(() =>
-        tf.mul(
-          ctcLoss(model.apply({ x: tf.tensor3d(b.x, [b.B, b.T, b.F]), frames: b.frames, mask: tf.tensor3d(mask, [b.B, Tout, 1]) }, false), tf.tensor2d(b.labels, [b.B, b.L], 'int32'), tf.tensor1d(outLens, 'int32'), tf.tensor1d(b.labelLengths, 'int32')),
-          scale,
-        ) as tf.Scalar, vars).grads;
+      return tf.variableGrads(
+        () =>
+          tf.mul(
+            ctcLoss(
+              model.apply({ x: tf.tensor3d(b.x, [b.B, b.T, b.F]), frames: b.frames, mask: tf.tensor3d(mask, [b.B, Tout, 1]) }, false),
+              tf.tensor2d(b.labels, [b.B, b.L], 'int32'),
+              tf.tensor1d(outLens, 'int32'),
+              tf.tensor1d(b.labelLengths, 'int32'),
+            ),
+            scale,
+          ) as tf.Scalar,
+        vars,
+      ).grads;
     };
     const batch = samples.filter((s) => s.split === 'train').slice(0, 8);
     const whole = grad(batch, 1);
@@ -135,7 +166,8 @@ describe('Trainer over IndexedDB (fake-indexeddb): features read per batch', () 
     const p = generateDemo();
     const stored = await saveDataset(p);
     const cfg: TrainConfig = { ...small, epochs: 1, maxTrainSamples: 24 };
-    const fromDb: StepMetrics[] = [], fromMemory: StepMetrics[] = [];
+    const fromDb: StepMetrics[] = [],
+      fromMemory: StepMetrics[] = [];
     const a = new Trainer(stored, await datasetSource(stored.id), cfg);
     await a.run({ onStep: (s) => void fromDb.push(s) });
     const evA = await a.evaluate();

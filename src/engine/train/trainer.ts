@@ -39,7 +39,10 @@ export interface EpochMetrics {
   valLoss: number | null;
   valWer: number | null;
   valCer: number | null;
-  S: number | null; D: number | null; I: number | null; N: number | null;
+  S: number | null;
+  D: number | null;
+  I: number | null;
+  N: number | null;
   blankRate: number | null;
   lr: number; // at the end of the epoch
   gradNorm: number; // mean global norm (before clipping)
@@ -162,7 +165,11 @@ export class Trainer {
 
   lr(step = this.state.step): number {
     const c = this.config;
-    return learningRate({ lr: c.lr, warmupEpochs: c.warmupEpochs, decay: c.decay, epochs: c.epochs, minLrRatio: 0.01, stepEvery: 30, stepGamma: 0.5 }, step, this.stepsPerEpoch);
+    return learningRate(
+      { lr: c.lr, warmupEpochs: c.warmupEpochs, decay: c.decay, epochs: c.epochs, minLrRatio: 0.01, stepEvery: 30, stepGamma: 0.5 },
+      step,
+      this.stepsPerEpoch,
+    );
   }
 
   private load(tensors: Record<string, StTensor>): void {
@@ -179,20 +186,25 @@ export class Trainer {
   private loadBest(tensors: Record<string, StTensor>): void {
     for (const [name, v] of this.model.params) {
       const t = tensors[name];
-      if (!t || t.shape.join() !== v.shape.join()) throw new Error(`best checkpoint: tensor ${name} is ${t ? `[${t.shape}]` : 'missing'}, the model needs [${v.shape}]`);
+      if (!t || t.shape.join() !== v.shape.join())
+        throw new Error(`best checkpoint: tensor ${name} is ${t ? `[${t.shape}]` : 'missing'}, the model needs [${v.shape}]`);
     }
     this.best = new Map([...this.model.params].map(([name, v]) => [name, tf.tensor(Float32Array.from(tensors[name].data), v.shape)]));
   }
 
   /** One epoch of training; returns its metrics (without validation). */
-  private async trainEpoch(epoch: number, hooks: TrainHooks): Promise<Omit<EpochMetrics, 'valLoss' | 'valWer' | 'valCer' | 'S' | 'D' | 'I' | 'N' | 'blankRate' | 'seconds'> | null> {
+  private async trainEpoch(
+    epoch: number,
+    hooks: TrainHooks,
+  ): Promise<Omit<EpochMetrics, 'valLoss' | 'valWer' | 'valCer' | 'S' | 'D' | 'I' | 'N' | 'blankRate' | 'seconds'> | null> {
     const c = this.config;
     const frames = this.train.map((s) => s.frames);
     const shuffleSeed = c.seed * 100003 + epoch;
     const batches = bucketedBatches(frames, c.batchSize, shuffleSeed);
     // Resuming mid-epoch: the same batch list (checked by its seed), from the next micro-batch, with the epoch's partial sums.
     const pos = this.state.position?.epoch === epoch ? this.state.position : undefined;
-    if (pos && pos.shuffleSeed !== shuffleSeed) throw new Error(`checkpoint: training.state.position.shuffleSeed ${pos.shuffleSeed} is not this run's (${shuffleSeed}); the config changed mid-epoch`);
+    if (pos && pos.shuffleSeed !== shuffleSeed)
+      throw new Error(`checkpoint: training.state.position.shuffleSeed ${pos.shuffleSeed} is not this run's (${shuffleSeed}); the config changed mid-epoch`);
     if (pos && (pos.batch > batches.length || (pos.batch % c.accumulationSteps && pos.batch !== batches.length))) {
       throw new Error(`checkpoint: training.state.position.batch ${pos.batch} is not a step boundary of this epoch's ${batches.length} micro-batches`);
     }
@@ -200,11 +212,16 @@ export class Trainer {
     const t0 = performance.now() - (pos?.seconds ?? 0) * 1000;
     const vars = [...this.model.params.values()];
     const byTfName = new Map([...this.model.params].map(([name, v]) => [v.name, name]));
-    let lossSum = pos?.lossSum ?? 0, lossCount = pos?.lossCount ?? 0, normSum = pos?.normSum ?? 0, skipped = pos?.skipped ?? 0;
+    let lossSum = pos?.lossSum ?? 0,
+      lossCount = pos?.lossCount ?? 0,
+      normSum = pos?.normSum ?? 0,
+      skipped = pos?.skipped ?? 0;
     const A = c.accumulationSteps;
     // Features are loaded (IndexedDB in the worker) and assembled per step, one step ahead.
     const assemble = (from: number) => {
-      const p = Promise.all(batches.slice(from, from + A).map(async (idx) => makeBatch(await this.source.load(idx.map((j) => this.train[j].index)), this.meta, this.index)));
+      const p = Promise.all(
+        batches.slice(from, from + A).map(async (idx) => makeBatch(await this.source.load(idx.map((j) => this.train[j].index)), this.meta, this.index)),
+      );
       p.catch(() => {}); // a read error surfaces where the batch is awaited, not as an unhandled rejection
       return p;
     };
@@ -288,7 +305,17 @@ export class Trainer {
       this.state.step++;
       throwOnGpuErrors(`training step ${this.state.step}`);
       hooks.onStep?.({ step: this.state.step, epoch, loss, lr, gradNorm: gn, skipped: !finite, ...(this.distill ? { kd: kdv } : {}) });
-      this.state.position = { epoch, batch: Math.min(i + A, batches.length), shuffleSeed, lossSum, lossCount, normSum, skipped, ...(this.distill ? { kdSum } : {}), seconds: (performance.now() - t0) / 1000 };
+      this.state.position = {
+        epoch,
+        batch: Math.min(i + A, batches.length),
+        shuffleSeed,
+        lossSum,
+        lossCount,
+        normSum,
+        skipped,
+        ...(this.distill ? { kdSum } : {}),
+        seconds: (performance.now() - t0) / 1000,
+      };
       await hooks.afterStep?.();
     }
     return {
@@ -310,8 +337,12 @@ export class Trainer {
   async evaluate(samples = this.val, batchSize = 16) {
     if (samples.length === 0) return null;
     const order = samples.map((_, i) => i).sort((a, b) => samples[a].frames - samples[b].frames);
-    const refs: string[] = [], hyps: string[] = [], evaluated: number[] = [];
-    let lossSum = 0, blanks = 0, frames = 0;
+    const refs: string[] = [],
+      hyps: string[] = [],
+      evaluated: number[] = [];
+    let lossSum = 0,
+      blanks = 0,
+      frames = 0;
     for (let i = 0; i < order.length; i += batchSize) {
       const chunkIdx = order.slice(i, i + batchSize).map((j) => samples[j].index);
       const chunk = await this.source.load(chunkIdx);
@@ -338,8 +369,22 @@ export class Trainer {
     }
     const w = wer(refs, hyps);
     const teacherHyps = this.distill ? evaluated.map((j) => this.teacherHyps.get(j)!) : null;
-    const teacher = teacherHyps ? { teacherHyps, teacherWer: wer(refs, teacherHyps).rate, agreement: hyps.filter((h, k) => h === teacherHyps[k]).length / hyps.length } : {};
-    return { loss: lossSum / samples.length, wer: w.rate, cer: cer(refs, hyps).rate, S: w.S, D: w.D, I: w.I, N: w.N, blankRate: blanks / frames, refs, hyps, ...teacher };
+    const teacher = teacherHyps
+      ? { teacherHyps, teacherWer: wer(refs, teacherHyps).rate, agreement: hyps.filter((h, k) => h === teacherHyps[k]).length / hyps.length }
+      : {};
+    return {
+      loss: lossSum / samples.length,
+      wer: w.rate,
+      cer: cer(refs, hyps).rate,
+      S: w.S,
+      D: w.D,
+      I: w.I,
+      N: w.N,
+      blankRate: blanks / frames,
+      refs,
+      hyps,
+      ...teacher,
+    };
   }
 
   /** The teacher's greedy decodes of these samples, into the cache (those not there yet). */
@@ -365,14 +410,21 @@ export class Trainer {
       const ev = doEval ? await this.evaluate() : null;
       const m: EpochMetrics = {
         ...tr,
-        valLoss: ev?.loss ?? null, valWer: ev?.wer ?? null, valCer: ev?.cer ?? null,
-        S: ev?.S ?? null, D: ev?.D ?? null, I: ev?.I ?? null, N: ev?.N ?? null, blankRate: ev?.blankRate ?? null,
+        valLoss: ev?.loss ?? null,
+        valWer: ev?.wer ?? null,
+        valCer: ev?.cer ?? null,
+        S: ev?.S ?? null,
+        D: ev?.D ?? null,
+        I: ev?.I ?? null,
+        N: ev?.N ?? null,
+        blankRate: ev?.blankRate ?? null,
         seconds: (performance.now() - t0) / 1000,
         ...(this.distill ? { agreement: ev?.agreement ?? null, teacherValWer: ev?.teacherWer ?? null } : {}),
       };
       this.state.epoch = epoch;
       this.state.history.push(m);
-      let improved = false, stop = false;
+      let improved = false,
+        stop = false;
       if (ev) {
         ({ improved, stop } = this.early.update(epoch, c.monitor === 'val_wer' ? ev.wer : ev.loss));
         if (improved && c.restoreBest) this.keepBest();
@@ -380,7 +432,9 @@ export class Trainer {
       await hooks.onEpoch?.(m, { improved, stop, earlyStopping: { ...this.early.state } });
       if (stop) {
         this.restoreBestIfSet();
-        return { reason: `early stopping: no ${c.monitor} improvement > ${c.minDelta} for ${c.patience} epochs (best ${this.early.state.best?.toFixed(4)} at epoch ${this.early.state.bestEpoch})` };
+        return {
+          reason: `early stopping: no ${c.monitor} improvement > ${c.minDelta} for ${c.patience} epochs (best ${this.early.state.best?.toFixed(4)} at epoch ${this.early.state.bestEpoch})`,
+        };
       }
       if (hooks.shouldStop?.()) return { reason: `stopped by the user after epoch ${epoch}` };
     }
@@ -407,7 +461,13 @@ export class Trainer {
       normalisation: this.meta.norm,
       training: {
         config: { mode: 'train', ...this.config },
-        state: { epoch: this.state.epoch, step: this.state.step, seed: this.config.seed, earlyStopping: { ...this.early.state }, ...(this.state.position ? { position: { ...this.state.position } } : {}) },
+        state: {
+          epoch: this.state.epoch,
+          step: this.state.step,
+          seed: this.config.seed,
+          earlyStopping: { ...this.early.state },
+          ...(this.state.position ? { position: { ...this.state.position } } : {}),
+        },
       },
       history: this.state.history as unknown as CheckpointMeta['history'],
       dataset: { id: this.meta.id, name: datasetName },
