@@ -81,7 +81,7 @@ export function ctcMarkdown(opts: { title: string; machine: string; reps: number
     `### ${opts.title} — ${new Date().toISOString().slice(0, 10)}`,
     '',
     opts.machine,
-    `Each run: one \`valueAndGrads\` of the summed loss and a read-back of one scalar of the gradient; median of ${opts.reps} runs (minimum–maximum), composed TF.js ops: of 1. Before anything is timed, the fused loss and gradient are checked against the float64 reference (relative error ≤ 1e-4, else the benchmark fails) and PyTorch's loss against the fused one. Full length: every sample T frames and L labels; random: sample 0 full, the others random lengths (less work on both sides).`,
+    `Each run: one \`valueAndGrads\` of the summed loss and a read-back of one element of the gradient; median of ${opts.reps} runs (minimum–maximum), composed TF.js ops: of 1. Before anything is timed, the fused loss and gradient are checked against the float64 reference (relative error ≤ 1e-4, else the benchmark fails) and PyTorch's loss against the fused one. Full length: every sample T frames and L labels; random: sample 0 full, the others random lengths (less work on both sides).`,
     '',
     '| shape | lengths | fused kernel | PyTorch CPU ctc_loss, 1 thread | fused / PyTorch | composed TF.js ops (loop over T) | composed / fused | dispatches: fused (CTC programs) / composed | fused vs float64 reference: loss, gradient |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -1,16 +1,20 @@
-// ctcLoss: the engine's CTC op. One kernel, `CtcLabLoss`, registered per backend:
-//   webgpu    fused programs in ctc_program.ts (no read-back; 4 dispatches with the gradient, 3 without)
-//   cpu/webgl float64 reference (ctc_reference.ts); readSync is free on cpu, acceptable on webgl
-// The kernel returns the per-sample nll and its gradient together (computed in the same pass,
-// as warp-ctc and PyTorch do); tf.customGrad hands the saved gradient to autodiff.
+// ctcLoss: the engine's CTC op. Two kernels, registered per backend:
+//   CtcLabLoss      forward: the per-sample nll, and with computeGrad what the backward pass needs
+//   CtcLabLossGrad  backward: d loss / d logits, already scaled by the upstream gradient dy
+//   webgpu    fused programs in ctc_program.ts (no read-back): forward 3 dispatches (row
+//             log-sum-exp, alpha/beta, nll), backward 1 (the gradient, scaled by dy as it is written)
+//   cpu/webgl float64 reference (ctc_reference.ts), which computes the gradient in the forward
+//             pass (as warp-ctc and PyTorch do); readSync is free on cpu, acceptable on webgl
+// tf.customGrad saves the forward kernel's state and runs the backward kernel on dy.
 // Semantics follow torch.nn.functional.ctc_loss(log_softmax(logits).transpose(0, 1), ...).
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ctcLossReference } from './ctc_reference';
-import { CtcAlphaBetaProgram, CtcGradProgram, CtcNllProgram, CtcRowLseProgram, uniformsI32 } from './ctc_program';
+import { CtcAlphaBetaProgram, CtcGradProgram, CtcNllProgram, CtcRowLseProgram, ctcLayout, uniformsI32 } from './ctc_program';
 
 export const CTC_KERNEL = 'CtcLabLoss';
+export const CTC_GRAD_KERNEL = 'CtcLabLossGrad';
 
 export interface CtcLossOptions {
   blank?: number; // default 0
@@ -24,10 +28,23 @@ interface CtcAttrs {
   computeGrad: boolean;
 }
 
+type CtcInputs = { logits: tf.TensorInfo; labels: tf.TensorInfo; logitLengths: tf.TensorInfo; labelLengths: tf.TensorInfo };
+
 type KernelArgs<B> = {
-  inputs: { logits: tf.TensorInfo; labels: tf.TensorInfo; logitLengths: tf.TensorInfo; labelLengths: tf.TensorInfo };
+  inputs: CtcInputs;
   backend: B;
   attrs: CtcAttrs;
+};
+
+/** The backward kernel's inputs: the forward's, its two state tensors, and dy [B]. */
+type GradKernelArgs<B> = {
+  inputs: CtcInputs & { state0: tf.TensorInfo; state1: tf.TensorInfo; dy: tf.TensorInfo };
+  backend: B;
+  attrs: CtcAttrs;
+};
+
+type BackendWithMake = tf.KernelBackend & {
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 };
 
 function ctcKernelReference(args: KernelArgs<tf.KernelBackend>): tf.TensorInfo[] {
@@ -55,18 +72,26 @@ function ctcKernelReference(args: KernelArgs<tf.KernelBackend>): tf.TensorInfo[]
     nll32[b] = bad && attrs.zeroInfinity ? 0 : nll[b];
     if (bad && attrs.zeroInfinity && grad) grad.fill(0, b * T * V, (b + 1) * T * V);
   }
-  const be = backend as tf.KernelBackend & {
-    makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
-  };
-  return [
-    be.makeTensorInfo([B], 'float32', nll32),
-    grad ? be.makeTensorInfo([B, T, V], 'float32', Float32Array.from(grad)) : be.makeTensorInfo([0], 'float32', new Float32Array(0)),
-  ];
+  const be = backend as BackendWithMake;
+  const empty = () => be.makeTensorInfo([0], 'float32', new Float32Array(0));
+  // State for the backward kernel: the unscaled gradient.
+  return [be.makeTensorInfo([B], 'float32', nll32), grad ? be.makeTensorInfo([B, T, V], 'float32', Float32Array.from(grad)) : empty(), empty()];
+}
+
+/** Backward on cpu/webgl: the saved unscaled gradient times dy[b]. */
+function ctcGradKernelReference(args: GradKernelArgs<tf.KernelBackend>): tf.TensorInfo {
+  const { inputs, backend } = args;
+  const [B, T, V] = inputs.logits.shape;
+  const grad = backend.readSync(inputs.state0.dataId) as Float32Array;
+  const dy = backend.readSync(inputs.dy.dataId) as Float32Array;
+  const out = new Float32Array(B * T * V);
+  for (let b = 0, i = 0; b < B; b++) for (let k = 0; k < T * V; k++, i++) out[i] = grad[i] * dy[b];
+  return (backend as BackendWithMake).makeTensorInfo([B, T, V], 'float32', out);
 }
 
 export interface CtcProgramOutputs {
   lse: tf.TensorInfo; // [B*T] log-sum-exp of each row of logits
-  tab: tf.TensorInfo; // program 2's buffer: alpha/beta rows, occupancies, nll per direction, class map (ctcLayout)
+  tab: tf.TensorInfo; // program 2's buffer: alpha/beta tables and nll per direction (ctcLayout)
   nll: tf.TensorInfo; // [B]
   grad: tf.TensorInfo | null; // [B, T, V]
   stages: string[]; // the programs dispatched, in order (the benchmark times each one)
@@ -81,25 +106,14 @@ export interface CtcRunOptions {
   lanes?: number;
 }
 
-/**
- * Runs the fused programs: the one dispatch path of the op, used by the kernel, the self-test
- * and the benchmark. The kernel lets the backend allocate the outputs.
- */
-export function runCtcPrograms(
-  backend: WebGPUBackend,
-  inputs: KernelArgs<WebGPUBackend>['inputs'],
-  attrs: CtcAttrs,
-  opts: CtcRunOptions = {},
-): CtcProgramOutputs {
+/** Forward programs: row log-sum-exp, alpha/beta (with the tables for the gradient when computeGrad), nll. */
+export function runCtcForward(backend: WebGPUBackend, inputs: CtcInputs, attrs: CtcAttrs, opts: CtcRunOptions = {}): Omit<CtcProgramOutputs, 'grad'> {
   const into = opts.into ?? {};
   const [B, T, V] = inputs.logits.shape;
   const L = inputs.labels.shape[1];
-  const withGrad = attrs.computeGrad;
-  const lens = [inputs.logitLengths, inputs.labelLengths];
   const zi = attrs.zeroInfinity ? 1 : 0;
-  const stages = ['row log-sum-exp', 'alpha/beta'];
   const lse = backend.runWebGPUProgram(new CtcRowLseProgram(B * T, V), [inputs.logits], 'float32', uniformsI32(B * T, V), into.lse);
-  const abProgram = new CtcAlphaBetaProgram(B, T, L, withGrad, {
+  const abProgram = new CtcAlphaBetaProgram(B, T, L, attrs.computeGrad, {
     workgroupStorageBytes: backend.device.limits.maxComputeWorkgroupStorageSize,
     emulated: isEmulatedAdapter(backend),
     forceGlobalRows: opts.forceGlobalRows,
@@ -108,20 +122,42 @@ export function runCtcPrograms(
   const layout = abProgram.layout;
   const tab = backend.runWebGPUProgram(
     abProgram,
-    [inputs.logits, lse, inputs.labels, ...lens],
+    [inputs.logits, lse, inputs.labels, inputs.logitLengths, inputs.labelLengths],
     'float32',
     uniformsI32(T, V, L, attrs.blank, layout.rows, layout.info, layout.nll),
     into.tab,
   );
-  let grad: tf.TensorInfo | null = null;
-  if (withGrad) {
-    stages.push('gradient');
-    const u = uniformsI32(T, V, L, attrs.blank, zi, layout.nll, B * T);
-    grad = backend.runWebGPUProgram(new CtcGradProgram(B, T, V), [inputs.logits, lse, tab, inputs.labels, ...lens], 'float32', u, into.grad ?? undefined);
-  }
-  stages.push('nll');
   const nll = backend.runWebGPUProgram(new CtcNllProgram(B), [tab], 'float32', uniformsI32(B, layout.dirs, layout.nll, zi), into.nll);
-  return { lse, tab, nll, grad, stages };
+  return { lse, tab, nll, stages: ['row log-sum-exp', 'alpha/beta', 'nll'] };
+}
+
+/** Backward program: d nll / d logits from the forward's lse and tables, times dy[b] where given. */
+export function runCtcGradient(
+  backend: WebGPUBackend,
+  inputs: CtcInputs,
+  lse: tf.TensorInfo,
+  tab: tf.TensorInfo,
+  attrs: Omit<CtcAttrs, 'computeGrad'>,
+  dy: tf.TensorInfo | null,
+  into?: tf.TensorInfo,
+): tf.TensorInfo {
+  const [B, T, V] = inputs.logits.shape;
+  const L = inputs.labels.shape[1];
+  const layout = ctcLayout(B, T, L, true, false);
+  const u = uniformsI32(T, V, L, attrs.blank, attrs.zeroInfinity ? 1 : 0, layout.nll, B * T);
+  const x = [inputs.logits, lse, tab, inputs.labels, inputs.logitLengths, inputs.labelLengths, ...(dy ? [dy] : [])];
+  return backend.runWebGPUProgram(new CtcGradProgram(B, T, V, dy !== null), x, 'float32', u, into);
+}
+
+/**
+ * Runs the fused programs, forward then backward (unscaled gradient), through the same functions
+ * as the kernels: used by the self-test and the benchmark.
+ */
+export function runCtcPrograms(backend: WebGPUBackend, inputs: CtcInputs, attrs: CtcAttrs, opts: CtcRunOptions = {}): CtcProgramOutputs {
+  const f = runCtcForward(backend, inputs, attrs, opts);
+  if (!attrs.computeGrad) return { ...f, grad: null };
+  const grad = runCtcGradient(backend, inputs, f.lse, f.tab, attrs, null, opts.into?.grad ?? undefined);
+  return { ...f, grad, stages: [...f.stages, 'gradient'] };
 }
 
 /** A CPU emulation of a GPU (SwiftShader, or an adapter flagged as a fallback): fewer, wider threads suit it. */
@@ -132,10 +168,16 @@ export function isEmulatedAdapter(backend: WebGPUBackend): boolean {
 
 function ctcKernelWebGPU(args: KernelArgs<WebGPUBackend>): tf.TensorInfo[] {
   const { inputs, backend, attrs } = args;
-  const { lse, tab, nll, grad } = runCtcPrograms(backend, inputs, attrs);
+  const { lse, tab, nll } = runCtcForward(backend, inputs, attrs);
+  if (attrs.computeGrad) return [nll, lse, tab]; // state for the backward kernel
   backend.disposeData(lse.dataId);
   backend.disposeData(tab.dataId);
-  return [nll, grad ?? backend.makeTensorInfo([0], 'float32')];
+  return [nll, backend.makeTensorInfo([0], 'float32'), backend.makeTensorInfo([0], 'float32')];
+}
+
+function ctcGradKernelWebGPU(args: GradKernelArgs<WebGPUBackend>): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  return runCtcGradient(backend, inputs, inputs.state0, inputs.state1, attrs, inputs.dy);
 }
 
 let registered = false;
@@ -143,32 +185,24 @@ let registered = false;
 export function registerCtcKernels(): void {
   if (registered) return;
   registered = true;
-  for (const backendName of ['cpu', 'webgl']) {
-    if (!tf.getKernel(CTC_KERNEL, backendName)) {
-      tf.registerKernel({ kernelName: CTC_KERNEL, backendName, kernelFunc: ctcKernelReference as unknown as tf.KernelFunc });
-    }
-  }
-  if (!tf.getKernel(CTC_KERNEL, 'webgpu')) {
-    tf.registerKernel({ kernelName: CTC_KERNEL, backendName: 'webgpu', kernelFunc: ctcKernelWebGPU as unknown as tf.KernelFunc });
+  const kernels: [string, string, unknown][] = [
+    [CTC_KERNEL, 'cpu', ctcKernelReference],
+    [CTC_KERNEL, 'webgl', ctcKernelReference],
+    [CTC_KERNEL, 'webgpu', ctcKernelWebGPU],
+    [CTC_GRAD_KERNEL, 'cpu', ctcGradKernelReference],
+    [CTC_GRAD_KERNEL, 'webgl', ctcGradKernelReference],
+    [CTC_GRAD_KERNEL, 'webgpu', ctcGradKernelWebGPU],
+  ];
+  for (const [kernelName, backendName, kernelFunc] of kernels) {
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as tf.KernelFunc });
   }
 }
 registerCtcKernels();
 
-function runCtcKernel(
-  logits: tf.Tensor3D,
-  labels: tf.Tensor2D,
-  logitLengths: tf.Tensor1D,
-  labelLengths: tf.Tensor1D,
-  attrs: CtcAttrs,
-): [tf.Tensor1D, tf.Tensor3D] {
-  const out = tf
-    .engine()
-    .runKernel(
-      CTC_KERNEL,
-      { logits, labels, logitLengths, labelLengths } as unknown as tf.NamedTensorMap,
-      attrs as unknown as tf.NamedAttrMap,
-    ) as unknown as tf.Tensor[];
-  return [out[0] as tf.Tensor1D, out[1] as tf.Tensor3D];
+/** The forward kernel: [nll, state0, state1] (the state is what the backward kernel needs). */
+function runCtcKernel(logits: tf.Tensor3D, labels: tf.Tensor2D, logitLengths: tf.Tensor1D, labelLengths: tf.Tensor1D, attrs: CtcAttrs): tf.Tensor[] {
+  const inputs = { logits, labels, logitLengths, labelLengths } as unknown as tf.NamedTensorMap;
+  return tf.engine().runKernel(CTC_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
 }
 
 /**
@@ -190,12 +224,18 @@ export function ctcLoss(logits: tf.Tensor3D, labels: tf.Tensor2D, logitLengths: 
     const xl = logitLengths.toInt() as tf.Tensor1D;
     const yl = labelLengths.toInt() as tf.Tensor1D;
     // customGrad passes (inputs..., save); its typings merge the two, hence the casts.
+    const attrs = { blank, zeroInfinity, computeGrad: true };
     const perSample = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-      const [nll, grad] = runCtcKernel(x as tf.Tensor3D, lab, xl, yl, { blank, zeroInfinity, computeGrad: true });
-      save([grad]);
+      const [nll, state0, state1] = runCtcKernel(x as tf.Tensor3D, lab, xl, yl, attrs);
+      // Everything the backward kernel reads outlives this tidy through save().
+      save([x, lab, xl, yl, state0, state1]);
       return {
         value: nll,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(saved[0], tf.reshape(dy, [-1, 1, 1])),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [logits, labels, logitLengths, labelLengths, s0, s1] = saved;
+          const inputs = { logits, labels, logitLengths, labelLengths, state0: s0, state1: s1, dy } as unknown as tf.NamedTensorMap;
+          return tf.engine().runKernel(CTC_GRAD_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        },
       };
     }) as unknown as Parameters<typeof tf.customGrad>[0])(logits) as tf.Tensor1D;
     if (reduction === 'none') return perSample;
@@ -214,12 +254,12 @@ export function ctcNll(
 ): tf.Tensor1D {
   return tf.tidy(() => {
     const lab = (labels.shape[1] === 0 ? tf.zeros([labels.shape[0], 1], 'int32') : labels.toInt()) as tf.Tensor2D;
-    const [nll, grad] = runCtcKernel(logits, lab, logitLengths.toInt() as tf.Tensor1D, labelLengths.toInt() as tf.Tensor1D, {
+    const [nll, ...state] = runCtcKernel(logits, lab, logitLengths.toInt() as tf.Tensor1D, labelLengths.toInt() as tf.Tensor1D, {
       blank: opts.blank ?? 0,
       zeroInfinity: opts.zeroInfinity ?? false,
       computeGrad: false,
     });
-    grad.dispose();
-    return nll;
+    tf.dispose(state);
+    return nll as tf.Tensor1D;
   });
 }

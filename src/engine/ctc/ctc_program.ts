@@ -43,10 +43,10 @@ const roundUp4 = (n: number) => Math.ceil(n / 4) * 4;
  *                        (excluding it) per frame, forward state order, each row shifted by the
  *                        running normalisation; R = 4·ceil(S/4) + 4 (the last 4: a slot for the
  *                        stores of states past a sample's own S)
+ *   nll   [B, dirs]      -log p from each direction (the gradient uses alpha's)
  *   rows  [B, dirs, 2, 4·(Q + 1)]  the recursion's two rows per direction, only where they do not
  *                        fit in workgroup memory (Q = ceil(S/4) groups of 4 states, plus a pad)
  *   info  [B, dirs, 4·Q] the per-state info, likewise only past workgroup memory
- *   nll   [B, dirs]      -log p from each direction (the gradient uses alpha's)
  */
 export interface CtcLayout {
   S: number;
@@ -64,10 +64,10 @@ export function ctcLayout(B: number, T: number, L: number, withGrad: boolean, gl
   const groups = Math.ceil(S / 4);
   const rowStride = 4 * groups + 4;
   const dirs = withGrad ? 2 : 1;
-  const rows = withGrad ? B * 2 * T * rowStride : 0;
+  const nll = withGrad ? B * 2 * T * rowStride : 0; // the same with rows in either memory (the gradient program reads it)
+  const rows = roundUp4(nll + B * dirs);
   const info = rows + (globalRows ? B * dirs * 2 * 4 * (groups + 1) : 0);
-  const nll = info + (globalRows ? B * dirs * 4 * groups : 0);
-  const size = roundUp4(nll + B * dirs);
+  const size = roundUp4(info + (globalRows ? B * dirs * 4 * groups : 0));
   return { S, groups, rowStride, dirs, rows, info, nll, size };
 }
 
@@ -349,7 +349,7 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
 }
 
 /**
- * Output [B, T, V]: d nll[b] / d logits[b, t, v] (unscaled by the upstream gradient). One thread
+ * Output [B, T, V]: d nll[b] / d logits[b, t, v], times dy[b] where scaled. One thread
  * per row: the row's softmax, then for every state its occupancy, normalised over the frame's
  * states, subtracted from its class (blank: the even states' sum, once). O(V + S) per row.
  */
@@ -364,15 +364,22 @@ export class CtcGradProgram implements WebGPUProgram {
   workgroupSize: [number, number, number] = [64, 1, 1];
   uniforms = 'T : i32, V : i32, L : i32, blank : i32, zeroInfinity : i32, nllOffset : i32, R : i32,';
   private readonly vec4: boolean;
+  private readonly scaled: boolean;
 
-  constructor(B: number, T: number, V: number) {
+  /** scaled: multiply by the upstream gradient dy [B] (an extra input) as the gradient is written. */
+  constructor(B: number, T: number, V: number, scaled: boolean) {
     this.outputShape = [B, T, V];
     this.dispatchLayout = { x: [0, 1, 2] };
     this.vec4 = V % 4 === 0;
+    this.scaled = scaled;
     this.outputComponent = this.vec4 ? 4 : 1;
     this.variableComponents = [this.vec4 ? 4 : 1, 1, 4, 1, 1, 1];
+    if (scaled) {
+      this.variableNames = [...this.variableNames, 'dy'];
+      this.variableComponents.push(1);
+    }
     this.dispatch = grid(Math.ceil((B * T) / 64));
-    this.shaderKey = `ctclab_grad_${this.vec4 ? 'vec4' : 'scalar'}`;
+    this.shaderKey = `ctclab_grad_${this.vec4 ? 'vec4' : 'scalar'}_${scaled ? 'dy' : 'unscaled'}`;
   }
 
   getUserCode(): string {
@@ -400,9 +407,10 @@ export class CtcGradProgram implements WebGPUProgram {
       let live = valid && !bad;
       let fill = select(select(uniforms.NAN, 0.0, uniforms.zeroInfinity == 1), 0.0, !valid);
       let rowLse = lse[row];
+      let scale = ${this.scaled ? 'dy[b]' : '1.0'};
       let n = ${n};
       for (var v = 0; v < n; v++) {
-        result[row * n + v] = select(${type}(fill), exp(logits[row * n + v] - rowLse), live);
+        result[row * n + v] = select(${type}(fill), exp(logits[row * n + v] - rowLse), live) * scale;
       }
       if (!live) { return; }
 
@@ -429,7 +437,7 @@ export class CtcGradProgram implements WebGPUProgram {
       var blankOcc = 0.0;
       for (var q = 0; q < Qb; q++) {
         let exists = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3) < vec4<i32>(Sb);
-        let o = select(vec4<f32>(0.0), exp(tab[aRow + q] + tab[bRow + q] - logZ), exists);
+        let o = select(vec4<f32>(0.0), exp(tab[aRow + q] + tab[bRow + q] - logZ), exists) * scale;
         blankOcc += o.x + o.z;
         let c0 = labels[b * L + min(2 * q, L - 1)];
         let c1 = labels[b * L + min(2 * q + 1, L - 1)];
