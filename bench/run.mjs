@@ -4,7 +4,7 @@
 // python3-torch is installed, and writes the results into BENCHMARKS.md (date and machine).
 // It also imports a generated 6000-sample dataset (≈300 frames × 100 dims, float32 .npy files in
 // the OS temp folder) through the streaming importer, sampling peak memory over CDP.
-//   BENCH_DIST=dist (build folder)  BENCH_STARTUP_RUNS=3
+//   BENCH_DIST=dist (build folder)  BENCH_NO_BUILD=1 (serve BENCH_DIST as it is)  BENCH_STARTUP_RUNS=3
 //   BENCH_REPS=5  BENCH_SHAPES='[{"name":"x","B":8,"T":75,"L":28,"V":1296,"fullLength":true}]'  CHROMIUM_PATH=...
 // A CTC result that disagrees with the float64 reference (or PyTorch's with the fused one) fails
 // the run (non-zero exit) before anything is written. `npm run bench:node` runs the CTC and
@@ -49,7 +49,7 @@ function writeImportDataset(dir, n) {
 }
 
 const outDir = process.env.BENCH_DIST || 'dist'; // build folder (another one leaves dist/ to others)
-execFileSync('npx', ['vite', 'build', '--outDir', outDir, '--emptyOutDir'], { stdio: 'inherit' });
+if (!process.env.BENCH_NO_BUILD) execFileSync('npx', ['vite', 'build', '--outDir', outDir, '--emptyOutDir'], { stdio: 'inherit' });
 const server = spawn('npx', ['vite', 'preview', '--outDir', outDir, '--port', String(port), '--strictPort'], { stdio: 'ignore', detached: true });
 const url = `http://localhost:${port}/kernels.html`;
 for (let i = 0; ; i++) {
