@@ -127,7 +127,7 @@ export function runCtcForward(backend: WebGPUBackend, inputs: CtcInputs, attrs: 
     uniformsI32(T, V, L, attrs.blank, layout.rows, layout.info, layout.nll),
     into.tab,
   );
-  const nll = backend.runWebGPUProgram(new CtcNllProgram(B), [tab], 'float32', uniformsI32(B, layout.dirs, layout.nll, zi), into.nll);
+  const nll = backend.runWebGPUProgram(new CtcNllProgram(B), [tab], 'float32', uniformsI32(B, layout.dirs * 4, layout.nll, zi), into.nll);
   return { lse, tab, nll, stages: ['row log-sum-exp', 'alpha/beta', 'nll'] };
 }
 

@@ -34,16 +34,14 @@ function grid(n: number): [number, number, number] {
   return [x, Math.ceil(n / x), 1];
 }
 
-const roundUp4 = (n: number) => Math.ceil(n / 4) * 4;
-
 /**
  * Offsets (in float32 elements, each a multiple of 4) of the regions of program 2's output
  * (read as vec4 by program 3):
  *   tab   [B, 2, T, R]   with the gradient: alpha (including the emission at t) and beta
  *                        (excluding it) per frame, forward state order, each row shifted by the
- *                        running normalisation; R = 4·ceil(S/4) + 4 (the last 4: a slot for the
- *                        stores of states past a sample's own S)
- *   nll   [B, dirs]      -log p from each direction (the gradient uses alpha's)
+ *                        running normalisation; R = 4·ceil(S/4) + 4; only the band of each frame
+ *                        (see CtcAlphaBetaProgram) is written
+ *   nll   [B, dirs, 4]   -log p from each direction (the gradient uses alpha's) in x
  *   rows  [B, dirs, 2, 4·(Q + 1)]  the recursion's two rows per direction, only where they do not
  *                        fit in workgroup memory (Q = ceil(S/4) groups of 4 states, plus a pad)
  *   info  [B, dirs, 4·Q] the per-state info, likewise only past workgroup memory
@@ -65,9 +63,9 @@ export function ctcLayout(B: number, T: number, L: number, withGrad: boolean, gl
   const rowStride = 4 * groups + 4;
   const dirs = withGrad ? 2 : 1;
   const nll = withGrad ? B * 2 * T * rowStride : 0; // the same with rows in either memory (the gradient program reads it)
-  const rows = roundUp4(nll + B * dirs);
+  const rows = nll + B * dirs * 4;
   const info = rows + (globalRows ? B * dirs * 2 * 4 * (groups + 1) : 0);
-  const size = roundUp4(info + (globalRows ? B * dirs * 4 * groups : 0));
+  const size = info + (globalRows ? B * dirs * 4 * groups : 0);
   return { S, groups, rowStride, dirs, rows, info, nll, size };
 }
 
@@ -130,13 +128,19 @@ export class CtcRowLseProgram implements WebGPUProgram {
 }
 
 /**
- * Output: the CtcLayout buffer. One workgroup per sample; threads [0, H) run alpha,
- * [H, 2H) beta (forward only: H threads, alpha). Beta is alpha run on the reversed frames and the
- * reversed extended label sequence, so both directions execute the same code, without branches.
- * A thread owns groups of 4 consecutive states (in its direction's order) q = lane, lane + H, ...;
- * a group's states s - 1 and s - 2 come from its own vec4 and the one before it (rows start with
- * a NEG pad group). Per state the direction keeps its class, whether the skip from s - 2 is
- * allowed, and whether the state exists (s < S_b), packed in one i32.
+ * Output: the CtcLayout buffer, written as whole vec4s (WGSL lets a store to one component of a
+ * vec4 rewrite the whole vec4, so no two threads share one). One workgroup per sample; threads
+ * [0, H) run alpha, [H, 2H) beta (forward only: H threads, alpha). Beta is alpha run on the
+ * reversed frames and the reversed extended label sequence, so both directions execute the same
+ * code without branches; beta's states sit r = (4 - S_b mod 4) mod 4 places into its rows, so that
+ * its groups of 4 are alpha's groups reversed and its table rows are stored as aligned vec4s too.
+ * A thread owns groups of 4 consecutive states q = lane, lane + H, ...; a group's states s - 1 and
+ * s - 2 come from its own vec4 and the one before it (rows start with a NEG pad group). Per group
+ * the direction keeps the classes of its two label states and which states may skip from s - 2.
+ *
+ * Band: at step k only states reachable from the direction's start (s <= 2k + 1) that can still
+ * reach its end (s >= S_b - 2(T_b - k)) are computed; the rest are NEG (their occupancy is 0, and
+ * no state in the band depends on them), so full-length inputs do ~25-35% less work.
  *
  * Renormalisation: every stored row is shifted by the running sum of the previous rows' maxima,
  * so values stay O(1) in magnitude (un-normalised log-alphas reach -3000 at T = 1000, where
@@ -147,6 +151,8 @@ export class CtcRowLseProgram implements WebGPUProgram {
  */
 export class CtcAlphaBetaProgram implements WebGPUProgram {
   variableNames = ['logits', 'lse', 'labels', 'logitLengths', 'labelLengths'];
+  variableComponents = [1, 1, 1, 1, 1];
+  outputComponent = 4;
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
@@ -183,75 +189,39 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
     this.dispatchLayout = { x: [0] };
     this.dispatch = grid(B);
     this.workgroupSize = [dirs * this.lanes, 1, 1];
-    this.shaderKey = `ctclab_alphabeta_${withGrad ? 'grad' : 'fwd'}_${this.lanes}_${this.rowsInWorkgroup ? this.qMax : 'global'}`; // all the code depends on
+    // Everything the code depends on: the workgroup arrays' size only where rows live there.
+    this.shaderKey = `ctclab_alphabeta_${withGrad ? 'grad' : 'fwd'}_${this.lanes}_${this.rowsInWorkgroup ? this.qMax : 'global'}`;
   }
 
   getUserCode(): string {
     const H = this.lanes;
     const DIRS = this.withGrad ? 2 : 1;
     const wgRows = this.rowsInWorkgroup;
+    const QM = this.qMax;
     const red = workgroupReduction({ array: 'partial', kind: 'max', count: H });
-    // Rows (vec4 groups, pad group first): workgroup memory, or the rows region of the output
-    // (scalar stores: WGSL lets a store to one component of a vec4 rewrite the whole vec4).
-    const row = (i: string) => (wgRows ? `rows[${i}]` : `rowLoad(${i})`);
-    const setRow = (i: string, v: string) => (wgRows ? `rows[${i}] = ${v};` : `rowStore(${i}, ${v});`);
-    const stInfo = (i: string) => (wgRows ? `stInfo[${i}]` : `infoLoad(${i})`);
-    const setStInfo = (i: string, v: string) => (wgRows ? `stInfo[${i}] = ${v};` : `infoStore(${i}, ${v});`);
+    // Rows (vec4 groups, pad group first) and per-group info: workgroup memory, or the rows and
+    // info regions of the output.
+    const row = (i: string) => (wgRows ? `rows[${i}]` : `result[uniforms.rowsOffset / 4 + ${i}]`);
+    const setRow = (i: string, v: string) => `${row(i)} = ${v};`;
+    const info = (i: string) => (wgRows ? `stInfo[${i}]` : `vec4<i32>(result[uniforms.infoOffset / 4 + ${i}])`);
+    const setInfo = (i: string, v: string) =>
+      wgRows ? `stInfo[${i}] = ${v};` : `result[uniforms.infoOffset / 4 + ${i}] = vec4<f32>(${v});  // exact below 2^24`;
     const barrier = wgRows ? 'workgroupBarrier();' : 'storageBarrier(); workgroupBarrier();';
-    const qMax = wgRows ? `${this.qMax}` : 'Q';
 
     const storeTables = !this.withGrad
       ? ''
       : `
-          // Tables for the gradient: alpha's row as it is; beta's without the emission at t and
-          // in forward state order (states past S_b go to the row's spare slot).
-          var at = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3);
-          var out = value;
-          if (dir == 1) {
-            let f = vec4<i32>(Sb - 1) - at;
-            at = select(vec4<i32>(R - 1), f, f >= vec4<i32>(0));
-            out = value - e;
-          }
-          at += vec4<i32>(tab + t * R);
-          result[at.x] = out.x;
-          result[at.y] = out.y;
-          result[at.z] = out.z;
-          result[at.w] = out.w;`;
+          // Tables for the gradient, at frame t in forward state order: alpha's group as it is;
+          // beta's without the emission at t, reversed (its group q is alpha's group Q_b - 1 - q).
+          let at = select(Qb - 1 - q, q, dir == 0);
+          result[tab4 + t * R4 + at] = select((value - e).wzyx, value, dir == 0);`;
 
     return `
     ${WGSL_COMMON}
-    ${wgRows ? `var<workgroup> rows : array<vec4<f32>, ${DIRS * 2 * (this.qMax + 1)}>;` : ''}
-    ${wgRows ? `var<workgroup> stInfo : array<vec4<i32>, ${DIRS * this.qMax}>;  // per state: class * 4 + skip allowed * 2 + exists` : ''}
+    ${wgRows ? `var<workgroup> rows : array<vec4<f32>, ${DIRS * 2 * (QM + 1)}>;` : ''}
+    ${wgRows ? `var<workgroup> stInfo : array<vec4<i32>, ${DIRS * QM}>;` : ''}
     var<workgroup> steps : i32;
     ${red.declare(DIRS * 2 * H)}
-    ${
-      wgRows
-        ? ''
-        : `
-    fn rowLoad(g : i32) -> vec4<f32> {
-      let i = uniforms.rowsOffset + 4 * g;
-      return vec4<f32>(result[i], result[i + 1], result[i + 2], result[i + 3]);
-    }
-    fn rowStore(g : i32, v : vec4<f32>) {
-      let i = uniforms.rowsOffset + 4 * g;
-      result[i] = v.x;
-      result[i + 1] = v.y;
-      result[i + 2] = v.z;
-      result[i + 3] = v.w;
-    }
-    fn infoLoad(g : i32) -> vec4<i32> {
-      let i = uniforms.infoOffset + 4 * g;
-      return vec4<i32>(vec4<f32>(result[i], result[i + 1], result[i + 2], result[i + 3]));
-    }
-    fn infoStore(g : i32, v : vec4<i32>) {
-      let i = uniforms.infoOffset + 4 * g;
-      let f = vec4<f32>(v);  // exact: class * 4 + 3 < 2^24
-      result[i] = f.x;
-      result[i + 1] = f.y;
-      result[i + 2] = f.z;
-      result[i + 3] = f.w;
-    }`
-    }
     fn main(index : i32) {
       let b = linearWorkgroup();
       let tid = i32(localId.x);
@@ -263,38 +233,42 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
       let blank = uniforms.blank;
       let S = 2 * L + 1;
       let Q = (S + 3) / 4;
-      let R = 4 * Q + 4;  // table row stride
+      let R4 = Q + 1;  // table row stride in vec4s
       let Tb = clamp(logitLengths[b], 0, T);
       let Lb = clamp(labelLengths[b], 0, L);
       let Sb = 2 * Lb + 1;
       let Qb = (Sb + 3) / 4;
-      let tab = (b * 2 + dir) * T * R;
-      let rowBase = ${wgRows ? `dir * ${2 * (this.qMax + 1)}` : `(b * ${DIRS} + dir) * 2 * (Q + 1)`};
-      let rowStride = ${qMax} + 1;
+      // The direction's state j sits at index i = j + r of its rows.
+      let r = select(0, (4 - Sb % 4) % 4, dir == 1);
+      let tab4 = (b * 2 + dir) * T * R4;
+      let rowStride = ${wgRows ? QM + 1 : 'Q + 1'};
+      let rowBase = ${wgRows ? `dir * ${2 * (QM + 1)}` : `(b * ${DIRS} + dir) * 2 * (Q + 1)`};
       let partBase = dir * ${2 * H};
-      let stBase = ${wgRows ? `dir * ${this.qMax}` : `(b * ${DIRS} + dir) * Q`};
+      let stBase = ${wgRows ? `dir * ${QM}` : `(b * ${DIRS} + dir) * Q`};
 
-      // Set-up: this direction's state info (state s walks the extended labels forwards for alpha,
-      // backwards for beta), and the start row (parity 1): state 0 at 0, the rest NEG.
+      // Set-up: per group, the classes of its two label states (alpha: components 1 and 3; beta:
+      // 0 and 2) and a bit per state that may skip from s - 2; the start row (parity 1): the
+      // direction's state 0 at 0, the rest NEG.
       for (var q = lane; q < Qb; q += ${H}) {
-        var info = vec4<i32>(0);
-        for (var i = 0; i < 4; i++) {
-          let s = 4 * q + i;
-          var st = s;
-          var st2 = s - 2;
-          if (dir == 1) { st = Sb - 1 - s; st2 = st + 2; }
-          var c = blank;
-          var c2 = blank;
-          if (s < Sb && st % 2 == 1) { c = labels[b * L + st / 2]; }
-          if (s >= 2 && s < Sb && st % 2 == 1) { c2 = labels[b * L + st2 / 2]; }
-          let skip = s >= 2 && st % 2 == 1 && c != blank && c != c2;
-          info[i] = select(0, max(c, 0) * 4 + select(0, 2, skip) + 1, s < Sb);
+        var g = vec4<i32>(0);
+        for (var c = 0; c < 4; c++) {
+          let j = 4 * q + c - r;
+          if (j >= 0 && j < Sb && j % 2 == 1) {
+            var st = j;
+            var st2 = j - 2;
+            if (dir == 1) { st = Sb - 1 - j; st2 = st + 2; }
+            let cl = labels[b * L + st / 2];
+            var c2 = blank;
+            if (j >= 2) { c2 = labels[b * L + st2 / 2]; }
+            g[c / 2] = max(cl, 0);
+            if (j >= 2 && cl != blank && cl != c2) { g.z = g.z | (1 << u32(c)); }
+          }
         }
-        ${setStInfo('stBase + q', 'info')}
+        ${setInfo('stBase + q', 'g')}
       }
       for (var q = lane; q <= Qb; q += ${H}) {
         ${setRow('rowBase + q', 'vec4<f32>(NEG)')}
-        ${setRow('rowBase + rowStride + q', 'select(vec4<f32>(NEG), vec4<f32>(0.0, NEG, NEG, NEG), q == 1)')}
+        ${setRow('rowBase + rowStride + q', 'select(vec4<f32>(NEG), select(vec4<f32>(NEG), vec4<f32>(0.0), vec4<i32>(0, 1, 2, 3) == vec4<i32>(r)), q == 1)')}
       }
       ${red.publish(`partBase + ${H}`, 'lane', '0.0')}
       ${wgRows ? '' : 'storageBarrier();  // the start rows, written to global memory'}
@@ -309,22 +283,28 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
         if (dir == 1) { t = Tb - 1 - k; }
         let xrow = (b * T + t) * V;
         let rowLse = lse[b * T + t];
+        let eB = logits[xrow + blank] - rowLse;
         let prev = rowBase + ((k + 1) & 1) * rowStride;
         let cur = rowBase + (k & 1) * rowStride;
+        // The band, as indices of this direction's rows.
+        let lo = max(Sb - 2 * (Tb - k), 0) + r;
+        let hi = min(2 * k + 1, Sb - 1) + r;
         var localMax = NEG;
-        for (var q = lane; q < Qb; q += ${H}) {
+        for (var q = lo / 4 + lane; q <= hi / 4; q += ${H}) {
           let p0 = ${row('prev + q + 1')};
           let pm = ${row('prev + q')};
-          let info = ${stInfo('stBase + q')};
-          let pen = select(vec4<f32>(NEG), vec4<f32>(0.0), (info & vec4<i32>(2)) != vec4<i32>(0));
+          let g = ${info('stBase + q')};
+          let pen = select(vec4<f32>(NEG), vec4<f32>(0.0), (vec4<i32>(g.z) & vec4<i32>(1, 2, 4, 8)) != vec4<i32>(0));
           let a0 = p0 - M;
           let a1 = vec4<f32>(pm.w, p0.x, p0.y, p0.z) - M;
           let a2 = vec4<f32>(pm.z, pm.w, p0.x, p0.y) + pen - M;
           let mx = max(max(a0, a1), a2);
-          let cls = info >> vec4<u32>(2u);
-          let e = vec4<f32>(logits[xrow + cls.x], logits[xrow + cls.y], logits[xrow + cls.z], logits[xrow + cls.w]) - rowLse;
-          let exists = (info & vec4<i32>(1)) != vec4<i32>(0);
-          let value = select(vec4<f32>(NEG), mx + log(exp(a0 - mx) + exp(a1 - mx) + exp(a2 - mx)) + e, exists);
+          let e0 = logits[xrow + g.x] - rowLse;
+          let e1 = logits[xrow + g.y] - rowLse;
+          let e = select(vec4<f32>(e0, eB, e1, eB), vec4<f32>(eB, e0, eB, e1), dir == 0);
+          let i = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3);
+          let inBand = (i >= vec4<i32>(lo)) & (i <= vec4<i32>(hi));
+          let value = select(vec4<f32>(NEG), mx + log(exp(a0 - mx) + exp(a1 - mx) + exp(a2 - mx)) + e, inBand);
           ${setRow('cur + q + 1', 'value')}
           localMax = max(localMax, max(max(value.x, value.y), max(value.z, value.w)));
           ${storeTables}
@@ -337,12 +317,12 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
         // Both directions end in their own last two states (alpha: the last label and the final
         // blank; beta: the first label and the first blank). With no frames, the start row.
         let last = rowBase + ((nSteps + 1) & 1) * rowStride + 1;
-        let x0 = ${row('last + (Sb - 1) / 4')}[(Sb - 1) % 4];
-        let x1 = ${row('last + (Sb + 2) / 4 - 1')}[(Sb + 2) % 4];  // state Sb - 2; the pad group when Sb = 1
-        let ll = lse2(x0, x1);
+        let i0 = Sb - 1 + r;
+        let i1 = Sb + 2 + r;  // state Sb - 2, 4 places on; the pad group when Sb = 1 and r = 0
+        let ll = lse2(${row('last + i0 / 4')}[i0 % 4], ${row('last + i1 / 4 - 1')}[i1 % 4]);
         var nll = -(ll + logScale);
         if (ll <= NEG_THRESHOLD) { nll = uniforms.INFINITY; }
-        result[uniforms.nllOffset + b * ${DIRS} + dir] = nll;
+        result[uniforms.nllOffset / 4 + b * ${DIRS} + dir] = vec4<f32>(nll, 0.0, 0.0, 0.0);
       }
     }`;
   }
@@ -399,8 +379,7 @@ export class CtcGradProgram implements WebGPUProgram {
       let t = row - b * T;
       let Lb = clamp(labelLengths[b], 0, L);
       let Sb = 2 * Lb + 1;
-      let nllAt = uniforms.nllOffset + b * 2;
-      let nll = tab[nllAt / 4][nllAt % 4];
+      let nll = tab[uniforms.nllOffset / 4 + b * 2].x;
       // Padded frames get 0; frames of a sample without an alignment NaN, or 0 with zeroInfinity.
       let valid = t < clamp(logitLengths[b], 0, T);
       let bad = !(nll < 1e29);
@@ -414,17 +393,20 @@ export class CtcGradProgram implements WebGPUProgram {
       }
       if (!live) { return; }
 
-      // log of the frame's total over states, alpha + beta (4 states at a time, then merged).
-      let Q = (2 * L + 4) / 4;
-      let R = 4 * Q + 4;
-      let aRow = ((b * 2) * T + t) * R / 4;
-      let bRow = aRow + T * R / 4;
-      let Qb = (Sb + 3) / 4;
+      // log of the frame's total over states, alpha + beta (4 states at a time, then merged), over
+      // the frame's band: states reachable from the start and from the end (the others are 0).
+      let Tb = clamp(logitLengths[b], 0, T);
+      let R4 = (2 * L + 4) / 4 + 1;
+      let aRow = ((b * 2) * T + t) * R4;
+      let bRow = aRow + T * R4;
+      let lo = max(Sb - 2 * (Tb - t), 0);
+      let hi = min(2 * t + 1, Sb - 1);
       var m = vec4<f32>(NEG);
       var z = vec4<f32>(0.0);
-      for (var q = 0; q < Qb; q++) {
-        let exists = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3) < vec4<i32>(Sb);
-        let x = select(vec4<f32>(NEG), tab[aRow + q] + tab[bRow + q], exists);
+      for (var q = lo / 4; q <= hi / 4; q++) {
+        let s = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3);
+        let inBand = (s >= vec4<i32>(lo)) & (s <= vec4<i32>(hi));
+        let x = select(vec4<f32>(NEG), tab[aRow + q] + tab[bRow + q], inBand);
         let mn = max(m, x);
         z = z * exp(m - mn) + exp(x - mn);
         m = mn;
@@ -435,14 +417,15 @@ export class CtcGradProgram implements WebGPUProgram {
       // Occupancies: group q holds states 4q .. 4q + 3 = blank, label 2q, blank, label 2q + 1.
       let rowStart = row * V;
       var blankOcc = 0.0;
-      for (var q = 0; q < Qb; q++) {
-        let exists = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3) < vec4<i32>(Sb);
-        let o = select(vec4<f32>(0.0), exp(tab[aRow + q] + tab[bRow + q] - logZ), exists) * scale;
+      for (var q = lo / 4; q <= hi / 4; q++) {
+        let s = vec4<i32>(4 * q) + vec4<i32>(0, 1, 2, 3);
+        let inBand = (s >= vec4<i32>(lo)) & (s <= vec4<i32>(hi));
+        let o = select(vec4<f32>(0.0), exp(tab[aRow + q] + tab[bRow + q] - logZ), inBand) * scale;
         blankOcc += o.x + o.z;
         let c0 = labels[b * L + min(2 * q, L - 1)];
         let c1 = labels[b * L + min(2 * q + 1, L - 1)];
-        if (4 * q + 1 < Sb && c0 >= 0 && c0 < V) { ${sub('rowStart + c0', 'o.y')} }
-        if (4 * q + 3 < Sb && c1 >= 0 && c1 < V) { ${sub('rowStart + c1', 'o.w')} }
+        if (inBand.y && c0 >= 0 && c0 < V) { ${sub('rowStart + c0', 'o.y')} }
+        if (inBand.w && c1 >= 0 && c1 < V) { ${sub('rowStart + c1', 'o.w')} }
       }
       ${sub('rowStart + uniforms.blank', 'blankOcc')}
     }`;
