@@ -1,15 +1,17 @@
 // Fused CTC loss for the tfjs WebGPU backend: four programs, no read-back, total work
 // proportional to B·T·(S + V) (S = 2L + 1 states, V classes), no barrier outside the recursion.
+// Forward (kernel CtcLabLoss): 1, 2, 4; backward (kernel CtcLabLossGrad): 3.
 //
 //   1. CtcRowLseProgram    one thread per (b, t) row: log-sum-exp of the row's logits [B*T].
 //   2. CtcAlphaBetaProgram one workgroup per sample: the forward (alpha) and backward (beta)
 //                          recursions side by side in the two halves of the workgroup, their rows
-//                          in workgroup memory, one barrier per time step; writes both tables
-//                          (time order, forward state order) and -log p.
+//                          in workgroup memory, one barrier per time step, only over the band of
+//                          states that can be on a path; writes both tables (time order, forward
+//                          state order) and -log p.
 //   3. CtcGradProgram      one thread per (b, t) row: softmax of the row, then the occupancy of
 //                          each state, exp(alpha + beta) normalised over the frame's states, taken
 //                          from the class of its label (the thread owns the row, so no thread
-//                          waits and none races): O(V + S) per row.
+//                          waits and none races): O(V + S) per row; times dy as it is written.
 //   4. CtcNllProgram       one thread per b: the loss, with zeroInfinity applied.
 //
 // Row-per-thread programs and 4-state vectors follow measurements on SwiftShader (a CPU emulation
@@ -198,7 +200,7 @@ export class CtcAlphaBetaProgram implements WebGPUProgram {
     const DIRS = this.withGrad ? 2 : 1;
     const wgRows = this.rowsInWorkgroup;
     const QM = this.qMax;
-    const red = workgroupReduction({ array: 'partial', kind: 'max', count: H });
+    const red = workgroupReduction({ array: 'partial', count: H });
     // Rows (vec4 groups, pad group first) and per-group info: workgroup memory, or the rows and
     // info regions of the output.
     const row = (i: string) => (wgRows ? `rows[${i}]` : `result[uniforms.rowsOffset / 4 + ${i}]`);
