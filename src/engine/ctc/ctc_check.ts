@@ -4,12 +4,13 @@
 //   1. the programs alone, with every output buffer pre-filled with NaN (poison), so an element the
 //      kernel forgot to write shows up; per-sample nll and the unscaled gradient vs the reference;
 //      in the device's layout and in the other one (rows in global memory, another thread count);
-//   2. the ctcLoss op as training uses it: the reduced loss and tf.grad w.r.t. the logits.
+//   2. the ctcLoss op as training uses it: the reduced loss and tf.grad w.r.t. the logits; and the
+//      forward-only op (ctcNll, evaluation) against the same per-sample nll.
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { Rng } from '../../lib/rng';
-import { ctcLoss, runCtcPrograms } from './ctc_loss';
+import { ctcLoss, ctcNll, runCtcPrograms } from './ctc_loss';
 import { ctcLayout } from './ctc_program';
 import { ctcLossReference, ctcMinFrames } from './ctc_reference';
 
@@ -29,7 +30,7 @@ export interface CtcCheckCase {
 
 export interface CtcCheckResult {
   case: CtcCheckCase;
-  nllRelErr: number; // programs: max over samples of |gpu - ref| / |ref| (finite ones)
+  nllRelErr: number; // programs and the forward-only op (ctcNll): max over samples of |gpu - ref| / |ref| (finite ones)
   gradRelErr: number; // programs: max |gpu - ref| / max |ref|
   infMatches: boolean; // +inf exactly where the reference has +inf, NaN gradients exactly where it has NaN
   unwritten: number; // poisoned elements still NaN where a number was due
@@ -146,6 +147,19 @@ export async function checkCtcCase(c: CtcCheckCase): Promise<CtcCheckResult> {
       }
     }
     tf.dispose(Object.values(poison));
+  }
+
+  // 1b. The forward-only op (evaluation: alpha alone, no tables): the same per-sample nll.
+  const fwdT = ctcNll(logits, labels, xl, yl, { zeroInfinity: c.zeroInfinity });
+  const fwd = await fwdT.data();
+  fwdT.dispose();
+  for (let b = 0; b < B; b++) {
+    const want = c.zeroInfinity && !Number.isFinite(ref.nll[b]) ? 0 : ref.nll[b];
+    if (!Number.isFinite(want) || !Number.isFinite(fwd[b])) {
+      if (want !== fwd[b]) infMatches = false;
+      continue;
+    }
+    nllRelErr = Math.max(nllRelErr, Math.abs(fwd[b] - want) / Math.max(Math.abs(want), 1e-6));
   }
 
   // 2. The op as training uses it.
