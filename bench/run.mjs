@@ -5,6 +5,8 @@
 // It also imports a generated 6000-sample dataset (≈300 frames × 100 dims, float32 .npy files in
 // the OS temp folder) through the streaming importer, sampling peak memory over CDP.
 //   BENCH_DIST=dist (build folder)  BENCH_NO_BUILD=1 (serve BENCH_DIST as it is)  BENCH_STARTUP_RUNS=3
+//   BENCH_STARTUP_BASELINE=<another build folder> (start-up: that build too, served on BENCH_PORT+1,
+//   started in turn with this one; e.g. a build of an earlier commit) BENCH_STARTUP_BASELINE_LABEL=...
 //   BENCH_REPS=5  BENCH_SHAPES='[{"name":"x","B":8,"T":75,"L":28,"V":1296,"fullLength":true}]'  CHROMIUM_PATH=...
 // A CTC result that disagrees with the float64 reference (or PyTorch's with the fused one) fails
 // the run (non-zero exit) before anything is written. `npm run bench:node` runs the CTC and
@@ -51,16 +53,21 @@ function writeImportDataset(dir, n) {
 const outDir = process.env.BENCH_DIST || 'dist'; // build folder (another one leaves dist/ to others)
 if (!process.env.BENCH_NO_BUILD) execFileSync('npx', ['vite', 'build', '--outDir', outDir, '--emptyOutDir'], { stdio: 'inherit' });
 const server = spawn('npx', ['vite', 'preview', '--outDir', outDir, '--port', String(port), '--strictPort'], { stdio: 'ignore', detached: true });
+const baselineDir = only.has('startup') ? process.env.BENCH_STARTUP_BASELINE : undefined;
+const baselineServer = baselineDir
+  ? spawn('npx', ['vite', 'preview', '--outDir', baselineDir, '--port', String(port + 1), '--strictPort'], { stdio: 'ignore', detached: true })
+  : null;
 const url = `http://localhost:${port}/kernels.html`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(url)).ok) break;
-  } catch {
-    // not up yet: poll again
+for (const u of [url, ...(baselineDir ? [`http://localhost:${port + 1}/`] : [])])
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(u)).ok) break;
+    } catch {
+      // not up yet: poll again
+    }
+    if (i > 100) throw new Error(`vite preview did not start (${u})`);
+    await new Promise((r) => setTimeout(r, 200));
   }
-  if (i > 100) throw new Error('vite preview did not start');
-  await new Promise((r) => setTimeout(r, 200));
-}
 
 let startupResult = null;
 let results = [],
@@ -88,7 +95,11 @@ try {
   if (only.has('train')) trainResults = await page.evaluate(() => window.ctcLab.benchTrain());
   if (only.has('align')) alignResults = await page.evaluate(() => window.ctcLab.benchAlign());
   if (only.has('distill')) distillResults = await page.evaluate(() => window.ctcLab.benchDistill());
-  if (only.has('startup')) startupResult = await startup.benchStartup(browser, `http://localhost:${port}`, outDir, Number(process.env.BENCH_STARTUP_RUNS || 3));
+  if (only.has('startup')) {
+    const builds = [{ label: 'this build', baseURL: `http://localhost:${port}`, distDir: outDir }];
+    if (baselineDir) builds.unshift({ label: process.env.BENCH_STARTUP_BASELINE_LABEL || baselineDir, baseURL: `http://localhost:${port + 1}`, distDir: baselineDir });
+    startupResult = await startup.benchStartup(browser, builds, Number(process.env.BENCH_STARTUP_RUNS || 3));
+  }
   if (only.has('import')) {
     const dir = join(os.tmpdir(), 'ctc-lab-import-bench');
     const n = Number(process.env.BENCH_IMPORT_SAMPLES || 6000);
@@ -136,11 +147,12 @@ try {
   }
 } finally {
   await browser.close();
-  try {
-    process.kill(-server.pid);
-  } catch {
-    /* already gone */
-  }
+  for (const p of [server, baselineServer])
+    try {
+      if (p) process.kill(-p.pid);
+    } catch {
+      /* already gone */
+    }
 }
 
 // PyTorch CPU on the same inputs (written as .npy), if available; it checks its loss against the fused one.
