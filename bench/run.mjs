@@ -97,7 +97,8 @@ try {
   if (only.has('distill')) distillResults = await page.evaluate(() => window.ctcLab.benchDistill());
   if (only.has('startup')) {
     const builds = [{ label: 'this build', baseURL: `http://localhost:${port}`, distDir: outDir }];
-    if (baselineDir) builds.unshift({ label: process.env.BENCH_STARTUP_BASELINE_LABEL || baselineDir, baseURL: `http://localhost:${port + 1}`, distDir: baselineDir });
+    if (baselineDir)
+      builds.unshift({ label: process.env.BENCH_STARTUP_BASELINE_LABEL || baselineDir, baseURL: `http://localhost:${port + 1}`, distDir: baselineDir });
     startupResult = await startup.benchStartup(browser, builds, Number(process.env.BENCH_STARTUP_RUNS || 3));
   }
   if (only.has('import')) {
