@@ -27,7 +27,10 @@ function checkRow(raw: Record<string, unknown>, file: string, line: number): Man
   };
 }
 
-function checkUnique(rows: ManifestRow[], file: string): ManifestRow[] {
+/** A manifest row as the row readers need it: its id (unique in the file) and its 1-based line. */
+type Row = { id: string; line: number };
+
+function checkUnique<R extends Row>(rows: R[], file: string): R[] {
   const seen = new Map<string, number>();
   for (const r of rows) {
     const prev = seen.get(r.id);
@@ -38,8 +41,13 @@ function checkUnique(rows: ManifestRow[], file: string): ManifestRow[] {
   return rows;
 }
 
-export function parseManifestJsonl(text: string, file: string): ManifestRow[] {
-  const rows: ManifestRow[] = [];
+/**
+ * The rows of a JSONL manifest (one JSON object a line, blank lines skipped), each checked by
+ * `checkRow` with its 1-based line; ids unique, at least one row. Datasets' and model outputs'
+ * manifests share this reader and differ in their rows' fields.
+ */
+export function jsonlRows<R extends Row>(text: string, file: string, checkRow: (raw: Record<string, unknown>, line: number) => R): R[] {
+  const rows: R[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
     if (raw.trim() === '') return;
@@ -50,18 +58,19 @@ export function parseManifestJsonl(text: string, file: string): ManifestRow[] {
       throw new DataError(file, `not valid JSON (${(e as Error).message})`, `line ${line}`);
     }
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new DataError(file, 'each line must be a JSON object', `line ${line}`);
-    rows.push(checkRow(obj as Record<string, unknown>, file, line));
+    rows.push(checkRow(obj as Record<string, unknown>, line));
   });
   return checkUnique(rows, file);
 }
 
-export function parseManifestTsv(text: string, file: string): ManifestRow[] {
+/** The rows of a TSV manifest (a header row with at least 'id' and 'text'), as `jsonlRows`. */
+export function tsvRows<R extends Row>(text: string, file: string, checkRow: (raw: Record<string, unknown>, line: number) => R): R[] {
   const lines = text.split(/\r?\n/);
   const header = (lines[0] ?? '').split('\t').map((h) => h.trim());
   for (const col of ['id', 'text']) {
     if (!header.includes(col)) throw new DataError(file, `header row lacks the '${col}' column (found: ${header.join(', ') || 'nothing'})`, 'line 1');
   }
-  const rows: ManifestRow[] = [];
+  const rows: R[] = [];
   for (let i = 1; i < lines.length; i++) {
     if (lines[i].trim() === '') continue;
     const cells = lines[i].split('\t');
@@ -70,9 +79,17 @@ export function parseManifestTsv(text: string, file: string): ManifestRow[] {
     }
     const obj: Record<string, unknown> = {};
     header.forEach((h, j) => (obj[h] = cells[j]));
-    rows.push(checkRow(obj, file, i + 1));
+    rows.push(checkRow(obj, i + 1));
   }
   return checkUnique(rows, file);
+}
+
+export function parseManifestJsonl(text: string, file: string): ManifestRow[] {
+  return jsonlRows(text, file, (raw, line) => checkRow(raw, file, line));
+}
+
+export function parseManifestTsv(text: string, file: string): ManifestRow[] {
+  return tsvRows(text, file, (raw, line) => checkRow(raw, file, line));
 }
 
 export function parseVocab(text: string, file: string): string[] {

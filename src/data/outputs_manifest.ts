@@ -4,7 +4,7 @@
 // and the optional outputs.json. Every refusal names the file and the line or key.
 
 import { DataError } from './errors';
-import { parseVocab } from './manifest';
+import { jsonlRows, parseVocab, tsvRows } from './manifest';
 import type { OutputKind, Split } from './types';
 
 export interface OutputsRow {
@@ -39,45 +39,9 @@ function checkRow(raw: Record<string, unknown>, file: string, line: number): Out
   return { id, text: text.trim().split(/\s+/).join(' '), split: split ? (split as Split) : null, frames: f, posteriors: posteriors || null, line };
 }
 
-function checkUnique(rows: OutputsRow[], file: string): OutputsRow[] {
-  const seen = new Map<string, number>();
-  for (const r of rows) {
-    const prev = seen.get(r.id);
-    if (prev !== undefined) throw new DataError(file, `duplicate id '${r.id}' (first on line ${prev})`, `line ${r.line}`);
-    seen.set(r.id, r.line);
-  }
-  if (rows.length === 0) throw new DataError(file, 'has no samples');
-  return rows;
-}
-
 export function parseOutputsManifest(text: string, file: string): OutputsRow[] {
-  const rows: OutputsRow[] = [];
-  const lines = text.split(/\r?\n/);
-  if (file.toLowerCase().endsWith('.tsv')) {
-    const header = (lines[0] ?? '').split('\t').map((h) => h.trim());
-    for (const col of ['id', 'text']) {
-      if (!header.includes(col)) throw new DataError(file, `header row lacks the '${col}' column (found: ${header.join(', ') || 'nothing'})`, 'line 1');
-    }
-    for (let i = 1; i < lines.length; i++) {
-      if (lines[i].trim() === '') continue;
-      const cells = lines[i].split('\t');
-      if (cells.length !== header.length) throw new DataError(file, `has ${cells.length} columns, the header has ${header.length}`, `line ${i + 1}`);
-      rows.push(checkRow(Object.fromEntries(header.map((h, j) => [h, cells[j]])), file, i + 1));
-    }
-    return checkUnique(rows, file);
-  }
-  lines.forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch (e) {
-      throw new DataError(file, `not valid JSON (${(e as Error).message})`, `line ${i + 1}`);
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new DataError(file, 'each line must be a JSON object', `line ${i + 1}`);
-    rows.push(checkRow(obj as Record<string, unknown>, file, i + 1));
-  });
-  return checkUnique(rows, file);
+  const read = file.toLowerCase().endsWith('.tsv') ? tsvRows : jsonlRows;
+  return read(text, file, (raw, line) => checkRow(raw, file, line));
 }
 
 export interface OutputsJson {
