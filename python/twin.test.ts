@@ -4,6 +4,9 @@
 // pytest on python/tests with them (the comparisons are there), then checks in the lab what Python
 // wrote: round-tripped checkpoints, Python-trained and torchrun-trained checkpoints (they decode,
 // load, resume and train on), and the model outputs zip (the lab's outputs importer reads it).
+// Distillation: the lab's kdLoss on fixed inputs, and two distillation runs (a checkpoint teacher,
+// and the same teacher's outputs exported by the lab's writer in another class order) whose
+// Python continuations come back here with their teacher recorded and train on in the lab.
 // Nothing binary is committed: every fixture is made here, in a temporary folder.
 //
 // Without Debian's python3-torch / numpy / pytest at /usr/bin/python3 (or CTC_LAB_PYTHON) the
@@ -38,6 +41,10 @@ import { batchTensors, disposeBatchTensors } from '../src/engine/train/batch_ten
 import { greedyDecode, idsToTokens } from '../src/engine/decode/greedy';
 import { knobsOf } from '../src/engine/model/presets';
 import { checkpointForDataset } from '../src/worker/checkpoints';
+import { kdLoss } from '../src/engine/distill/kd_loss';
+import type { DistillSettings } from '../src/engine/distill/settings';
+import { checkpointTeacher, storedTeacher, type TeacherSource } from '../src/engine/distill/teacher';
+import { OutputsZipWriter } from '../src/data/outputs_write';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // python/
 const PY = process.env.CTC_LAB_PYTHON ?? '/usr/bin/python3';
@@ -248,6 +255,127 @@ async function writeOutputsFixture(dir: string, meta: DatasetMeta, samples: Samp
   optimizer.dispose();
 }
 
+/**
+ * The lab's kdLoss on fixed inputs [B 3, T 5, C 6] (lengths 5, 2, 0; a −Inf teacher log-prob on a
+ * valid frame, NaN on a padded one): per-sample values and the gradient of the batch mean, with
+ * the blank left out and kept in.
+ */
+async function writeKdLossFixture(dir: string): Promise<void> {
+  const [B, T, C] = [3, 5, 6];
+  const rng = new Rng(41);
+  const student = Float32Array.from({ length: B * T * C }, () => 2 * rng.normal());
+  const teacher = Float32Array.from({ length: B * T * C }, () => 2 * rng.normal());
+  teacher[(0 * T + 1) * C + 3] = -Infinity; // a class the teacher rules out
+  teacher[(1 * T + 3) * C + 2] = NaN; // padding (sample 1 has 2 frames)
+  const lengths = [5, 2, 0];
+  const mask = new Float32Array(B * T);
+  lengths.forEach((n, b) => mask.fill(1, b * T, b * T + n));
+  const out = join(dir, 'distill', 'kd_loss');
+  put(join(out, 'student.npy'), npy(student, [B, T, C]));
+  put(join(out, 'teacher.npy'), npy(teacher, [B, T, C]));
+  const cases: Record<string, unknown> = { lengths, temperature: 2.5 };
+  for (const excludeBlank of [true, false]) {
+    const opts = { temperature: 2.5, excludeBlank };
+    const [s, t, m] = [tf.tensor3d(student, [B, T, C]), tf.tensor3d(teacher, [B, T, C]), tf.tensor3d(mask, [B, T, 1])];
+    const none = kdLoss(s, t, m, { ...opts, reduction: 'none' });
+    const grad = tf.grad((x: tf.Tensor) => kdLoss(x as tf.Tensor3D, t, m, opts))(s);
+    cases[excludeBlank ? 'excludeBlank' : 'includeBlank'] = Array.from(await none.data());
+    put(join(out, `grad_${excludeBlank ? 'exclude' : 'include'}.npy`), npy((await grad.data()) as Float32Array, [B, T, C]));
+    tf.dispose([s, t, m, none, grad]);
+  }
+  json(join(out, 'lab.json'), cases);
+}
+
+/** Distillation runs in the lab: a tcn ×4 student of a tconv-bilstm teacher (random weights, ×4), given as its checkpoint or as its outputs. */
+const KD_CASES: { name: string; teacher: 'checkpoint' | 'outputs'; settings: DistillSettings }[] = [
+  { name: 'kd-checkpoint', teacher: 'checkpoint', settings: { kdWeight: 2, ctcWeight: 1, temperature: 2, excludeBlank: true } },
+  { name: 'kd-outputs', teacher: 'outputs', settings: { kdWeight: 5, ctcWeight: 0.5, temperature: 3, excludeBlank: false } },
+];
+
+function kdConfig(): TrainConfig {
+  return { ...TRAIN_DEFAULTS, preset: 'tcn', ...TINY.tcn, subsampling: 4, dropout: 0, batchSize: 4, accumulationSteps: 2, epochs: 1, lr: 1e-3, warmupEpochs: 0, clipNorm: 0.25, maxTrainSamples: 8, seed: 7 };
+}
+
+/**
+ * The teacher (dir/distill/teacher.safetensors, and its log-probs on every sample exported with the
+ * lab's OutputsZipWriter in reversed class order, the blank last: dir/distill/teacher_outputs.zip),
+ * then per case the student's checkpoints before, after one step, and after a resumed second one.
+ * An output set is read back as the worker reads it: the lab's importer, attached to the dataset,
+ * columns reordered to blank 0 then the vocabulary (worker/distill.ts outputsTeacherFor).
+ */
+async function writeDistillFixtures(dir: string, meta: DatasetMeta, samples: SampleRecord[]): Promise<void> {
+  const V = meta.vocab.length + 1;
+  const tcfg = modelConfig({ preset: 'tconv-bilstm', ...TINY['tconv-bilstm'], dropout: 0 }, F, V);
+  const tm = createModel(tcfg, 3);
+  randomize(tm, 31);
+  const adam = new Adam(tm.params);
+  const tmeta = checkpointMeta({
+    model: { ...tm.config } as ModelConfig,
+    subsampling: tm.subsampling,
+    vocab: meta.vocab,
+    normalisation: meta.norm,
+    training: { config: { mode: 'train', ...TRAIN_DEFAULTS, preset: 'tconv-bilstm', ...TINY['tconv-bilstm'], dropout: 0 } as TrainConfig & { mode: 'train' }, state: { epoch: 0, step: 0, seed: 1 } },
+    history: [],
+    dataset: { id: meta.id, name: meta.name },
+  });
+  const teacherBytes = await encodeCheckpoint(new Map([...tm.params, ...adam.slots]), tmeta);
+  put(join(dir, 'distill', 'teacher.safetensors'), teacherBytes);
+  adam.dispose();
+  // Reversed classes: file column V − 1 − c holds the lab's class c (the blank is the last column).
+  const lab = ['<blank>', ...meta.vocab];
+  const w = new OutputsZipWriter({ classes: lab.slice().reverse(), blank: V - 1, subsampling: tm.subsampling, frameShiftMs: null, model: 'fixture teacher (tconv-bilstm)' });
+  for await (const o of modelLogProbs(tm, meta, memorySource(samples), samples.map((s) => s.index))) {
+    const rev = new Float32Array(o.logProbs.length);
+    for (let t = 0; t < o.outFrames; t++) for (let c = 0; c < V; c++) rev[t * V + (V - 1 - c)] = o.logProbs[t * V + c];
+    w.add({ ...o, logProbs: rev });
+  }
+  const zipBytes = new Uint8Array(await w.finish().arrayBuffer());
+  put(join(dir, 'distill', 'teacher_outputs.zip'), zipBytes);
+  tm.dispose();
+  const attach = { id: meta.id, name: meta.name, infos: samples.map((s) => ({ id: s.id, text: s.text, frames: s.frames })) };
+  const set = await prepareOutputsImport([{ path: 'teacher_outputs.zip', blob: new Blob([zipBytes as BlobPart]) }], 'teacher_outputs.zip', { attach });
+  const C = set.meta.classes.length;
+  const cols = [set.meta.blank, ...meta.vocab.map((t) => set.meta.classes.indexOf(t))];
+  expect(cols).toEqual(lab.map((_, c) => V - 1 - c));
+  const byId = new Map(set.samples.map((s) => [s.id, s]));
+  const rowsOf = (index: number) => byId.get(samples[index].id);
+
+  const teacherOf = (kind: 'checkpoint' | 'outputs'): TeacherSource => {
+    if (kind === 'checkpoint') {
+      const { meta: ck, tensors } = decodeCheckpoint(teacherBytes, 'teacher.safetensors');
+      return checkpointTeacher(meta, ck, tensors, { id: 'teacher-ck', name: 'teacher.safetensors', valWer: null });
+    }
+    return storedTeacher(
+      { kind: 'outputs', id: 'teacher-set', name: 'teacher_outputs.zip', ...(set.meta.subsampling ? { subsampling: set.meta.subsampling } : {}) },
+      V,
+      (i) => rowsOf(i)?.outFrames,
+      async (indices) =>
+        indices.map((i) => {
+          const r = rowsOf(i)!;
+          const src = new Float32Array(r.logProbs);
+          const out = new Float32Array(r.outFrames * V);
+          for (let t = 0; t < r.outFrames; t++) for (let c = 0; c < V; c++) out[t * V + c] = src[t * C + cols[c]];
+          return out;
+        }),
+    );
+  };
+  for (const c of KD_CASES) {
+    const out = join(dir, 'train', c.name);
+    const cfg = kdConfig();
+    const t1 = new Trainer(meta, samples, cfg, undefined, { teacher: teacherOf(c.teacher), settings: c.settings });
+    put(join(out, 'epoch0.safetensors'), await t1.checkpoint('fixture'));
+    await t1.run();
+    const ck1 = await t1.checkpoint('fixture');
+    put(join(out, 'epoch1.safetensors'), ck1);
+    t1.dispose();
+    const { meta: m1, tensors } = decodeCheckpoint(ck1, 'epoch1');
+    const t2 = new Trainer(meta, samples, { ...cfg, epochs: 2 }, { state: resumeStateFrom(m1), tensors }, { teacher: teacherOf(c.teacher), settings: c.settings });
+    await t2.run();
+    put(join(out, 'epoch2.safetensors'), await t2.checkpoint('fixture'));
+    t2.dispose();
+  }
+}
+
 // ---------------------------------------------------------------- the tests
 
 const describeTwin = HAVE_TORCH ? describe : CI ? describe : describe.skip;
@@ -265,7 +393,9 @@ describeTwin('PyTorch twin (python/ctc_lab) against the lab', () => {
     await writeTrainFixtures(dir, data.meta, data.samples);
     await writeMidEpochFixture(dir, data.meta, data.samples);
     await writeOutputsFixture(dir, data.meta, data.samples);
-  }, 240_000);
+    await writeKdLossFixture(dir);
+    await writeDistillFixtures(dir, data.meta, data.samples);
+  }, 300_000);
 
   afterAll(() => {
     if (dir && !process.env.CTC_LAB_KEEP_FIXTURES) rmSync(dir, { recursive: true, force: true });
@@ -287,8 +417,8 @@ describeTwin('PyTorch twin (python/ctc_lab) against the lab', () => {
     expect(out).not.toMatch(/\bskipped\b/); // with fixtures every test runs
   }, 180_000);
 
-  it('a checkpoint round-tripped lab → PyTorch → lab is unchanged (tensors bit for bit, metadata)', () => {
-    for (const c of TRAIN_CASES) {
+  it('a checkpoint round-tripped lab → PyTorch → lab is unchanged (tensors bit for bit, metadata; distillation runs too)', () => {
+    for (const c of [...TRAIN_CASES, ...KD_CASES]) {
       const lab = decodeCheckpoint(readBytes(join(dir, 'train', c.name, 'epoch1.safetensors')), 'lab');
       const back = decodeCheckpoint(readBytes(join(dir, 'py', 'roundtrip', `${c.name}.safetensors`)), 'python');
       expect(back.meta, c.name).toEqual(lab.meta);
@@ -312,6 +442,28 @@ describeTwin('PyTorch twin (python/ctc_lab) against the lab', () => {
       await t.run();
       expect(t.state.epoch).toBe(3);
       expect(Number.isFinite(t.state.history[2].trainLoss), c.name).toBe(true);
+      t.dispose();
+    }
+  });
+
+  it('distillation checkpoints trained in PyTorch import into the lab with their teacher recorded, and train on with it', async () => {
+    const teacherBytes = readBytes(join(dir, 'distill', 'teacher.safetensors'));
+    for (const c of KD_CASES) {
+      const file = join(dir, 'py', 'train', c.name, 'last.safetensors');
+      const lab = decodeCheckpoint(readBytes(join(dir, 'train', c.name, 'epoch2.safetensors')), 'lab');
+      const { meta: ck, tensors } = checkpointForDataset(readBytes(file), file, data.meta);
+      expect(ck.distillation, c.name).toEqual(lab.meta.distillation);
+      expect(ck.distillation).toMatchObject({ ...c.settings, teacher: { kind: c.teacher } });
+      expect(ck.history.map((h) => h.epoch)).toEqual([1, 2]);
+      for (const h of ck.history) expect(h.trainKd, c.name).toBeGreaterThan(0);
+      // The worker's resume of a distillation run: the stored config, the recorded settings, a teacher (here the checkpoint).
+      const { meta: tck, tensors: tt } = decodeCheckpoint(teacherBytes, 'teacher.safetensors');
+      const config = { ...TRAIN_DEFAULTS, ...(ck.training.config as Partial<TrainConfig>), ...knobsOf(ck.model), epochs: 3 } as TrainConfig;
+      const { teacher: _t, ...settings } = ck.distillation!;
+      const t = new Trainer(data.meta, data.samples, config, { state: resumeStateFrom(ck), tensors }, { teacher: checkpointTeacher(data.meta, tck, tt, { id: 't', name: 'teacher.safetensors' }), settings });
+      await t.run();
+      expect(t.state.epoch).toBe(3);
+      expect(t.state.history[2].trainKd, c.name).toBeGreaterThan(0);
       t.dispose();
     }
   });

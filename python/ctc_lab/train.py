@@ -9,6 +9,13 @@ a non-finite batch is skipped, never applied), clipping by global norm, the lab'
 validation on rank 0 every evalEvery epochs (loss, greedy WER / CER with S/D/I, blank rate),
 early stopping, best / last checkpoints after each epoch.
 
+A distillation run (the checkpoint's `distillation`) continues with its teacher, given as a lab
+checkpoint (--teacher) or a model-outputs set (--teacher-outputs): the loss is the lab's
+kdWeight · τ²·KL(teacher ‖ student) + ctcWeight · CTC (kd.py), the settings those recorded (the
+KD flags override them), the KL term is summed per epoch (trainKd, and position.kdSum mid-epoch),
+validation also gives the teacher's WER and the student–teacher agreement, and the checkpoints
+written keep the record of the teacher (the lab resumes them with its own stored teacher).
+
 With N processes (torchrun), each optimizer step takes N × accumulationSteps micro-batches of the
 epoch's list: rank r trains the r-th run of accumulationSteps of them and DDP averages the
 gradients, so a step's gradient is still the mean over all its micro-batches and an epoch is
@@ -33,11 +40,14 @@ import torch.nn.functional as F
 from .checkpoint import new_meta, read_checkpoint, write_checkpoint
 from .data import Dataset, bucketed_batches, make_batch, open_dataset, padding_efficiency, shard_steps, token_index
 from .errors import CtcLabError
+from .kd import SETTINGS as KD_SETTINGS
+from .kd import distillation_record, kd_loss
 from .metrics import cer, greedy_decode, ids_to_tokens, wer
 from .model_base import LabModel
 from .models import PRESET_DEFAULTS, PRESETS, build_model, model_config
 from .optim import SLOTS, lab_slots, load_slots, make_optimizer, zero_slots
 from .schedule import learning_rate
+from .teacher import CheckpointTeacher, OutputsTeacher, teacher_problems
 
 # The lab's TRAIN_DEFAULTS (src/engine/train/config.ts): one flat object, camelCase as stored.
 TRAIN_DEFAULTS = {
@@ -56,6 +66,8 @@ FLAGS = {
     "eval_every": ("evalEvery", int), "seed": ("seed", int), "max_train_samples": ("maxTrainSamples", int),
 }
 CHOICES = {"optimizer": ("adam", "adamw", "sgd"), "decay": ("cosine", "step", "none"), "monitor": ("val_wer", "val_loss")}
+# Distillation flags → the checkpoint's `distillation` settings they override.
+KD_FLAGS = {"kd_weight": ("kdWeight", float), "ctc_weight": ("ctcWeight", float), "temperature": ("temperature", float)}
 
 
 # ---------------------------------------------------------------- distributed setup
@@ -137,12 +149,11 @@ class Run:
         self.source = source
         self.optimizer = make_optimizer(model, cfg)
         self.changed = False
+        self.distill: dict | None = None  # distillation: {"settings": the record (teacher + KD settings), "teacher": a teacher}
 
     @classmethod
     def from_checkpoint(cls, path: str, overrides: dict, notes: list[str]) -> tuple["Run", dict]:
         meta, tensors = read_checkpoint(path)
-        if meta.get("distillation"):
-            raise CtcLabError(f"{path}: a distillation run (teacher '{meta['distillation'].get('teacher', {}).get('name', '?')}'); ctc_lab train continues CTC runs only")
         stored = meta.get("training", {}).get("config", {})
         overfit = stored.get("mode") == "overfit"
         mc = dict(meta["model"])
@@ -191,6 +202,8 @@ class Run:
         if self.position and not self.changed:
             state["position"] = self.position
         meta = {**self.meta, "model": self.model.config, "subsampling": self.model.subsampling, "training": {"config": {"mode": "train", **self.cfg}, "state": state}, "history": self.history}
+        if self.distill:
+            meta["distillation"] = self.distill["settings"]  # the teacher as the lab recorded it, the KD settings as trained
         if self.changed:
             meta["createdAt"] = new_meta()["createdAt"]
         return meta
@@ -240,19 +253,27 @@ def ctc_min_frames(ids: list[int]) -> int:
 
 
 @torch.no_grad()
-def evaluate(model: LabModel, ds: Dataset, samples: list, norm: dict, index: dict, vocab: list[str], device, batch_size: int = 16) -> dict | None:
+def evaluate(model: LabModel, ds: Dataset, samples: list, norm: dict, index: dict, vocab: list[str], device, batch_size: int = 16, teacher=None, teacher_hyps: dict | None = None) -> dict | None:
     """The lab's Trainer.evaluate: val samples by length, batches of 16, mean per-token loss
-    (zero_infinity), greedy decoding, WER / CER with S/D/I, blank rate over real output frames."""
+    (zero_infinity), greedy decoding, WER / CER with S/D/I, blank rate over real output frames.
+    With a teacher also its greedy decodes (cached in teacher_hyps by sample id: it does not
+    change), its WER and the agreement (share of samples whose decodes equal the student's)."""
     if not samples:
         return None
     was = model.training
     model.eval()
     order = sorted(range(len(samples)), key=lambda i: samples[i].frames)
-    refs, hyps = [], []
+    refs, hyps, ids = [], [], []
     loss_sum, blanks, frames = 0.0, 0, 0
+    teacher_hyps = {} if teacher_hyps is None else teacher_hyps
     for i in range(0, len(order), batch_size):
         b = make_batch(ds, [samples[j] for j in order[i : i + batch_size]], norm, index)
         logits, out_len = model(b.x.to(device), b.lengths.to(device))
+        ids += b.ids
+        if teacher is not None and any(sid not in teacher_hyps for sid in b.ids):
+            tbest = teacher.logits(b, logits.shape[1], device).argmax(-1).cpu()
+            for k, n in enumerate(out_len.tolist()):
+                teacher_hyps[b.ids[k]] = " ".join(ids_to_tokens(greedy_decode(tbest[k, :n].tolist()), vocab))
         lp = logits.float().log_softmax(-1)
         nll = F.ctc_loss(lp.transpose(0, 1), b.labels.to(device), out_len, b.label_lengths.to(device), blank=0, reduction="none", zero_infinity=True)
         loss_sum += float((nll.cpu().double() / b.label_lengths.clamp(min=1).double()).sum())
@@ -265,7 +286,11 @@ def evaluate(model: LabModel, ds: Dataset, samples: list, norm: dict, index: dic
             refs.append(b.texts[k])
     model.train(was)
     w = wer(refs, hyps)
-    return {"loss": loss_sum / len(samples), "wer": w["rate"], "cer": cer(refs, hyps)["rate"], "S": w["S"], "D": w["D"], "I": w["I"], "N": w["N"], "blankRate": blanks / frames, "refs": refs, "hyps": hyps}
+    out = {"loss": loss_sum / len(samples), "wer": w["rate"], "cer": cer(refs, hyps)["rate"], "S": w["S"], "D": w["D"], "I": w["I"], "N": w["N"], "blankRate": blanks / frames, "refs": refs, "hyps": hyps}
+    if teacher is not None:
+        th = [teacher_hyps[sid] for sid in ids]
+        out.update(teacherHyps=th, teacherWer=wer(refs, th)["rate"], agreement=sum(h == t for h, t in zip(hyps, th)) / len(hyps))
+    return out
 
 
 # ---------------------------------------------------------------- training
@@ -310,7 +335,8 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
     shuffle_seed = cfg["seed"] * 100003 + epoch
     batches = bucketed_batches(frames, cfg["batchSize"], shuffle_seed)
     A, N = cfg["accumulationSteps"], d.world
-    sums = {"lossSum": 0.0, "lossCount": 0, "normSum": 0.0, "skipped": 0, "seconds": 0.0}
+    kd = run.distill
+    sums = {"lossSum": 0.0, "lossCount": 0, "normSum": 0.0, "skipped": 0, "seconds": 0.0, **({"kdSum": 0.0} if kd else {})}
     first = 0
     if run.position and run.position.get("epoch") == epoch:
         pos = run.position
@@ -319,7 +345,7 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
         first = pos["batch"]
         if first > len(batches) or (first % A and first != len(batches)):
             raise CtcLabError(f"{run.source}: training.state.position.batch {first} is not a step boundary of this epoch's {len(batches)} micro-batches")
-        sums.update({k: pos[k] for k in sums})
+        sums.update({k: pos.get(k, 0.0) if k == "kdSum" else pos[k] for k in sums})
     run.position = None
     steps = shard_steps(batches[first:], A, d.rank, N)
     remaining_lab = math.ceil((len(batches) - first) / A)  # steps one process would make for the rest of the epoch
@@ -331,20 +357,29 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
         lr = learning_rate(cfg, lab_step, spe_lab)
         for p in vars_:
             p.grad = None
-        local = 0.0
+        local = local_kd = 0.0
         for k, idx in enumerate(mine):
             b = make_batch(ds, [train[i] for i in idx], norm, index)
             torch.manual_seed(cfg["seed"] * 7919 + run.step * 131 + k + 1_000_003 * d.rank)  # dropout: a function of (seed, step, micro-batch, rank)
             sync = contextlib.nullcontext() if (k == len(mine) - 1 or N == 1) else ddp.no_sync()
             with sync:
                 logits, out_len = ddp(b.x.to(d.device), b.lengths.to(d.device))
-                loss = ctc_mean(logits, out_len, b.labels.to(d.device), b.label_lengths.to(d.device))
+                if kd:
+                    # The lab's distillationLoss: kdWeight · τ²·KL (+ ctcWeight · CTC unless its weight is 0); the teacher outside autograd.
+                    st = kd["settings"]
+                    term = kd_loss(logits, kd["teacher"].logits(b, logits.shape[1], d.device), out_len, st["temperature"], st["excludeBlank"])
+                    loss = term * st["kdWeight"]
+                    if st["ctcWeight"] != 0:
+                        loss = loss + ctc_mean(logits, out_len, b.labels.to(d.device), b.label_lengths.to(d.device)) * st["ctcWeight"]
+                    local_kd += float(term.detach()) / group
+                else:
+                    loss = ctc_mean(logits, out_len, b.labels.to(d.device), b.label_lengths.to(d.device))
                 (loss * (N / group)).backward()  # DDP averages over N ranks: the step's gradient is the mean over its micro-batches
             local += float(loss.detach()) / group
         if not mine:  # this rank has no micro-batch in the epoch's last step: a zero contribution keeps DDP in step
             logits, _ = ddp(torch.zeros(1, 8, ds.feature_dim, device=d.device), torch.tensor([8], device=d.device))
             (logits.sum() * 0).backward()
-        (loss_all,) = d.all_sum([local])
+        loss_all, kd_all = d.all_sum([local, local_kd])
         grads = [p.grad for p in vars_ if p.grad is not None]
         gn = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads))) if grads else 0.0
         if math.isfinite(loss_all) and math.isfinite(gn):
@@ -358,6 +393,8 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
             sums["lossSum"] += loss_all
             sums["lossCount"] += 1
             sums["normSum"] += gn
+            if kd:
+                sums["kdSum"] += kd_all
         else:
             sums["skipped"] += 1
         run.step = step0 + round((j + 1) * remaining_lab / len(steps))
@@ -375,6 +412,7 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
         "skippedBatches": sums["skipped"],
         "paddingEfficiency": padding_efficiency(frames, batches),
         "seconds0": sums["seconds"],
+        **({"trainKd": sums["kdSum"] / sums["lossCount"] if sums["lossCount"] else float("nan")} if kd else {}),
     }
 
 
@@ -424,10 +462,16 @@ def run_training(args) -> int:
 def _train(args, d: Dist) -> int:
     overrides = {FLAGS[f][0]: getattr(args, f) for f in FLAGS if getattr(args, f) is not None}
     knobs = {k: getattr(args, k) for k in ("channels", "layers", "hidden", "heads", "subsampling") if getattr(args, k) is not None}
+    kd_over = {KD_FLAGS[f][0]: getattr(args, f) for f in KD_FLAGS if getattr(args, f) is not None}
+    if args.exclude_blank is not None:
+        kd_over["excludeBlank"] = args.exclude_blank
+    teacher_flags = [f for f, v in (("--teacher", args.teacher), ("--teacher-outputs", args.teacher_outputs)) if v is not None]
     notes: list[str] = []
     if args.preset:
         if len(args.paths) != 1:
             raise CtcLabError("with --preset give only the dataset: python -m ctc_lab train --preset tcn DATA -o DIR")
+        if teacher_flags or kd_over:
+            raise CtcLabError(f"{', '.join(teacher_flags) or 'the KD flags'}: distillation continues a lab distillation run (its checkpoint records the teacher and the settings); --preset starts a CTC run")
         ds = open_dataset(args.paths[0])
         run = Run.fresh(args.preset, ds, overrides, knobs)
         norm, vocab = ds.norm, ds.vocab
@@ -441,6 +485,7 @@ def _train(args, d: Dist) -> int:
         ds = open_dataset(data)
         check_dataset(ds, meta, ckpt)
         norm, vocab = meta["normalisation"], meta["vocab"]
+        run.distill = distillation_for(meta, ckpt, ds, args, teacher_flags, kd_over, notes)
     for n in notes:
         log(d, f"note: {n}")
     if ds.left_out:
@@ -448,6 +493,13 @@ def _train(args, d: Dist) -> int:
     cfg, model = run.cfg, run.model
     index = token_index(vocab)
     train, val, excluded = trainable(ds, model, cfg, index)
+    if run.distill:
+        # The lab's refusal before a run starts: classes, samples without teacher outputs, frames that differ (named, by how much).
+        teacher = run.distill["teacher"]
+        problems = teacher_problems(teacher, model, train + val)
+        if problems:
+            raise CtcLabError(f"{teacher.name}: distillation cannot continue: {'; '.join(problems)}")
+        teacher.to(d.device)
     spe_lab = math.ceil(math.ceil(len(train) / cfg["batchSize"]) / cfg["accumulationSteps"])
     model.to(d.device).train()
     for st in run.optimizer.state.values():  # moments follow the parameters to the device
@@ -458,6 +510,11 @@ def _train(args, d: Dist) -> int:
     log(d, f"{model.preset}: {sum(p.numel() for p in model.parameters() if p.requires_grad):,} parameters, ×{model.subsampling} subsampling; "
            f"{len(train)} train / {len(val)} val samples ({len(excluded)} excluded); {d.world} process(es) on {d.device.type}; "
            f"epoch {run.epoch} → {cfg['epochs']}")
+    if run.distill:
+        st, teacher = run.distill["settings"], run.distill["teacher"]
+        log(d, f"distilling from {teacher.kind} {teacher.name}: loss = {st['ctcWeight']:g} · CTC + {st['kdWeight']:g} · τ²·KL, τ {st['temperature']:g}, "
+               f"blank {'left out of' if st['excludeBlank'] else 'in'} the KL")
+    teacher_hyps: dict = {}  # the teacher's greedy decodes of the val samples (it does not change)
     out = args.output
     if d.main:
         os.makedirs(out, exist_ok=True)
@@ -471,9 +528,12 @@ def _train(args, d: Dist) -> int:
         epoch = tr["epoch"]
         run.changed = True
         do_eval = epoch % cfg["evalEvery"] == 0 or epoch == cfg["epochs"]
-        ev = evaluate(model, ds, val, norm, index, vocab, d.device) if do_eval and d.main else None
+        kd_teacher = run.distill["teacher"] if run.distill else None
+        ev = evaluate(model, ds, val, norm, index, vocab, d.device, teacher=kd_teacher, teacher_hyps=teacher_hyps) if do_eval and d.main else None
         seconds = tr.pop("seconds0") + time.time() - t0
         m = {**tr, **{k: (ev[k2] if ev else None) for k, k2 in (("valLoss", "loss"), ("valWer", "wer"), ("valCer", "cer"), ("S", "S"), ("D", "D"), ("I", "I"), ("N", "N"), ("blankRate", "blankRate"))}, "seconds": seconds}
+        if run.distill:
+            m.update(agreement=ev["agreement"] if ev else None, teacherValWer=ev["teacherWer"] if ev else None)
         run.epoch = epoch
         run.history.append(m)
         improved = stop = False
@@ -484,11 +544,12 @@ def _train(args, d: Dist) -> int:
             if improved:
                 run.save(os.path.join(out, "best.safetensors"))
             fmt = lambda x, f="{:.4f}": "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f.format(x)  # noqa: E731
+            kd_txt = f", KL {fmt(m['trainKd'])}, agreement {fmt(m['agreement'] * 100 if m['agreement'] is not None else None, '{:.1f}%')}" if run.distill else ""
             print(f"epoch {epoch}: train loss {fmt(m['trainLoss'])}, val loss {fmt(m['valLoss'])}, val WER {fmt(m['valWer'] * 100 if m['valWer'] is not None else None, '{:.1f}%')}, "
-                  f"lr {m['lr']:.3e}, grad norm {fmt(m['gradNorm'], '{:.3f}')}{', best' if improved else ''} ({seconds:.1f} s)", flush=True)
+                  f"lr {m['lr']:.3e}, grad norm {fmt(m['gradNorm'], '{:.3f}')}{kd_txt}{', best' if improved else ''} ({seconds:.1f} s)", flush=True)
             if tb:
-                for k in ("trainLoss", "valLoss", "valWer", "valCer", "blankRate", "lr", "gradNorm"):
-                    if m[k] is not None and math.isfinite(m[k]):
+                for k in ("trainLoss", "valLoss", "valWer", "valCer", "blankRate", "lr", "gradNorm", "trainKd", "agreement"):
+                    if m.get(k) is not None and math.isfinite(m[k]):
                         tb.add_scalar(k, m[k], epoch)
         stop = d.broadcast(stop)
         if stop:
@@ -505,6 +566,35 @@ def _train(args, d: Dist) -> int:
     return 0
 
 
+def distillation_for(meta: dict, ckpt: str, ds: Dataset, args, teacher_flags: list[str], kd_over: dict, notes: list[str]) -> dict | None:
+    """A distillation checkpoint's teacher and settings (None for a CTC run), checked before anything
+    is written: one teacher given, the record usable, the teacher fitting the student (teacher.py)."""
+    rec = meta.get("distillation")
+    if not rec:
+        if teacher_flags or kd_over:
+            raise CtcLabError(f"{ckpt}: a CTC run, not a distillation run: {', '.join(teacher_flags) or 'the KD flags'} go with a checkpoint of a lab distillation run (it records the teacher and the settings)")
+        return None
+    t = rec.get("teacher") if isinstance(rec, dict) else None
+    name, kind = (t.get("name", "?"), t.get("kind", "?")) if isinstance(t, dict) else ("?", "?")
+    if not teacher_flags:
+        how = f"--teacher {name} (download it from the lab)" if kind == "checkpoint" else f"--teacher-outputs DIR (the model-output set '{name}')"
+        raise CtcLabError(f"{ckpt}: a distillation run (teacher '{name}', {'a checkpoint' if kind == 'checkpoint' else 'model outputs'}): give its teacher, {how}; "
+                          "a checkpoint teacher as --teacher PATH.safetensors, model outputs as --teacher-outputs DIR")
+    if len(teacher_flags) > 1:
+        raise CtcLabError("give one teacher: --teacher PATH.safetensors or --teacher-outputs DIR, not both")
+    settings = distillation_record(meta, ckpt, kd_over)
+    if args.teacher is not None:
+        teacher = CheckpointTeacher(args.teacher, meta, t if kind == "checkpoint" else None)
+    else:
+        teacher = OutputsTeacher(args.teacher_outputs, ds, meta["vocab"])
+    if teacher.kind != kind:
+        notes.append(f"the run learned from {'a checkpoint' if kind == 'checkpoint' else 'model outputs'} ('{name}'); {teacher.name} teaches it now (its record stays)")
+    for k in KD_SETTINGS:
+        if k in kd_over and kd_over[k] != rec.get(k):
+            notes.append(f"distillation {k} {rec.get(k)} → {kd_over[k]} (recorded in the checkpoints written)")
+    return {"settings": settings, "teacher": teacher}
+
+
 def add_train_flags(p) -> None:
     p.add_argument("paths", nargs="+", metavar="CKPT DATA", help="a lab checkpoint (.safetensors) and a dataset folder or .zip; only DATA with --preset")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="where best.safetensors and last.safetensors go")
@@ -514,6 +604,14 @@ def add_train_flags(p) -> None:
     p.add_argument("--subsampling", type=int, choices=(2, 4), help="with --preset tcn: time subsampling ×2 (default) or ×4")
     for flag, (key, typ) in FLAGS.items():
         p.add_argument(f"--{flag}", type=typ, choices=CHOICES.get(key), help=f"overrides the run's {key}")
+    kd = p.add_argument_group("distillation (a checkpoint of a lab distillation run: its teacher and, optionally, other KD settings)")
+    kd.add_argument("--teacher", metavar="PATH.safetensors", help="the teacher as a lab checkpoint (run in eval mode, no gradient)")
+    kd.add_argument("--teacher-outputs", "--teacher_outputs", dest="teacher_outputs", metavar="DIR", help="the teacher as a model-outputs set (folder or .zip, the lab's format) of this dataset")
+    for flag, (key, typ) in KD_FLAGS.items():
+        kd.add_argument(f"--{flag}", type=typ, help=f"overrides the recorded {key}")
+    blank = kd.add_mutually_exclusive_group()
+    blank.add_argument("--exclude_blank", dest="exclude_blank", action="store_const", const=True, help="leave the blank out of the KL (overrides the record)")
+    blank.add_argument("--include_blank", dest="exclude_blank", action="store_const", const=False, help="keep the blank in the KL (overrides the record)")
     p.add_argument("--stop_after", type=int, metavar="N", help="stop after N epochs of this session; the run's planned --epochs (and its schedule) stay")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: this process's GPU under torchrun, else cuda if present, else cpu)")
     p.add_argument("--sync_log", help=argparse.SUPPRESS)

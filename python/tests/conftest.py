@@ -51,3 +51,21 @@ def make_dataset(root: Path, n: int = 24, dim: int = 5, seed: int = 0, words=("A
 @pytest.fixture()
 def tiny_dataset(tmp_path) -> Path:
     return make_dataset(tmp_path / "ds")
+
+
+def make_distill_run(root: Path, data: Path, teacher_knobs: dict | None = None, student_subsampling: int = 2, settings: dict | None = None) -> tuple[Path, Path]:
+    """A distillation run made here (no lab): a tcn teacher checkpoint and a tcn student checkpoint
+    whose `distillation` records that teacher as the lab records it. → (student, teacher) paths."""
+    from ctc_lab.data import open_dataset
+    from ctc_lab.train import Run
+
+    root.mkdir(parents=True, exist_ok=True)
+    ds = open_dataset(str(data))
+    knobs = {"channels": 8, "layers": 1, "subsampling": 2, **(teacher_knobs or {})}
+    teacher = Run.fresh("tcn", ds, {"dropout": 0.0, "seed": 3}, knobs)  # another seed: other weights than the student's
+    teacher.save(str(root / "teacher.safetensors"))
+    student = Run.fresh("tcn", ds, {"dropout": 0.0, "warmupEpochs": 0, "batchSize": 4}, {"channels": 8, "layers": 1, "subsampling": student_subsampling})
+    info = {"kind": "checkpoint", "id": "ck-teacher", "name": "teacher.safetensors", "model": teacher.model.config, "subsampling": teacher.model.subsampling, "params": 1}
+    student.meta["distillation"] = {"kdWeight": 2, "ctcWeight": 1, "temperature": 2, "excludeBlank": True, **(settings or {}), "teacher": info}
+    student.save(str(root / "student.safetensors"))
+    return root / "student.safetensors", root / "teacher.safetensors"

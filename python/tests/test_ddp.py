@@ -69,3 +69,36 @@ def test_torchrun_two_processes(tmp_path):
     ev = evaluate(model, ds, val, m["normalisation"], token_index(m["vocab"]), m["vocab"], "cpu")
     by_len = sorted(range(len(val)), key=lambda i: val[i].frames)
     (out / "decodes.json").write_text(json.dumps({val[i].id: h for i, h in zip(by_len, ev["hyps"])}))
+
+
+def test_torchrun_two_processes_continue_a_distillation_run(tmp_path):
+    """The lab's distillation run (or one made here) under torchrun with its teacher checkpoint: both
+    ranks in step, the same weights, loss and KL term as one process accumulating 2× the micro-batches."""
+    fx = os.environ.get("CTC_LAB_FIXTURES")
+    if fx:
+        ckpt, teacher, data = f"{fx}/train/kd-checkpoint/epoch0.safetensors", f"{fx}/distill/teacher.safetensors", f"{fx}/dataset"
+    else:
+        from conftest import make_distill_run
+
+        data = str(make_dataset(tmp_path / "ds", n=40))
+        s, t = make_distill_run(tmp_path / "run", Path(data))
+        ckpt, teacher = str(s), str(t)
+    flags = ["--epochs", "1", "--max_train_samples", "0", "--decay", "none", "--teacher", teacher]
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "ctc_lab.torchrun", "--standalone", "--nproc_per_node", "2", "-m", "ctc_lab", "train", ckpt, data, "-o", str(out), *flags, "--sync_log", str(tmp_path / "sync")]
+    r = subprocess.run(cmd, cwd=PYTHON_DIR, capture_output=True, text=True, timeout=150, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "distilling from checkpoint" in r.stdout
+    logs = [(tmp_path / f"sync.rank{k}").read_text().splitlines() for k in (0, 1)]
+    assert len(logs[0]) >= 2 and logs[0] == logs[1]
+    meta, _ = read_checkpoint(ckpt)
+    A = meta["training"]["config"]["accumulationSteps"]
+    assert main(["train", ckpt, data, "-o", str(tmp_path / "single"), *flags, "--accumulation_steps", str(2 * A)]) == 0
+    dm, dt = read_checkpoint(str(out / "last.safetensors"))
+    sm, st = read_checkpoint(str(tmp_path / "single" / "last.safetensors"))
+    assert dm["distillation"] == meta["distillation"]
+    for k in st:
+        assert np.abs(dt[k] - st[k]).max() <= 1e-5 * max(np.abs(st[k]).max(), 1e-12), k
+    for key in ("trainLoss", "trainKd", "gradNorm", "valLoss", "agreement", "teacherValWer"):
+        assert abs(dm["history"][-1][key] - sm["history"][-1][key]) <= 1e-5 * max(abs(sm["history"][-1][key]), 1), key
+    assert sm["history"][-1]["trainKd"] > 0

@@ -81,7 +81,7 @@ def test_dataset_with_another_vocabulary(tmp_path, good, capsys):
     refused(capsys, ["outputs", str(ck), str(other), "-o", str(out)], out, "vocab.txt: the vocabulary (4 tokens) differs from")
 
 
-def test_a_distillation_run_is_refused(tmp_path, good, capsys):
+def test_a_distillation_run_without_its_teacher_is_refused(tmp_path, good, capsys):
     import json
 
     ck, data = good
@@ -89,4 +89,4 @@ def test_a_distillation_run_is_refused(tmp_path, good, capsys):
     meta["distillation"] = {"kdWeight": 1, "ctcWeight": 1, "temperature": 8, "excludeBlank": True, "teacher": {"kind": "checkpoint", "id": "t", "name": "teacher.safetensors"}}
     write_safetensors(str(tmp_path / "kd.safetensors"), tensors, {"ctc_lab": json.dumps(meta)})
     out = tmp_path / "out"
-    refused(capsys, ["train", str(tmp_path / "kd.safetensors"), str(data), "-o", str(out)], out, "kd.safetensors: a distillation run (teacher 'teacher.safetensors'); ctc_lab train continues CTC runs only")
+    refused(capsys, ["train", str(tmp_path / "kd.safetensors"), str(data), "-o", str(out)], out, "kd.safetensors: a distillation run (teacher 'teacher.safetensors', a checkpoint): give its teacher, --teacher teacher.safetensors")

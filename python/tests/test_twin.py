@@ -72,7 +72,8 @@ def test_a_fresh_model_starts_from_the_labs_weights(fx: Path, case: str):
         assert np.array_equal(a, tensors[name]), name
 
 
-def compare_runs(py: str, lab: str, case: str, epoch: int) -> None:
+def compare_runs(py: str, lab: str, case: str, epoch: int, metrics: list[str] = METRICS) -> dict:
+    """Asserts the two checkpoints agree; returns the largest relative differences seen (weights, moments, metrics)."""
     pm, pt = read_checkpoint(py)
     lm, lt = read_checkpoint(lab)
     assert pm["training"]["state"]["epoch"] == lm["training"]["state"]["epoch"] == epoch
@@ -80,6 +81,7 @@ def compare_runs(py: str, lab: str, case: str, epoch: int) -> None:
     assert pm["training"]["state"]["earlyStopping"] == pytest.approx(lm["training"]["state"]["earlyStopping"], rel=1e-4)
     assert sorted(pt) == sorted(lt)
     lr = lm["training"]["config"]["lr"]
+    seen = {"weights": 0.0, "moments": 0.0, "metrics": 0.0}
     for name in lt:
         a, b = pt[name], lt[name]
         if name.endswith(".attn.qkv.bias"):
@@ -92,10 +94,16 @@ def compare_runs(py: str, lab: str, case: str, epoch: int) -> None:
         # Weights relative to their scale, at least 0.01: a zero-initialised bias is still at the
         # scale of lr after a step or two, where Adam's ε turns the float noise of a near-zero
         # gradient into a 1e-4·lr difference. The moments (the step's gradients) have no floor.
-        assert rel_err(a, b, 1e-2 if name.startswith("model.") else 1e-12) < 1e-4, f"{case} epoch {epoch}: {name}"
+        e = rel_err(a, b, 1e-2 if name.startswith("model.") else 1e-12)
+        assert e < 1e-4, f"{case} epoch {epoch}: {name}"
+        key = "weights" if name.startswith("model.") else "moments"
+        seen[key] = max(seen[key], e)
     for ph, lh in zip(pm["history"], lm["history"], strict=True):
-        for k in METRICS:
+        for k in metrics:
             assert ph[k] == pytest.approx(lh[k], rel=1e-4, abs=1e-7), f"{case} epoch {ph['epoch']}: {k}"
+            if isinstance(lh[k], float) and lh[k] != 0:
+                seen["metrics"] = max(seen["metrics"], abs(ph[k] - lh[k]) / abs(lh[k]))
+    return seen
 
 
 @pytest.mark.parametrize("case", TRAIN_CASES)
