@@ -1,5 +1,6 @@
 import { test, expect } from './fixtures';
 import { decodeCheckpoint } from '../src/engine/checkpoint/checkpoint';
+import { shellWord } from '../src/client/pytorch';
 
 test('demo → overfit test → a smaller tcn student distilled from that checkpoint: KL and agreement while training, the summary with both WERs, the teacher in the student checkpoint', async ({
   lab,
@@ -70,4 +71,12 @@ test('demo → overfit test → a smaller tcn student distilled from that checkp
     expect(h.trainKd).toBeGreaterThan(0);
     expect(h.agreement).toBeGreaterThanOrEqual(0);
   }
+
+  // Continue in PyTorch: the line passes the teacher checkpoint, which can be downloaded from there.
+  const lines = await tr.pytorchCommands(tr.runs.first());
+  expect(lines[1]).toMatch(/^torchrun --nproc_per_node 2 -m ctc_lab train /);
+  expect(lines[1].endsWith(` --teacher ${shellWord(teacherFile)}`), lines[1]).toBe(true);
+  const note = tr.region.getByLabel('Teacher for PyTorch');
+  await expect(note).toContainText(`the checkpoint ${teacherFile}`);
+  expect((await tr.downloadText(note.getByRole('button', { name: 'Download teacher' }))).name).toBe(teacherFile);
 });
