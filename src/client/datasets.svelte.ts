@@ -2,9 +2,9 @@
 // (analyse → report → store or cancel) with progress, the browser's storage estimate, and the
 // sample inspector.
 
-import * as Comlink from 'comlink';
 import type { DatasetMeta, ImportProgress, ImportReport, InputFile, SampleView, Storage } from '../worker/api';
 import { message, type LabContext } from './context';
+import { analyseStaged, importStep } from './staged_import';
 
 export class DatasetsState {
   list = $state.raw<DatasetMeta[]>([]);
@@ -51,26 +51,11 @@ export class DatasetsState {
   async importFiles(files: InputFile[], name: string): Promise<void> {
     if (files.length === 0 || this.importing) return;
     if (this.pendingImport) this.cancelImport();
-    this.importing = true;
-    this.error = null;
-    this.notice = null;
-    this.progress = null;
-    await this.refreshStorage();
-    try {
-      this.pendingImport = await this.ctx.api.analyseImport(
-        files,
-        name,
-        this.subsampling(),
-        this.storeAs,
-        Comlink.proxy((p: ImportProgress) => (this.progress = p)),
-      );
+    await analyseStaged(this, async (onProgress) => {
       await this.refreshStorage();
-    } catch (e) {
-      this.error = message(e);
-    } finally {
-      this.importing = false;
-      this.progress = null;
-    }
+      this.pendingImport = await this.ctx.api.analyseImport(files, name, this.subsampling(), this.storeAs, onProgress);
+      await this.refreshStorage();
+    });
   }
 
   abortImport(): void {
@@ -106,19 +91,12 @@ export class DatasetsState {
     }
   }
 
-  private async store(job: () => Promise<DatasetMeta>): Promise<void> {
-    this.importing = true;
-    this.error = null;
-    this.notice = null;
-    try {
+  private store(job: () => Promise<DatasetMeta>): Promise<void> {
+    return importStep(this, async () => {
       const meta = await job();
       this.notice = `Stored "${meta.name}": ${meta.numSamples} samples.`;
       await this.refresh(meta.id);
-    } catch (e) {
-      this.error = message(e);
-    } finally {
-      this.importing = false;
-    }
+    });
   }
 
   async rename(id: string, name: string): Promise<void> {

@@ -3,10 +3,10 @@
 // view (an output set's sample, or a checkpoint on a dataset sample) with its CTM/JSON downloads,
 // and the comparison of two output sets.
 
-import * as Comlink from 'comlink';
 import type { AlignmentView, Comparison, ImportProgress, InputFile, OutputSampleItem, OutputSetMeta, OutputsImportReport, SplitChoice } from '../worker/api';
 import { message, type LabContext } from './context';
 import { saveBytes } from './files';
+import { analyseStaged, importStep } from './staged_import';
 
 export type AlignSource = { kind: 'outputs'; setId: string } | { kind: 'checkpoint'; checkpointId: string };
 
@@ -58,23 +58,9 @@ export class OutputsState {
   async importFiles(files: InputFile[], name: string): Promise<void> {
     if (files.length === 0 || this.importing) return;
     if (this.pending) this.cancelImport();
-    this.importing = true;
-    this.error = null;
-    this.notice = null;
-    this.progress = null;
-    try {
-      this.pending = await this.ctx.api.analyseOutputs(
-        files,
-        name,
-        this.attachTo,
-        Comlink.proxy((p: ImportProgress) => (this.progress = p)),
-      );
-    } catch (e) {
-      this.error = message(e);
-    } finally {
-      this.importing = false;
-      this.progress = null;
-    }
+    await analyseStaged(this, async (onProgress) => {
+      this.pending = await this.ctx.api.analyseOutputs(files, name, this.attachTo, onProgress);
+    });
   }
 
   abortImport(): void {
@@ -86,16 +72,11 @@ export class OutputsState {
     const p = this.pending;
     if (!p) return;
     this.pending = null;
-    this.importing = true;
-    try {
+    await importStep(this, async () => {
       const meta = await this.ctx.api.commitOutputs(p.pendingId);
       this.notice = `Stored model outputs "${meta.name}": ${meta.numSamples} samples.`;
       await this.refresh();
-    } catch (e) {
-      this.error = message(e);
-    } finally {
-      this.importing = false;
-    }
+    });
   }
 
   cancelImport(): void {
