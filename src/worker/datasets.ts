@@ -10,72 +10,46 @@ import { normalised } from '../data/norm';
 import type { DatasetMeta } from '../data/types';
 import * as store from '../data/store';
 import type { DatasetsApi } from './api';
-import { holdImportLock } from './jobs';
+import { stagedImports } from './staged_imports';
 import { announce } from './changes';
 
 /** Tells every tab the datasets changed; passes the value through. */
 const announced = <T>(x: T): T => (announce({ kind: 'datasets' }), x);
 
-// Staged imports awaiting the user's decision, and the running analysis (one per tab).
-const pending = new Map<string, { meta: DatasetMeta; staged: store.Encoding; release: () => void }>();
-let currentImport: AbortController | null = null;
+// Staged imports awaiting the user's decision (the dataset's record, and the encoding it was staged
+// in), and the running analysis (one per tab).
+const imports = stagedImports<{ meta: DatasetMeta; staged: store.Encoding }>('an import is already running in this tab', (id) => store.discardStaged(id));
 
 export const datasets: DatasetsApi = {
   listDatasets: () => store.listDatasets(),
 
   createDemoDataset: (seed = 42) => store.saveDataset(generateDemo({ seed })).then(announced),
 
-  async analyseImport(files, name, subsampling, storage, onProgress) {
-    if (currentImport) throw new Error('an import is already running in this tab');
+  analyseImport(files, name, subsampling, storage, onProgress) {
     const id = store.newId('ds');
-    const abort = new AbortController();
-    currentImport = abort;
-    const release = await holdImportLock(id);
-    try {
+    return imports.analyse(id, async (signal) => {
       const sink = stagingSink(id, { encoding: storage });
       const { meta, report } = await streamImport(files, name, sink, {
         subsampling,
         onProgress: (p) => onProgress(p),
-        signal: abort.signal,
+        signal,
         maxAbs: storage === 'float16' ? FLOAT16_MAX : Infinity,
       });
       await sink.flush();
-      pending.set(id, { meta: { ...meta, id, createdAt: Date.now(), bytes: sink.bytes }, staged: storage, release });
-      return { pendingId: id, report: { ...report, stagedAs: storage } };
-    } catch (e) {
-      await store.discardStaged(id);
-      release();
-      if (abort.signal.aborted) throw new Error('import aborted; nothing was stored', { cause: e });
-      throw e;
-    } finally {
-      currentImport = null;
-    }
+      return {
+        staged: { meta: { ...meta, id, createdAt: Date.now(), bytes: sink.bytes }, staged: storage },
+        answer: { pendingId: id, report: { ...report, stagedAs: storage } },
+      };
+    });
   },
 
   abortImport() {
-    currentImport?.abort();
+    imports.abort();
   },
 
-  async commitImport(pendingId, storage) {
-    const p = pending.get(pendingId);
-    if (!p) throw new Error('this import was cancelled or already stored; choose the files again');
-    pending.delete(pendingId);
-    try {
-      return announced(await store.commitStaged(p.meta, { staged: p.staged, storage }));
-    } catch (e) {
-      await store.discardStaged(pendingId);
-      throw e;
-    } finally {
-      p.release();
-    }
-  },
+  commitImport: (pendingId, storage) => imports.commit(pendingId, (p) => store.commitStaged(p.meta, { staged: p.staged, storage }).then(announced)),
 
-  async cancelImport(pendingId) {
-    const p = pending.get(pendingId);
-    pending.delete(pendingId);
-    await store.discardStaged(pendingId);
-    p?.release();
-  },
+  cancelImport: (pendingId) => imports.cancel(pendingId),
 
   async deleteDataset(id) {
     await store.deleteDataset(id);

@@ -18,12 +18,12 @@ import { modelLogProbs } from '../engine/export/model_outputs';
 import { createModel } from '../engine/model/registry';
 import type { OutputsApi } from './api';
 import { storedCheckpointFor } from './checkpoints';
-import { exclusive, holdImportLock } from './jobs';
+import { exclusive } from './jobs';
 import { ready } from './runtime';
+import { stagedImports } from './staged_imports';
 
-// Staged output imports awaiting the user's decision, and the running analysis (one per tab).
-const pending = new Map<string, { meta: OutputSetMeta; release: () => void }>();
-let current: AbortController | null = null;
+// Staged output imports awaiting the user's decision (the set's record), and the running analysis (one per tab).
+const imports = stagedImports<OutputSetMeta>('an import of model outputs is already running in this tab', (id) => store.discardStagedOutputs(id));
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
 
@@ -39,54 +39,25 @@ async function checkpointModel(checkpointId: string, datasetId: string) {
 export const outputs: OutputsApi = {
   listOutputSets: () => store.listOutputSets(),
 
-  async analyseOutputs(files, name, attachTo, onProgress) {
-    if (current) throw new Error('an import of model outputs is already running in this tab');
+  analyseOutputs(files, name, attachTo, onProgress) {
     const id = store.newId('out');
-    const abort = new AbortController();
-    current = abort;
-    const release = await holdImportLock(id);
-    try {
+    return imports.analyse(id, async (signal) => {
       await ready(); // start-up clean-up of interrupted imports runs before this one stages
       const attach = attachTo ? { id: attachTo, name: (await store.getDataset(attachTo)).name, infos: await store.sampleInfos(attachTo) } : undefined;
       const sink = outputStagingSink(id);
-      const { meta, report } = await streamOutputsImport(files, name, sink, { onProgress: (p) => onProgress(p), signal: abort.signal, attach });
+      const { meta, report } = await streamOutputsImport(files, name, sink, { onProgress: (p) => onProgress(p), signal, attach });
       await sink.flush();
-      pending.set(id, { meta: { ...meta, id, createdAt: Date.now() }, release });
-      return { pendingId: id, report };
-    } catch (e) {
-      await store.discardStagedOutputs(id);
-      release();
-      if (abort.signal.aborted) throw new Error('import aborted; nothing was stored', { cause: e });
-      throw e;
-    } finally {
-      current = null;
-    }
+      return { staged: { ...meta, id, createdAt: Date.now() }, answer: { pendingId: id, report } };
+    });
   },
 
   abortOutputs() {
-    current?.abort();
+    imports.abort();
   },
 
-  async commitOutputs(pendingId) {
-    const p = pending.get(pendingId);
-    if (!p) throw new Error('this import was cancelled or already stored; choose the files again');
-    pending.delete(pendingId);
-    try {
-      return await store.commitOutputSet(p.meta);
-    } catch (e) {
-      await store.discardStagedOutputs(pendingId);
-      throw e;
-    } finally {
-      p.release();
-    }
-  },
+  commitOutputs: (pendingId) => imports.commit(pendingId, (meta) => store.commitOutputSet(meta)),
 
-  async cancelOutputs(pendingId) {
-    const p = pending.get(pendingId);
-    pending.delete(pendingId);
-    await store.discardStagedOutputs(pendingId);
-    p?.release();
-  },
+  cancelOutputs: (pendingId) => imports.cancel(pendingId),
 
   deleteOutputSet: (id) => store.deleteOutputSet(id),
 
