@@ -64,17 +64,30 @@ export class Lab implements LabContext {
 
   /**
    * Another tab (or this tab's worker) changed storage: re-read, so the page never offers a dataset,
-   * run or checkpoint that is gone; and show the backend after a GPU reset or a fallback.
+   * run, checkpoint or output set that is gone (and offers one another tab stored); and show the
+   * backend after a GPU reset or a fallback.
    */
   private watchStorage(): void {
     if (typeof BroadcastChannel === 'undefined') return;
     new BroadcastChannel(STORAGE_CHANNEL).addEventListener('message', (e: MessageEvent<StorageChange>) => {
       const c = e.data;
       if (c.kind === 'backend') void this.api.backendInfo().then((b) => (this.backend = b));
+      else if (c.kind === 'outputs') void this.refreshOutputs();
       else if (c.kind === 'runs') {
         if (c.datasetId === this.dataset?.id) void this.refreshStored();
       } else void this.datasets.refresh().then(() => this.refreshStored());
     });
+  }
+
+  /**
+   * The stored output sets changed (this tab or another): the list (and with it the diagnostics,
+   * alignment and comparison choices) and the Teacher choices re-read; a diagnostics choice of a
+   * deleted set goes back to the fresh model.
+   */
+  async refreshOutputs(): Promise<void> {
+    await Promise.all([this.outputs.refresh(), this.distill.refresh()]);
+    const id = this.diagnostics.outputSetId;
+    if (id && !this.outputs.list.some((o) => o.id === id)) this.diagnostics.outputSetId = null;
   }
 
   async refreshStored(): Promise<void> {

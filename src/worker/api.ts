@@ -72,6 +72,7 @@ export type StorageChange =
   | { kind: 'datasets' } // added, renamed or deleted
   | { kind: 'dataset-deleted'; datasetId: string }
   | { kind: 'runs'; datasetId: string } // a run or checkpoint of this dataset was saved, imported or deleted
+  | { kind: 'outputs' } // a model-output set was stored (standalone or attached), renamed or deleted, or detached by its dataset's deletion
   | { kind: 'backend' }; // the compute backend changed (GPU reset, fallback)
 
 /** Fault injection for the e2e suite; refused unless the page was opened by a test (window.__ctcLabTestHooks). */

@@ -1,5 +1,6 @@
-// Storage changes told to every tab (BroadcastChannel), so no page offers a dataset, run or
-// checkpoint that another tab deleted (each page re-reads on a message), and a tab training on a
+// Storage changes told to every tab (BroadcastChannel), so no page offers a dataset, run,
+// checkpoint or model-output set that another tab deleted, and every page offers what another tab
+// stored (each page re-reads on a message), and a tab training on a
 // dataset that another tab deletes stops cleanly. Listeners in this worker hear its own changes too.
 
 import { STORAGE_CHANNEL, type StorageChange } from './api';

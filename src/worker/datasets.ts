@@ -55,6 +55,7 @@ export const datasets: DatasetsApi = {
     await store.deleteDataset(id);
     announce({ kind: 'dataset-deleted', datasetId: id }); // a tab training on it stops
     announce({ kind: 'datasets' });
+    announce({ kind: 'outputs' }); // output sets attached to it were made standalone
   },
 
   renameDataset: (id, name) => store.renameDataset(id, name).then(announced),

@@ -17,6 +17,7 @@ import { compareOutputSets } from '../engine/diagnose/compare';
 import { modelLogProbs } from '../engine/export/model_outputs';
 import { createModel } from '../engine/model/registry';
 import type { OutputsApi } from './api';
+import { announce } from './changes';
 import { storedCheckpointFor } from './checkpoints';
 import { exclusive } from './jobs';
 import { ready } from './runtime';
@@ -26,6 +27,13 @@ import { stagedImports } from './staged_imports';
 const imports = stagedImports<OutputSetMeta>('an import of model outputs is already running in this tab', (id) => store.discardStagedOutputs(id));
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
+
+/**
+ * Tells every tab the stored output sets changed (their lists, the Teacher choices, the
+ * diagnostics and alignment sources re-read); passes the value through. Staging announces
+ * nothing: a staged set is invisible until its record is written.
+ */
+const announced = <T>(x: T): T => (announce({ kind: 'outputs' }), x);
 
 /** A stored checkpoint as a model ready to run on a dataset (checked against it). */
 async function checkpointModel(checkpointId: string, datasetId: string) {
@@ -55,13 +63,13 @@ export const outputs: OutputsApi = {
     imports.abort();
   },
 
-  commitOutputs: (pendingId) => imports.commit(pendingId, (meta) => store.commitOutputSet(meta)),
+  commitOutputs: (pendingId) => imports.commit(pendingId, (meta) => store.commitOutputSet(meta).then(announced)),
 
   cancelOutputs: (pendingId) => imports.cancel(pendingId),
 
-  deleteOutputSet: (id) => store.deleteOutputSet(id),
+  deleteOutputSet: (id) => store.deleteOutputSet(id).then(announced),
 
-  renameOutputSet: (id, name) => store.renameOutputSet(id, name),
+  renameOutputSet: (id, name) => store.renameOutputSet(id, name).then(announced),
 
   async outputSamples(setId) {
     return (await store.outputSampleInfos(setId)).map(({ index, id, text, split, outFrames }) => ({ index, id, text, split, outFrames }));
