@@ -4,6 +4,9 @@
 // read back: datasets, samples (float32 and float16), checkpoints (overfit, last, best) whose
 // metadata decodes through today's schema, run records through the run-record schema, and a run
 // resumes from its old checkpoint. Writes and deletes work on the upgraded database too.
+// Version 3's stores (model-output sets and their samples) are created by the upgrade with their
+// key paths and indexes, empty, without touching a record of the older stores, and an output set
+// is staged and committed into them as on a fresh database.
 
 import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +15,7 @@ import { openDB } from 'idb';
 import * as store from '../../data/store';
 import { generateDemo } from '../../data/demo';
 import { encodeFloat16 } from '../../data/float16';
+import type { OutputSampleRecord, OutputSetMeta } from '../../data/types';
 import { createModel } from '../model/registry';
 import { Adam } from '../optim/adam';
 import { TRAIN_DEFAULTS } from '../train/config';
@@ -113,6 +117,16 @@ const v2Run = {
   lastCheckpointId: 'run-v2-last',
 };
 
+// The older stores, and every record in them as version 2 held it just before the upgrade.
+const OLD_STORES = ['datasets', 'samples', 'checkpoints', 'runs'] as const;
+const asVersion2Held: Record<(typeof OLD_STORES)[number], unknown[]> = { datasets: [], samples: [], checkpoints: [], runs: [] };
+
+/** Every record of the older stores, read through the current store's (upgraded) connection. */
+async function oldRecordsNow(): Promise<typeof asVersion2Held> {
+  const d = await store.db();
+  return { datasets: await d.getAll('datasets'), samples: await d.getAll('samples'), checkpoints: await d.getAll('checkpoints'), runs: await d.getAll('runs') };
+}
+
 beforeAll(async () => {
   await tf.setBackend('cpu');
   // The database as version 1 created it.
@@ -184,10 +198,86 @@ beforeAll(async () => {
     overfit: { passed: false, epochs: 3, seconds: 0.3, finalLoss: 1, finalWer: 1 },
   });
   await d2.put('runs', v2Run);
+  for (const name of OLD_STORES) asVersion2Held[name] = await d2.getAll(name);
   d2.close();
 }, 60_000);
 
 describe('a database written by older versions opens and every record kind still loads', () => {
+  it('the upgrade to version 3 adds the model-output stores, empty, with their key paths and indexes, and changes no older record', async () => {
+    const d = await store.db(); // opening runs the upgrade from version 2
+    expect(d.version).toBe(3);
+    expect([...d.objectStoreNames].sort()).toEqual(['checkpoints', 'datasets', 'outputSamples', 'outputSets', 'runs', 'samples']);
+    const tx = d.transaction(['outputSets', 'outputSamples', 'samples', 'checkpoints', 'runs']);
+    const sets = tx.objectStore('outputSets'),
+      outs = tx.objectStore('outputSamples');
+    expect(sets.keyPath).toBe('id');
+    expect([...sets.indexNames]).toEqual(['byDataset']);
+    expect(sets.index('byDataset').keyPath).toBe('datasetId');
+    expect(outs.keyPath).toEqual(['setId', 'index']);
+    expect([...outs.indexNames]).toEqual(['bySet']);
+    expect(outs.index('bySet').keyPath).toBe('setId');
+    expect(await sets.count()).toBe(0);
+    expect(await outs.count()).toBe(0);
+    // The older stores keep their indexes.
+    for (const name of ['samples', 'checkpoints', 'runs'] as const) expect([...tx.objectStore(name).indexNames]).toEqual(['byDataset']);
+    await tx.done;
+    const now = await oldRecordsNow();
+    expect(now.samples).toHaveLength(2 * demo.samples.length);
+    expect(now).toEqual(asVersion2Held);
+  });
+
+  it('an output set is staged (invisible) and committed into the upgraded stores, attached to an old dataset, and reads back; older records unchanged', async () => {
+    const V = demo.meta.vocab.length + 1;
+    const infos = (await store.sampleInfos('ds-v2')).slice(0, 3);
+    // Half the mass on one class per frame (a different one per sample and frame), the rest uniform.
+    const rows: Omit<OutputSampleRecord, 'setId' | 'index'>[] = infos.map((s) => {
+      const T = Math.ceil(s.frames / 2);
+      const lp = new Float32Array(T * V).fill(Math.log(0.5 / (V - 1)));
+      for (let t = 0; t < T; t++) lp[t * V + ((t + s.index) % V)] = Math.log(0.5);
+      return { id: s.id, text: s.text, split: s.split, frames: s.frames, outFrames: T, logProbs: lp.buffer };
+    });
+    const counts = { train: 0, val: 0, test: 0, none: 0 };
+    for (const r of rows) counts[r.split ?? 'none']++;
+    const T = rows.map((r) => r.outFrames);
+    const id = store.newId('out');
+    await store.stageOutputSamples(id, 0, rows);
+    expect(await store.listOutputSets()).toEqual([]); // staged samples belong to no set yet
+    const meta: OutputSetMeta = {
+      id,
+      name: 'after the upgrade',
+      source: 'import',
+      createdAt: 0,
+      numSamples: rows.length,
+      counts,
+      classes: ['<blank>', ...demo.meta.vocab],
+      blank: 0,
+      kind: { declared: 'log_probs', detected: { log_probs: rows.length, logits: 0, probs: 0 }, lseMin: 0, lseMax: 0 },
+      subsampling: 2,
+      subsamplingSource: 'outputs.json',
+      frameShiftMs: null,
+      model: 'test',
+      outFrames: { min: Math.min(...T), mean: T.reduce((a, b) => a + b, 0) / T.length, max: Math.max(...T) },
+      bytes: rows.reduce((a, r) => a + r.logProbs.byteLength, 0),
+      datasetId: 'ds-v2',
+      datasetName: 'float16 demo',
+      nonFinite: [],
+    };
+    // A set whose samples are not all staged is refused, and nothing becomes visible.
+    await expect(store.commitOutputSet({ ...meta, numSamples: 4 })).rejects.toThrow(`staged output set ${id} has 3 samples, expected 4; nothing was stored`);
+    expect(await store.listOutputSets()).toEqual([]);
+    const stored = await store.commitOutputSet(meta);
+    expect(await store.listOutputSets()).toEqual([stored]);
+    expect(await store.getOutputSet(id)).toMatchObject({ name: 'after the upgrade', datasetId: 'ds-v2', numSamples: 3 });
+    const d = await store.db();
+    expect(await d.getAllKeysFromIndex('outputSets', 'byDataset', 'ds-v2')).toEqual([id]);
+    expect(await d.countFromIndex('outputSamples', 'bySet', id)).toBe(3);
+    expect((await store.outputSampleInfos(id)).map((s) => [s.index, s.id, s.outFrames])).toEqual(rows.map((r, k) => [k, r.id, r.outFrames]));
+    const back = await store.getOutputSamples(id, [2, 0]);
+    expect(back.map((s) => s.id)).toEqual([rows[2].id, rows[0].id]);
+    expect(new Float32Array(back[0].logProbs)).toEqual(new Float32Array(rows[2].logProbs));
+    expect(await oldRecordsNow()).toEqual(asVersion2Held);
+  });
+
   it('datasets and samples (float32 without encoding, float16), through every reader', async () => {
     const list = await store.listDatasets();
     expect(list.map((d) => d.id)).toEqual(['ds-v1', 'ds-v2']);
