@@ -169,11 +169,15 @@ export class TrainingSection extends Section {
     await this.open();
     await this.region.getByRole('combobox', { name: /^Model/ }).selectOption(preset);
   }
+  /** The Teacher choices whose label matches (distillation). */
+  teacherOptions(label: RegExp): Locator {
+    return this.region.getByRole('combobox', { name: 'Teacher' }).getByRole('option', { name: label });
+  }
   /** Chooses the teacher whose option label matches (distillation), waiting for the list. */
   async chooseTeacher(label: RegExp): Promise<void> {
     await this.open();
     const select = this.region.getByRole('combobox', { name: 'Teacher' });
-    const option = select.getByRole('option', { name: label });
+    const option = this.teacherOptions(label);
     await expect(option).toHaveCount(1);
     await select.selectOption({ label: (await option.innerText()).trim() });
   }
@@ -235,6 +239,10 @@ export class DiagnosticsSection extends Section {
     await this.button('Run diagnostics').click();
     await expect(this.done).toBeVisible({ timeout: 120_000 });
   }
+  /** The Model choices (fresh, checkpoints, 'Model outputs: …') whose label matches. */
+  modelOptions(label: string | RegExp): Locator {
+    return this.region.getByRole('combobox', { name: 'Model' }).getByRole('option', { name: label, exact: typeof label === 'string' });
+  }
 }
 
 /** Model outputs (in the Datasets section): import, the stored sets, Export model outputs. */
@@ -246,9 +254,19 @@ export class OutputsSection extends Section {
     this.table = this.region.getByRole('table', { name: 'Stored model outputs' });
     this.report = this.region.getByRole('region', { name: 'Model outputs report' });
   }
-  async importFiles(files: string | string[]): Promise<void> {
+  /** Imports model outputs, attached to the stored dataset named `attachTo` (kept for later imports), or as the form stands. */
+  async importFiles(files: string | string[], attachTo?: string): Promise<void> {
     await this.open();
+    if (attachTo !== undefined) await this.region.getByRole('combobox', { name: /^Attach to/ }).selectOption({ label: attachTo });
     await this.field('Import model outputs').setInputFiles(files);
+  }
+  /** Deletes the set in the `nth` row named `name` (confirming). */
+  async remove(name: string, nth = 0): Promise<void> {
+    this.page.once('dialog', (d) => void d.accept());
+    await this.row(name)
+      .nth(nth)
+      .getByRole('button', { name: `Delete ${name}`, exact: true })
+      .click();
   }
   /** The report appears; store the set and wait for its row. */
   async store(name: string): Promise<void> {
@@ -287,6 +305,28 @@ export class AlignmentsSection extends Section {
     await this.region.getByRole('combobox', { name: /^Align/ }).selectOption(source);
     if (sample !== undefined) await this.region.getByRole('combobox', { name: /^Sample/ }).selectOption(sample);
     await expect(this.region.getByRole('img', { name: /^Posteriorgram of / })).toBeVisible();
+  }
+  /** The Align choices (model-output sets, stored checkpoints) whose label matches. */
+  sourceOptions(label: string | RegExp): Locator {
+    return this.region.getByRole('combobox', { name: /^Align/ }).getByRole('option', { name: label, exact: typeof label === 'string' });
+  }
+  /**
+   * Aligns sample `index` of the selected dataset with the one stored checkpoint whose option
+   * matches (the checkpoint's outputs computed in the worker); waits for that sample's posteriorgram.
+   */
+  async alignCheckpoint(checkpoint: RegExp, index: number, sampleId: string): Promise<void> {
+    await this.open();
+    const option = this.sourceOptions(checkpoint);
+    await expect(option).toHaveCount(1);
+    await this.region.getByRole('combobox', { name: /^Align/ }).selectOption({ label: (await option.innerText()).trim() });
+    // Choosing it aligns sample 0 first: wait for that job to end before asking for another.
+    await expect(this.region.getByRole('img', { name: /^Posteriorgram of / })).toBeVisible();
+    await expect(this.status('Aligning…')).toHaveCount(0);
+    const input = this.region.getByRole('spinbutton', { name: 'Sample index' });
+    await input.fill(String(index));
+    await input.blur(); // the page aligns on change
+    await expect(this.region.getByRole('img', { name: `Posteriorgram of ${sampleId}`, exact: true })).toBeVisible();
+    await expect(this.status('Aligning…')).toHaveCount(0);
   }
   /** The spans table's rows: token, output frames, input frames, seconds, mean posterior. */
   async spanRows(): Promise<string[][]> {
