@@ -3,9 +3,8 @@
 // overfit teacher's 5 samples distilled into a student that decodes them as the teacher does.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { generateDemo } from '../../data/demo';
 import { makeBatch } from '../../data/batch';
-import type { DatasetMeta, SampleRecord } from '../../data/types';
+import type { SampleRecord } from '../../data/types';
 import { decodeCheckpoint } from '../checkpoint/checkpoint';
 import type { StoredTensor } from '../model/model';
 import { createModel, modelConfig } from '../model/registry';
@@ -13,6 +12,7 @@ import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
 import { overfitSamples, runOverfitTest, OVERFIT_DEFAULTS } from '../train/overfit';
 import { resumeStateFrom, Trainer, type StepMetrics } from '../train/trainer';
+import { demoRecords as demo, SMALL_TRAIN as small } from '../train/test_setup';
 import { distillationLoss } from './loss';
 import { distillationSummary } from './summary';
 import { DISTILL_DEFAULTS, type DistillSettings } from './settings';
@@ -22,25 +22,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-function demo(): { meta: DatasetMeta; samples: SampleRecord[] } {
-  const p = generateDemo();
-  const meta: DatasetMeta = { ...p.meta, id: 'ds', createdAt: 0 };
-  return { meta, samples: p.samples.map((s, index) => ({ ...s, datasetId: 'ds', index })) };
-}
-
-const small: TrainConfig = {
-  ...TRAIN_DEFAULTS,
-  channels: 32,
-  layers: 2,
-  dropout: 0.1,
-  batchSize: 8,
-  accumulationSteps: 2,
-  epochs: 2,
-  lr: 2e-3,
-  warmupEpochs: 1,
-  patience: 0,
-  maxTrainSamples: 32,
-};
 const info = (name = 'teacher.safetensors') => ({ kind: 'checkpoint' as const, id: 'ck-1', name });
 const stored = (params: Map<string, tf.Variable>): Record<string, StoredTensor> =>
   Object.fromEntries([...params].map(([k, v]) => [k, { shape: v.shape, data: v.dataSync().slice() }]));

@@ -6,37 +6,18 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { generateDemo } from '../../data/demo';
-import type { DatasetMeta, SampleRecord } from '../../data/types';
 import { decodeCheckpoint } from '../checkpoint/checkpoint';
 import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors';
-import { TRAIN_DEFAULTS, type TrainConfig } from './config';
+import type { TrainConfig } from './config';
 import { resumeStateFrom, Trainer, type EpochMetrics, type StepMetrics } from './trainer';
+import { demoRecords as demo, SMALL_TRAIN } from './test_setup';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-function demo(): { meta: DatasetMeta; samples: SampleRecord[] } {
-  const p = generateDemo();
-  const meta: DatasetMeta = { ...p.meta, id: 'ds', createdAt: 0 };
-  return { meta, samples: p.samples.map((s, index) => ({ ...s, datasetId: 'ds', index })) };
-}
-
 // 32 samples in micro-batches of 4 → 8 micro-batches per epoch; with accumulation 2, 4 steps.
-const small: TrainConfig = {
-  ...TRAIN_DEFAULTS,
-  channels: 16,
-  layers: 1,
-  dropout: 0.2,
-  batchSize: 4,
-  accumulationSteps: 2,
-  epochs: 2,
-  lr: 2e-3,
-  warmupEpochs: 1,
-  patience: 0,
-  maxTrainSamples: 32,
-};
+const small: TrainConfig = { ...SMALL_TRAIN, channels: 16, layers: 1, dropout: 0.2, batchSize: 4 };
 
 /** Trains `cfg` uninterrupted, then again stopped after `stopAt` steps, resumed from that checkpoint; returns both. */
 async function interrupted(cfg: TrainConfig, stopAt: number) {

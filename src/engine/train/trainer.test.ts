@@ -4,36 +4,17 @@ import * as tf from '@tensorflow/tfjs';
 import { generateDemo } from '../../data/demo';
 import { datasetSource, saveDataset } from '../../data/store';
 import { makeBatch, tokenIndex } from '../../data/batch';
-import type { DatasetMeta, SampleRecord } from '../../data/types';
+import type { SampleRecord } from '../../data/types';
 import { decodeCheckpoint } from '../checkpoint/checkpoint';
 import { ctcLoss } from '../ctc/ctc_loss';
 import { TcnModel, TCN_DEFAULTS } from '../model/tcn';
 import { TRAIN_DEFAULTS, type TrainConfig } from './config';
 import { resumeStateFrom, Trainer, type StepMetrics } from './trainer';
+import { demoRecords as demo, SMALL_TRAIN as small } from './test_setup';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-function demo(): { meta: DatasetMeta; samples: SampleRecord[] } {
-  const p = generateDemo();
-  const meta: DatasetMeta = { ...p.meta, id: 'ds', createdAt: 0 };
-  return { meta, samples: p.samples.map((s, index) => ({ ...s, datasetId: 'ds', index })) };
-}
-
-const small: TrainConfig = {
-  ...TRAIN_DEFAULTS,
-  channels: 32,
-  layers: 2,
-  dropout: 0.1,
-  batchSize: 8,
-  accumulationSteps: 2,
-  epochs: 2,
-  lr: 2e-3,
-  warmupEpochs: 1,
-  patience: 0,
-  maxTrainSamples: 32,
-};
 
 describe('Trainer (cpu backend)', () => {
   it('the tcn preset reaches val WER ≤ 10% on the demo dataset', async () => {
