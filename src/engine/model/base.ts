@@ -1,18 +1,24 @@
-// Pieces every preset shares: named parameter storage (lookup, loading by name, count, dispose),
-// seeded uniform init, per-sample length masks and LayerNorm.
+// Pieces every preset shares: named parameter storage (built from the config's parameter list in
+// shapes.ts, lookup, loading by name, count, dispose), seeded uniform init, per-sample length masks
+// and LayerNorm.
 
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../../lib/rng';
+import { Rng } from '../../lib/rng';
 import type { StoredTensor } from './model';
+import type { ParamSpec } from './shapes';
 
 /** Owns a model's parameters: plain unnamed tf.Variables under stable names ("model.…"). */
 export abstract class ParamModel {
   readonly params = new Map<string, tf.Variable>();
 
-  /** Adds a trainable parameter initialised from `t` (which it disposes). */
-  protected add(name: string, t: tf.Tensor): void {
-    this.params.set(name, tf.variable(t, true)); // unnamed: tfjs variable names are global, ours are per model
-    t.dispose();
+  /** Creates the parameters `specs` lists, in its order, initialised as each says (uniform ones drawn from `seed`). */
+  protected build(specs: ParamSpec[], seed: number): void {
+    const uniform = uniformInit(new Rng(seed));
+    for (const { name, shape, init } of specs) {
+      const t = init.kind === 'uniform' ? uniform(shape, init.limit) : init.kind === 'fill' ? tf.fill(shape, init.value, 'float32') : lstmBias(shape);
+      this.params.set(name, tf.variable(t, true)); // unnamed: tfjs variable names are global, ours are per model
+      t.dispose();
+    }
   }
 
   p(name: string): tf.Variable {
@@ -46,6 +52,14 @@ export abstract class ParamModel {
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
   }
+}
+
+/** An LSTM bias [2, 4H] (gates i | f | g | o per direction): 0, the forget gate 1. */
+function lstmBias(shape: number[]): tf.Tensor {
+  const H = shape[1] / 4;
+  const bias = new Float32Array(2 * 4 * H);
+  for (let d = 0; d < 2; d++) bias.fill(1, d * 4 * H + H, d * 4 * H + 2 * H);
+  return tf.tensor(bias, shape);
 }
 
 /** Uniform(-limit, limit) tensors drawn from `rng` in row-major order. */

@@ -11,9 +11,9 @@
 // and changes no other name, so a ×2 checkpoint (written before the choice existed) loads unchanged.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../../lib/rng';
-import { lengthMask, ParamModel, uniformInit } from './base';
+import { lengthMask, ParamModel } from './base';
 import type { ModelInput, SequenceModel } from './model';
+import { paramSpecs } from './shapes';
 
 export interface TcnConfig {
   preset: 'tcn';
@@ -59,23 +59,7 @@ export class TcnModel extends ParamModel implements SequenceModel {
     const sub = config.subsampling ?? 2;
     if (sub !== 2 && sub !== 4) throw new Error(`tcn: subsampling must be 2 or 4, got ${String(sub)}`);
     this.subsampling = sub;
-    const uniform = uniformInit(new Rng(seed));
-    const { featureDim: F, channels: C, kernel: K, layers, numClasses: V } = config;
-    // He-uniform for ReLU layers, Glorot-uniform for the head; biases zero.
-    this.add('model.subsample.weight', uniform([K, F, C], Math.sqrt(6 / (K * F))));
-    this.add('model.subsample.bias', tf.zeros([C]));
-    if (sub === 4) {
-      this.add('model.subsample2.weight', uniform([K, C, C], Math.sqrt(6 / (K * C))));
-      this.add('model.subsample2.bias', tf.zeros([C]));
-    }
-    for (let i = 0; i < layers; i++) {
-      this.add(`model.blocks.${i}.weight`, uniform([K, C, C], Math.sqrt(6 / (K * C))));
-      this.add(`model.blocks.${i}.bias`, tf.zeros([C]));
-    }
-    // Head ×0.1 of Glorot: initial outputs close to uniform, so the first loss sits at the
-    // uniform-prediction baseline (full Glorot gave 1.64× that baseline: confidently wrong).
-    this.add('model.head.weight', uniform([C, V], 0.1 * Math.sqrt(6 / (C + V))));
-    this.add('model.head.bias', tf.zeros([V]));
+    this.build(paramSpecs(config), seed); // names, shapes and init: shapes.ts
   }
 
   /** Output frames for an input of `frames` frames. */

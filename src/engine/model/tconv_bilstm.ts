@@ -18,10 +18,10 @@
 // both directions the padding comes after the real frames and real outputs never depend on it.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../../lib/rng';
-import { lengthMask, ParamModel, uniformInit } from './base';
+import { lengthMask, ParamModel } from './base';
 import { bilstm, type Recurrence } from './bilstm';
 import type { ModelInput, SequenceModel } from './model';
+import { paramSpecs, TCONV_KERNEL } from './shapes';
 
 export interface TconvBilstmConfig {
   preset: 'tconv-bilstm';
@@ -33,7 +33,7 @@ export interface TconvBilstmConfig {
   dropout: number; // between LSTM layers and before the head
 }
 
-const KERNEL = 5;
+const KERNEL = TCONV_KERNEL;
 
 /** 2× max-pool over time with ceil: an odd length is padded with one zero frame. */
 function maxPool2(h: tf.Tensor3D): tf.Tensor3D {
@@ -58,23 +58,7 @@ export class TconvBilstmModel extends ParamModel implements SequenceModel {
   constructor(config: TconvBilstmConfig, seed: number) {
     super();
     this.config = config;
-    const uniform = uniformInit(new Rng(seed));
-    const { featureDim: F, channels: C, layers, hidden: H, numClasses: V } = config;
-    // He-uniform convs (ReLU); LSTM weights U(±1/√H) as PyTorch, forget-gate bias 1.
-    [F, C].forEach((cin, i) => {
-      this.add(`model.conv.${i}.weight`, uniform([KERNEL, cin, C], Math.sqrt(6 / (KERNEL * cin))));
-      this.add(`model.conv.${i}.bias`, tf.zeros([C]));
-    });
-    const bias = new Float32Array(2 * 4 * H);
-    for (let d = 0; d < 2; d++) bias.fill(1, d * 4 * H + H, d * 4 * H + 2 * H);
-    for (let l = 0; l < layers; l++) {
-      this.add(`model.lstm.${l}.w_ih`, uniform([2, l === 0 ? C : 2 * H, 4 * H], 1 / Math.sqrt(H)));
-      this.add(`model.lstm.${l}.w_hh`, uniform([2, H, 4 * H], 1 / Math.sqrt(H)));
-      this.add(`model.lstm.${l}.bias`, tf.tensor2d(bias, [2, 4 * H]));
-    }
-    // Head ×0.1 of Glorot (as tcn): the first loss sits at the uniform-prediction baseline.
-    this.add('model.head.weight', uniform([2 * H, V], 0.1 * Math.sqrt(6 / (2 * H + V))));
-    this.add('model.head.bias', tf.zeros([V]));
+    this.build(paramSpecs(config), seed); // names, shapes and init (LSTM weights U(±1/√H) as PyTorch, forget-gate bias 1): shapes.ts
   }
 
   outLength(frames: number): number {

@@ -17,9 +17,9 @@
 //   model.ln_final.gamma/beta [d], model.head.weight [d, V], model.head.bias [V]
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../../lib/rng';
-import { layerNorm, lengthMask, ParamModel, uniformInit } from './base';
+import { layerNorm, lengthMask, ParamModel } from './base';
 import type { ModelInput, SequenceModel } from './model';
+import { paramSpecs } from './shapes';
 
 export interface TransformerConfig {
   preset: 'transformer';
@@ -50,36 +50,10 @@ export class TransformerModel extends ParamModel implements SequenceModel {
 
   constructor(config: TransformerConfig, seed: number) {
     super();
-    const { featureDim: F, channels: d, layers, heads, numClasses: V } = config;
+    const { channels: d, heads } = config;
     if (d % 2 || d % heads) throw new Error(`transformer: d_model ${d} must be even and divisible by the ${heads} heads`);
     this.config = config;
-    const uniform = uniformInit(new Rng(seed));
-    // He-uniform convs (ReLU), Glorot-uniform linears; biases and LN betas zero, LN gammas one.
-    const linear = (name: string, nin: number, nout: number) => {
-      this.add(`${name}.weight`, uniform([nin, nout], Math.sqrt(6 / (nin + nout))));
-      this.add(`${name}.bias`, tf.zeros([nout]));
-    };
-    const norm = (name: string) => {
-      this.add(`${name}.gamma`, tf.ones([d]));
-      this.add(`${name}.beta`, tf.zeros([d]));
-    };
-    [F, d].forEach((cin, i) => {
-      this.add(`model.subsample.${i}.weight`, uniform([3, cin, d], Math.sqrt(6 / (3 * cin))));
-      this.add(`model.subsample.${i}.bias`, tf.zeros([d]));
-    });
-    for (let i = 0; i < layers; i++) {
-      const p = `model.layers.${i}`;
-      norm(`${p}.ln1`);
-      linear(`${p}.attn.qkv`, d, 3 * d);
-      linear(`${p}.attn.out`, d, d);
-      norm(`${p}.ln2`);
-      linear(`${p}.ff.1`, d, 4 * d);
-      linear(`${p}.ff.2`, 4 * d, d);
-    }
-    norm('model.ln_final');
-    // Head ×0.1 of Glorot (as tcn): the first loss sits at the uniform-prediction baseline.
-    this.add('model.head.weight', uniform([d, V], 0.1 * Math.sqrt(6 / (d + V))));
-    this.add('model.head.bias', tf.zeros([V]));
+    this.build(paramSpecs(config), seed); // names, shapes and init: shapes.ts
   }
 
   outLength(frames: number): number {
