@@ -6,11 +6,12 @@ import { OVERFIT_DEFAULTS, type DoctorAlert, type OverfitEpoch, type OverfitOutc
 import { message, type LabContext } from './context';
 
 export class OverfitState {
-  settings = $state<{ numSamples: number; maxEpochs: number; lr: number; preset: Preset }>({
+  settings = $state<{ numSamples: number; maxEpochs: number; lr: number; preset: Preset; subsampling: 2 | 4 }>({
     numSamples: OVERFIT_DEFAULTS.numSamples,
     maxEpochs: OVERFIT_DEFAULTS.maxEpochs,
     lr: OVERFIT_DEFAULTS.lr,
     preset: OVERFIT_DEFAULTS.preset,
+    subsampling: OVERFIT_DEFAULTS.subsampling ?? 2, // tcn only, as in the training form
   });
   running = $state(false);
   stopping = $state(false);

@@ -128,6 +128,7 @@ const overfitConfigSchema = obj(
     lr: num(0, 10),
     seed: int(0, 2 ** 31 - 1),
     preset: v.optional(knobs.preset, 'tcn'),
+    subsampling: v.optional(v.picklist([2, 4] as const, 'expected 2 or 4')),
     channels: knobs.channels,
     layers: knobs.layers,
     hidden: v.optional(knobs.hidden, PRESET_DEFAULTS.tcn.hidden),

@@ -13,6 +13,7 @@ export interface OverfitConfig {
   layers: number; // preset depth
   hidden: number; // LSTM hidden size (tconv-bilstm)
   heads: number; // attention heads (transformer)
+  subsampling?: 2 | 4; // tcn only: time subsampling ×2 (default) or ×4, as in training; the other presets have their own
 }
 
-export const OVERFIT_DEFAULTS: OverfitConfig = { numSamples: 5, maxEpochs: 2000, lr: 3e-3, seed: 1, preset: 'tcn', ...presetSize('tcn') };
+export const OVERFIT_DEFAULTS: OverfitConfig = { numSamples: 5, maxEpochs: 2000, lr: 3e-3, seed: 1, preset: 'tcn', ...presetSize('tcn'), subsampling: 2 };
