@@ -1,21 +1,30 @@
 // The worker's teachers over IndexedDB (fake-indexeddb, cpu backend): the dataset's checkpoints and
 // attached output sets are listed with what they are or why they cannot teach; an output set whose
 // classes and samples are in another order than the dataset's teaches exactly as the model whose
-// log-probs it holds.
+// log-probs it holds. Checkpoints are listed from their headers alone: no tensor is read (the
+// safetensors module's readTensor is watched), with the verdicts a full decode gives.
 import 'fake-indexeddb/auto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { generateDemo } from '../data/demo';
 import { makeBatch } from '../data/batch';
 import * as store from '../data/store';
 import type { DatasetMeta, OutputSetMeta } from '../data/types';
+import { readSafetensors, readTensor, writeSafetensors } from '../engine/checkpoint/safetensors';
 import { DISTILL_DEFAULTS } from '../engine/distill/settings';
 import { modelTeacher } from '../engine/distill/teacher';
 import { createModel, modelConfig } from '../engine/model/registry';
 import { batchTensors, disposeBatchTensors } from '../engine/train/batch_tensors';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
 import { Trainer, type StepMetrics } from '../engine/train/trainer';
+import { checkpointForDataset } from './checkpoints';
 import { distill, studentTrainer, teacherFor } from './distill';
+
+// readTensor (the one place a tensor's bytes are read) as a spy that still reads.
+vi.mock('../engine/checkpoint/safetensors', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../engine/checkpoint/safetensors')>();
+  return { ...m, readTensor: vi.fn(m.readTensor) };
+});
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -147,6 +156,68 @@ describe('teachers in the worker', () => {
     await expect(teacherFor(ds, { kind: 'outputs', id: missing.id })).rejects.toThrow(
       `output set 'torch teacher' has no class for 1 of the dataset's tokens: ${ds.vocab[0]}`,
     );
+  }, 120_000);
+
+  it('lists checkpoints from their headers: garbage tensor bytes change nothing and no tensor is read; an unusable one with the reason a full decode gives', async () => {
+    const t = new Trainer(ds, await store.datasetSource(ds.id), { ...cfg, maxTrainSamples: 8 });
+    await t.run();
+    const good = (await t.checkpoint(ds.name)).slice();
+    const params = t.model.paramCount();
+    t.dispose();
+    // Every tensor byte replaced by 0xff (NaN as F32); the header (metadata, names, dtypes, shapes, offsets) untouched.
+    const headerEnd = 8 + Number(new DataView(good.buffer).getBigUint64(0, true));
+    const garbage = good.slice();
+    garbage.fill(0xff, headerEnd);
+    expect(garbage.length).toBeGreaterThan(headerEnd + 1000);
+    /** The same file with its metadata edited. */
+    const withMeta = (edit: (m: Record<string, unknown> & { model: Record<string, unknown>; vocab: string[] }) => void) => {
+      const { tensors, metadata } = readSafetensors(good);
+      const m = JSON.parse(metadata.ctc_lab);
+      edit(m);
+      return writeSafetensors(tensors, { ...metadata, ctc_lab: JSON.stringify(m) });
+    };
+    const files: [string, Uint8Array][] = [
+      ['intact.safetensors', good],
+      ['garbage-tensors.safetensors', garbage],
+      ['other-vocab.safetensors', withMeta((m) => (m.vocab = [...m.vocab].reverse()))], // the fit rule refuses
+      ['other-width.safetensors', withMeta((m) => (m.model.channels = 7))], // the tensors' shapes do not match the config
+      ['not-a-checkpoint.safetensors', new Uint8Array(64).fill(9)],
+    ];
+    const ids = new Map<string, string>();
+    for (const [fileName, bytes] of files) {
+      const rec = await store.saveCheckpoint({ datasetId: ds.id, kind: 'best', runId: 'run-g', fileName, bytes: bytes.slice().buffer as ArrayBuffer });
+      ids.set(fileName, rec.id);
+    }
+    vi.mocked(readTensor).mockClear();
+    const list = await distill.listTeachers(ds.id);
+    expect(readTensor).not.toHaveBeenCalled();
+    const intact = list.find((x) => x.id === ids.get('intact.safetensors'));
+    expect(intact).toMatchObject({ kind: 'checkpoint', label: 'best of run-g · intact.safetensors', preset: 'tcn', subsampling: 2, params, problem: null });
+    expect(list.find((x) => x.id === ids.get('garbage-tensors.safetensors'))).toEqual({
+      ...intact,
+      id: ids.get('garbage-tensors.safetensors'),
+      label: 'best of run-g · garbage-tensors.safetensors',
+    });
+    // Each unusable one with exactly the refusal of the full decode and the one fit rule.
+    for (const [fileName, bytes] of files.slice(2)) {
+      let reason = '';
+      try {
+        checkpointForDataset(bytes, fileName, ds);
+      } catch (e) {
+        reason = (e as Error).message;
+      }
+      expect(reason.startsWith(`${fileName}: `)).toBe(true);
+      expect(list.find((x) => x.id === ids.get(fileName))).toMatchObject({
+        kind: 'checkpoint',
+        preset: null,
+        subsampling: null,
+        params: null,
+        problem: reason,
+      });
+    }
+    // The spy sees a full decode (so its silence above means no tensor was read).
+    checkpointForDataset(garbage, 'garbage-tensors.safetensors', ds);
+    expect(vi.mocked(readTensor).mock.calls.length).toBeGreaterThan(0);
   }, 120_000);
 
   it('refuses an output set of another dataset, one with classes the vocabulary lacks, and one holding NaN/Inf', async () => {

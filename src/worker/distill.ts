@@ -13,7 +13,7 @@ import { Trainer } from '../engine/train/trainer';
 import { paramShapes } from '../engine/model/shapes';
 import { subsamplingOf } from '../engine/model/presets';
 import type { DistillApi, TeacherChoice, TeacherRef } from './api';
-import { storedCheckpointFor } from './checkpoints';
+import { checkpointForDataset, storedCheckpointFor } from './checkpoints';
 
 /** A checkpoint of this dataset as a teacher (the one checkpoint-fits-dataset rule, then the normalisation). */
 async function checkpointTeacherFor(dataset: DatasetMeta, checkpointId: string): Promise<TeacherSource> {
@@ -89,7 +89,8 @@ export const distill: DistillApi = {
     for (const c of await store.listCheckpoints(datasetId)) {
       const label = `${c.kind === 'overfit' ? 'overfit test' : `${c.kind} of ${c.runId ?? 'a run'}`} · ${c.fileName}`;
       try {
-        const ck = await storedCheckpointFor(c.id, dataset);
+        const record = await store.getCheckpoint(c.id);
+        const ck = checkpointForDataset(record.bytes, record.fileName, dataset, 'header'); // the one rule, no tensor decoded
         const params = [...paramShapes(ck.model).values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
         out.push({
           kind: 'checkpoint',

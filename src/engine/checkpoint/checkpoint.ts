@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { decodeFloat16 } from '../../data/float16';
 import { preview } from '../../lib/preview';
 import { paramShapes, slotShapes } from '../model/shapes';
-import { readSafetensors, writeSafetensors, type StTensor } from './safetensors';
+import { readSafetensorsHeader, readTensor, writeSafetensors, type StEntry, type StTensor } from './safetensors';
 import { CHECKPOINT_FORMAT, parseCheckpointMeta, type CheckpointMeta } from './schema';
 
 export { CHECKPOINT_FORMAT, type CheckpointMeta };
@@ -45,13 +45,17 @@ export interface DecodedCheckpoint {
   tensors: Record<string, StTensor & { dtype: 'F32'; data: Float32Array }>; // exactly the model's and optimizer's tensors
 }
 
+export interface CheckpointHeader {
+  meta: CheckpointMeta;
+  entries: Record<string, StEntry>; // exactly the model's and optimizer's tensors, where their bytes are
+}
+
 /**
- * Parses and validates a checkpoint. Refuses, naming `file` and the field or tensor: a file that is
- * not safetensors, metadata that fails the schema, a missing, extra or mis-shaped tensor, or a
- * tensor that is not floating point. F16 and F64 tensors are widened / rounded to F32.
+ * Parses and validates a checkpoint's header: everything decodeCheckpoint checks (and the same
+ * refusals), without reading any tensor's values — for a listing that needs the metadata only.
  */
-export function decodeCheckpoint(bytes: ArrayBuffer | Uint8Array, file = 'checkpoint'): DecodedCheckpoint {
-  const { tensors, metadata } = readSafetensors(bytes, file);
+export function readCheckpointHeader(bytes: ArrayBuffer | Uint8Array, file = 'checkpoint'): CheckpointHeader {
+  const { entries: tensors, metadata } = readSafetensorsHeader(bytes, file);
   if (metadata.ctc_lab === undefined) throw new Error(`${file}: no __metadata__.ctc_lab; not a CTC Lab checkpoint`);
   let raw: unknown;
   try {
@@ -68,7 +72,7 @@ export function decodeCheckpoint(bytes: ArrayBuffer | Uint8Array, file = 'checkp
   const params = paramShapes(meta.model);
   const optimizer = meta.training.config.mode === 'train' ? meta.training.config.optimizer : 'adam';
   const expected = new Map([...params, ...slotShapes(params, optimizer)]);
-  const out: DecodedCheckpoint['tensors'] = {};
+  const out: Record<string, StEntry> = {};
   for (const [name, shape] of expected) {
     const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
     if (!t) throw new Error(`${file}: tensor ${name} is missing (a ${meta.model.preset} model with this config and the ${optimizer} optimizer has it)`);
@@ -76,12 +80,27 @@ export function decodeCheckpoint(bytes: ArrayBuffer | Uint8Array, file = 'checkp
       throw new Error(`${file}: tensor ${name} has shape [${t.shape}], the model its config builds needs [${shape}]`);
     }
     if (t.dtype === 'I32') throw new Error(`${file}: tensor ${name} is I32, expected floating point (F32, F16 or F64)`);
-    const data = t.dtype === 'F32' ? (t.data as Float32Array) : t.dtype === 'F16' ? decodeFloat16(t.data as Uint16Array) : Float32Array.from(t.data);
-    out[name] = { dtype: 'F32', shape: t.shape, data };
+    out[name] = t;
   }
   for (const name of Object.keys(tensors)) {
     if (!expected.has(name))
       throw new Error(`${file}: tensor ${name} is not part of a ${meta.model.preset} model with this config and the ${optimizer} optimizer`);
+  }
+  return { meta, entries: out };
+}
+
+/**
+ * Parses and validates a checkpoint. Refuses, naming `file` and the field or tensor: a file that is
+ * not safetensors, metadata that fails the schema, a missing, extra or mis-shaped tensor, or a
+ * tensor that is not floating point. F16 and F64 tensors are widened / rounded to F32.
+ */
+export function decodeCheckpoint(bytes: ArrayBuffer | Uint8Array, file = 'checkpoint'): DecodedCheckpoint {
+  const { meta, entries } = readCheckpointHeader(bytes, file);
+  const out: DecodedCheckpoint['tensors'] = {};
+  for (const [name, entry] of Object.entries(entries)) {
+    const t = readTensor(bytes, entry);
+    const data = t.dtype === 'F32' ? (t.data as Float32Array) : t.dtype === 'F16' ? decodeFloat16(t.data as Uint16Array) : Float32Array.from(t.data);
+    out[name] = { dtype: 'F32', shape: t.shape, data };
   }
   return { meta, tensors: out };
 }

@@ -60,11 +60,26 @@ const MAX_HEADER = 100_000_000;
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 
+/** A tensor's entry in the header: where its bytes are, not the bytes. */
+export interface StEntry {
+  dtype: StDtype;
+  shape: number[];
+  begin: number; // byte offset in the file
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  entries: Record<string, StEntry>;
+  metadata: Record<string, string>;
+}
+
 /**
- * Parses a safetensors file. Anything malformed (header length, JSON, a tensor entry's dtype,
- * shape or offsets, metadata values) throws an Error naming `file` and the tensor or field.
+ * Parses a safetensors file's header only: every tensor's dtype, shape and offsets (checked to fit
+ * the file) and the metadata, without reading or copying any tensor's bytes. Anything malformed
+ * (header length, JSON, a tensor entry's dtype, shape or offsets, metadata values) throws an Error
+ * naming `file` and the tensor or field.
  */
-export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoint'): ParsedSafetensors {
+export function readSafetensorsHeader(buf: ArrayBuffer | Uint8Array, file = 'checkpoint'): SafetensorsHeader {
   const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
   if (bytes.length < 8) throw new Error(`${file}: too short to be a safetensors file (${bytes.length} bytes)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -82,7 +97,7 @@ export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoin
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
   // Null-prototype maps: a tensor named "__proto__" is a key like any other, not a prototype.
-  const tensors: Record<string, StTensor> = Object.create(null);
+  const entries: Record<string, StEntry> = Object.create(null);
   const metadata: Record<string, string> = Object.create(null);
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') {
@@ -105,11 +120,26 @@ export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoin
     if (!(b <= e && e <= dataLen && e - b === count * size)) {
       throw new Error(`${where} offsets [${b}, ${e}] do not match shape [${shape}] ${dtype} in ${dataLen} data bytes`);
     }
-    // Uint8Array's own slice copies; a Node Buffer's slice is a view into a shared pool, so call it explicitly.
-    const copy = Uint8Array.prototype.slice.call(bytes, dataStart + b, dataStart + e).buffer;
-    const data =
-      dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : new Uint16Array(copy);
-    tensors[name] = { dtype: dtype as StDtype, shape: shape as number[], data };
+    entries[name] = { dtype: dtype as StDtype, shape: shape as number[], begin: dataStart + b, end: dataStart + e };
   }
+  return { entries, metadata };
+}
+
+/** A tensor's values (a copy of its bytes in the file, as its dtype). */
+export function readTensor(buf: ArrayBuffer | Uint8Array, entry: StEntry): StTensor {
+  const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  // Uint8Array's own slice copies; a Node Buffer's slice is a view into a shared pool, so call it explicitly.
+  const copy = Uint8Array.prototype.slice.call(bytes, entry.begin, entry.end).buffer;
+  const { dtype, shape } = entry;
+  const data =
+    dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : new Uint16Array(copy);
+  return { dtype, shape, data };
+}
+
+/** Parses a safetensors file: the header (readSafetensorsHeader, same refusals), then every tensor's values. */
+export function readSafetensors(buf: ArrayBuffer | Uint8Array, file = 'checkpoint'): ParsedSafetensors {
+  const { entries, metadata } = readSafetensorsHeader(buf, file);
+  const tensors: Record<string, StTensor> = Object.create(null);
+  for (const [name, entry] of Object.entries(entries)) tensors[name] = readTensor(buf, entry);
   return { tensors, metadata };
 }
