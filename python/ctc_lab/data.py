@@ -16,7 +16,6 @@ Bad input raises CtcLabError naming the file, line or sample and what is wrong.
 from __future__ import annotations
 
 import io
-import json
 import os
 import posixpath
 import zipfile
@@ -26,96 +25,11 @@ import numpy as np
 import torch
 
 from .errors import CtcLabError
+from .manifest import parse_manifest, parse_vocab
 from .rng import Rng
 
-SPLITS = ("train", "val", "test")
 SPLIT_SEED = 1234  # the lab's streamImport default
 MIN_STD = 1e-8
-
-
-# ---------------------------------------------------------------- manifest and vocabulary
-
-
-@dataclass
-class Row:
-    id: str
-    text: str
-    split: str | None
-    features: str | None
-    line: int
-
-
-def _check_row(raw: dict, file: str, line: int) -> Row:
-    where = f"{file}, line {line}"
-    rid, text, split, feats = raw.get("id"), raw.get("text"), raw.get("split"), raw.get("features")
-    if not isinstance(rid, str) or rid.strip() == "":
-        raise CtcLabError(f"{where}: missing or empty 'id' (a non-empty string)")
-    if not isinstance(text, str):
-        raise CtcLabError(f"{where}: sample '{rid}': missing 'text' (a string of space-separated tokens)")
-    if text.strip() == "":
-        raise CtcLabError(f"{where}: sample '{rid}': empty transcript")
-    if split not in (None, "") and split not in SPLITS:
-        raise CtcLabError(f"{where}: sample '{rid}': split must be train, val or test, got {json.dumps(split)}")
-    if feats is not None and not isinstance(feats, str):
-        raise CtcLabError(f"{where}: sample '{rid}': 'features' must be a relative path string")
-    return Row(rid, " ".join(text.split()), split or None, feats or None, line)
-
-
-def _check_unique(rows: list[Row], file: str) -> list[Row]:
-    seen: dict[str, int] = {}
-    for r in rows:
-        if r.id in seen:
-            raise CtcLabError(f"{file}, line {r.line}: duplicate id '{r.id}' (first on line {seen[r.id]})")
-        seen[r.id] = r.line
-    if not rows:
-        raise CtcLabError(f"{file}: has no samples")
-    return rows
-
-
-def parse_manifest(text: str, file: str) -> list[Row]:
-    rows = []
-    lines = text.splitlines()
-    if file.lower().endswith(".tsv"):
-        header = [h.strip() for h in (lines[0] if lines else "").split("\t")]
-        for col in ("id", "text"):
-            if col not in header:
-                raise CtcLabError(f"{file}, line 1: header row lacks the '{col}' column (found: {', '.join(header) or 'nothing'})")
-        for i, raw in enumerate(lines[1:], start=2):
-            if raw.strip() == "":
-                continue
-            cells = raw.split("\t")
-            if len(cells) != len(header):
-                raise CtcLabError(f"{file}, line {i}: has {len(cells)} columns, the header has {len(header)}")
-            rows.append(_check_row(dict(zip(header, cells)), file, i))
-    else:
-        for i, raw in enumerate(lines, start=1):
-            if raw.strip() == "":
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise CtcLabError(f"{file}, line {i}: not valid JSON ({e.msg})") from None
-            if not isinstance(obj, dict):
-                raise CtcLabError(f"{file}, line {i}: each line must be a JSON object")
-            rows.append(_check_row(obj, file, i))
-    return _check_unique(rows, file)
-
-
-def parse_vocab(text: str, file: str) -> list[str]:
-    tokens, seen = [], set()
-    for i, raw in enumerate(text.splitlines(), start=1):
-        t = raw.strip()
-        if t == "":
-            continue
-        if any(c.isspace() for c in t):
-            raise CtcLabError(f"{file}, line {i}: token '{t}' contains whitespace")
-        if t in seen:
-            raise CtcLabError(f"{file}, line {i}: duplicate token '{t}'")
-        seen.add(t)
-        tokens.append(t)
-    if not tokens:
-        raise CtcLabError(f"{file}: is empty")
-    return tokens
 
 
 def assign_splits(splits: list[str | None], seed: int = SPLIT_SEED) -> list[str]:

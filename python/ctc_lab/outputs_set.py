@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import SPLITS, _Files, _normalise, parse_vocab
+from .data import _Files, _normalise
 from .errors import CtcLabError
+from .manifest import SPLITS, manifest_rows, parse_vocab
 
 BLANK_TOKEN = "<blank>"
 KNOWN_KEYS = ("kind", "blank", "subsampling", "frame_shift_ms", "model")
@@ -97,39 +98,7 @@ def _check_row(raw: dict, file: str, line: int) -> OutputsRow:
 
 
 def parse_outputs_manifest(text: str, file: str) -> list[OutputsRow]:
-    rows: list[OutputsRow] = []
-    lines = text.splitlines()
-    if file.lower().endswith(".tsv"):
-        header = [h.strip() for h in (lines[0] if lines else "").split("\t")]
-        for col in ("id", "text"):
-            if col not in header:
-                raise CtcLabError(f"{file}, line 1: header row lacks the '{col}' column (found: {', '.join(header) or 'nothing'})")
-        for i, raw in enumerate(lines[1:], start=2):
-            if raw.strip() == "":
-                continue
-            cells = raw.split("\t")
-            if len(cells) != len(header):
-                raise CtcLabError(f"{file}, line {i}: has {len(cells)} columns, the header has {len(header)}")
-            rows.append(_check_row(dict(zip(header, cells)), file, i))
-    else:
-        for i, raw in enumerate(lines, start=1):
-            if raw.strip() == "":
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise CtcLabError(f"{file}, line {i}: not valid JSON ({e.msg})") from None
-            if not isinstance(obj, dict):
-                raise CtcLabError(f"{file}, line {i}: each line must be a JSON object")
-            rows.append(_check_row(obj, file, i))
-    seen: dict[str, int] = {}
-    for r in rows:
-        if r.id in seen:
-            raise CtcLabError(f"{file}, line {r.line}: duplicate id '{r.id}' (first on line {seen[r.id]})")
-        seen[r.id] = r.line
-    if not rows:
-        raise CtcLabError(f"{file}: has no samples")
-    return rows
+    return manifest_rows(text, file, _check_row)
 
 
 def parse_outputs_json(text: str, file: str) -> dict:

@@ -34,28 +34,18 @@ import os
 import time
 
 import torch
-import torch.distributed as dist
-import torch.nn.functional as F
 
-from .checkpoint import new_meta, read_checkpoint, write_checkpoint
 from .data import Dataset, bucketed_batches, make_batch, open_dataset, padding_efficiency, shard_steps, token_index
+from .dist import Dist, log, progress_bar, tensorboard
 from .errors import CtcLabError
+from .evaluate import ctc_mean, ctc_min_frames, evaluate
 from .kd import SETTINGS as KD_SETTINGS
 from .kd import distillation_record, kd_loss
-from .metrics import cer, greedy_decode, ids_to_tokens, wer
 from .model_base import LabModel
-from .models import PRESET_DEFAULTS, PRESETS, build_model, model_config
-from .optim import SLOTS, lab_slots, load_slots, make_optimizer, zero_slots
+from .models import PRESETS
+from .run import CHOICES, Run, check_dataset
 from .schedule import learning_rate
 from .teacher import CheckpointTeacher, OutputsTeacher, teacher_problems
-
-# The lab's TRAIN_DEFAULTS (src/engine/train/config.ts): one flat object, camelCase as stored.
-TRAIN_DEFAULTS = {
-    "preset": "tcn", "subsampling": 2, "channels": 64, "layers": 3, "hidden": 128, "heads": 4, "dropout": 0.2,
-    "batchSize": 8, "accumulationSteps": 2, "epochs": 150, "lr": 5e-4, "warmupEpochs": 5, "decay": "cosine",
-    "optimizer": "adam", "weightDecay": 0, "momentum": 0.9, "clipNorm": 5,
-    "patience": 40, "minDelta": 0.01, "monitor": "val_wer", "restoreBest": True, "evalEvery": 1, "seed": 1, "maxTrainSamples": 0,
-}
 
 # Command-line flags (train_teacher.py's names) → config fields.
 FLAGS = {
@@ -65,232 +55,8 @@ FLAGS = {
     "decay": ("decay", str), "momentum": ("momentum", float), "clip_norm": ("clipNorm", float), "monitor": ("monitor", str),
     "eval_every": ("evalEvery", int), "seed": ("seed", int), "max_train_samples": ("maxTrainSamples", int),
 }
-CHOICES = {"optimizer": ("adam", "adamw", "sgd"), "decay": ("cosine", "step", "none"), "monitor": ("val_wer", "val_loss")}
 # Distillation flags → the checkpoint's `distillation` settings they override.
 KD_FLAGS = {"kd_weight": ("kdWeight", float), "ctc_weight": ("ctcWeight", float), "temperature": ("temperature", float)}
-
-
-# ---------------------------------------------------------------- distributed setup
-
-
-class Dist:
-    """Rank, world size and device; torchrun sets RANK / WORLD_SIZE / LOCAL_RANK."""
-
-    def __init__(self, device: str | None):
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        use_cuda = torch.cuda.is_available() and device != "cpu"
-        self.device = torch.device(f"cuda:{local}" if use_cuda else "cpu") if device in (None, "cpu", "cuda") else torch.device(device)
-        if self.device.type == "cuda":
-            torch.cuda.set_device(self.device)
-        if self.world > 1:
-            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def all_sum(self, values: list[float]) -> list[float]:
-        if self.world == 1:
-            return values
-        t = torch.tensor(values, dtype=torch.float64, device=self.device)
-        dist.all_reduce(t)
-        return t.tolist()
-
-    def broadcast(self, obj):
-        if self.world == 1:
-            return obj
-        box = [obj]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-
-    def close(self) -> None:
-        if self.world > 1 and dist.is_initialized():
-            dist.destroy_process_group()
-
-
-def log(d: Dist, *msg) -> None:
-    if d.main:
-        print(*msg, flush=True)
-
-
-# ---------------------------------------------------------------- the run: model, optimizer, state
-
-
-class EarlyStopping:
-    """The lab's rule: improved when metric < best − minDelta; stop after `patience` epochs without (0 = never)."""
-
-    def __init__(self, cfg: dict, state: dict | None):
-        self.cfg = cfg
-        self.state = dict(state) if state else {"best": None, "bestEpoch": 0, "counter": 0}
-
-    def update(self, epoch: int, metric: float) -> tuple[bool, bool]:
-        s = self.state
-        improved = math.isfinite(metric) and (s["best"] is None or metric < s["best"] - self.cfg["minDelta"])
-        if improved:
-            s.update(best=metric, bestEpoch=epoch, counter=0)
-        else:
-            s["counter"] += 1
-        return improved, self.cfg["patience"] > 0 and s["counter"] >= self.cfg["patience"]
-
-
-class Run:
-    """A run's model, optimizer and state, loaded from and saved to the lab's checkpoint format."""
-
-    def __init__(self, model: LabModel, cfg: dict, meta: dict, state: dict, history: list, source: str):
-        self.model = model
-        self.cfg = cfg
-        self.meta = meta  # the metadata it came with (unknown fields are kept on save)
-        self.epoch, self.step = state["epoch"], state["step"]
-        self.position = state.get("position")
-        self.early = EarlyStopping(cfg, state.get("earlyStopping"))
-        self.history = list(history)
-        self.source = source
-        self.optimizer = make_optimizer(model, cfg)
-        self.changed = False
-        self.distill: dict | None = None  # distillation: {"settings": the record (teacher + KD settings), "teacher": a teacher}
-
-    @classmethod
-    def from_checkpoint(cls, path: str, overrides: dict, notes: list[str]) -> tuple["Run", dict]:
-        meta, tensors = read_checkpoint(path)
-        stored = meta.get("training", {}).get("config", {})
-        overfit = stored.get("mode") == "overfit"
-        mc = dict(meta["model"])
-        # The lab's Import checkpoint: TRAIN_DEFAULTS, the stored config, then the model's own knobs.
-        cfg = {**TRAIN_DEFAULTS, **({} if overfit else stored)}
-        cfg.update({k: mc[k] for k in ("channels", "layers", "hidden", "heads", "dropout", "subsampling") if k in mc}, preset=mc["preset"])
-        cfg.update(overrides)
-        check_config(cfg, path)
-        if "dropout" in overrides:
-            mc["dropout"] = overrides["dropout"]
-        model = build_model(mc)
-        model.load_lab_tensors(tensors, path)
-        state = meta.get("training", {}).get("state", {})
-        if overfit:
-            notes.append(f"{path} is an overfit-test checkpoint: its weights start a new run (epoch 0, fresh optimizer state)")
-            state, history = {"epoch": 0, "step": 0}, []
-        else:
-            state, history = dict(state), meta.get("history", [])
-        run = cls(model, cfg, {**meta, "model": mc}, state, history, path)
-        stored_opt = stored.get("optimizer", "adam")
-        if not overfit and SLOTS.get(stored_opt) == SLOTS[cfg["optimizer"]]:
-            load_slots(run.optimizer, model, cfg["optimizer"], tensors, run.step, path)
-        else:
-            if not overfit:
-                notes.append(f"optimizer {stored_opt} → {cfg['optimizer']}: its moments start at zero")
-            zero_slots(run.optimizer, model, cfg["optimizer"], run.step)
-        return run, meta
-
-    @classmethod
-    def fresh(cls, preset: str, ds: Dataset, overrides: dict, knobs: dict) -> "Run":
-        cfg = {**TRAIN_DEFAULTS, **PRESET_DEFAULTS[preset], "preset": preset, **overrides}
-        cfg.update(knobs)
-        check_config(cfg, "flags")
-        mc = model_config(cfg, ds.feature_dim, len(ds.vocab) + 1)
-        model = build_model(mc)
-        model.lab_init(cfg["seed"])  # the lab's createModel(config, seed): the same starting weights
-        name = os.path.basename(os.path.normpath(ds.root))
-        meta = new_meta(model=mc, subsampling=model.subsampling, vocab=ds.vocab, normalisation=ds.norm, training={}, history=[], dataset={"id": f"python:{name}"[:200], "name": name})
-        run = cls(model, cfg, meta, {"epoch": 0, "step": 0}, [], "flags")
-        zero_slots(run.optimizer, model, cfg["optimizer"], 0)
-        run.changed = True
-        return run
-
-    def checkpoint_meta(self) -> dict:
-        state = {"epoch": self.epoch, "step": self.step, "seed": self.cfg["seed"], "earlyStopping": dict(self.early.state)}
-        if self.position and not self.changed:
-            state["position"] = self.position
-        meta = {**self.meta, "model": self.model.config, "subsampling": self.model.subsampling, "training": {"config": {"mode": "train", **self.cfg}, "state": state}, "history": self.history}
-        if self.distill:
-            meta["distillation"] = self.distill["settings"]  # the teacher as the lab recorded it, the KD settings as trained
-        if self.changed:
-            meta["createdAt"] = new_meta()["createdAt"]
-        return meta
-
-    def save(self, path: str) -> None:
-        write_checkpoint(path, self.model, self.checkpoint_meta(), lab_slots(self.optimizer, self.model, self.cfg["optimizer"]))
-
-
-def check_config(cfg: dict, where: str) -> None:
-    for k, choices in CHOICES.items():
-        if cfg[k] not in choices:
-            raise CtcLabError(f"{where}: {k} '{cfg[k]}' is not one of {', '.join(choices)}")
-    for k in ("batchSize", "accumulationSteps", "epochs", "evalEvery"):
-        if not isinstance(cfg[k], int) or cfg[k] < 1:
-            raise CtcLabError(f"{where}: {k} must be an integer ≥ 1, got {cfg[k]}")
-    if not 0 <= cfg["dropout"] < 1:
-        raise CtcLabError(f"{where}: dropout must be in [0, 1), got {cfg['dropout']}")
-
-
-def check_dataset(ds: Dataset, meta: dict, ckpt: str, need_vocab: bool = True) -> None:
-    """The lab's Import checkpoint checks: feature dim and vocabulary must be the checkpoint's."""
-    fd = meta["model"]["featureDim"]
-    if ds.feature_dim != fd:
-        first = ds.samples[0].where
-        raise CtcLabError(f"{first}: the dataset has {ds.feature_dim} features per frame; the model in {ckpt} takes {fd}")
-    if need_vocab and ds.vocab != meta["vocab"]:
-        cv, dv = meta["vocab"], ds.vocab
-        i = next((i for i in range(max(len(cv), len(dv))) if i >= len(cv) or i >= len(dv) or cv[i] != dv[i]), 0)
-        src = ds.vocab_file or f"the training transcripts of {ds.root} (no vocab.txt)"
-        raise CtcLabError(
-            f"{src}: the vocabulary ({len(dv)} tokens) differs from {ckpt} ({len(cv)} tokens), first at class {i + 1}: "
-            f"'{dv[i] if i < len(dv) else '∅'}' vs '{cv[i] if i < len(cv) else '∅'}'"
-        )
-
-
-# ---------------------------------------------------------------- loss, evaluation
-
-
-def ctc_mean(logits: torch.Tensor, out_len, labels, label_len, zero_infinity: bool = False) -> torch.Tensor:
-    """PyTorch's ctc_loss 'mean' (per-sample nll / max(label length, 1), averaged), as the lab's ctcLoss."""
-    lp = logits.float().log_softmax(-1).transpose(0, 1)  # [T', B, C]
-    return F.ctc_loss(lp, labels, out_len, label_len, blank=0, reduction="mean", zero_infinity=zero_infinity)
-
-
-def ctc_min_frames(ids: list[int]) -> int:
-    return len(ids) + sum(1 for a, b in zip(ids, ids[1:]) if a == b)
-
-
-@torch.no_grad()
-def evaluate(model: LabModel, ds: Dataset, samples: list, norm: dict, index: dict, vocab: list[str], device, batch_size: int = 16, teacher=None, teacher_hyps: dict | None = None) -> dict | None:
-    """The lab's Trainer.evaluate: val samples by length, batches of 16, mean per-token loss
-    (zero_infinity), greedy decoding, WER / CER with S/D/I, blank rate over real output frames.
-    With a teacher also its greedy decodes (cached in teacher_hyps by sample id: it does not
-    change), its WER and the agreement (share of samples whose decodes equal the student's)."""
-    if not samples:
-        return None
-    was = model.training
-    model.eval()
-    order = sorted(range(len(samples)), key=lambda i: samples[i].frames)
-    refs, hyps, ids = [], [], []
-    loss_sum, blanks, frames = 0.0, 0, 0
-    teacher_hyps = {} if teacher_hyps is None else teacher_hyps
-    for i in range(0, len(order), batch_size):
-        b = make_batch(ds, [samples[j] for j in order[i : i + batch_size]], norm, index)
-        logits, out_len = model(b.x.to(device), b.lengths.to(device))
-        ids += b.ids
-        if teacher is not None and any(sid not in teacher_hyps for sid in b.ids):
-            tbest = teacher.logits(b, logits.shape[1], device).argmax(-1).cpu()
-            for k, n in enumerate(out_len.tolist()):
-                teacher_hyps[b.ids[k]] = " ".join(ids_to_tokens(greedy_decode(tbest[k, :n].tolist()), vocab))
-        lp = logits.float().log_softmax(-1)
-        nll = F.ctc_loss(lp.transpose(0, 1), b.labels.to(device), out_len, b.label_lengths.to(device), blank=0, reduction="none", zero_infinity=True)
-        loss_sum += float((nll.cpu().double() / b.label_lengths.clamp(min=1).double()).sum())
-        best = logits.argmax(-1).cpu()
-        for k, n in enumerate(out_len.tolist()):
-            seq = best[k, :n].tolist()
-            blanks += seq.count(0)
-            frames += n
-            hyps.append(" ".join(ids_to_tokens(greedy_decode(seq), vocab)))
-            refs.append(b.texts[k])
-    model.train(was)
-    w = wer(refs, hyps)
-    out = {"loss": loss_sum / len(samples), "wer": w["rate"], "cer": cer(refs, hyps)["rate"], "S": w["S"], "D": w["D"], "I": w["I"], "N": w["N"], "blankRate": blanks / frames, "refs": refs, "hyps": hyps}
-    if teacher is not None:
-        th = [teacher_hyps[sid] for sid in ids]
-        out.update(teacherHyps=th, teacherWer=wer(refs, th)["rate"], agreement=sum(h == t for h, t in zip(hyps, th)) / len(hyps))
-    return out
 
 
 # ---------------------------------------------------------------- training
@@ -414,41 +180,6 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
         "seconds0": sums["seconds"],
         **({"trainKd": sums["kdSum"] / sums["lossCount"] if sums["lossCount"] else float("nan")} if kd else {}),
     }
-
-
-def progress_bar(d: Dist, epoch: int):
-    """tqdm when installed, else one line every ~10% of the epoch (rank 0 only)."""
-    if not d.main:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        tqdm = None
-    state = {"bar": None, "last": -1}
-
-    def update(i, n, loss, lr):
-        if tqdm is not None:
-            if state["bar"] is None:
-                state["bar"] = tqdm(total=n, desc=f"epoch {epoch}", leave=False)
-            state["bar"].update(1)
-            state["bar"].set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
-            if i == n:
-                state["bar"].close()
-        elif i * 10 // n != state["last"] or i == n:
-            state["last"] = i * 10 // n
-            print(f"  epoch {epoch} step {i}/{n} loss {loss:.4f} lr {lr:.3e}", flush=True)
-
-    return update
-
-
-def tensorboard(d: Dist, out_dir: str):
-    if not d.main:
-        return None
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(os.path.join(out_dir, "tensorboard"))
 
 
 def run_training(args) -> int:

@@ -1,0 +1,146 @@
+"""A run as the lab stores it, in PyTorch: the model, its optimizer and their state from a lab
+checkpoint (or a new run from a preset), early stopping, and the checks that a config and a
+dataset fit the checkpoint before anything trains."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from .checkpoint import new_meta, read_checkpoint, write_checkpoint
+from .data import Dataset
+from .errors import CtcLabError
+from .model_base import LabModel
+from .models import PRESET_DEFAULTS, build_model, model_config
+from .optim import SLOTS, lab_slots, load_slots, make_optimizer, zero_slots
+
+# The lab's TRAIN_DEFAULTS (src/engine/train/config.ts): one flat object, camelCase as stored.
+TRAIN_DEFAULTS = {
+    "preset": "tcn", "subsampling": 2, "channels": 64, "layers": 3, "hidden": 128, "heads": 4, "dropout": 0.2,
+    "batchSize": 8, "accumulationSteps": 2, "epochs": 150, "lr": 5e-4, "warmupEpochs": 5, "decay": "cosine",
+    "optimizer": "adam", "weightDecay": 0, "momentum": 0.9, "clipNorm": 5,
+    "patience": 40, "minDelta": 0.01, "monitor": "val_wer", "restoreBest": True, "evalEvery": 1, "seed": 1, "maxTrainSamples": 0,
+}
+
+CHOICES = {"optimizer": ("adam", "adamw", "sgd"), "decay": ("cosine", "step", "none"), "monitor": ("val_wer", "val_loss")}
+
+
+class EarlyStopping:
+    """The lab's rule: improved when metric < best − minDelta; stop after `patience` epochs without (0 = never)."""
+
+    def __init__(self, cfg: dict, state: dict | None):
+        self.cfg = cfg
+        self.state = dict(state) if state else {"best": None, "bestEpoch": 0, "counter": 0}
+
+    def update(self, epoch: int, metric: float) -> tuple[bool, bool]:
+        s = self.state
+        improved = math.isfinite(metric) and (s["best"] is None or metric < s["best"] - self.cfg["minDelta"])
+        if improved:
+            s.update(best=metric, bestEpoch=epoch, counter=0)
+        else:
+            s["counter"] += 1
+        return improved, self.cfg["patience"] > 0 and s["counter"] >= self.cfg["patience"]
+
+
+class Run:
+    """A run's model, optimizer and state, loaded from and saved to the lab's checkpoint format."""
+
+    def __init__(self, model: LabModel, cfg: dict, meta: dict, state: dict, history: list, source: str):
+        self.model = model
+        self.cfg = cfg
+        self.meta = meta  # the metadata it came with (unknown fields are kept on save)
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.position = state.get("position")
+        self.early = EarlyStopping(cfg, state.get("earlyStopping"))
+        self.history = list(history)
+        self.source = source
+        self.optimizer = make_optimizer(model, cfg)
+        self.changed = False
+        self.distill: dict | None = None  # distillation: {"settings": the record (teacher + KD settings), "teacher": a teacher}
+
+    @classmethod
+    def from_checkpoint(cls, path: str, overrides: dict, notes: list[str]) -> tuple["Run", dict]:
+        meta, tensors = read_checkpoint(path)
+        stored = meta.get("training", {}).get("config", {})
+        overfit = stored.get("mode") == "overfit"
+        mc = dict(meta["model"])
+        # The lab's Import checkpoint: TRAIN_DEFAULTS, the stored config, then the model's own knobs.
+        cfg = {**TRAIN_DEFAULTS, **({} if overfit else stored)}
+        cfg.update({k: mc[k] for k in ("channels", "layers", "hidden", "heads", "dropout", "subsampling") if k in mc}, preset=mc["preset"])
+        cfg.update(overrides)
+        check_config(cfg, path)
+        if "dropout" in overrides:
+            mc["dropout"] = overrides["dropout"]
+        model = build_model(mc)
+        model.load_lab_tensors(tensors, path)
+        state = meta.get("training", {}).get("state", {})
+        if overfit:
+            notes.append(f"{path} is an overfit-test checkpoint: its weights start a new run (epoch 0, fresh optimizer state)")
+            state, history = {"epoch": 0, "step": 0}, []
+        else:
+            state, history = dict(state), meta.get("history", [])
+        run = cls(model, cfg, {**meta, "model": mc}, state, history, path)
+        stored_opt = stored.get("optimizer", "adam")
+        if not overfit and SLOTS.get(stored_opt) == SLOTS[cfg["optimizer"]]:
+            load_slots(run.optimizer, model, cfg["optimizer"], tensors, run.step, path)
+        else:
+            if not overfit:
+                notes.append(f"optimizer {stored_opt} → {cfg['optimizer']}: its moments start at zero")
+            zero_slots(run.optimizer, model, cfg["optimizer"], run.step)
+        return run, meta
+
+    @classmethod
+    def fresh(cls, preset: str, ds: Dataset, overrides: dict, knobs: dict) -> "Run":
+        cfg = {**TRAIN_DEFAULTS, **PRESET_DEFAULTS[preset], "preset": preset, **overrides}
+        cfg.update(knobs)
+        check_config(cfg, "flags")
+        mc = model_config(cfg, ds.feature_dim, len(ds.vocab) + 1)
+        model = build_model(mc)
+        model.lab_init(cfg["seed"])  # the lab's createModel(config, seed): the same starting weights
+        name = os.path.basename(os.path.normpath(ds.root))
+        meta = new_meta(model=mc, subsampling=model.subsampling, vocab=ds.vocab, normalisation=ds.norm, training={}, history=[], dataset={"id": f"python:{name}"[:200], "name": name})
+        run = cls(model, cfg, meta, {"epoch": 0, "step": 0}, [], "flags")
+        zero_slots(run.optimizer, model, cfg["optimizer"], 0)
+        run.changed = True
+        return run
+
+    def checkpoint_meta(self) -> dict:
+        state = {"epoch": self.epoch, "step": self.step, "seed": self.cfg["seed"], "earlyStopping": dict(self.early.state)}
+        if self.position and not self.changed:
+            state["position"] = self.position
+        meta = {**self.meta, "model": self.model.config, "subsampling": self.model.subsampling, "training": {"config": {"mode": "train", **self.cfg}, "state": state}, "history": self.history}
+        if self.distill:
+            meta["distillation"] = self.distill["settings"]  # the teacher as the lab recorded it, the KD settings as trained
+        if self.changed:
+            meta["createdAt"] = new_meta()["createdAt"]
+        return meta
+
+    def save(self, path: str) -> None:
+        write_checkpoint(path, self.model, self.checkpoint_meta(), lab_slots(self.optimizer, self.model, self.cfg["optimizer"]))
+
+
+def check_config(cfg: dict, where: str) -> None:
+    for k, choices in CHOICES.items():
+        if cfg[k] not in choices:
+            raise CtcLabError(f"{where}: {k} '{cfg[k]}' is not one of {', '.join(choices)}")
+    for k in ("batchSize", "accumulationSteps", "epochs", "evalEvery"):
+        if not isinstance(cfg[k], int) or cfg[k] < 1:
+            raise CtcLabError(f"{where}: {k} must be an integer ≥ 1, got {cfg[k]}")
+    if not 0 <= cfg["dropout"] < 1:
+        raise CtcLabError(f"{where}: dropout must be in [0, 1), got {cfg['dropout']}")
+
+
+def check_dataset(ds: Dataset, meta: dict, ckpt: str, need_vocab: bool = True) -> None:
+    """The lab's Import checkpoint checks: feature dim and vocabulary must be the checkpoint's."""
+    fd = meta["model"]["featureDim"]
+    if ds.feature_dim != fd:
+        first = ds.samples[0].where
+        raise CtcLabError(f"{first}: the dataset has {ds.feature_dim} features per frame; the model in {ckpt} takes {fd}")
+    if need_vocab and ds.vocab != meta["vocab"]:
+        cv, dv = meta["vocab"], ds.vocab
+        i = next((i for i in range(max(len(cv), len(dv))) if i >= len(cv) or i >= len(dv) or cv[i] != dv[i]), 0)
+        src = ds.vocab_file or f"the training transcripts of {ds.root} (no vocab.txt)"
+        raise CtcLabError(
+            f"{src}: the vocabulary ({len(dv)} tokens) differs from {ckpt} ({len(cv)} tokens), first at class {i + 1}: "
+            f"'{dv[i] if i < len(dv) else '∅'}' vs '{cv[i] if i < len(cv) else '∅'}'"
+        )
