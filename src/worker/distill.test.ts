@@ -51,17 +51,19 @@ async function outputSetOf(ds: DatasetMeta, model: ReturnType<typeof createModel
   const classes = [...[...ds.vocab].reverse(), '<blank>']; // set class of lab class c: c = 0 → V - 1, c = i + 1 → V - 2 - i
   const setClass = (c: number) => (c === 0 ? V - 1 : V - 2 - (c - 1));
   const id = store.newId('out');
-  const rows = samples
-    .map((s) => {
-      const t = batchTensors(model, makeBatch([s], ds));
-      const lp = tf.tidy(() => tf.logSoftmax(model.apply(t, false)).dataSync() as Float32Array);
-      disposeBatchTensors(t);
-      const T = lp.length / V;
-      const out = new Float32Array(T * V);
-      for (let f = 0; f < T; f++) for (let c = 0; c < V; c++) out[f * V + setClass(c)] = lp[f * V + c];
-      return { id: s.id, text: s.text, split: s.split, frames: s.frames, outFrames: T, logProbs: out.buffer };
-    })
-    .reverse();
+  const rows = [];
+  for (const s of samples) {
+    const t = batchTensors(model, makeBatch([s], ds));
+    const lpT = tf.tidy(() => tf.logSoftmax(model.apply(t, false)));
+    const lp = (await lpT.data()) as Float32Array;
+    tf.dispose(lpT);
+    disposeBatchTensors(t);
+    const T = lp.length / V;
+    const out = new Float32Array(T * V);
+    for (let f = 0; f < T; f++) for (let c = 0; c < V; c++) out[f * V + setClass(c)] = lp[f * V + c];
+    rows.push({ id: s.id, text: s.text, split: s.split, frames: s.frames, outFrames: T, logProbs: out.buffer });
+  }
+  rows.reverse();
   await store.stageOutputSamples(id, 0, rows);
   const meta: OutputSetMeta = {
     id,
