@@ -2,7 +2,7 @@
 // the dataset streamed from IndexedDB, the last overfit test, and the early-stopping settings.
 
 import { diagnose, DIAGNOSE_DEFAULTS } from '../engine/diagnose/run';
-import type { GradContext } from '../engine/diagnose/checks';
+import type { GradContext } from '../engine/diagnose/gradient_checks';
 import { TRAIN_DEFAULTS } from '../engine/train/config';
 import type { SequenceModel } from '../engine/model/model';
 import { createModel, modelConfig } from '../engine/model/registry';

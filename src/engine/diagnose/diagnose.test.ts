@@ -3,18 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { generateDemo } from '../../data/demo';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
 import { TcnModel, TCN_DEFAULTS } from '../model/tcn';
-import {
-  checkBlankRate,
-  checkDataset,
-  checkDecoding,
-  checkEarlyStopping,
-  checkEntropy,
-  checkGradients,
-  checkInitialLoss,
-  checkOutputs,
-  checkOverfit,
-  gradBand,
-} from './checks';
+import { checkBlankRate, checkDataset, checkDecoding, checkEarlyStopping, checkEntropy, checkInitialLoss, checkOutputs, checkOverfit } from './checks';
+import { checkGradients, gradBand } from './gradient_checks';
 import { diagnose, DIAGNOSE_DEFAULTS } from './run';
 import { datasetFacts, streamDatasetFacts } from '../../data/dataset_facts';
 import { memorySource } from '../../data/source';

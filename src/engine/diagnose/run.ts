@@ -23,13 +23,12 @@ import {
   checkDecoding,
   checkEarlyStopping,
   checkEntropy,
-  checkGradients,
   checkInitialLoss,
   checkOutputs,
   checkOverfit,
-  type GradContext,
   type OverfitFacts,
 } from './checks';
+import { checkGradients, type GradContext } from './gradient_checks';
 import { verdictOf, type DiagnosticsReport } from './report';
 
 export interface DiagnoseOptions {
