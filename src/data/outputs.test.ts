@@ -8,6 +8,7 @@ import type { InputFile } from './import';
 import { writeNpy } from './npy';
 import { encodeFloat16 } from './float16';
 import * as store from './store';
+import * as outputStore from './store_outputs';
 import { generateDemo } from './demo';
 import type { OutputSetMeta } from './types';
 
@@ -197,7 +198,7 @@ async function stage(files: InputFile[], attach?: AttachTarget) {
     await sink.flush();
     return { ...meta, id, createdAt: 0 } as OutputSetMeta;
   } catch (e) {
-    await store.discardStagedOutputs(id);
+    await outputStore.discardStagedOutputs(id);
     throw e;
   }
 }
@@ -206,17 +207,17 @@ describe('model outputs: staged in IndexedDB (fake-indexeddb)', () => {
   it('invisible until committed; then listed and read back; deleting it removes its samples only', async () => {
     const before = await snapshot();
     const meta = await stage(outputSet());
-    expect((await store.listOutputSets()).some((o) => o.id === meta.id)).toBe(false);
-    await store.commitOutputSet(meta);
-    expect((await store.listOutputSets()).map((o) => o.id)).toContain(meta.id);
-    expect((await store.outputSampleInfos(meta.id)).map((s) => [s.index, s.id, s.outFrames])).toEqual([
+    expect((await outputStore.listOutputSets()).some((o) => o.id === meta.id)).toBe(false);
+    await outputStore.commitOutputSet(meta);
+    expect((await outputStore.listOutputSets()).map((o) => o.id)).toContain(meta.id);
+    expect((await outputStore.outputSampleInfos(meta.id)).map((s) => [s.index, s.id, s.outFrames])).toEqual([
       [0, 'u1', 10],
       [1, 'u2', 12],
       [2, 'u3', 8],
     ]);
-    const [u2] = await store.getOutputSamples(meta.id, [1]);
+    const [u2] = await outputStore.getOutputSamples(meta.id, [1]);
     expect(new Float32Array(u2.logProbs)).toEqual(logProbs(12, 4, 1));
-    await store.deleteOutputSet(meta.id);
+    await outputStore.deleteOutputSet(meta.id);
     expect(await snapshot()).toEqual(before);
   });
 
@@ -224,8 +225,8 @@ describe('model outputs: staged in IndexedDB (fake-indexeddb)', () => {
     const before = await snapshot();
     const a = await stage(outputSet());
     const b = await stage(outputSet());
-    expect(await store.removeOrphanOutputSamples((id) => id === b.id)).toEqual([a.id]);
-    await store.discardStagedOutputs(b.id);
+    expect(await outputStore.removeOrphanOutputSamples((id) => id === b.id)).toEqual([a.id]);
+    await outputStore.discardStagedOutputs(b.id);
     expect(await snapshot()).toEqual(before);
   });
 
@@ -241,26 +242,26 @@ describe('model outputs: staged in IndexedDB (fake-indexeddb)', () => {
       name: ds.name,
       infos,
     });
-    await store.commitOutputSet(meta);
-    expect((await store.getOutputSet(meta.id)).datasetId).toBe(ds.id);
+    await outputStore.commitOutputSet(meta);
+    expect((await outputStore.getOutputSet(meta.id)).datasetId).toBe(ds.id);
     await store.deleteDataset(ds.id);
-    expect(await store.getOutputSet(meta.id)).toMatchObject({ datasetId: null, numSamples: 2 });
-    await store.deleteOutputSet(meta.id);
+    expect(await outputStore.getOutputSet(meta.id)).toMatchObject({ datasetId: null, numSamples: 2 });
+    await outputStore.deleteOutputSet(meta.id);
   });
 
   it('commit refuses a staging area with missing samples', async () => {
     const meta = await stage(outputSet());
-    await expect(store.commitOutputSet({ ...meta, numSamples: 4 })).rejects.toThrow(
+    await expect(outputStore.commitOutputSet({ ...meta, numSamples: 4 })).rejects.toThrow(
       `staged output set ${meta.id} has 3 samples, expected 4; nothing was stored`,
     );
-    await store.discardStagedOutputs(meta.id);
+    await outputStore.discardStagedOutputs(meta.id);
   });
 });
 
 describe('model outputs: malformed sets are refused with the file and line or sample, and nothing is stored', () => {
   it('(a dataset and an output set are stored while the refusals run)', async () => {
     await store.saveDataset(generateDemo({ seed: 9, numSamples: 12 }));
-    await store.commitOutputSet(await stage(outputSet()));
+    await outputStore.commitOutputSet(await stage(outputSet()));
     const s = await snapshot();
     expect(s.datasets.length).toBeGreaterThan(0);
     expect(s.outputSets.length).toBeGreaterThan(0);

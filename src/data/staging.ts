@@ -8,6 +8,7 @@ import type { SampleSink } from './import';
 import type { PreparedSample } from './prepare';
 import type { OutputSampleSink, PreparedOutputSample } from './outputs_import';
 import * as store from './store';
+import * as outputStore from './store_outputs';
 
 export interface StagingSink extends SampleSink {
   /** Writes what is buffered and waits for every write; call once after the import's last sample. */
@@ -40,9 +41,9 @@ export function stagingSink(
 /** The same for a model-output set's samples (float32 log-probabilities, stored as they come). */
 export function outputStagingSink(
   setId: string,
-  opts: { batchBytes?: number; writeBatch?: typeof store.stageOutputSamples } = {},
+  opts: { batchBytes?: number; writeBatch?: typeof outputStore.stageOutputSamples } = {},
 ): OutputSampleSink & Pick<StagingSink, 'flush' | 'staged' | 'bytes'> {
-  const { batchBytes = 8e6, writeBatch = store.stageOutputSamples } = opts;
+  const { batchBytes = 8e6, writeBatch = outputStore.stageOutputSamples } = opts;
   return batchedSink<PreparedOutputSample>(
     (first, batch) => writeBatch(setId, first, batch),
     (s) => s.logProbs.byteLength,

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { generateDemo } from '../data/demo';
 import { makeBatch } from '../data/batch';
 import * as store from '../data/store';
+import * as outputStore from '../data/store_outputs';
 import type { DatasetMeta, OutputSetMeta } from '../data/types';
 import { readSafetensors, readTensor, writeSafetensors } from '../engine/checkpoint/safetensors';
 import { DISTILL_DEFAULTS } from '../engine/distill/settings';
@@ -64,7 +65,7 @@ async function outputSetOf(ds: DatasetMeta, model: ReturnType<typeof createModel
     rows.push({ id: s.id, text: s.text, split: s.split, frames: s.frames, outFrames: T, logProbs: out.buffer });
   }
   rows.reverse();
-  await store.stageOutputSamples(id, 0, rows);
+  await outputStore.stageOutputSamples(id, 0, rows);
   const meta: OutputSetMeta = {
     id,
     name: 'torch teacher',
@@ -86,7 +87,7 @@ async function outputSetOf(ds: DatasetMeta, model: ReturnType<typeof createModel
     nonFinite: [],
   };
   edit(meta);
-  return store.commitOutputSet(meta);
+  return outputStore.commitOutputSet(meta);
 }
 
 describe('teachers in the worker', () => {

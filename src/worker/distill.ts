@@ -6,6 +6,7 @@
 import type { DatasetMeta } from '../data/types';
 import type { SampleSource } from '../data/source';
 import * as store from '../data/store';
+import * as outputStore from '../data/store_outputs';
 import { checkpointTeacher, storedTeacher, type TeacherSource } from '../engine/distill/teacher';
 import type { DistillSettings, TeacherInfo } from '../engine/distill/settings';
 import type { TrainConfig } from '../engine/train/config';
@@ -33,7 +34,7 @@ function bestValWer(history: Record<string, number | null>[]): number | null {
  * vocabulary lacks, and none of the dataset's samples may hold NaN/Inf outputs.
  */
 async function outputsTeacherFor(dataset: DatasetMeta, setId: string): Promise<TeacherSource> {
-  const set = await store.getOutputSet(setId);
+  const set = await outputStore.getOutputSet(setId);
   const name = `output set '${set.name}'`;
   if (set.datasetId !== dataset.id)
     throw new Error(
@@ -54,7 +55,7 @@ async function outputsTeacherFor(dataset: DatasetMeta, setId: string): Promise<T
     );
   const C = set.classes.length;
   const V = dataset.vocab.length + 1;
-  const byId = new Map((await store.outputSampleInfos(setId)).map((s) => [s.id, s]));
+  const byId = new Map((await outputStore.outputSampleInfos(setId)).map((s) => [s.id, s]));
   const ids = new Map((await store.sampleInfos(dataset.id)).map((s) => [s.index, s.id]));
   const outOf = (index: number) => byId.get(ids.get(index) ?? '');
   const info: TeacherInfo = { kind: 'outputs', id: setId, name: set.name, ...(set.subsampling ? { subsampling: set.subsampling } : {}) };
@@ -63,7 +64,7 @@ async function outputsTeacherFor(dataset: DatasetMeta, setId: string): Promise<T
     V,
     (i) => outOf(i)?.outFrames,
     async (indices) => {
-      const recs = await store.getOutputSamples(
+      const recs = await outputStore.getOutputSamples(
         setId,
         indices.map((i) => outOf(i)!.index),
       );
@@ -115,7 +116,7 @@ export const distill: DistillApi = {
         });
       }
     }
-    for (const s of await store.listOutputSets()) {
+    for (const s of await outputStore.listOutputSets()) {
       if (s.datasetId !== datasetId) continue;
       const label = `model outputs · ${s.name}${s.model ? ` (${s.model})` : ''}`;
       const cols = dataset.vocab.filter((t) => !s.classes.includes(t));

@@ -11,6 +11,7 @@ import { generateDemo } from '../data/demo';
 import type { InputFile } from '../data/import';
 import { writeNpy } from '../data/npy';
 import * as store from '../data/store';
+import * as outputStore from '../data/store_outputs';
 import type { DatasetMeta } from '../data/types';
 import { STORAGE_CHANNEL, type StorageChange } from './api';
 import { datasets } from './datasets';
@@ -111,13 +112,13 @@ describe('output-set changes are told to other tabs', () => {
     await datasets.deleteDataset(ds.id);
     await heardCount(5);
     expect(heard.slice(2)).toEqual([{ kind: 'dataset-deleted', datasetId: ds.id }, { kind: 'datasets' }, { kind: 'outputs' }]);
-    expect((await store.getOutputSet(meta.id)).datasetId).toBeNull();
+    expect((await outputStore.getOutputSet(meta.id)).datasetId).toBeNull();
 
     await outputs.deleteOutputSet(meta.id);
     await heardCount(6);
     expect(heard[5]).toEqual({ kind: 'outputs' });
     expect(await outputs.listOutputSets()).toEqual([]);
-    expect(await store.outputSampleInfos(meta.id)).toEqual([]);
+    expect(await outputStore.outputSampleInfos(meta.id)).toEqual([]);
     expect(heard).toHaveLength(6);
   });
 });

@@ -8,6 +8,7 @@ import { streamOutputsImport } from '../data/outputs_import';
 import { outputStagingSink } from '../data/staging';
 import { OutputsZipWriter } from '../data/outputs_write';
 import * as store from '../data/store';
+import * as outputStore from '../data/store_outputs';
 import type { OutputSetMeta } from '../data/types';
 import { alignmentView } from '../engine/align/view';
 import { alignOutputSet } from '../engine/align/set';
@@ -24,7 +25,7 @@ import { ready } from './runtime';
 import { stagedImports } from './staged_imports';
 
 // Staged output imports awaiting the user's decision (the set's record), and the running analysis (one per tab).
-const imports = stagedImports<OutputSetMeta>('an import of model outputs is already running in this tab', (id) => store.discardStagedOutputs(id));
+const imports = stagedImports<OutputSetMeta>('an import of model outputs is already running in this tab', (id) => outputStore.discardStagedOutputs(id));
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
 
@@ -45,7 +46,7 @@ async function checkpointModel(checkpointId: string, datasetId: string) {
 }
 
 export const outputs: OutputsApi = {
-  listOutputSets: () => store.listOutputSets(),
+  listOutputSets: () => outputStore.listOutputSets(),
 
   analyseOutputs(files, name, attachTo, onProgress) {
     const id = store.newId('out');
@@ -63,20 +64,20 @@ export const outputs: OutputsApi = {
     imports.abort();
   },
 
-  commitOutputs: (pendingId) => imports.commit(pendingId, (meta) => store.commitOutputSet(meta).then(announced)),
+  commitOutputs: (pendingId) => imports.commit(pendingId, (meta) => outputStore.commitOutputSet(meta).then(announced)),
 
   cancelOutputs: (pendingId) => imports.cancel(pendingId),
 
-  deleteOutputSet: (id) => store.deleteOutputSet(id).then(announced),
+  deleteOutputSet: (id) => outputStore.deleteOutputSet(id).then(announced),
 
-  renameOutputSet: (id, name) => store.renameOutputSet(id, name).then(announced),
+  renameOutputSet: (id, name) => outputStore.renameOutputSet(id, name).then(announced),
 
   async outputSamples(setId) {
-    return (await store.outputSampleInfos(setId)).map(({ index, id, text, split, outFrames }) => ({ index, id, text, split, outFrames }));
+    return (await outputStore.outputSampleInfos(setId)).map(({ index, id, text, split, outFrames }) => ({ index, id, text, split, outFrames }));
   },
 
   runOutputDiagnostics(setId, split) {
-    return exclusive(async () => diagnoseOutputs(await store.getOutputSet(setId), await store.outputSource(setId), { split }));
+    return exclusive(async () => diagnoseOutputs(await outputStore.getOutputSet(setId), await outputStore.outputSource(setId), { split }));
   },
 
   exportOutputs(checkpointId, datasetId, split) {
@@ -112,8 +113,8 @@ export const outputs: OutputsApi = {
   },
 
   async outputAlignment(setId, index) {
-    const meta = await store.getOutputSet(setId);
-    const [s] = await store.getOutputSamples(setId, [index]);
+    const meta = await outputStore.getOutputSet(setId);
+    const [s] = await outputStore.getOutputSamples(setId, [index]);
     const v = alignmentView(meta, s);
     return Comlink.transfer(v, [v.posteriors.buffer]);
   },
@@ -136,15 +137,15 @@ export const outputs: OutputsApi = {
   },
 
   async alignmentFile(setId, format, sampleId) {
-    const meta = await store.getOutputSet(setId);
-    const set = await alignOutputSet(meta, await store.outputSource(setId), { ids: sampleId ? [sampleId] : undefined });
+    const meta = await outputStore.getOutputSet(setId);
+    const set = await alignOutputSet(meta, await outputStore.outputSource(setId), { ids: sampleId ? [sampleId] : undefined });
     const text = format === 'ctm' ? alignmentsToCtm(set) : alignmentsToJson(set);
     const what = sampleId ? safeName(sampleId) : 'all';
     return { fileName: `ctc-lab-alignments-${safeName(meta.name)}-${what}.${format}`, text, aligned: set.samples.length, skipped: set.skipped };
   },
 
   async compareOutputs(aId, bId) {
-    const [a, b] = await Promise.all([aId, bId].map(async (id) => ({ meta: await store.getOutputSet(id), source: await store.outputSource(id) })));
+    const [a, b] = await Promise.all([aId, bId].map(async (id) => ({ meta: await outputStore.getOutputSet(id), source: await outputStore.outputSource(id) })));
     return compareOutputSets(a, b);
   },
 };

@@ -3,6 +3,7 @@
 
 import { deviceLost, initBackend, recoverWebGpu, type BackendInfo } from '../engine/backend';
 import * as store from '../data/store';
+import * as outputStore from '../data/store_outputs';
 import { announce } from './changes';
 import { importLocksHeld } from './jobs';
 
@@ -11,7 +12,7 @@ let backend: BackendInfo | null = null;
 /** Removes samples of imports that a reload or crash interrupted (not those another tab is staging). */
 async function cleanUpInterruptedImports(): Promise<void> {
   const held = await importLocksHeld();
-  const orphans = [...(await store.removeOrphanSamples(held)), ...(await store.removeOrphanOutputSamples(held))];
+  const orphans = [...(await store.removeOrphanSamples(held)), ...(await outputStore.removeOrphanOutputSamples(held))];
   if (orphans.length) console.info(`[ctc-lab] removed the staged samples of ${orphans.length} interrupted import(s)`);
 }
 

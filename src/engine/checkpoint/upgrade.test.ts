@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { openDB } from 'idb';
 import * as store from '../../data/store';
+import * as outputStore from '../../data/store_outputs';
 import { generateDemo } from '../../data/demo';
 import { encodeFloat16 } from '../../data/float16';
 import type { OutputSampleRecord, OutputSetMeta } from '../../data/types';
@@ -240,8 +241,8 @@ describe('a database written by older versions opens and every record kind still
     for (const r of rows) counts[r.split ?? 'none']++;
     const T = rows.map((r) => r.outFrames);
     const id = store.newId('out');
-    await store.stageOutputSamples(id, 0, rows);
-    expect(await store.listOutputSets()).toEqual([]); // staged samples belong to no set yet
+    await outputStore.stageOutputSamples(id, 0, rows);
+    expect(await outputStore.listOutputSets()).toEqual([]); // staged samples belong to no set yet
     const meta: OutputSetMeta = {
       id,
       name: 'after the upgrade',
@@ -263,16 +264,18 @@ describe('a database written by older versions opens and every record kind still
       nonFinite: [],
     };
     // A set whose samples are not all staged is refused, and nothing becomes visible.
-    await expect(store.commitOutputSet({ ...meta, numSamples: 4 })).rejects.toThrow(`staged output set ${id} has 3 samples, expected 4; nothing was stored`);
-    expect(await store.listOutputSets()).toEqual([]);
-    const stored = await store.commitOutputSet(meta);
-    expect(await store.listOutputSets()).toEqual([stored]);
-    expect(await store.getOutputSet(id)).toMatchObject({ name: 'after the upgrade', datasetId: 'ds-v2', numSamples: 3 });
+    await expect(outputStore.commitOutputSet({ ...meta, numSamples: 4 })).rejects.toThrow(
+      `staged output set ${id} has 3 samples, expected 4; nothing was stored`,
+    );
+    expect(await outputStore.listOutputSets()).toEqual([]);
+    const stored = await outputStore.commitOutputSet(meta);
+    expect(await outputStore.listOutputSets()).toEqual([stored]);
+    expect(await outputStore.getOutputSet(id)).toMatchObject({ name: 'after the upgrade', datasetId: 'ds-v2', numSamples: 3 });
     const d = await store.db();
     expect(await d.getAllKeysFromIndex('outputSets', 'byDataset', 'ds-v2')).toEqual([id]);
     expect(await d.countFromIndex('outputSamples', 'bySet', id)).toBe(3);
-    expect((await store.outputSampleInfos(id)).map((s) => [s.index, s.id, s.outFrames])).toEqual(rows.map((r, k) => [k, r.id, r.outFrames]));
-    const back = await store.getOutputSamples(id, [2, 0]);
+    expect((await outputStore.outputSampleInfos(id)).map((s) => [s.index, s.id, s.outFrames])).toEqual(rows.map((r, k) => [k, r.id, r.outFrames]));
+    const back = await outputStore.getOutputSamples(id, [2, 0]);
     expect(back.map((s) => s.id)).toEqual([rows[2].id, rows[0].id]);
     expect(new Float32Array(back[0].logProbs)).toEqual(new Float32Array(rows[2].logProbs));
     expect(await oldRecordsNow()).toEqual(asVersion2Held);
