@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ctcLossReference } from './ctc_reference';
-import { CtcAlphaBetaProgram, CtcGradProgram, CtcNllProgram, CtcRowLseProgram, ctcLayout, uniformsI32 } from './ctc_program';
+import { CtcGradProgram, CtcNllProgram, CtcRowLseProgram, ctcLayout, uniformsI32 } from './ctc_program';
+import { CtcAlphaBetaProgram } from './ctc_recursion';
 
 export const CTC_KERNEL = 'CtcLabLoss';
 export const CTC_GRAD_KERNEL = 'CtcLabLossGrad';
