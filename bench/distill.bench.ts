@@ -7,8 +7,6 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch } from '../src/data/batch';
-import type { DatasetMeta, SampleRecord } from '../src/data/types';
-import { Rng } from '../src/lib/rng';
 import { kdLoss } from '../src/engine/distill/kd_loss';
 import { kdLossReference } from '../src/engine/distill/kd_reference';
 import { DISTILL_DEFAULTS } from '../src/engine/distill/settings';
@@ -18,6 +16,7 @@ import type { ArchKnobs } from '../src/engine/model/presets';
 import { batchTensors, disposeBatchTensors } from '../src/engine/train/batch_tensors';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../src/engine/train/config';
 import { Trainer, type TrainHooks } from '../src/engine/train/trainer';
+import { syntheticDataset } from './train.bench';
 
 export interface DistillBenchShape {
   name: string;
@@ -69,38 +68,6 @@ export interface DistillBenchResult {
   copiedStudentKd: number; // KL term of a student that is a copy of its teacher (checked = 0)
 }
 
-function dataset(s: DistillBenchShape, seed = 5): { meta: DatasetMeta; samples: SampleRecord[] } {
-  const rng = new Rng(seed);
-  const vocab = Array.from({ length: s.V }, (_, i) => `G${i}`);
-  const n = s.B * s.steps;
-  const samples: SampleRecord[] = Array.from({ length: n }, (_, i) => {
-    const T = s.T - rng.int(0, 8);
-    return {
-      datasetId: 'bench',
-      index: i,
-      id: `b${i}`,
-      split: 'train',
-      frames: T,
-      text: Array.from({ length: s.L }, () => vocab[rng.int(0, s.V - 1)]).join(' '),
-      features: Float32Array.from({ length: T * s.F }, () => rng.normal()).buffer,
-    };
-  });
-  const meta: DatasetMeta = {
-    id: 'bench',
-    name: 'bench',
-    source: 'demo',
-    createdAt: 0,
-    numSamples: n,
-    counts: { train: n, val: 0, test: 0 },
-    featureDim: s.F,
-    frames: { min: s.T - 8, mean: s.T - 4, max: s.T },
-    vocab,
-    norm: { mean: new Array(s.F).fill(0), std: new Array(s.F).fill(1) },
-    bytes: 0,
-  };
-  return { meta, samples };
-}
-
 /** Each optimizer step's duration in ms, after 2 warm-up steps. */
 async function stepTimes(trainer: Trainer, hooks: TrainHooks = {}): Promise<number[]> {
   const stamps: number[] = [];
@@ -117,7 +84,7 @@ const median = (xs: number[]) => {
 export const DISTILL_ROUNDS = 2;
 
 export async function benchDistill(s: DistillBenchShape): Promise<DistillBenchResult> {
-  const { meta, samples } = dataset(s);
+  const { meta, samples } = syntheticDataset(s);
   const C = s.V + 1;
   const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...s.student, batchSize: s.B, accumulationSteps: 1, epochs: 1, warmupEpochs: 0, patience: 0 };
   const teacher = createModel(modelConfig(s.teacher, s.F, C), 7);

@@ -71,7 +71,11 @@ export interface TrainBenchResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function syntheticDataset(s: TrainBenchShape, seed = 5): { meta: DatasetMeta; samples: SampleRecord[] } {
+/** Random features and transcripts at a benchmark's shape: B·steps training samples, T − 0..8 frames each. */
+export function syntheticDataset(
+  s: { B: number; T: number; F: number; V: number; L: number; steps: number },
+  seed = 5,
+): { meta: DatasetMeta; samples: SampleRecord[] } {
   const rng = new Rng(seed);
   const vocab = Array.from({ length: s.V }, (_, i) => `G${i}`);
   const n = s.B * s.steps;
