@@ -159,12 +159,7 @@ def open_dataset(root: str, split_seed: int = SPLIT_SEED, progress=None, require
     require_train=False (model outputs of a test set): no training split needed; the vocabulary is
     then vocab.txt's, or empty when there is none (the checkpoint brings its own)."""
     files = _Files(root)
-    manifests = [p for p in files.paths if posixpath.basename(p).lower() in ("manifest.jsonl", "manifest.tsv")]
-    if not manifests:
-        raise CtcLabError(f"{root}: no manifest.jsonl or manifest.tsv among the {len(files.paths)} files")
-    if len(manifests) > 1:
-        raise CtcLabError(f"{root}: more than one manifest: {', '.join(manifests)}")
-    mpath = manifests[0]
+    mpath = find_manifest(files, root)
     rows = parse_manifest(files.read(mpath).decode("utf-8"), files.where(mpath))
     base = posixpath.dirname(mpath)
     by_base: dict[str, list[str]] = {}
@@ -241,14 +236,30 @@ def open_dataset(root: str, split_seed: int = SPLIT_SEED, progress=None, require
     return Dataset(root, samples, dim, vocab, vocab_file, {"mean": stats.mean.tolist(), "std": stats.std().tolist()}, left_out, kept_loaders)
 
 
-def _load_npy(data: bytes, where: str) -> np.ndarray:
+def read_npy(data: bytes, where: str) -> np.ndarray:
+    """One .npy file's array (no pickles); refusals name the file."""
     try:
         a = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as e:
         raise CtcLabError(f"{where}: not a readable .npy file ({e})") from None
     if isinstance(a, np.lib.npyio.NpzFile):
         raise CtcLabError(f"{where}: is an .npz archive, expected a .npy file")
-    return check_features(a, where)
+    return a
+
+
+def _load_npy(data: bytes, where: str) -> np.ndarray:
+    return check_features(read_npy(data, where), where)
+
+
+def find_manifest(files: _Files, root: str, what: str = "") -> str:
+    """The one manifest.jsonl / manifest.tsv of a folder or .zip (`what` names the format in the
+    refusal when there is none)."""
+    manifests = [p for p in files.paths if posixpath.basename(p).lower() in ("manifest.jsonl", "manifest.tsv")]
+    if not manifests:
+        raise CtcLabError(f"{root}: no manifest.jsonl or manifest.tsv among the {len(files.paths)} files{what}")
+    if len(manifests) > 1:
+        raise CtcLabError(f"{root}: more than one manifest: {', '.join(manifests)}")
+    return manifests[0]
 
 
 class _Stats:

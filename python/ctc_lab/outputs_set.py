@@ -16,14 +16,13 @@ NaN/+Inf, kind) and read again when asked for, so memory holds a batch, not the 
 
 from __future__ import annotations
 
-import io
 import json
 import posixpath
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import _Files, _normalise
+from .data import _Files, _normalise, find_manifest, read_npy
 from .errors import CtcLabError
 from .manifest import SPLITS, manifest_rows, parse_vocab
 
@@ -178,16 +177,6 @@ def to_log_probs(x: np.ndarray, kind: str) -> np.ndarray:
     return (x64 - lse).astype(np.float32)
 
 
-def _array(data: bytes, where: str) -> np.ndarray:
-    try:
-        a = np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception as e:
-        raise CtcLabError(f"{where}: not a readable .npy file ({e})") from None
-    if isinstance(a, np.lib.npyio.NpzFile):
-        raise CtcLabError(f"{where}: is an .npz archive, expected a .npy file")
-    return a
-
-
 def _check_array(a: np.ndarray, where: str, sid: str, C: int, vocab_file: str) -> np.ndarray:
     if a.dtype.kind != "f" or a.dtype.itemsize not in (2, 4, 8):
         raise CtcLabError(f"{where}: sample '{sid}': dtype '{a.dtype.str}': outputs must be float16, float32 or float64")
@@ -205,12 +194,7 @@ def read_outputs_set(root: str) -> OutputsSet:
     """Reads and checks a model-outputs set (one pass over the arrays); refusals name the file and
     the line or sample. NaN/+Inf values are refused too (a teacher's outputs must be finite)."""
     files = _Files(root)
-    manifests = [p for p in files.paths if posixpath.basename(p).lower() in ("manifest.jsonl", "manifest.tsv")]
-    if not manifests:
-        raise CtcLabError(f"{root}: no manifest.jsonl or manifest.tsv among the {len(files.paths)} files (the lab's model-outputs format)")
-    if len(manifests) > 1:
-        raise CtcLabError(f"{root}: more than one manifest: {', '.join(manifests)}")
-    mpath = manifests[0]
+    mpath = find_manifest(files, root, " (the lab's model-outputs format)")
     mfile = files.where(mpath)
     rows = parse_outputs_manifest(files.read(mpath).decode("utf-8"), mfile)
     base = posixpath.dirname(mpath)
@@ -247,7 +231,7 @@ def read_outputs_set(root: str) -> OutputsSet:
             path = want if want in known else (by_base[posixpath.basename(want)][0] if len(by_base.get(posixpath.basename(want), [])) == 1 else None)
             if path is None:
                 raise CtcLabError(f"{mfile}, line {r.line}: sample '{r.id}': posteriors file '{r.posteriors}' was not found in {root}")
-            loaders[r.id] = (files.where(path), lambda path=path: _array(files.read(path), files.where(path)))
+            loaders[r.id] = (files.where(path), lambda path=path: read_npy(files.read(path), files.where(path)))
         elif r.id in npz:
             where, archive = npz[r.id]
             loaders[r.id] = (f"{where}:{r.id}.npy", lambda archive=archive, key=r.id: archive[key])
