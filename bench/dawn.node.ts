@@ -103,7 +103,7 @@ export async function main(): Promise<void> {
   }
 
   const date = new Date().toISOString().slice(0, 10);
-  const sections = [`### Node on Dawn — ${adapter.text} — ${date}`, '', machine, ''];
+  const sections = [`### Node on Dawn — ${adapter.text} — ${date}`, '', `${machine} Reproduce: \`npm run bench:node\` (BENCH_ONLY=ctc,train).`, ''];
   if (ctc.length) sections.push(ctcMarkdown({ title: 'CTC loss, forward + backward (bench:node)', machine: '', reps, results: ctc, torch }), '');
   if (train.length)
     sections.push(

@@ -175,9 +175,12 @@ const adapter = backend.adapter
   ? `${backend.adapter.vendor} / ${backend.adapter.architecture} / ${backend.adapter.device || '(no device id)'}${backend.adapter.description ? ` (${backend.adapter.description})` : ''}`
   : backend.name;
 const f = (x, d = 1) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
+// Every section names its machine, browser and adapter, and the command that reproduces it.
+const machine = `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${chromiumVersion}; WebGPU adapter: ${adapter}.`;
+const reproduce = (name) => `Reproduce: \`BENCH_ONLY=${name} npm run bench\`.`;
 const section = ctcReport.ctcMarkdown({
   title: 'CTC loss, forward + backward',
-  machine: `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${chromiumVersion}; WebGPU adapter: ${adapter}.`,
+  machine: `${machine} ${reproduce('ctc')}`,
   reps,
   results,
   torch,
@@ -186,7 +189,7 @@ const section = ctcReport.ctcMarkdown({
 const trainLines = [
   `### Training throughput per model preset — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: as above. Synthetic data; batch assembly is the CPU time of one \`makeBatch\`; FLOPs count convolutions, matmuls and LSTM recurrences (\`forwardFlops\` of each model; × 3 for forward + backward). Loader: the trainer assembles the next step's batches on the CPU while the GPU runs the current one (prefetch); the last column sets that CPU time against the step time. ms / step: median of the steps after 3 warm-up steps (min–max). Dispatches: WebGPU compute dispatches per optimizer step (\`runWebGPUProgram\` calls).`,
+  `${machine} ${reproduce('train')} Synthetic data; batch assembly is the CPU time of one \`makeBatch\`; FLOPs count convolutions, matmuls and LSTM recurrences (\`forwardFlops\` of each model; × 3 for forward + backward). Loader: the trainer assembles the next step's batches on the CPU while the GPU runs the current one (prefetch); the last column sets that CPU time against the step time. ms / step: median of the steps after 3 warm-up steps (min–max). Dispatches: WebGPU compute dispatches per optimizer step (\`runWebGPUProgram\` calls).`,
   '',
   '| preset | shape | params | ms / step (min–max) | dispatches / step | input frames / s | model GFLOP / step | device matmul GFLOP/s (1024²) | MFU | read-backs / step | tensor growth (step 3 → last) | batch assembly / step time |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -217,7 +220,7 @@ const importLines = ir
   ? [
       `### Dataset import and loader — ${new Date().toISOString().slice(0, 10)}`,
       '',
-      `Machine: as above. ${ir.plain.files - 1} generated samples (frames uniform in 150–450, 100 float32 dims) as one .npy each plus manifest.jsonl, ${f(ir.plain.megabytes)} MiB, picked as a folder. The importer runs on the main thread of kernels.html with the worker's code: read-ahead of the next file, parse, validate (NaN/Inf, dims), Welford/Chan statistics, staged IndexedDB writes in 8 MB transactions with one write in flight, then the commit. Memory: the page's V8 heap plus ArrayBuffer backing stores (CDP Runtime.getHeapUsage every 50 ms), peak above the level after a forced GC before the phase; it includes garbage not yet collected.`,
+      `${machine} ${reproduce('import')} ${ir.plain.files - 1} generated samples (frames uniform in 150–450, 100 float32 dims) as one .npy each plus manifest.jsonl, ${f(ir.plain.megabytes)} MiB, picked as a folder. The importer runs on the main thread of kernels.html with the worker's code: read-ahead of the next file, parse, validate (NaN/Inf, dims), Welford/Chan statistics, staged IndexedDB writes in 8 MB transactions with one write in flight, then the commit. Memory: the page's V8 heap plus ArrayBuffer backing stores (CDP Runtime.getHeapUsage every 50 ms), peak above the level after a forced GC before the phase; it includes garbage not yet collected.`,
       '',
       '| measure | value |',
       '|---|---|',
@@ -236,7 +239,7 @@ const importLines = ir
 const alignLines = [
   `### Forced alignment (CPU) — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: as above, on the page's main thread (V8, no GPU). One sample; \`forcedAlign\` (Viterbi over the CTC topology, float64, with its NaN scan of the [T, C] input) against the CTC forward pass on the same log-probabilities: the float64 reference's (log-softmax + alpha recursion, no gradient) and \`ctcLogLikelihood\` (the alpha recursion alone, what the outputs diagnostics use). Median of 7 runs after a warm-up (the page's timer has 0.1 ms steps); each result checked first (the path collapses to the labels, its score ≤ the log-likelihood, \`ctcLogLikelihood\` = the reference).`,
+  `${machine} ${reproduce('align')} On the page's main thread (V8, no GPU). One sample; \`forcedAlign\` (Viterbi over the CTC topology, float64, with its NaN scan of the [T, C] input) against the CTC forward pass on the same log-probabilities: the float64 reference's (log-softmax + alpha recursion, no gradient) and \`ctcLogLikelihood\` (the alpha recursion alone, what the outputs diagnostics use). Median of 7 runs after a warm-up (the page's timer has 0.1 ms steps); each result checked first (the path collapses to the labels, its score ≤ the log-likelihood, \`ctcLogLikelihood\` = the reference).`,
   '',
   '| shape | forcedAlign | token spans | CTC forward (reference) | ctcLogLikelihood | align / ctcLogLikelihood | best path vs log-likelihood |',
   '|---|---|---|---|---|---|---|',
@@ -251,7 +254,7 @@ const knobs = (k) =>
 const distillLines = [
   `### Distillation step vs plain step — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: as above. Synthetic data, one optimizer step per batch; median ms per step (3 steps after 2 warm-up steps, in each of 2 interleaved rounds of the three runs); the same student trained on CTC alone, with a teacher model run in eval mode in every step (a checkpoint as teacher), and with the teacher's log-probs handed in per batch (an imported output set; here from memory, so IndexedDB reads are not counted). Loss ctcWeight·CTC + kdWeight·τ²·KL, τ 8, blank excluded. Checked first: the KD op against the float64 reference at this shape, and a student that is a copy of its teacher gets a KL of exactly 0.`,
+  `${machine} ${reproduce('distill')} Synthetic data, one optimizer step per batch; median ms per step (3 steps after 2 warm-up steps, in each of 2 interleaved rounds of the three runs); the same student trained on CTC alone, with a teacher model run in eval mode in every step (a checkpoint as teacher), and with the teacher's log-probs handed in per batch (an imported output set; here from memory, so IndexedDB reads are not counted). Loss ctcWeight·CTC + kdWeight·τ²·KL, τ 8, blank excluded. Checked first: the KD op against the float64 reference at this shape, and a student that is a copy of its teacher gets a KL of exactly 0.`,
   '',
   '| shape | student (params) | teacher (params) | plain step | + teacher model | + stored teacher outputs | teacher forward alone | added by the teacher model | KD op vs float64 |',
   '|---|---|---|---|---|---|---|---|---|',
@@ -274,11 +277,11 @@ if (trainResults.length) put('train', trainLines.join('\n'));
 if (importResult) put('import', importLines.join('\n'));
 if (alignResults.length) put('align', alignLines.join('\n'));
 if (distillResults.length) put('distill', distillLines.join('\n'));
-if (startupResult) put('startup', startup.startupMarkdown(startupResult));
+if (startupResult) put('startup', startup.startupMarkdown(startupResult, `${machine} ${reproduce('startup')}`));
 writeFileSync(file, doc);
 console.log(section);
 if (trainResults.length) console.log(trainLines.join('\n'));
 if (importResult) console.log(importLines.join('\n'));
 if (alignResults.length) console.log(alignLines.join('\n'));
 if (distillResults.length) console.log(distillLines.join('\n'));
-if (startupResult) console.log(startup.startupMarkdown(startupResult));
+if (startupResult) console.log(startup.startupMarkdown(startupResult, `${machine} ${reproduce('startup')}`));

@@ -87,14 +87,14 @@ export async function benchStartup(browser: Browser, builds: StartupBuild[], run
 }
 
 /** The start-up section of BENCHMARKS.md: one row per build (the first is the one the others are compared with). */
-export function startupMarkdown(rs: StartupResult[]): string {
+export function startupMarkdown(rs: StartupResult[], machine: string): string {
   const t = (x: Timing) => `${(x.ms / 1000).toFixed(2)} s (${(x.min / 1000).toFixed(2)}–${(x.max / 1000).toFixed(2)})`;
   const first = rs[0];
   const vs = (x: Timing, y: Timing) => (rs.length > 1 ? ` · ${(x.ms / y.ms).toFixed(2)}×` : '');
   return [
     `### Page start-up — ${new Date().toISOString().slice(0, 10)}`,
     '',
-    `Machine: as above; ${first.backend}. Each run in a fresh browser context (empty cache and storage), times from navigation start; median of ${first.backendReadyMs.all.length} (minimum–maximum)${rs.length > 1 ? ', the builds started in turn (A, B, A, B, ...); × is the time relative to the first row' : ''}. The demo dataset and the training are started as soon as the page allows (1 epoch, defaults).`,
+    `${machine} ${first.backend}. Each run in a fresh browser context (empty cache and storage), times from navigation start; median of ${first.backendReadyMs.all.length} (minimum–maximum)${rs.length > 1 ? ', the builds started in turn (A, B, A, B, ...); × is the time relative to the first row' : ''}. The demo dataset and the training are started as soon as the page allows (1 epoch, defaults).`,
     '',
     '| build | worker bundle | to the compute backend ready | to the demo dataset stored | to the first training step |',
     '|---|---|---|---|---|',
