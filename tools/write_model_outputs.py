@@ -1,12 +1,13 @@
-"""Writes a tiny PyTorch CTC model's outputs in the lab's model-outputs format (README, "Model
-outputs format"), and the WER it computes from them, for the import test
+"""Writes a tiny PyTorch CTC model's outputs in the lab's model-outputs format (docs/ARCHITECTURE.md,
+"Model outputs format"), and the WER it computes from them, for the import test
 (src/engine/diagnose/outputs_torch.test.ts, which runs this at test time: nothing binary is
 committed).
 
     /usr/bin/python3 tools/write_model_outputs.py OUT_DIR [--steps 50] [--seed 3]
 
 OUT_DIR gets manifest.jsonl, vocab.txt, outputs.json, posteriors.npz (np.savez_compressed of
-log_softmax outputs [T', C] per sample) and expected.json (greedy hypotheses, S/D/I and WER).
+log_softmax outputs [T', C] per sample) and expected.json (greedy hypotheses, S/D/I and WER,
+counted by the twin's ctc_lab.metrics: the lab's tie rules).
 The model (two 1-D convolutions, the first with stride 2, and a linear head) is trained for a
 few steps on seeded synthetic data so that its WER is neither 0 nor 100%. Debian's python3-torch
 (1.13) and numpy.
@@ -15,11 +16,16 @@ few steps on seeded synthetic data so that its WER is neither 0 nor 100%. Debian
 import argparse
 import json
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))  # the twin's ctc_lab, not installed
+from ctc_lab.metrics import edit_counts, greedy_decode  # noqa: E402  (the lab's tie rules, as the twin has them)
 
 TOKENS = ["one", "two", "three", "four", "five", "six"]
 FEAT = 8
@@ -52,42 +58,6 @@ class Tiny(nn.Module):
         h = F.relu(self.conv1(x.transpose(1, 2)))
         h = F.relu(self.conv2(h))
         return self.head(h.transpose(1, 2))
-
-
-def greedy(lp, blank=0):
-    best = lp.argmax(-1).tolist()
-    out, prev = [], -1
-    for c in best:
-        if c != prev and c != blank:
-            out.append(c)
-        prev = c
-    return out
-
-
-def edit_counts(ref, hyp):
-    """S, D, I of the minimum-edit alignment; ties as the lab's alignWords: match/substitution, then deletion."""
-    n, m = len(ref), len(hyp)
-    cost = [[0] * (m + 1) for _ in range(n + 1)]
-    for i in range(n + 1):
-        cost[i][0] = i
-    for j in range(m + 1):
-        cost[0][j] = j
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            cost[i][j] = min(cost[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]), cost[i - 1][j] + 1, cost[i][j - 1] + 1)
-    s = d = ins = 0
-    i, j = n, m
-    while i > 0 or j > 0:
-        if i > 0 and j > 0 and cost[i][j] == cost[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
-            s += ref[i - 1] != hyp[j - 1]
-            i, j = i - 1, j - 1
-        elif i > 0 and cost[i][j] == cost[i - 1][j] + 1:
-            d += 1
-            i -= 1
-        else:
-            ins += 1
-            j -= 1
-    return s, d, ins
 
 
 def main():
@@ -136,7 +106,7 @@ def main():
 
     hyps, S, D, I, N = {}, 0, 0, 0, 0
     for s in test:
-        h = greedy(out[s["id"]])
+        h = greedy_decode(out[s["id"]].argmax(-1).tolist())
         hyps[s["id"]] = " ".join(TOKENS[c - 1] for c in h)
         s_, d_, i_ = edit_counts(s["ids"], h)
         S, D, I, N = S + s_, D + d_, I + i_, N + len(s["ids"])

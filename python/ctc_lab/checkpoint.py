@@ -1,4 +1,4 @@
-"""Lab checkpoints (README "Checkpoint format"): one .safetensors file, model tensors "model.…",
+"""Lab checkpoints (docs/ARCHITECTURE.md "Checkpoint format"): one .safetensors file, model tensors "model.…",
 optimizer slots "optim.<slot>.model.…", and __metadata__.ctc_lab, a JSON string (format
 "ctc-lab/1", model config, subsampling, vocab, blank, normalisation, training config and state,
 history, dataset). Read without executing anything; written in the same layout.
@@ -47,8 +47,8 @@ def read_checkpoint(path: str) -> tuple[dict, dict[str, np.ndarray]]:
 def load_checkpoint(path: str, device: str = "cpu") -> tuple[LabModel, dict]:
     """The checkpoint's model (preset and sizes from its metadata, weights loaded, eval mode) and its metadata.
 
-    model(x [B, T, F] float32, lengths [B]) → (logits [B, T', V+1], out_lengths [B]); class 0 is
-    the blank. Features must be normalised as meta["normalisation"] says (ctc_lab.data does it).
+    model(x [B, T, F] float32, lengths [B]) → (logits [B, T', V+1], out_frames [B]); class 0 is
+    the blank. Features must be normalised as meta["normalisation"] says (ctc_lab.batch.make_batch does it).
     """
     meta, tensors = read_checkpoint(path)
     model = build_model(meta["model"])

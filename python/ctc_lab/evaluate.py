@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
-from .data import Dataset, make_batch
+from .batch import make_batch
+from .data import Dataset, Sample
 from .metrics import cer, greedy_decode, ids_to_tokens, wer
 from .model_base import LabModel
 
+if TYPE_CHECKING:
+    from .teacher import Teacher
 
-def ctc_mean(logits: torch.Tensor, out_len, labels, label_len, zero_infinity: bool = False) -> torch.Tensor:
+
+def ctc_mean(logits: torch.Tensor, out_frames: torch.Tensor, labels: torch.Tensor, label_len: torch.Tensor, zero_infinity: bool = False) -> torch.Tensor:
     """PyTorch's ctc_loss 'mean' (per-sample nll / max(label length, 1), averaged), as the lab's ctcLoss."""
     lp = logits.float().log_softmax(-1).transpose(0, 1)  # [T', B, C]
-    return F.ctc_loss(lp, labels, out_len, label_len, blank=0, reduction="mean", zero_infinity=zero_infinity)
+    return F.ctc_loss(lp, labels, out_frames, label_len, blank=0, reduction="mean", zero_infinity=zero_infinity)
 
 
 def ctc_min_frames(ids: list[int]) -> int:
@@ -21,7 +27,7 @@ def ctc_min_frames(ids: list[int]) -> int:
 
 
 @torch.no_grad()
-def evaluate(model: LabModel, ds: Dataset, samples: list, norm: dict, index: dict, vocab: list[str], device, batch_size: int = 16, teacher=None, teacher_hyps: dict | None = None) -> dict | None:
+def evaluate(model: LabModel, ds: Dataset, samples: list[Sample], norm: dict, index: dict[str, int], vocab: list[str], device: torch.device | str, batch_size: int = 16, teacher: Teacher | None = None, teacher_hyps: dict[str, str] | None = None) -> dict | None:
     """The lab's Trainer.evaluate: val samples by length, batches of 16, mean per-token loss
     (zero_infinity), greedy decoding, WER / CER with S/D/I, blank rate over real output frames.
     With a teacher also its greedy decodes (cached in teacher_hyps by sample id: it does not
@@ -36,17 +42,17 @@ def evaluate(model: LabModel, ds: Dataset, samples: list, norm: dict, index: dic
     teacher_hyps = {} if teacher_hyps is None else teacher_hyps
     for i in range(0, len(order), batch_size):
         b = make_batch(ds, [samples[j] for j in order[i : i + batch_size]], norm, index)
-        logits, out_len = model(b.x.to(device), b.lengths.to(device))
+        logits, out_frames = model(b.x.to(device), b.lengths.to(device))
         ids += b.ids
         if teacher is not None and any(sid not in teacher_hyps for sid in b.ids):
             tbest = teacher.logits(b, logits.shape[1], device).argmax(-1).cpu()
-            for k, n in enumerate(out_len.tolist()):
+            for k, n in enumerate(out_frames.tolist()):
                 teacher_hyps[b.ids[k]] = " ".join(ids_to_tokens(greedy_decode(tbest[k, :n].tolist()), vocab))
         lp = logits.float().log_softmax(-1)
-        nll = F.ctc_loss(lp.transpose(0, 1), b.labels.to(device), out_len, b.label_lengths.to(device), blank=0, reduction="none", zero_infinity=True)
+        nll = F.ctc_loss(lp.transpose(0, 1), b.labels.to(device), out_frames, b.label_lengths.to(device), blank=0, reduction="none", zero_infinity=True)
         loss_sum += float((nll.cpu().double() / b.label_lengths.clamp(min=1).double()).sum())
         best = logits.argmax(-1).cpu()
-        for k, n in enumerate(out_len.tolist()):
+        for k, n in enumerate(out_frames.tolist()):
             seq = best[k, :n].tolist()
             blanks += seq.count(0)
             frames += n

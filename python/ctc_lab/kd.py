@@ -23,8 +23,8 @@ DISTILL_DEFAULTS = {"kdWeight": 25.0, "ctcWeight": 1.0, "temperature": 8.0, "exc
 SETTINGS = ("kdWeight", "ctcWeight", "temperature", "excludeBlank")
 
 
-def kd_loss(student: torch.Tensor, teacher: torch.Tensor, out_len: torch.Tensor, temperature: float, exclude_blank: bool, blank: int = 0, reduction: str = "mean") -> torch.Tensor:
-    """student, teacher: [B, T', C]; out_len: [B] valid output frames. → [B] ('none') or their mean.
+def kd_loss(student: torch.Tensor, teacher: torch.Tensor, out_frames: torch.Tensor, temperature: float, exclude_blank: bool, blank: int = 0, reduction: str = "mean") -> torch.Tensor:
+    """student, teacher: [B, T', C]; out_frames: [B] valid output frames. → [B] ('none') or their mean.
     Differentiable w.r.t. the student only (the teacher is detached)."""
     B, T, C = student.shape
     tau = float(temperature)
@@ -36,7 +36,7 @@ def kd_loss(student: torch.Tensor, teacher: torch.Tensor, out_len: torch.Tensor,
         raise ValueError(f"kd_loss: blank {blank} outside [0, {C})")
     if exclude_blank and C < 2:
         raise ValueError("kd_loss: excluding the blank leaves no class")
-    valid = torch.arange(T, device=student.device)[None, :] < out_len.to(student.device)[:, None]  # [B, T']
+    valid = torch.arange(T, device=student.device)[None, :] < out_frames.to(student.device)[:, None]  # [B, T']
     m = valid.float()
     w = m / m.sum(1, keepdim=True).clamp(min=1)  # [B, T']: 1 / valid frames of the sample
     s, t = student.float(), teacher.detach().float()

@@ -64,24 +64,39 @@ def ceil_half(n: torch.Tensor) -> torch.Tensor:
     return torch.div(n + 1, 2, rounding_mode="floor")
 
 
+def masked_input(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """x [B, T, F] → [B, F, T] for Conv1d, zero past each sample's end (as the lab's batches are)."""
+    return (x * length_mask(lengths, x.shape[1])).transpose(1, 2)
+
+
 class LabModel(nn.Module):
-    """A preset: `forward(x [B, T, F], lengths [B]) → (logits [B, T', V+1], out_lengths [B])`."""
+    """A preset: `forward(x [B, T, F], lengths [B]) → (logits [B, T', V+1], out_frames [B])`,
+    T' = max(out_frames), each sample's output frames its input frames ceil-halved once per ×2 of
+    `subsampling` (stride-2 convolutions and pools anchored at frame 0)."""
 
     preset = ""
     subsampling = 1
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict) -> None:
         super().__init__()
         self.config = dict(config)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
 
     def lab_params(self) -> list[LabParam]:
         raise NotImplementedError
 
-    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+    def out_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """Output frames per sample [B] for input frames [B]."""
+        n, k = frames, self.subsampling
+        while k > 1:
+            n, k = ceil_half(n), k // 2
+        return n
 
-    def out_length(self, frames: int) -> int:
-        return int(self.out_lengths(torch.tensor([frames]))[0])
+    def sample_out_frames(self, frames: int) -> int:
+        """One sample's output frames for its input frames."""
+        return int(self.out_frames(torch.tensor([frames]))[0])
 
     def load_lab_tensors(self, tensors: dict[str, np.ndarray], file: str = "checkpoint") -> None:
         """Every lab tensor must be present with its exact shape, else nothing changes (as the lab)."""

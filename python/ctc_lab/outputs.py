@@ -1,5 +1,5 @@
 """`python -m ctc_lab outputs CKPT DATA -o OUT.zip`: a checkpoint's per-sample log-probabilities in
-the lab's model-outputs format (DESIGN.md "Model outputs format"), for Import model outputs:
+the lab's model-outputs format (docs/ARCHITECTURE.md "Model outputs format"), for Import model outputs:
 
   manifest.jsonl   {"id", "text" (the reference), "split", "frames" (input frames)} per sample
   vocab.txt        the checkpoint's tokens in class order (class 0, the blank, not listed)
@@ -19,23 +19,25 @@ import zipfile
 import numpy as np
 import torch
 
+from .batch import make_batch
 from .checkpoint import load_checkpoint
-from .data import make_batch, open_dataset
+from .data import Dataset, Sample, open_dataset
 from .errors import CtcLabError
+from .model_base import LabModel
 
 
 @torch.no_grad()
-def log_probs(model, ds, samples, norm, device="cpu", batch_size=16):
+def log_probs(model: LabModel, ds: Dataset, samples: list[Sample], norm: dict, device: torch.device | str = "cpu", batch_size: int = 16) -> dict[str, np.ndarray]:
     """{id: [T', V+1] float32 log-probs}, batched by length (a sample's outputs do not depend on its batch)."""
     out = {}
     order = sorted(samples, key=lambda s: s.frames)
     for i in range(0, len(order), batch_size):
         chunk = order[i : i + batch_size]
         b = make_batch(ds, chunk, norm, None)
-        logits, out_len = model(b.x.to(device), b.lengths.to(device))
+        logits, out_frames = model(b.x.to(device), b.lengths.to(device))
         lp = logits.float().log_softmax(-1).cpu().numpy()
         for k, s in enumerate(chunk):
-            out[s.id] = np.ascontiguousarray(lp[k, : int(out_len[k])])
+            out[s.id] = np.ascontiguousarray(lp[k, : int(out_frames[k])])
     return out
 
 

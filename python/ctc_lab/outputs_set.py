@@ -1,4 +1,4 @@
-"""Reads the lab's model-outputs format (README "Model outputs format"; what Import model outputs
+"""Reads the lab's model-outputs format (docs/ARCHITECTURE.md "Model outputs format"; what Import model outputs
 reads and Export model outputs / `python -m ctc_lab outputs` write): a folder or .zip holding
 
   manifest.jsonl | manifest.tsv   id, text (reference), optional split, frames (input frames), posteriors (a .npy path)
@@ -19,12 +19,14 @@ from __future__ import annotations
 import json
 import posixpath
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
-from .data import _Files, _normalise, find_manifest, read_npy
 from .errors import CtcLabError
-from .manifest import SPLITS, manifest_rows, parse_vocab
+from .files import Files, find_manifest, normalise_path
+from .manifest import check_sample_fields, json_object, manifest_rows, parse_vocab
+from .npy import read_npy
 
 BLANK_TOKEN = "<blank>"
 KNOWN_KEYS = ("kind", "blank", "subsampling", "frame_shift_ms", "model")
@@ -60,25 +62,18 @@ class OutputsSet:
     subsampling: int | None  # outputs.json's, else inferred from frames and T'
     model: str
     samples: dict[str, OutputsSample]
-    _loaders: dict = field(default_factory=dict, repr=False)
+    loaders: dict[str, Callable[..., np.ndarray]] = field(default_factory=dict, repr=False)
 
     def log_probs(self, sample_id: str) -> np.ndarray:
         """[T', C] float32 log-probabilities of one sample, in the file's class order."""
         s = self.samples[sample_id]
-        return to_log_probs(self._loaders[sample_id](), s.kind)
+        return to_log_probs(self.loaders[sample_id](), s.kind)
 
 
 def _check_row(raw: dict, file: str, line: int) -> OutputsRow:
     where = f"{file}, line {line}"
-    rid, text, split, frames, post = (raw.get(k) for k in ("id", "text", "split", "frames", "posteriors"))
-    if not isinstance(rid, str) or rid.strip() == "":
-        raise CtcLabError(f"{where}: missing or empty 'id' (a non-empty string)")
-    if not isinstance(text, str):
-        raise CtcLabError(f"{where}: sample '{rid}': missing 'text' (the reference: space-separated tokens)")
-    if text.strip() == "":
-        raise CtcLabError(f"{where}: sample '{rid}': empty reference")
-    if split not in (None, "") and split not in SPLITS:
-        raise CtcLabError(f"{where}: sample '{rid}': split must be train, val or test, got {json.dumps(split)}")
+    rid, text, split = check_sample_fields(raw, where, "the reference: space-separated tokens", "empty reference")
+    frames, post = raw.get("frames"), raw.get("posteriors")
     f = None
     if frames not in (None, ""):
         f = frames
@@ -93,7 +88,7 @@ def _check_row(raw: dict, file: str, line: int) -> OutputsRow:
             raise CtcLabError(f"{where}: sample '{rid}': 'frames' (input frames) must be a positive integer, got {json.dumps(frames)}")
     if post is not None and not isinstance(post, str):
         raise CtcLabError(f"{where}: sample '{rid}': 'posteriors' must be a relative path string")
-    return OutputsRow(rid, " ".join(text.split()), split or None, f, post or None, line)
+    return OutputsRow(rid, text, split, f, post or None, line)
 
 
 def parse_outputs_manifest(text: str, file: str) -> list[OutputsRow]:
@@ -101,12 +96,7 @@ def parse_outputs_manifest(text: str, file: str) -> list[OutputsRow]:
 
 
 def parse_outputs_json(text: str, file: str) -> dict:
-    try:
-        o = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CtcLabError(f"{file}: not valid JSON ({e.msg})") from None
-    if not isinstance(o, dict):
-        raise CtcLabError(f"{file}: must be one JSON object")
+    o = json_object(text, file, "must be one JSON object")
     for k in o:
         if k not in KNOWN_KEYS:
             raise CtcLabError(f"{file}: unknown key '{k}' (known: {', '.join(KNOWN_KEYS)})")
@@ -193,19 +183,14 @@ def _check_array(a: np.ndarray, where: str, sid: str, C: int, vocab_file: str) -
 def read_outputs_set(root: str) -> OutputsSet:
     """Reads and checks a model-outputs set (one pass over the arrays); refusals name the file and
     the line or sample. NaN/+Inf values are refused too (a teacher's outputs must be finite)."""
-    files = _Files(root)
+    files = Files(root)
     mpath = find_manifest(files, root, " (the lab's model-outputs format)")
     mfile = files.where(mpath)
     rows = parse_outputs_manifest(files.read(mpath).decode("utf-8"), mfile)
     base = posixpath.dirname(mpath)
-    by_base: dict[str, list[str]] = {}
-    for p in files.paths:
-        by_base.setdefault(posixpath.basename(p), []).append(p)
-    known = set(files.paths)
 
     def sibling(name: str) -> str | None:
-        p = posixpath.join(base, name)
-        return p if p in known else (by_base[name][0] if len(by_base.get(name, [])) == 1 else None)
+        return files.find(posixpath.join(base, name))
 
     jpath = sibling("outputs.json")
     info = parse_outputs_json(files.read(jpath).decode("utf-8"), files.where(jpath)) if jpath else {"kind": None, "blank": None, "subsampling": None, "model": ""}
@@ -216,19 +201,12 @@ def read_outputs_set(root: str) -> OutputsSet:
     classes, blank = parse_outputs_vocab(files.read(vpath).decode("utf-8"), vfile, info["blank"], files.where(jpath) if jpath else "outputs.json")
     C = len(classes)
 
-    npz: dict[str, tuple[str, object]] = {}
-    for p in (p for p in files.paths if p.lower().endswith(".npz")):
-        archive = files.open_npz(p)
-        for key in archive.files:
-            if key in npz:
-                raise CtcLabError(f"{files.where(p)}: member '{key}.npy' also appears in {npz[key][0]}")
-            npz[key] = (files.where(p), archive)
+    npz = files.npz_members()
 
     loaders = {}
     for r in rows:
         if r.posteriors:
-            want = _normalise(posixpath.join(base, r.posteriors))
-            path = want if want in known else (by_base[posixpath.basename(want)][0] if len(by_base.get(posixpath.basename(want), [])) == 1 else None)
+            path = files.find(normalise_path(posixpath.join(base, r.posteriors)))
             if path is None:
                 raise CtcLabError(f"{mfile}, line {r.line}: sample '{r.id}': posteriors file '{r.posteriors}' was not found in {root}")
             loaders[r.id] = (files.where(path), lambda path=path: read_npy(files.read(path), files.where(path)))

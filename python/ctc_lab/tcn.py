@@ -19,13 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model_base import LabModel, LabParam, ceil_half, conv_param, length_mask, linear_param
+from .model_base import LabModel, LabParam, ceil_half, conv_param, length_mask, linear_param, masked_input
 
 
 class Tcn(LabModel):
     preset = "tcn"
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict) -> None:
         super().__init__(config)
         Fd, C, K, L, V = (int(config[k]) for k in ("featureDim", "channels", "kernel", "layers", "numClasses"))
         self.subsampling = int(config.get("subsampling", 2))
@@ -44,7 +44,7 @@ class Tcn(LabModel):
             ps += conv_param(f"model.blocks.{i}", b)
         return ps + linear_param("model.head", self.head)
 
-    def init_spec(self):
+    def init_spec(self) -> list[tuple[str, list[int], str, float]]:
         Fd, C, K, L, V = (int(self.config[k]) for k in ("featureDim", "channels", "kernel", "layers", "numClasses"))
         # He-uniform for ReLU layers; the head ×0.1 of Glorot (the first loss sits at the uniform baseline).
         spec = [("model.subsample.weight", [K, Fd, C], "uniform", math.sqrt(6 / (K * Fd))), ("model.subsample.bias", [C], "zeros", 0)]
@@ -54,21 +54,16 @@ class Tcn(LabModel):
             spec += [(f"model.blocks.{i}.weight", [K, C, C], "uniform", math.sqrt(6 / (K * C))), (f"model.blocks.{i}.bias", [C], "zeros", 0)]
         return spec + [("model.head.weight", [C, V], "uniform", 0.1 * math.sqrt(6 / (C + V))), ("model.head.bias", [V], "zeros", 0)]
 
-    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        n = ceil_half(lengths)
-        return ceil_half(n) if self.subsampling == 4 else n
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor):
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = lengths.to(x.device)
-        x = x * length_mask(lengths, x.shape[1])  # the lab's batches are zero past each sample's end
-        h = F.relu(self.subsample(x.transpose(1, 2)))  # [B, C, T1]
+        h = F.relu(self.subsample(masked_input(x, lengths)))  # [B, C, T1]
         if self.subsample2 is not None:
             h = h * length_mask(ceil_half(lengths), h.shape[2]).transpose(1, 2)
             h = F.relu(self.subsample2(h))
-        out_len = self.out_lengths(lengths)
-        mask = length_mask(out_len, h.shape[2]).transpose(1, 2)  # [B, 1, T']
+        out_frames = self.out_frames(lengths)
+        mask = length_mask(out_frames, h.shape[2]).transpose(1, 2)  # [B, 1, T']
         h = h * mask
         for block in self.blocks:
             y = F.dropout(F.relu(block(h)), self.dropout, self.training)
             h = (h + y) * mask
-        return self.head(h.transpose(1, 2)), out_len
+        return self.head(h.transpose(1, 2)), out_frames

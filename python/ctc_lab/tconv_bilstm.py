@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .model_base import LabModel, LabParam, ceil_half, conv_param, length_mask, linear_param
+from .model_base import LabModel, LabParam, ceil_half, conv_param, length_mask, linear_param, masked_input
 
 KERNEL = 5
 
@@ -40,7 +40,7 @@ class TconvBilstm(LabModel):
     preset = "tconv-bilstm"
     subsampling = 4
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict) -> None:
         super().__init__(config)
         Fd, C, L, H, V = (int(config[k]) for k in ("featureDim", "channels", "layers", "hidden", "numClasses"))
         self.hidden = H
@@ -74,7 +74,7 @@ class TconvBilstm(LabModel):
             ]
         return ps + linear_param("model.head", self.head)
 
-    def init_spec(self):
+    def init_spec(self) -> list[tuple[str, list[int], str, float]]:
         Fd, C, L, H, V = (int(self.config[k]) for k in ("featureDim", "channels", "layers", "hidden", "numClasses"))
         spec = []
         for i, cin in enumerate([Fd, C]):
@@ -87,20 +87,16 @@ class TconvBilstm(LabModel):
             ]
         return spec + [("model.head.weight", [2 * H, V], "uniform", 0.1 * math.sqrt(6 / (2 * H + V))), ("model.head.bias", [V], "zeros", 0)]
 
-    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        return ceil_half(ceil_half(lengths))
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor):
-        lengths = lengths.to(x.device)
-        h = (x * length_mask(lengths, x.shape[1])).transpose(1, 2)  # [B, F, T]
-        lens = lengths
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        frames = lengths.to(x.device)  # per sample, at the current rate
+        h = masked_input(x, frames)  # [B, F, T]
         for conv in self.conv:
-            y = F.relu(conv(h)) * length_mask(lens, h.shape[2]).transpose(1, 2)
+            y = F.relu(conv(h)) * length_mask(frames, h.shape[2]).transpose(1, 2)
             h = max_pool2(y)
-            lens = ceil_half(lens)
+            frames = ceil_half(frames)
         T = h.shape[2]
-        packed = pack_padded_sequence(h.transpose(1, 2), lens.cpu(), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(h.transpose(1, 2), frames.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         h, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # [B, T', 2H], zero on padding
         h = F.dropout(h, self.dropout, self.training)
-        return self.head(h), lens
+        return self.head(h), frames

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from .checkpoint import read_checkpoint
-from .data import Batch, Dataset, Sample
+from .batch import Batch
+from .data import Dataset, Sample
 from .errors import CtcLabError
 from .model_base import LabModel
 from .models import build_model
@@ -31,7 +32,7 @@ IDENTITY = ("preset", "featureDim", "numClasses", "channels", "layers", "hidden"
 class CheckpointTeacher:
     kind = "checkpoint"
 
-    def __init__(self, path: str, student_meta: dict, recorded: dict | None = None):
+    def __init__(self, path: str, student_meta: dict, recorded: dict | None = None) -> None:
         meta, tensors = read_checkpoint(path)
         self.path = path
         vocab, sv = meta["vocab"], student_meta["vocab"]
@@ -67,26 +68,26 @@ class CheckpointTeacher:
         self.subsampling = self.model.subsampling
         self.name = path
 
-    def to(self, device) -> "CheckpointTeacher":
+    def to(self, device: torch.device | str) -> CheckpointTeacher:
         self.model.to(device)
         return self
 
     def out_frames(self, s: Sample) -> int | None:
-        return self.model.out_length(s.frames)
+        return self.model.sample_out_frames(s.frames)
 
     @torch.no_grad()
-    def logits(self, b: Batch, t_out: int, device) -> torch.Tensor:
+    def logits(self, b: Batch, max_out_frames: int, device: torch.device | str) -> torch.Tensor:
         """[B, T', C] teacher logits for the student's batch (eval mode, no gradient)."""
         y, _ = self.model(b.x.to(device), b.lengths.to(device))
-        if y.shape[1] != t_out:
-            raise CtcLabError(f"{self.path}: the teacher gives {y.shape[1]} output frames for a batch where the student gives {t_out}")
+        if y.shape[1] != max_out_frames:
+            raise CtcLabError(f"{self.path}: the teacher gives {y.shape[1]} output frames for a batch where the student gives {max_out_frames}")
         return y.float()
 
 
 class OutputsTeacher:
     kind = "outputs"
 
-    def __init__(self, root: str, ds: Dataset, vocab: list[str]):
+    def __init__(self, root: str, ds: Dataset, vocab: list[str]) -> None:
         oset = read_outputs_set(root)
         self.set, self.path, self.name = oset, root, root
         classes = oset.classes
@@ -118,7 +119,7 @@ class OutputsTeacher:
         self.num_classes = len(vocab) + 1
         self.subsampling = oset.subsampling
 
-    def to(self, device) -> "OutputsTeacher":
+    def to(self, device: torch.device | str) -> OutputsTeacher:
         return self
 
     def out_frames(self, s: Sample) -> int | None:
@@ -129,15 +130,19 @@ class OutputsTeacher:
         """[T', V+1] float32 log-probs of one sample in the student's class order."""
         return self.set.log_probs(sample_id)[:, self.cols]
 
-    def logits(self, b: Batch, t_out: int, device) -> torch.Tensor:
-        out = np.zeros((len(b.ids), t_out, self.num_classes), dtype=np.float32)
+    def logits(self, b: Batch, max_out_frames: int, device: torch.device | str) -> torch.Tensor:
+        """[B, T', V+1] the set's log-probs in the student's class order, zero past each sample's frames."""
+        out = np.zeros((len(b.ids), max_out_frames, self.num_classes), dtype=np.float32)
         for k, sid in enumerate(b.ids):
             r = self.rows(sid)
-            out[k, : min(len(r), t_out)] = r[:t_out]
+            out[k, : min(len(r), max_out_frames)] = r[:max_out_frames]
         return torch.from_numpy(out).to(device)
 
 
-def teacher_problems(teacher, student: LabModel, samples: list[Sample], show: int = 8) -> list[str]:
+Teacher = CheckpointTeacher | OutputsTeacher  # what a distillation run learns from
+
+
+def teacher_problems(teacher: Teacher, student: LabModel, samples: list[Sample], show: int = 8) -> list[str]:
     """The lab's teacherProblems: class count, samples without teacher outputs, samples whose
     teacher frames differ from the student's output frames (named, with by how much)."""
     out = []
@@ -147,7 +152,7 @@ def teacher_problems(teacher, student: LabModel, samples: list[Sample], show: in
     missing, differ, n_differ = [], [], 0
     for s in samples:
         t = teacher.out_frames(s)
-        mine = student.out_length(s.frames)
+        mine = student.sample_out_frames(s.frames)
         if t is None:
             missing.append(s.id)
         elif t != mine:

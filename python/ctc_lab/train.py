@@ -35,12 +35,14 @@ import time
 
 import torch
 
-from .data import Dataset, bucketed_batches, make_batch, open_dataset, padding_efficiency, shard_steps, token_index
+from .batch import make_batch, token_index
+from .data import Dataset, open_dataset
 from .dist import Dist, log, progress_bar, tensorboard
 from .errors import CtcLabError
 from .evaluate import ctc_mean, ctc_min_frames, evaluate
 from .kd import SETTINGS as KD_SETTINGS
 from .kd import distillation_record, kd_loss
+from .loader import bucketed_batches, padding_efficiency, shard_steps
 from .model_base import LabModel
 from .models import PRESETS
 from .run import CHOICES, Run, check_dataset
@@ -73,7 +75,7 @@ def trainable(ds: Dataset, model: LabModel, cfg: dict, index: dict) -> tuple[lis
         if any(i is None for i in ids):
             excluded.append((s.id, "token not in the vocabulary"))
             return False
-        if model.out_length(s.frames) < ctc_min_frames(ids):
+        if model.sample_out_frames(s.frames) < ctc_min_frames(ids):
             excluded.append((s.id, "CTC-infeasible at this subsampling"))
             return False
         return True
@@ -129,17 +131,17 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
             torch.manual_seed(cfg["seed"] * 7919 + run.step * 131 + k + 1_000_003 * d.rank)  # dropout: a function of (seed, step, micro-batch, rank)
             sync = contextlib.nullcontext() if (k == len(mine) - 1 or N == 1) else ddp.no_sync()
             with sync:
-                logits, out_len = ddp(b.x.to(d.device), b.lengths.to(d.device))
+                logits, out_frames = ddp(b.x.to(d.device), b.lengths.to(d.device))
                 if kd:
                     # The lab's distillationLoss: kdWeight · τ²·KL (+ ctcWeight · CTC unless its weight is 0); the teacher outside autograd.
                     st = kd["settings"]
-                    term = kd_loss(logits, kd["teacher"].logits(b, logits.shape[1], d.device), out_len, st["temperature"], st["excludeBlank"])
+                    term = kd_loss(logits, kd["teacher"].logits(b, logits.shape[1], d.device), out_frames, st["temperature"], st["excludeBlank"])
                     loss = term * st["kdWeight"]
                     if st["ctcWeight"] != 0:
-                        loss = loss + ctc_mean(logits, out_len, b.labels.to(d.device), b.label_lengths.to(d.device)) * st["ctcWeight"]
+                        loss = loss + ctc_mean(logits, out_frames, b.labels.to(d.device), b.label_lengths.to(d.device)) * st["ctcWeight"]
                     local_kd += float(term.detach()) / group
                 else:
-                    loss = ctc_mean(logits, out_len, b.labels.to(d.device), b.label_lengths.to(d.device))
+                    loss = ctc_mean(logits, out_frames, b.labels.to(d.device), b.label_lengths.to(d.device))
                 (loss * (N / group)).backward()  # DDP averages over N ranks: the step's gradient is the mean over its micro-batches
             local += float(loss.detach()) / group
         if not mine:  # this rank has no micro-batch in the epoch's last step: a zero contribution keeps DDP in step
@@ -182,7 +184,8 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
     }
 
 
-def run_training(args) -> int:
+def run_training(args: argparse.Namespace) -> int:
+    """`python -m ctc_lab train` with its parsed flags (add_train_flags); the exit status."""
     d = Dist(args.device)
     try:
         return _train(args, d)
@@ -190,7 +193,7 @@ def run_training(args) -> int:
         d.close()
 
 
-def _train(args, d: Dist) -> int:
+def _train(args: argparse.Namespace, d: Dist) -> int:
     overrides = {FLAGS[f][0]: getattr(args, f) for f in FLAGS if getattr(args, f) is not None}
     knobs = {k: getattr(args, k) for k in ("channels", "layers", "hidden", "heads", "subsampling") if getattr(args, k) is not None}
     kd_over = {KD_FLAGS[f][0]: getattr(args, f) for f in KD_FLAGS if getattr(args, f) is not None}
@@ -297,7 +300,7 @@ def _train(args, d: Dist) -> int:
     return 0
 
 
-def distillation_for(meta: dict, ckpt: str, ds: Dataset, args, teacher_flags: list[str], kd_over: dict, notes: list[str]) -> dict | None:
+def distillation_for(meta: dict, ckpt: str, ds: Dataset, args: argparse.Namespace, teacher_flags: list[str], kd_over: dict, notes: list[str]) -> dict | None:
     """A distillation checkpoint's teacher and settings (None for a CTC run), checked before anything
     is written: one teacher given, the record usable, the teacher fitting the student (teacher.py)."""
     rec = meta.get("distillation")
@@ -326,7 +329,7 @@ def distillation_for(meta: dict, ckpt: str, ds: Dataset, args, teacher_flags: li
     return {"settings": settings, "teacher": teacher}
 
 
-def add_train_flags(p) -> None:
+def add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="CKPT DATA", help="a lab checkpoint (.safetensors) and a dataset folder or .zip; only DATA with --preset")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="where best.safetensors and last.safetensors go")
     p.add_argument("--preset", choices=list(PRESETS), help="start a new run from this model preset instead of a checkpoint")

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model_base import LabModel, LabParam, ceil_half, conv_param, length_mask, linear_param, norm_param
+from .model_base import LabModel, LabParam, ceil_half, conv_param, length_mask, linear_param, masked_input, norm_param
 
 
 def positions(T: int, d: int) -> torch.Tensor:
@@ -66,7 +66,7 @@ class Transformer(LabModel):
     preset = "transformer"
     subsampling = 4
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict) -> None:
         super().__init__(config)
         Fd, d, L, heads, V = (int(config[k]) for k in ("featureDim", "channels", "layers", "heads", "numClasses"))
         if d % 2 or d % heads:
@@ -86,7 +86,7 @@ class Transformer(LabModel):
             ps += layer.lab_params(f"model.layers.{i}")
         return ps + norm_param("model.ln_final", self.ln_final) + linear_param("model.head", self.head)
 
-    def init_spec(self):
+    def init_spec(self) -> list[tuple[str, list[int], str, float]]:
         Fd, d, L, V = (int(self.config[k]) for k in ("featureDim", "channels", "layers", "numClasses"))
         linear = lambda name, i, o: [(f"{name}.weight", [i, o], "uniform", math.sqrt(6 / (i + o))), (f"{name}.bias", [o], "zeros", 0)]  # noqa: E731
         norm = lambda name: [(f"{name}.gamma", [d], "ones", 0), (f"{name}.beta", [d], "zeros", 0)]  # noqa: E731
@@ -100,22 +100,18 @@ class Transformer(LabModel):
         spec += norm("model.ln_final")
         return spec + [("model.head.weight", [d, V], "uniform", 0.1 * math.sqrt(6 / (d + V))), ("model.head.bias", [V], "zeros", 0)]
 
-    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        return ceil_half(ceil_half(lengths))
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor):
-        lengths = lengths.to(x.device)
-        h = (x * length_mask(lengths, x.shape[1])).transpose(1, 2)  # [B, F, T]
-        lens = lengths
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        frames = lengths.to(x.device)  # per sample, at the current rate
+        h = masked_input(x, frames)  # [B, F, T]
         for conv in self.subsample:
-            lens = ceil_half(lens)
+            frames = ceil_half(frames)
             h = F.relu(conv(h))
-            h = h * length_mask(lens, h.shape[2]).transpose(1, 2)
+            h = h * length_mask(frames, h.shape[2]).transpose(1, 2)
         h = h.transpose(1, 2)  # [B, T', d]
         B, T, d = h.shape
-        mask = length_mask(lens, T)  # [B, T', 1]
+        mask = length_mask(frames, T)  # [B, T', 1]
         s = h + positions(T, d).to(h.device, h.dtype)
         key_bias = ((1 - mask) * -1e9).reshape(B, 1, 1, T)
         for layer in self.layers:
             s = layer(s, key_bias, self.dropout, self.training)
-        return self.head(self.ln_final(s)) * mask, lens
+        return self.head(self.ln_final(s)) * mask, frames

@@ -69,3 +69,18 @@ def make_distill_run(root: Path, data: Path, teacher_knobs: dict | None = None, 
     student.meta["distillation"] = {"kdWeight": 2, "ctcWeight": 1, "temperature": 2, "excludeBlank": True, **(settings or {}), "teacher": info}
     student.save(str(root / "student.safetensors"))
     return root / "student.safetensors", root / "teacher.safetensors"
+
+
+def round_trip(fx: Path, case: str) -> tuple[tuple[dict, dict], tuple[dict, dict]]:
+    """Lab → PyTorch → lab: the lab's fx/train/<case>/epoch1 checkpoint read into a Run (model and
+    optimizer state) and saved as fx/py/roundtrip/<case>.safetensors, which the lab compares.
+    → ((meta, tensors) read, (meta, tensors) written)."""
+    from ctc_lab.checkpoint import read_checkpoint
+    from ctc_lab.train import Run
+
+    src = str(fx / "train" / case / "epoch1.safetensors")
+    run, _ = Run.from_checkpoint(src, {}, [])
+    out = fx / "py" / "roundtrip" / f"{case}.safetensors"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run.save(str(out))
+    return read_checkpoint(src), read_checkpoint(str(out))

@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ctc_lab.data import assign_splits, bucketed_batches, make_batch, open_dataset, parse_manifest, shard_steps, token_index
+from ctc_lab.batch import make_batch, token_index
+from ctc_lab.data import open_dataset
 from ctc_lab.errors import CtcLabError
+from ctc_lab.loader import bucketed_batches, shard_steps
+from ctc_lab.manifest import parse_manifest
+from ctc_lab.prepare import assign_splits
 
 from conftest import make_dataset
 

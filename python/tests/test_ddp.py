@@ -15,7 +15,8 @@ import numpy as np
 
 from ctc_lab import load_checkpoint, read_checkpoint
 from ctc_lab.__main__ import main
-from ctc_lab.data import open_dataset, token_index
+from ctc_lab.batch import token_index
+from ctc_lab.data import open_dataset
 from ctc_lab.train import Run, evaluate
 
 from conftest import make_dataset
@@ -35,31 +36,35 @@ def start(tmp_path: Path) -> tuple[str, str, Path]:
     return str(tmp_path / "epoch0.safetensors"), str(data), tmp_path / "ddp"
 
 
-def test_torchrun_two_processes(tmp_path):
-    ckpt, data, out = start(tmp_path)
-    flags = ["--epochs", "1", "--max_train_samples", "0", "--decay", "none"]
+def train_both_ways(tmp_path: Path, ckpt: str, data: str, out: Path, flags: list[str]):
+    """`ctc_lab train` under torchrun (2 processes, gloo) into `out`, then on one process accumulating
+    2× the micro-batches into tmp_path/single. Both ranks hold identical weights after every step.
+    → (torchrun's stdout, its step count, the start checkpoint's metadata, (meta, tensors) of the
+    DDP run's last checkpoint, (meta, tensors) of the single process's)."""
     cmd = [sys.executable, "-m", "ctc_lab.torchrun", "--standalone", "--nproc_per_node", "2", "-m", "ctc_lab", "train", ckpt, data, "-o", str(out), *flags, "--sync_log", str(tmp_path / "sync")]
     r = subprocess.run(cmd, cwd=PYTHON_DIR, capture_output=True, text=True, timeout=150, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "2 process(es) on cpu" in r.stdout
-
-    # Identical weights on both ranks after every step.
     logs = [(tmp_path / f"sync.rank{k}").read_text().splitlines() for k in (0, 1)]
     assert len(logs[0]) >= 2 and logs[0] == logs[1]
-
-    # The same as one process accumulating both ranks' micro-batches.
     meta, _ = read_checkpoint(ckpt)
     A = meta["training"]["config"]["accumulationSteps"]
     assert main(["train", ckpt, data, "-o", str(tmp_path / "single"), *flags, "--accumulation_steps", str(2 * A)]) == 0
-    dm, dt = read_checkpoint(str(out / "last.safetensors"))
-    sm, st = read_checkpoint(str(tmp_path / "single" / "last.safetensors"))
+    return r.stdout, len(logs[0]), meta, read_checkpoint(str(out / "last.safetensors")), read_checkpoint(str(tmp_path / "single" / "last.safetensors"))
+
+
+def test_torchrun_two_processes(tmp_path):
+    ckpt, data, out = start(tmp_path)
+    flags = ["--epochs", "1", "--max_train_samples", "0", "--decay", "none"]
+    # Identical weights on both ranks after every step, and the same as one process accumulating
+    # both ranks' micro-batches.
+    stdout, n_steps, meta, (dm, dt), (sm, st) = train_both_ways(tmp_path, ckpt, data, out, flags)
+    assert "2 process(es) on cpu" in stdout
     assert sorted(dt) == sorted(st)
     for k in st:
         assert np.abs(dt[k] - st[k]).max() <= 1e-5 * max(np.abs(st[k]).max(), 1e-12), k
     for key in ("trainLoss", "gradNorm", "valLoss", "valWer"):
         assert abs(dm["history"][-1][key] - sm["history"][-1][key]) <= 1e-5 * max(abs(sm["history"][-1][key]), 1), key
     # Steps are counted in the lab's units (what one process with this config makes per epoch).
-    n_steps = len(logs[0])
     assert dm["training"]["state"]["step"] - meta["training"]["state"]["step"] >= n_steps
 
     # Greedy decodes of the val split, for the lab to reproduce from the checkpoint.
@@ -84,18 +89,8 @@ def test_torchrun_two_processes_continue_a_distillation_run(tmp_path):
         s, t = make_distill_run(tmp_path / "run", Path(data))
         ckpt, teacher = str(s), str(t)
     flags = ["--epochs", "1", "--max_train_samples", "0", "--decay", "none", "--teacher", teacher]
-    out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "ctc_lab.torchrun", "--standalone", "--nproc_per_node", "2", "-m", "ctc_lab", "train", ckpt, data, "-o", str(out), *flags, "--sync_log", str(tmp_path / "sync")]
-    r = subprocess.run(cmd, cwd=PYTHON_DIR, capture_output=True, text=True, timeout=150, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "distilling from checkpoint" in r.stdout
-    logs = [(tmp_path / f"sync.rank{k}").read_text().splitlines() for k in (0, 1)]
-    assert len(logs[0]) >= 2 and logs[0] == logs[1]
-    meta, _ = read_checkpoint(ckpt)
-    A = meta["training"]["config"]["accumulationSteps"]
-    assert main(["train", ckpt, data, "-o", str(tmp_path / "single"), *flags, "--accumulation_steps", str(2 * A)]) == 0
-    dm, dt = read_checkpoint(str(out / "last.safetensors"))
-    sm, st = read_checkpoint(str(tmp_path / "single" / "last.safetensors"))
+    stdout, _, meta, (dm, dt), (sm, st) = train_both_ways(tmp_path, ckpt, data, tmp_path / "ddp", flags)
+    assert "distilling from checkpoint" in stdout
     assert dm["distillation"] == meta["distillation"]
     for k in st:
         assert np.abs(dt[k] - st[k]).max() <= 1e-5 * max(np.abs(st[k]).max(), 1e-12), k

@@ -18,9 +18,8 @@ from ctc_lab.__main__ import main
 from ctc_lab.checkpoint import read_checkpoint
 from ctc_lab.kd import kd_loss
 from ctc_lab.outputs_set import read_outputs_set, row_kind, to_log_probs
-from ctc_lab.train import Run
 
-from conftest import make_dataset, make_distill_run
+from conftest import make_dataset, make_distill_run, round_trip
 from test_twin import METRICS, compare_runs, rel_err
 
 KD_CASES = ["kd-checkpoint", "kd-outputs"]
@@ -148,13 +147,7 @@ def test_distillation_steps_equal_the_labs(fx: Path, case: str):
 @pytest.mark.parametrize("case", KD_CASES)
 def test_a_distillation_checkpoint_round_trips(fx: Path, case: str):
     """Lab → PyTorch → lab without a teacher (reading and writing only): the lab compares the file."""
-    src = str(fx / "train" / case / "epoch1.safetensors")
-    run, _ = Run.from_checkpoint(src, {}, [])
-    out = fx / "py" / "roundtrip" / f"{case}.safetensors"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    run.save(str(out))
-    m0, t0 = read_checkpoint(src)
-    m1, t1 = read_checkpoint(str(out))
+    (m0, t0), (m1, t1) = round_trip(fx, case)
     assert m1["distillation"] == m0["distillation"]
     assert sorted(t0) == sorted(t1) and all(np.array_equal(t0[k], t1[k]) for k in t0)
 

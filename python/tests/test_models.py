@@ -44,10 +44,10 @@ def test_outputs_do_not_depend_on_the_batch(preset, sub):
     lengths = torch.tensor([17, 1, 9, 12])
     x = torch.randn(4, 17, 5)
     with torch.no_grad():
-        y, out_len = m(x, lengths)
+        y, out_frames = m(x, lengths)
         y_long, _ = m(torch.cat([x, torch.randn(4, 6, 5)], 1), lengths)  # different padding content and length
-    expect = [m.out_length(n) for n in lengths.tolist()]
-    assert out_len.tolist() == expect
+    expect = [m.sample_out_frames(n) for n in lengths.tolist()]
+    assert out_frames.tolist() == expect
     for b, n in enumerate(expect):
         with torch.no_grad():
             alone, _ = m(x[b : b + 1, : lengths[b]], lengths[b : b + 1])
@@ -56,7 +56,7 @@ def test_outputs_do_not_depend_on_the_batch(preset, sub):
 
 
 @pytest.mark.parametrize("preset,sub", CASES)
-def test_out_lengths(preset, sub):
+def test_out_frames(preset, sub):
     m = tiny(preset, sub)
     for T in (1, 2, 3, 4, 5, 8, 9, 31):
         with torch.no_grad():
