@@ -1,15 +1,21 @@
-"""Command line: `python -m ctc_lab outputs|train …` (also under torchrun)."""
+"""Command line: `python -m ctc_lab outputs|train …` (also under torchrun), installed as the
+`ctc-lab` console script (pyproject.toml [project.scripts] names this `main`)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from . import __version__
 from .errors import CtcLabError
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ctc_lab", description="CTC Lab's models, checkpoints and datasets in PyTorch.")
+    """Runs one command; the exit status (0, or 2 after a refusal printed as `error: …`)."""
+    prog = "ctc-lab" if os.path.basename(sys.argv[0]) == "ctc-lab" else "python -m ctc_lab"
+    p = argparse.ArgumentParser(prog=prog, description="CTC Lab's models, checkpoints and datasets in PyTorch.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     o = sub.add_parser("outputs", help="write a checkpoint's log-probs in the lab's model-outputs format (.zip)")
     o.add_argument("checkpoint", metavar="CKPT")
