@@ -1,6 +1,6 @@
-"""The files of a dataset or a model-outputs set: a folder or a .zip archive, read by relative path
+"""The files of a dataset or an output set: a folder or a .zip archive, read by relative path
 (normalised, '/'), as the lab's importer sees a drop (src/data/import.ts: normalise, expandZips).
-Shared by datasets (data.py) and model-outputs sets (outputs_set.py): the one manifest, files
+Shared by datasets (data.py) and output sets (output_set.py): the one manifest, files
 named in it or beside it, and the members of .npz archives.
 """
 

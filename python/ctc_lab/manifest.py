@@ -27,7 +27,7 @@ class Row:
 
 def check_sample_fields(raw: dict, where: str, text_hint: str, empty: str) -> tuple[str, str, str | None]:
     """(id, text with runs of whitespace as one space, split or None) of a manifest row, the fields
-    datasets and model-outputs sets share; `text_hint` says what 'text' holds, `empty` how an empty
+    datasets and output sets share; `text_hint` says what 'text' holds, `empty` how an empty
     one is refused."""
     rid, text, split = raw.get("id"), raw.get("text"), raw.get("split")
     if not isinstance(rid, str) or rid.strip() == "":

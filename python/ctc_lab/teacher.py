@@ -3,7 +3,7 @@ src/worker/distill.ts build it:
 
   CheckpointTeacher  a lab checkpoint (--teacher PATH.safetensors): its model in eval mode, dropout 0,
                      no gradient, run on the student's own batch (same features, same normalisation)
-  OutputsTeacher     a model-outputs set (--teacher-outputs DIR|ZIP, the lab's format): per-sample
+  OutputSetTeacher   an output set (--teacher-outputs DIR|ZIP, the model-outputs format): per-sample
                      log-probs, columns reordered to the student's classes (blank 0, then the
                      vocabulary), padded with zeros to the batch's T' (masked out of the KL anyway)
 
@@ -23,7 +23,7 @@ from .data import Dataset, Sample
 from .errors import CtcLabError
 from .model_base import LabModel
 from .models import build_model
-from .outputs_set import read_outputs_set
+from .output_set import read_output_set
 
 # Model config fields that make a teacher the one a run recorded (dropout aside: eval mode).
 IDENTITY = ("preset", "featureDim", "numClasses", "channels", "layers", "hidden", "heads", "kernel", "subsampling")
@@ -84,11 +84,11 @@ class CheckpointTeacher:
         return y.float()
 
 
-class OutputsTeacher:
+class OutputSetTeacher:
     kind = "outputs"
 
     def __init__(self, root: str, ds: Dataset, vocab: list[str]) -> None:
-        oset = read_outputs_set(root)
+        oset = read_output_set(root)
         self.set, self.path, self.name = oset, root, root
         classes = oset.classes
         cols = [oset.blank] + [classes.index(t) if t in classes else -1 for t in vocab]
@@ -119,7 +119,7 @@ class OutputsTeacher:
         self.num_classes = len(vocab) + 1
         self.subsampling = oset.subsampling
 
-    def to(self, device: torch.device | str) -> OutputsTeacher:
+    def to(self, device: torch.device | str) -> OutputSetTeacher:
         return self
 
     def out_frames(self, s: Sample) -> int | None:
@@ -139,7 +139,7 @@ class OutputsTeacher:
         return torch.from_numpy(out).to(device)
 
 
-Teacher = CheckpointTeacher | OutputsTeacher  # what a distillation run learns from
+Teacher = CheckpointTeacher | OutputSetTeacher  # what a distillation run learns from
 
 
 def teacher_problems(teacher: Teacher, student: LabModel, samples: list[Sample], show: int = 8) -> list[str]:

@@ -10,7 +10,7 @@ validation on rank 0 every evalEvery epochs (loss, greedy WER / CER with S/D/I, 
 early stopping, best / last checkpoints after each epoch.
 
 A distillation run (the checkpoint's `distillation`) continues with its teacher, given as a lab
-checkpoint (--teacher) or a model-outputs set (--teacher-outputs): the loss is the lab's
+checkpoint (--teacher) or an output set (--teacher-outputs): the loss is the lab's
 kdWeight · τ²·KL(teacher ‖ student) + ctcWeight · CTC (kd.py), the settings those recorded (the
 KD flags override them), the KL term is summed per epoch (trainKd, and position.kdSum mid-epoch),
 validation also gives the teacher's WER and the student–teacher agreement, and the checkpoints
@@ -47,7 +47,7 @@ from .model_base import LabModel
 from .models import PRESETS
 from .run import CHOICES, Run, check_dataset
 from .schedule import learning_rate
-from .teacher import CheckpointTeacher, OutputsTeacher, teacher_problems
+from .teacher import CheckpointTeacher, OutputSetTeacher, teacher_problems
 
 # Command-line flags (train_teacher.py's names) → config fields.
 FLAGS = {
@@ -320,7 +320,7 @@ def distillation_for(meta: dict, ckpt: str, ds: Dataset, args: argparse.Namespac
     if args.teacher is not None:
         teacher = CheckpointTeacher(args.teacher, meta, t if kind == "checkpoint" else None)
     else:
-        teacher = OutputsTeacher(args.teacher_outputs, ds, meta["vocab"])
+        teacher = OutputSetTeacher(args.teacher_outputs, ds, meta["vocab"])
     if teacher.kind != kind:
         notes.append(f"the run learned from {'a checkpoint' if kind == 'checkpoint' else 'model outputs'} ('{name}'); {teacher.name} teaches it now (its record stays)")
     for k in KD_SETTINGS:

@@ -17,7 +17,7 @@ import torch
 from ctc_lab.__main__ import main
 from ctc_lab.checkpoint import read_checkpoint
 from ctc_lab.kd import kd_loss
-from ctc_lab.outputs_set import read_outputs_set, row_kind, to_log_probs
+from ctc_lab.output_set import read_output_set, row_kind, to_log_probs
 
 from conftest import make_dataset, make_distill_run, round_trip
 from test_twin import METRICS, compare_runs, rel_err
@@ -153,7 +153,7 @@ def test_a_distillation_checkpoint_round_trips(fx: Path, case: str):
 
 
 def test_the_labs_exported_outputs_read_as_the_labs_importer_reads_them(fx: Path):
-    s = read_outputs_set(str(fx / "distill" / "teacher_outputs.zip"))
+    s = read_output_set(str(fx / "distill" / "teacher_outputs.zip"))
     meta, _ = read_checkpoint(str(fx / "distill" / "teacher.safetensors"))
     assert s.classes == (["<blank>", *meta["vocab"]])[::-1] and s.blank == len(meta["vocab"]) and s.subsampling == 4
     assert all(o.kind == "log_probs" for o in s.samples.values())

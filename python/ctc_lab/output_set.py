@@ -33,7 +33,7 @@ KNOWN_KEYS = ("kind", "blank", "subsampling", "frame_shift_ms", "model")
 
 
 @dataclass
-class OutputsRow:
+class OutputSetRow:
     id: str
     text: str
     split: str | None
@@ -43,7 +43,7 @@ class OutputsRow:
 
 
 @dataclass
-class OutputsSample:
+class OutputSetSample:
     id: str
     text: str
     frames: int | None
@@ -54,14 +54,14 @@ class OutputsSample:
 
 
 @dataclass
-class OutputsSet:
+class OutputSet:
     root: str
     manifest: str  # where the manifest is, for messages
     classes: list[str]  # class names in the file's order; classes[blank] = '<blank>'
     blank: int
     subsampling: int | None  # outputs.json's, else inferred from frames and T'
     model: str
-    samples: dict[str, OutputsSample]
+    samples: dict[str, OutputSetSample]
     loaders: dict[str, Callable[..., np.ndarray]] = field(default_factory=dict, repr=False)
 
     def log_probs(self, sample_id: str) -> np.ndarray:
@@ -70,7 +70,7 @@ class OutputsSet:
         return to_log_probs(self.loaders[sample_id](), s.kind)
 
 
-def _check_row(raw: dict, file: str, line: int) -> OutputsRow:
+def _check_row(raw: dict, file: str, line: int) -> OutputSetRow:
     where = f"{file}, line {line}"
     rid, text, split = check_sample_fields(raw, where, "the reference: space-separated tokens", "empty reference")
     frames, post = raw.get("frames"), raw.get("posteriors")
@@ -88,10 +88,10 @@ def _check_row(raw: dict, file: str, line: int) -> OutputsRow:
             raise CtcLabError(f"{where}: sample '{rid}': 'frames' (input frames) must be a positive integer, got {json.dumps(frames)}")
     if post is not None and not isinstance(post, str):
         raise CtcLabError(f"{where}: sample '{rid}': 'posteriors' must be a relative path string")
-    return OutputsRow(rid, text, split, f, post or None, line)
+    return OutputSetRow(rid, text, split, f, post or None, line)
 
 
-def parse_outputs_manifest(text: str, file: str) -> list[OutputsRow]:
+def parse_outputs_manifest(text: str, file: str) -> list[OutputSetRow]:
     return manifest_rows(text, file, _check_row)
 
 
@@ -180,8 +180,8 @@ def _check_array(a: np.ndarray, where: str, sid: str, C: int, vocab_file: str) -
     return a
 
 
-def read_outputs_set(root: str) -> OutputsSet:
-    """Reads and checks a model-outputs set (one pass over the arrays); refusals name the file and
+def read_output_set(root: str) -> OutputSet:
+    """Reads and checks an output set (one pass over the arrays); refusals name the file and
     the line or sample. NaN/+Inf values are refused too (a teacher's outputs must be finite)."""
     files = Files(root)
     mpath = find_manifest(files, root, " (the lab's model-outputs format)")
@@ -216,7 +216,7 @@ def read_outputs_set(root: str) -> OutputsSet:
         else:
             raise CtcLabError(f"{mfile}, line {r.line}: sample '{r.id}': no 'posteriors' path and no '{r.id}.npy' in any .npz")
 
-    samples: dict[str, OutputsSample] = {}
+    samples: dict[str, OutputSetSample] = {}
     kept = {}
     for r in rows:
         where, load = loaders[r.id]
@@ -225,7 +225,7 @@ def read_outputs_set(root: str) -> OutputsSet:
         if bad is not None:
             v = a[bad]
             raise CtcLabError(f"{where}: sample '{r.id}': {'NaN' if np.isnan(v) else '+Inf'} at frame {bad[0]}, class {bad[1]}; a teacher's outputs must be finite")
-        samples[r.id] = OutputsSample(r.id, r.text, r.frames, int(a.shape[0]), kind, where, r.line)
+        samples[r.id] = OutputSetSample(r.id, r.text, r.frames, int(a.shape[0]), kind, where, r.line)
         kept[r.id] = lambda load=load, where=where, sid=r.id: _check_array(load(), where, sid, C, vfile)
     sub = info["subsampling"]
     if sub is None:
@@ -234,4 +234,4 @@ def read_outputs_set(root: str) -> OutputsSet:
             mid = len(ratios) // 2
             med = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
             sub = max(1, int(np.floor(med + 0.5)))
-    return OutputsSet(root, mfile, classes, blank, sub, info["model"], samples, kept)
+    return OutputSet(root, mfile, classes, blank, sub, info["model"], samples, kept)
