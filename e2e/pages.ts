@@ -47,14 +47,24 @@ class Section {
   }
 }
 
-export class DatasetsSection extends Section {
+/** A section that imports files: its import report, and the table of what it stored, a row per name. */
+class StoreSection extends Section {
   readonly table: Locator;
   readonly report: Locator;
+  constructor(page: Page, link: string, heading: string, names: { table: string; report: string }) {
+    super(page, link, heading);
+    this.table = this.region.getByRole('table', { name: names.table });
+    this.report = this.region.getByRole('region', { name: names.report });
+  }
+  row(name: string): Locator {
+    return this.table.getByRole('row').filter({ has: this.page.getByRole('cell', { name, exact: true }) });
+  }
+}
+
+export class DatasetsSection extends StoreSection {
   readonly inspector: Locator;
   constructor(page: Page) {
-    super(page, 'Datasets', 'Datasets');
-    this.table = this.region.getByRole('table', { name: 'Stored datasets' });
-    this.report = this.region.getByRole('region', { name: 'Import report' });
+    super(page, 'Datasets', 'Datasets', { table: 'Stored datasets', report: 'Import report' });
     this.inspector = this.region.getByRole('region', { name: 'Sample inspector' });
   }
   /** Stores the built-in demo dataset and waits for its row. */
@@ -86,9 +96,6 @@ export class DatasetsSection extends Section {
   async cancel(): Promise<void> {
     await this.report.getByRole('button', { name: 'Cancel' }).click();
   }
-  row(name: string): Locator {
-    return this.table.getByRole('row').filter({ has: this.page.getByRole('cell', { name, exact: true }) });
-  }
   /** A row's cells: name, train, val, test, feature dim, vocabulary, frames, stored. */
   async cells(name: string): Promise<string[]> {
     await expect(this.row(name)).toBeVisible();
@@ -114,17 +121,13 @@ export class DatasetsSection extends Section {
 }
 
 export class OverfitSection extends Section {
-  readonly progress: Locator;
-  readonly verdict: Locator;
-  readonly transcripts: Locator;
-  readonly alerts: Locator;
   constructor(page: Page) {
     super(page, 'Overfit test', 'Overfit test');
-    this.progress = this.region.getByLabel('Overfit progress');
-    this.verdict = this.status(/Overfit test (passed|failed)/);
-    this.transcripts = this.region.getByRole('table', { name: 'Overfit transcripts' });
-    this.alerts = this.region.getByRole('list', { name: 'Training doctor alerts' });
   }
+  readonly progress = this.region.getByLabel('Overfit progress');
+  readonly verdict = this.status(/Overfit test (passed|failed)/);
+  readonly transcripts = this.region.getByRole('table', { name: 'Overfit transcripts' });
+  readonly alerts = this.region.getByRole('list', { name: 'Training doctor alerts' });
   /** Starts the test with the given settings; returns when it has started. */
   async start(settings: { maxEpochs?: number; lr?: number; samples?: number; model?: string } = {}): Promise<void> {
     await this.open();
@@ -148,17 +151,41 @@ export class OverfitSection extends Section {
 }
 
 export class TrainingSection extends Section {
-  readonly statusLine: Locator;
-  readonly runs: Locator;
-  readonly progress: Locator;
   constructor(page: Page) {
     super(page, 'Training', 'Training');
-    this.statusLine = this.region.getByLabel('Training status');
-    this.progress = this.region.getByLabel('Training progress');
-    this.runs = this.region
-      .getByRole('table', { name: 'Training runs' })
-      .getByRole('row')
-      .filter({ has: page.getByRole('cell') });
+  }
+  readonly statusLine = this.region.getByLabel('Training status');
+  readonly progress = this.region.getByLabel('Training progress');
+  readonly runs = this.region
+    .getByRole('table', { name: 'Training runs' })
+    .getByRole('row')
+    .filter({ has: this.page.getByRole('cell') });
+  /** A group of the training form, by its legend (Model, Optimisation, …). */
+  group(legend: string): Locator {
+    return this.region.getByRole('group', { name: legend, exact: true });
+  }
+  /**
+   * Tabs from the form's first input (Model) until the focus leaves the form's groups; returns the
+   * groups met, in order, and the controls met that have no hint (no aria-describedby text).
+   */
+  async tabThroughForm(): Promise<{ groups: string[]; undescribed: string[] }> {
+    await this.open();
+    await this.region.getByRole('combobox', { name: /^Model/ }).focus();
+    const groups: string[] = [];
+    const undescribed: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const at = await this.page.evaluate(() => {
+        const el = document.activeElement;
+        const legend = el?.closest('fieldset:has(> legend)')?.querySelector(':scope > legend');
+        const hints = (el?.getAttribute('aria-describedby') ?? '').split(' ').map((id) => document.getElementById(id)?.textContent?.trim());
+        return { group: legend?.textContent?.trim() ?? null, name: el?.closest('label')?.textContent?.trim() ?? '', described: hints.some((h) => h) };
+      });
+      if (at.group === null) break;
+      if (groups.at(-1) !== at.group) groups.push(at.group);
+      if (!at.described) undescribed.push(at.name);
+      await this.page.keyboard.press('Tab');
+    }
+    return { groups, undescribed };
   }
   /** Fills form fields by their labels (e.g. { Epochs: 4, 'Warmup epochs': 0 }). */
   async fill(fields: Record<string, string | number>): Promise<void> {
@@ -198,6 +225,20 @@ export class TrainingSection extends Section {
     await this.fill(fields);
     await this.button('Start training').click();
   }
+  /** Waits until the run ends 'finished'. */
+  async waitFinished(timeout = 240_000): Promise<void> {
+    await expect(this.runEnded('finished')).toBeVisible({ timeout });
+  }
+  /** Starts a run and waits until it has finished. */
+  async train(fields: Record<string, string | number> = {}): Promise<void> {
+    await this.start(fields);
+    await this.waitFinished();
+  }
+  /** Resumes the run of a row of the runs table and waits until it has finished. */
+  async resume(row: Locator): Promise<void> {
+    await row.getByRole('button', { name: 'Resume run' }).click();
+    await this.waitFinished();
+  }
   /** The run's end as the page states it (finished, stopped, …). */
   runEnded(status: string): Locator {
     return this.status(new RegExp(`Run run-\\S+ ${status}`));
@@ -225,13 +266,11 @@ export class TrainingSection extends Section {
 }
 
 export class DiagnosticsSection extends Section {
-  readonly checks: Locator;
-  readonly done: Locator;
   constructor(page: Page) {
     super(page, 'Diagnostics', 'Diagnostics');
-    this.checks = this.region.getByRole('list', { name: 'Diagnostics checks' }).getByRole('listitem');
-    this.done = this.status('Diagnostics finished');
   }
+  readonly checks = this.region.getByRole('list', { name: 'Diagnostics checks' }).getByRole('listitem');
+  readonly done = this.status('Diagnostics finished');
   /** Runs diagnostics on the model chosen by its option label (or the fresh model) and waits for the report. */
   async run(model?: { index: number } | string): Promise<void> {
     await this.open();
@@ -246,13 +285,9 @@ export class DiagnosticsSection extends Section {
 }
 
 /** Model outputs (in the Datasets section): import, the stored sets, Export model outputs. */
-export class OutputsSection extends Section {
-  readonly table: Locator;
-  readonly report: Locator;
+export class OutputsSection extends StoreSection {
   constructor(page: Page) {
-    super(page, 'Datasets', 'Model outputs');
-    this.table = this.region.getByRole('table', { name: 'Stored model outputs' });
-    this.report = this.region.getByRole('region', { name: 'Model outputs report' });
+    super(page, 'Datasets', 'Model outputs', { table: 'Stored model outputs', report: 'Model outputs report' });
   }
   /** Imports model outputs, attached to the stored dataset named `attachTo` (kept for later imports), or as the form stands. */
   async importFiles(files: string | string[], attachTo?: string): Promise<void> {
@@ -274,9 +309,6 @@ export class OutputsSection extends Section {
     await this.report.getByRole('button', { name: 'Store model outputs' }).click();
     await expect(this.row(name)).toBeVisible();
   }
-  row(name: string): Locator {
-    return this.table.getByRole('row').filter({ has: this.page.getByRole('cell', { name, exact: true }) });
-  }
   /** Export model outputs of a checkpoint (option label or index) on a split; returns the saved .zip. */
   async export(checkpoint: string | { index: number }, split: string): Promise<{ name: string; path: string }> {
     await this.open();
@@ -292,13 +324,11 @@ export class OutputsSection extends Section {
 
 /** The Alignments section: an output set's (or a checkpoint's) sample aligned, spans, downloads, comparison. */
 export class AlignmentsSection extends Section {
-  readonly spans: Locator;
-  readonly compare: Locator;
   constructor(page: Page) {
     super(page, 'Alignments', 'Alignments');
-    this.spans = this.region.getByRole('table', { name: 'Token spans' });
-    this.compare = page.getByRole('region', { name: 'Compare model outputs', exact: true });
   }
+  readonly spans = this.region.getByRole('table', { name: 'Token spans' });
+  readonly compare = this.page.getByRole('region', { name: 'Compare model outputs', exact: true });
   /** Aligns a sample of a source chosen by its option label (e.g. 'Model outputs: name'). */
   async align(source: string, sample?: { index: number } | string): Promise<void> {
     await this.open();

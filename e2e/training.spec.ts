@@ -20,8 +20,7 @@ test('train on the demo: curves move, stop, reload, resume the run, and it finis
   expect(done).toBeGreaterThanOrEqual(1);
   expect(done).toBeLessThan(4);
 
-  await runRow.getByRole('button', { name: 'Resume run' }).click();
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.resume(runRow);
   await expect(tr.cell(runRow, 'status')).toHaveText('finished');
   await expect(tr.cell(runRow, 'epochs')).toHaveText('4/4');
   await expect(tr.statusLine).toContainText('Epoch 4/4');
@@ -31,6 +30,18 @@ test('train on the demo: curves move, stop, reload, resume the run, and it finis
   const lines = csv.text.trim().split('\n');
   expect(lines[0]).toContain('epoch,trainLoss,valLoss,valWer');
   expect(lines).toHaveLength(5);
+});
+
+test("the training form: five labelled groups, every input with a hint (the field guide's value), Tab walking the groups in order", async ({ lab }) => {
+  const tr = lab.training;
+  const groups = ['Model', 'Optimisation', 'Schedule', 'Stopping and checkpoints', 'Teacher'];
+  await tr.open();
+  for (const g of groups) await expect(tr.group(g)).toBeVisible();
+  await expect(tr.group('Optimisation').getByLabel('Peak learning rate', { exact: true })).toHaveAccessibleDescription(/Field guide: 0\.0005/);
+  await expect(tr.group('Stopping and checkpoints').getByLabel('Early-stopping patience', { exact: true })).toHaveAccessibleDescription(
+    /Field guide: 30 to 40/,
+  );
+  expect(await tr.tabThroughForm()).toEqual({ groups, undescribed: [] });
 });
 
 test('a second tab cannot train while the first one does', async ({ lab, context }) => {
@@ -67,8 +78,7 @@ test('a downloaded checkpoint re-uploads (Import checkpoint) and resumes to the 
   await expect(tr.runs).toHaveCount(2);
   const imported = tr.runs.nth(1);
   await expect(tr.cell(imported, 'status')).toHaveText('stopped');
-  await imported.getByRole('button', { name: 'Resume run' }).click();
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.resume(imported);
   await expect(tr.cell(imported, 'epochs')).toHaveText('3/3');
 
   // Two runs' curves side by side.
@@ -87,8 +97,7 @@ for (const m of <{ preset: string; sizes: Record<string, string> }[]>[
     await tr.chooseModel(m.preset);
     await tr.fill(m.sizes);
     await expect(tr.region.getByLabel('Model size')).toContainText(/[\d,]+ parameters, time subsampling ×4/);
-    await tr.start({ Epochs: 2, 'Train subset': 24, 'Warmup epochs': 0, 'Early-stopping patience': 0 });
-    await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+    await tr.train({ Epochs: 2, 'Train subset': 24, 'Warmup epochs': 0, 'Early-stopping patience': 0 });
     await expect(tr.region).toContainText(`${m.preset}, `);
     const runRow = tr.runs.first();
     await expect(tr.cell(runRow, 'epochs')).toHaveText('2/2');
