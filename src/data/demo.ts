@@ -68,5 +68,5 @@ export function generateDemo(opts: Partial<DemoOptions> = {}): PreparedDataset {
     r.frames.forEach((fr, t) => x.set(fr, t * F));
     return { id: r.id, text: r.text, split: splits[i], frames: r.frames.length, features: x.buffer };
   });
-  return finishDataset('Demo (seed ' + o.seed + ')', 'demo', samples, F, null);
+  return finishDataset('Demo (seed ' + o.seed + ')', 'demo', samples, F);
 }

@@ -3,6 +3,7 @@
 // log-probabilities (log_softmax of logits, log of probabilities), in float64 per row.
 // Rows holding NaN or +Inf are counted, kept as they are and left out of the detection.
 
+import { logSumExp } from '../lib/log_space';
 import type { OutputKind } from './types';
 
 export interface RowFacts {
@@ -25,8 +26,7 @@ export function rowFacts(x: Float32Array, T: number, C: number, tol: number): Ro
     allProb = true,
     rows = 0;
   for (let t = 0; t < T; t++) {
-    let m = -Infinity,
-      rowBad = false,
+    let rowBad = false,
       neg = false,
       sum = 0;
     for (let c = 0; c < C; c++) {
@@ -36,15 +36,12 @@ export function rowFacts(x: Float32Array, T: number, C: number, tol: number): Ro
         if (bad++ === 0) first = t * C + c;
         continue;
       }
-      if (v > m) m = v;
       if (v < 0) neg = true;
       sum += v;
     }
     if (rowBad) continue;
     rows++;
-    let s = 0;
-    if (m > -Infinity) for (let c = 0; c < C; c++) s += Math.exp(x[t * C + c] - m);
-    const lse = m === -Infinity ? -Infinity : m + Math.log(s);
+    const lse = logSumExp(x, t * C, C);
     if (lse < lseMin) lseMin = lse;
     if (lse > lseMax) lseMax = lse;
     if (!(Math.abs(lse) <= tol)) allLog = false;
@@ -63,11 +60,7 @@ export function toLogProbs(x: Float32Array, T: number, C: number, kind: OutputKi
     return out;
   }
   for (let t = 0; t < T; t++) {
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, x[t * C + c]);
-    let s = 0;
-    for (let c = 0; c < C; c++) s += Math.exp(x[t * C + c] - m);
-    const lse = m + Math.log(s);
+    const lse = logSumExp(x, t * C, C);
     for (let c = 0; c < C; c++) out[t * C + c] = x[t * C + c] - lse;
   }
   return out;

@@ -120,20 +120,13 @@ export function finishMeta(
   };
 }
 
-/** An in-memory dataset (the demo generator, tests): statistics, vocabulary, counts. */
-export function finishDataset(
-  name: string,
-  source: DatasetMeta['source'],
-  samples: PreparedSample[],
-  featureDim: number,
-  vocabFromFile: string[] | null,
-  vocabFile = 'vocab.txt',
-): PreparedDataset {
+/** An in-memory dataset (the demo generator): statistics, counts, the vocabulary of its training transcripts. */
+export function finishDataset(name: string, source: DatasetMeta['source'], samples: PreparedSample[], featureDim: number): PreparedDataset {
   const stats = new FeatureStats(featureDim);
   let bytes = 0;
   for (const s of samples) {
     if (s.split === 'train') stats.add(new Float32Array(s.features), s.frames);
     bytes += s.features.byteLength;
   }
-  return { meta: finishMeta(name, source, samples, stats, vocabFromFile, vocabFile, bytes), samples };
+  return { meta: finishMeta(name, source, samples, stats, null, undefined, bytes), samples };
 }

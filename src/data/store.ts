@@ -5,7 +5,8 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { DatasetMeta, OutputSampleRecord, OutputSetMeta, SampleRecord } from './types';
 import type { PreparedDataset, PreparedSample } from './prepare';
 import { decodeFloat16, encodeFloat16 } from './float16';
-import type { SampleInfo, SampleSource } from './source';
+import { sampleInfo, type SampleInfo, type SampleSource } from './source';
+import { setStore } from './set_store';
 
 export type Encoding = 'float32' | 'float16';
 
@@ -61,7 +62,7 @@ export interface RunDistillation {
   };
 }
 
-interface LabDB extends DBSchema {
+export interface LabDB extends DBSchema {
   datasets: { key: string; value: DatasetMeta };
   samples: { key: [string, number]; value: SampleRecord; indexes: { byDataset: string } };
   checkpoints: { key: string; value: CheckpointRecord; indexes: { byDataset: string } };
@@ -110,26 +111,30 @@ export async function saveDataset(p: PreparedDataset): Promise<DatasetMeta> {
   return meta;
 }
 
-// Staged import. An import streams its samples under its future dataset id, in many small
-// transactions, before any dataset record exists: nothing lists them. Committing adds the record
-// (one transaction); cancelling, aborting or failing deletes them; removeOrphanSamples clears what a
-// reload or crash in the middle left behind. So a dataset is visible whole or not at all.
+// Datasets as stored sets (set_store.ts). A staged import's samples are written under the future
+// dataset's id, invisible until commitStaged writes the record; discarded when cancelled, aborted
+// or failed.
 
-const sampleRange = (datasetId: string) => IDBKeyRange.bound([datasetId, 0], [datasetId, Infinity]);
+const datasets = setStore({
+  db,
+  records: 'datasets',
+  samples: 'samples',
+  bySet: 'byDataset',
+  own: (s: PreparedSample, datasetId, index) => ({ ...s, datasetId, index }),
+  staged: 'staged import',
+  noun: 'dataset',
+  aNoun: 'a dataset',
+});
+const sampleRange = datasets.range;
 
 /** Writes a batch of samples (indices first, first + 1, …) of a staged import in one transaction. */
-export async function stageSamples(datasetId: string, first: number, samples: PreparedSample[]): Promise<void> {
-  const d = await db();
-  const tx = d.transaction('samples', 'readwrite');
-  await Promise.all([...samples.map((s, k) => tx.store.put({ ...s, datasetId, index: first + k })), tx.done]);
-}
+export const stageSamples = datasets.stage;
 
 /** Deletes a staged (or any) dataset's samples. */
-export async function discardStaged(datasetId: string): Promise<void> {
-  const d = await db();
-  const tx = d.transaction('samples', 'readwrite');
-  await Promise.all([tx.store.delete(sampleRange(datasetId)), tx.done]);
-}
+export const discardStaged = datasets.discard;
+
+/** Deletes samples that belong to no dataset (an import interrupted by a reload or crash). */
+export const removeOrphanSamples = datasets.removeOrphans;
 
 /**
  * Makes a staged import a dataset. Samples were staged as `opts.staged`; when the user chose the
@@ -159,25 +164,7 @@ export async function commitStaged(meta: DatasetMeta, opts: { staged: Encoding; 
       await Promise.all([...puts, tx.done]);
     }
   }
-  const record: DatasetMeta = { ...meta, createdAt: Date.now(), storage: opts.storage, bytes };
-  const count = await d.countFromIndex('samples', 'byDataset', meta.id);
-  if (count !== meta.numSamples) throw new Error(`staged import ${meta.id} has ${count} samples, expected ${meta.numSamples}; nothing was stored`);
-  await d.add('datasets', record);
-  return record;
-}
-
-/** Deletes samples that belong to no dataset (an import interrupted by a reload or crash). */
-export async function removeOrphanSamples(busy: (datasetId: string) => boolean = () => false): Promise<string[]> {
-  const d = await db();
-  const known = new Set(await d.getAllKeys('datasets'));
-  const orphans: string[] = [];
-  let cursor = await d.transaction('samples').store.index('byDataset').openKeyCursor(null, 'nextunique');
-  while (cursor) {
-    if (!known.has(cursor.key) && !busy(cursor.key)) orphans.push(cursor.key);
-    cursor = await cursor.continue();
-  }
-  for (const id of orphans) await discardStaged(id);
-  return orphans;
+  return datasets.commit({ ...meta, createdAt: Date.now(), storage: opts.storage, bytes });
 }
 
 /** Features as float32 whatever the stored encoding. */
@@ -192,28 +179,12 @@ export async function listDatasets(): Promise<DatasetMeta[]> {
   return all.sort((a, b) => a.createdAt - b.createdAt);
 }
 
-export async function getDataset(id: string): Promise<DatasetMeta> {
-  const m = await (await db()).get('datasets', id);
-  if (!m) throw new Error(`dataset ${id} is not stored`);
-  return m;
-}
+export const getDataset = datasets.get;
 
-export async function renameDataset(id: string, name: string): Promise<DatasetMeta> {
-  const clean = name.trim();
-  if (!clean) throw new Error('a dataset name cannot be empty');
-  const d = await db();
-  const tx = d.transaction('datasets', 'readwrite');
-  const meta = await tx.store.get(id);
-  if (!meta) throw new Error(`dataset ${id} is not stored`);
-  const next = { ...meta, name: clean };
-  await Promise.all([tx.store.put(next), tx.done]);
-  return next;
-}
+export const renameDataset = datasets.rename;
 
 export async function getSample(datasetId: string, index: number): Promise<SampleRecord> {
-  const s = await (await db()).get('samples', [datasetId, index]);
-  if (!s) throw new Error(`dataset ${datasetId} has no sample #${index}`);
-  return decoded(s);
+  return decoded((await datasets.samples(datasetId, [index]))[0]);
 }
 
 export async function loadSamples(datasetId: string): Promise<SampleRecord[]> {
@@ -222,25 +193,11 @@ export async function loadSamples(datasetId: string): Promise<SampleRecord[]> {
 }
 
 /** Every sample's description (no features), read one record at a time: bounded memory. */
-export async function sampleInfos(datasetId: string): Promise<SampleInfo[]> {
-  const out: SampleInfo[] = [];
-  let cursor = await (await db()).transaction('samples').store.openCursor(sampleRange(datasetId));
-  while (cursor) {
-    const { index, id, text, split, frames } = cursor.value;
-    out.push({ index, id, text, split, frames });
-    cursor = await cursor.continue();
-  }
-  return out;
-}
+export const sampleInfos = (datasetId: string): Promise<SampleInfo[]> => datasets.infos(datasetId, sampleInfo);
 
 /** Samples by index, in one read transaction, features decoded to float32. */
 export async function getSamples(datasetId: string, indices: number[]): Promise<SampleRecord[]> {
-  const tx = (await db()).transaction('samples');
-  const recs = await Promise.all(indices.map((i) => tx.store.get([datasetId, i])));
-  return recs.map((s, k) => {
-    if (!s) throw new Error(`dataset ${datasetId} has no sample #${indices[k]}`);
-    return decoded(s);
-  });
+  return (await datasets.samples(datasetId, indices)).map(decoded);
 }
 
 /** The trainer's view of a stored dataset: descriptions now, features batch by batch. */

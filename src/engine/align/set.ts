@@ -3,7 +3,7 @@
 // the vocabulary, NaN outputs) are listed with the reason instead.
 
 import type { OutputSetMeta } from '../../data/types';
-import type { OutputSource } from '../../data/outputs_source';
+import type { OutputSource } from '../../data/source';
 import { AlignmentError, forcedAlign } from './forced_align';
 import { tokenSpans } from './spans';
 import type { AlignmentSet } from './formats';

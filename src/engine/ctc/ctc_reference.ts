@@ -9,6 +9,8 @@
 // Extended label l' = [blank, l1, blank, l2, ..., lL, blank], S = 2L + 1 states.
 // alpha[t][s] includes the emission at t; beta[t][s] excludes it (so occupancy = exp(alpha+beta+nll)).
 
+import { logSumExp } from '../../lib/log_space';
+
 export interface CtcProblem {
   logits: ArrayLike<number>; // [B, T, V]
   labels: ArrayLike<number>; // [B, L]
@@ -39,11 +41,7 @@ export function logAddExp(a: number, b: number): number {
 export function logSoftmax64(logits: ArrayLike<number>, rows: number, V: number): Float64Array {
   const out = new Float64Array(rows * V);
   for (let r = 0; r < rows; r++) {
-    let m = NEG_INF;
-    for (let v = 0; v < V; v++) m = Math.max(m, logits[r * V + v]);
-    let s = 0;
-    for (let v = 0; v < V; v++) s += Math.exp(logits[r * V + v] - m);
-    const lse = m + Math.log(s);
+    const lse = logSumExp(logits, r * V, V);
     for (let v = 0; v < V; v++) out[r * V + v] = logits[r * V + v] - lse;
   }
   return out;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryOutputSource } from '../../data/outputs_source';
+import { memoryOutputSource } from '../../data/source';
 import type { OutputSampleRecord, OutputSetMeta } from '../../data/types';
 import { compareDecodes, compareOutputSets } from './compare';
 

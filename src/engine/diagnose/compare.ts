@@ -3,7 +3,7 @@
 // hypotheses differ, read a chunk at a time.
 
 import type { OutputSetMeta } from '../../data/types';
-import type { OutputSource } from '../../data/outputs_source';
+import type { OutputSource } from '../../data/source';
 import { editCounts, wer } from '../metrics/wer';
 import { greedyIds } from './outputs';
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { zipSync } from 'fflate';
 import { Rng } from '../../lib/rng';
-import { memoryOutputSource } from '../../data/outputs_source';
+import { memoryOutputSource } from '../../data/source';
 import { prepareOutputsImport } from '../../data/outputs_import';
 import { writeNpy } from '../../data/npy';
 import type { OutputSampleRecord, OutputSetMeta } from '../../data/types';

@@ -3,7 +3,7 @@
 // TypeScript (no TF.js: the worker runs it without a model). Same report type as diagnose().
 
 import type { OutputSetMeta, Split } from '../../data/types';
-import type { OutputSource } from '../../data/outputs_source';
+import type { OutputSource } from '../../data/source';
 import { ctcMinFrames } from '../../lib/ctc_frames';
 import { ctcLogLikelihood, ctcUniformLogLikelihood } from '../ctc/ctc_logprob';
 import { adaptiveDecode } from '../decode/adaptive';

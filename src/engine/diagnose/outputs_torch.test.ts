@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareOutputsImport } from '../../data/outputs_import';
-import { memoryOutputSource } from '../../data/outputs_source';
+import { memoryOutputSource } from '../../data/source';
 import type { OutputSetMeta } from '../../data/types';
 import { diagnoseOutputs } from './outputs';
 

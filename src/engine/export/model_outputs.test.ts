@@ -5,8 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { generateDemo } from '../../data/demo';
-import { memorySource } from '../../data/source';
-import { memoryOutputSource } from '../../data/outputs_source';
+import { memoryOutputSource, memorySource } from '../../data/source';
 import { prepareOutputsImport } from '../../data/outputs_import';
 import { OutputsZipWriter } from '../../data/outputs_write';
 import type { DatasetMeta, OutputSetMeta, SampleRecord } from '../../data/types';
