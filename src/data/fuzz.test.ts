@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { zipSync } from 'fflate';
-import { byteMutations, expectNamedError, fuzzSeed, jsonMutations, mutateBytes, mutateJson } from '../lib/fuzz';
+import { byteMutations, expectNamedError, fuzzSeed, jsonMutations, mutateBytes, mutateJson, validOrNamed } from '../lib/fuzz';
 import { parseNpy, writeNpy, type NpyArray } from './npy';
 import { readZipDirectory, readZipMember } from './zip';
 import { parseManifestJsonl, parseManifestTsv, parseVocab } from './manifest';
@@ -50,16 +50,7 @@ function expectValidNpy(a: NpyArray) {
   expect(a.shape.reduce((x, y) => x * y, 1)).toBe(a.frames * a.dim);
 }
 
-function npyOrNamed(bytes: Uint8Array, file: string) {
-  let a: NpyArray;
-  try {
-    a = parseNpy(bytes, file);
-  } catch (e) {
-    expectNamedError(e, file);
-    return;
-  }
-  expectValidNpy(a);
-}
+const npyOrNamed = (bytes: Uint8Array, file: string) => validOrNamed(() => parseNpy(bytes, file), file, expectValidNpy);
 
 describe('fuzz: .npy reader', () => {
   it('bit flips, truncations, header length fields, inserted and deleted bytes', () => {
@@ -202,16 +193,7 @@ function expectValidRows(rows: ManifestRow[]) {
   }
 }
 
-function rowsOrNamed(parse: () => ManifestRow[], file: string) {
-  let rows: ManifestRow[];
-  try {
-    rows = parse();
-  } catch (e) {
-    expectNamedError(e, file);
-    return;
-  }
-  expectValidRows(rows);
-}
+const rowsOrNamed = (parse: () => ManifestRow[], file: string) => validOrNamed(parse, file, expectValidRows);
 
 describe('fuzz: manifest.jsonl / manifest.tsv / vocab.txt parsers', () => {
   it('JSON type swaps, deleted and added keys on a line of manifest.jsonl', () => {

@@ -14,13 +14,10 @@ type RecordStore = 'datasets' | 'outputSets';
 type SampleStore = 'samples' | 'outputSamples';
 
 /** Where one kind of set lives: its records, its samples (keyed [set id, index]) and their index by set. */
-export interface SetKind<R extends RecordStore, S extends SampleStore, Prepared> {
-  db: () => Promise<IDBPDatabase<LabDB>>;
+export interface SetKind<R extends RecordStore, S extends SampleStore> {
   records: R;
   samples: S;
   bySet: IndexNames<LabDB, S>;
-  /** A prepared sample as stored: its set's id and its index added. */
-  own: (sample: Prepared, setId: string, index: number) => StoreValue<LabDB, S>;
   /** Names a staged set in the commit's refusal: "staged import", "staged output set". */
   staged: string;
   /** Names a set in refusals: "dataset", "output set" (and with its article: "a dataset", "an output set"). */
@@ -49,14 +46,19 @@ export interface SetStore<R extends RecordStore, S extends SampleStore, Prepared
   removeOrphans(busy?: (setId: string) => boolean): Promise<string[]>;
 }
 
-export function setStore<R extends RecordStore, S extends SampleStore, Prepared>(k: SetKind<R, S, Prepared>): SetStore<R, S, Prepared> {
+/** `own`: a prepared sample as stored, its set's id and its index added. */
+export function setStore<R extends RecordStore, S extends SampleStore, Prepared>(
+  db: () => Promise<IDBPDatabase<LabDB>>,
+  k: SetKind<R, S>,
+  own: (sample: Prepared, setId: string, index: number) => StoreValue<LabDB, S>,
+): SetStore<R, S, Prepared> {
   const range = (setId: string) => IDBKeyRange.bound([setId, 0], [setId, Infinity]);
   const discard = async (setId: string) => {
-    const tx = (await k.db()).transaction(k.samples, 'readwrite');
+    const tx = (await db()).transaction(k.samples, 'readwrite');
     await Promise.all([tx.store.delete(range(setId)), tx.done]);
   };
   const get = async (setId: string) => {
-    const m = await (await k.db()).get(k.records, setId);
+    const m = await (await db()).get(k.records, setId);
     if (!m) throw new Error(`${k.noun} ${setId} is not stored`);
     return m;
   };
@@ -67,7 +69,7 @@ export function setStore<R extends RecordStore, S extends SampleStore, Prepared>
     async rename(setId, name) {
       const clean = name.trim();
       if (!clean) throw new Error(`${k.aNoun} name cannot be empty`);
-      const tx = (await k.db()).transaction(k.records, 'readwrite');
+      const tx = (await db()).transaction(k.records, 'readwrite');
       const meta = await tx.store.get(setId);
       if (!meta) throw new Error(`${k.noun} ${setId} is not stored`);
       const next = { ...meta, name: clean };
@@ -76,7 +78,7 @@ export function setStore<R extends RecordStore, S extends SampleStore, Prepared>
     },
     async infos(setId, info) {
       const out = [];
-      let cursor = await (await k.db()).transaction(k.samples).store.openCursor(range(setId));
+      let cursor = await (await db()).transaction(k.samples).store.openCursor(range(setId));
       while (cursor) {
         out.push(info(cursor.value));
         cursor = await cursor.continue();
@@ -84,7 +86,7 @@ export function setStore<R extends RecordStore, S extends SampleStore, Prepared>
       return out;
     },
     async samples(setId, indices) {
-      const tx = (await k.db()).transaction(k.samples);
+      const tx = (await db()).transaction(k.samples);
       const recs = await Promise.all(indices.map((i) => tx.store.get([setId, i])));
       return recs.map((s, j) => {
         if (!s) throw new Error(`${k.noun} ${setId} has no sample #${indices[j]}`);
@@ -92,18 +94,18 @@ export function setStore<R extends RecordStore, S extends SampleStore, Prepared>
       });
     },
     async stage(setId, first, samples) {
-      const tx = (await k.db()).transaction(k.samples, 'readwrite');
-      await Promise.all([...samples.map((s, i) => tx.store.put(k.own(s, setId, first + i))), tx.done]);
+      const tx = (await db()).transaction(k.samples, 'readwrite');
+      await Promise.all([...samples.map((s, i) => tx.store.put(own(s, setId, first + i))), tx.done]);
     },
     async commit(record) {
-      const d = await k.db();
+      const d = await db();
       const count = await d.countFromIndex(k.samples, k.bySet, IDBKeyRange.only(record.id));
       if (count !== record.numSamples) throw new Error(`${k.staged} ${record.id} has ${count} samples, expected ${record.numSamples}; nothing was stored`);
       await d.add(k.records, record);
       return record;
     },
     async removeOrphans(busy = () => false) {
-      const d = await k.db();
+      const d = await db();
       const known = new Set<unknown>(await d.getAllKeys(k.records));
       const orphans: string[] = [];
       let cursor = await d.transaction(k.samples).store.index(k.bySet).openKeyCursor(null, 'nextunique');

@@ -115,26 +115,17 @@ export async function saveDataset(p: PreparedDataset): Promise<DatasetMeta> {
 // dataset's id, invisible until commitStaged writes the record; discarded when cancelled, aborted
 // or failed.
 
-const datasets = setStore({
+const datasets = setStore(
   db,
-  records: 'datasets',
-  samples: 'samples',
-  bySet: 'byDataset',
-  own: (s: PreparedSample, datasetId, index) => ({ ...s, datasetId, index }),
-  staged: 'staged import',
-  noun: 'dataset',
-  aNoun: 'a dataset',
-});
+  { records: 'datasets', samples: 'samples', bySet: 'byDataset', staged: 'staged import', noun: 'dataset', aNoun: 'a dataset' },
+  (s: PreparedSample, datasetId, index) => ({ ...s, datasetId, index }),
+);
 const sampleRange = datasets.range;
 
-/** Writes a batch of samples (indices first, first + 1, …) of a staged import in one transaction. */
-export const stageSamples = datasets.stage;
-
-/** Deletes a staged (or any) dataset's samples. */
-export const discardStaged = datasets.discard;
-
-/** Deletes samples that belong to no dataset (an import interrupted by a reload or crash). */
-export const removeOrphanSamples = datasets.removeOrphans;
+// stageSamples writes a batch of a staged import's samples (indices first, first + 1, …) in one
+// transaction; discardStaged deletes a staged (or any) dataset's samples; removeOrphanSamples
+// those of no dataset (an import interrupted by a reload or crash).
+export const { stage: stageSamples, discard: discardStaged, removeOrphans: removeOrphanSamples, get: getDataset, rename: renameDataset } = datasets;
 
 /**
  * Makes a staged import a dataset. Samples were staged as `opts.staged`; when the user chose the
@@ -178,10 +169,6 @@ export async function listDatasets(): Promise<DatasetMeta[]> {
   const all = await (await db()).getAll('datasets');
   return all.sort((a, b) => a.createdAt - b.createdAt);
 }
-
-export const getDataset = datasets.get;
-
-export const renameDataset = datasets.rename;
 
 export async function getSample(datasetId: string, index: number): Promise<SampleRecord> {
   return decoded((await datasets.samples(datasetId, [index]))[0]);

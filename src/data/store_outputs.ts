@@ -9,43 +9,33 @@ import { outputSampleInfo, type OutputSampleInfo, type OutputSource } from './so
 // Stored sets like datasets (set_store.ts), staged like a dataset import: samples first under the
 // future set's id, invisible until the set's record is written; orphans removed at start.
 
-const sets = setStore({
+const sets = setStore(
   db,
-  records: 'outputSets',
-  samples: 'outputSamples',
-  bySet: 'bySet',
-  own: (s: Omit<OutputSampleRecord, 'setId' | 'index'>, setId, index) => ({ ...s, setId, index }),
-  staged: 'staged output set',
-  noun: 'output set',
-  aNoun: 'an output set',
-});
-const outputRange = sets.range;
+  { records: 'outputSets', samples: 'outputSamples', bySet: 'bySet', staged: 'staged output set', noun: 'output set', aNoun: 'an output set' },
+  (s: Omit<OutputSampleRecord, 'setId' | 'index'>, setId, index) => ({ ...s, setId, index }),
+);
 
-/** Writes a batch of output samples (indices first, first + 1, …) of a staged output set. */
-export const stageOutputSamples = sets.stage;
-
-export const discardStagedOutputs = sets.discard;
+// Staging (an import's samples in batches, discarded when it is cancelled, orphans removed at
+// start), reading (output samples by index, in one read transaction, in the order asked) and renaming.
+export const {
+  stage: stageOutputSamples,
+  discard: discardStagedOutputs,
+  removeOrphans: removeOrphanOutputSamples,
+  get: getOutputSet,
+  rename: renameOutputSet,
+  samples: getOutputSamples,
+} = sets;
 
 /** Makes staged output samples a set by writing its record; refuses when samples are missing. */
 export const commitOutputSet = (meta: OutputSetMeta): Promise<OutputSetMeta> => sets.commit({ ...meta, createdAt: Date.now() });
-
-/** Deletes output samples that belong to no set (an import or export cut off by a reload). */
-export const removeOrphanOutputSamples = sets.removeOrphans;
 
 export async function listOutputSets(): Promise<OutputSetMeta[]> {
   const all = await (await db()).getAll('outputSets');
   return all.sort((a, b) => a.createdAt - b.createdAt);
 }
 
-export const getOutputSet = sets.get;
-
-export const renameOutputSet = sets.rename;
-
 /** Every sample's description (no outputs), one record at a time. */
 export const outputSampleInfos = (setId: string): Promise<OutputSampleInfo[]> => sets.infos(setId, outputSampleInfo);
-
-/** Output samples by index, in one read transaction, in the order asked. */
-export const getOutputSamples = sets.samples;
 
 /** An output set as a source for diagnostics and alignments. */
 export async function outputSource(setId: string): Promise<OutputSource> {
@@ -55,5 +45,5 @@ export async function outputSource(setId: string): Promise<OutputSource> {
 export async function deleteOutputSet(id: string): Promise<void> {
   const d = await db();
   const tx = d.transaction(['outputSets', 'outputSamples'], 'readwrite');
-  await Promise.all([tx.objectStore('outputSets').delete(id), tx.objectStore('outputSamples').delete(outputRange(id)), tx.done]);
+  await Promise.all([tx.objectStore('outputSets').delete(id), tx.objectStore('outputSamples').delete(sets.range(id)), tx.done]);
 }

@@ -24,6 +24,18 @@ export function expectNamedError(e: unknown, file: string): void {
   if (!e.message.includes(file)) throw new Error(`error does not name ${file}: ${e.message}`);
 }
 
+/** Runs a parser: it either throws an error naming `file` (see expectNamedError) or returns a result that passes `expectValid`. */
+export function validOrNamed<T>(parse: () => T, file: string, expectValid: (result: T) => void): void {
+  let result: T;
+  try {
+    result = parse();
+  } catch (e) {
+    expectNamedError(e, file);
+    return;
+  }
+  expectValid(result);
+}
+
 // ---- byte-level mutations
 
 export type ByteMutation =
