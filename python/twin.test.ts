@@ -40,9 +40,10 @@ import { runOverfitTest } from '../src/engine/train/overfit';
 import { batchTensors, disposeBatchTensors } from '../src/engine/train/batch_tensors';
 import { greedyDecode, idsToTokens } from '../src/engine/decode/greedy';
 import { knobsOf } from '../src/engine/model/presets';
-import { checkpointForDataset } from '../src/worker/checkpoints';
+import { checkpointForDataset } from '../src/engine/checkpoint/fit';
+import { outputSetColumns, reorderColumns } from '../src/engine/distill/teachers';
 import { kdLoss } from '../src/engine/distill/kd_loss';
-import type { DistillSettings } from '../src/engine/distill/settings';
+import type { Distillation, DistillSettings } from '../src/engine/distill/settings';
 import { checkpointTeacher, storedTeacher, type TeacherSource } from '../src/engine/distill/teacher';
 import { OutputsZipWriter } from '../src/data/outputs_write';
 
@@ -197,22 +198,30 @@ function trainConfig(c: (typeof TRAIN_CASES)[number]): TrainConfig {
   return { ...TRAIN_DEFAULTS, preset: c.preset, ...TINY[c.preset], dropout: 0, batchSize: 4, accumulationSteps: 2, epochs: 1, lr: 1e-3, warmupEpochs: 0, clipNorm: 0.25, maxTrainSamples: 8, seed: 7, ...c.config };
 }
 
+/**
+ * One run's checkpoints: before training (epoch0), after one epoch (epoch1), and resumed from it
+ * with 2 planned epochs (epoch2: the schedule and the moments carry on). `distill`: a fresh teacher
+ * for each trainer (each owns and disposes its own).
+ */
+async function writeRunFixture(out: string, meta: DatasetMeta, samples: SampleRecord[], cfg: TrainConfig, distill?: () => Distillation): Promise<void> {
+  const t1 = new Trainer(meta, samples, cfg, undefined, distill?.());
+  put(join(out, 'epoch0.safetensors'), await t1.checkpoint('fixture'));
+  await t1.run();
+  const ck1 = await t1.checkpoint('fixture');
+  put(join(out, 'epoch1.safetensors'), ck1);
+  t1.dispose();
+  const { meta: m1, tensors } = decodeCheckpoint(ck1, 'epoch1');
+  const t2 = new Trainer(meta, samples, { ...cfg, epochs: 2 }, { state: resumeStateFrom(m1), tensors }, distill?.());
+  await t2.run();
+  put(join(out, 'epoch2.safetensors'), await t2.checkpoint('fixture'));
+  t2.dispose();
+}
+
 async function writeTrainFixtures(dir: string, meta: DatasetMeta, samples: SampleRecord[]): Promise<void> {
   for (const c of TRAIN_CASES) {
     const out = join(dir, 'train', c.name);
     const cfg = trainConfig(c);
-    const t1 = new Trainer(meta, samples, cfg);
-    put(join(out, 'epoch0.safetensors'), await t1.checkpoint('fixture'));
-    await t1.run();
-    const ck1 = await t1.checkpoint('fixture');
-    put(join(out, 'epoch1.safetensors'), ck1);
-    t1.dispose();
-    // Resumed with 2 planned epochs: the schedule and the moments carry on.
-    const { meta: m1, tensors } = decodeCheckpoint(ck1, 'epoch1');
-    const t2 = new Trainer(meta, samples, { ...cfg, epochs: 2 }, { state: resumeStateFrom(m1), tensors });
-    await t2.run();
-    put(join(out, 'epoch2.safetensors'), await t2.checkpoint('fixture'));
-    t2.dispose();
+    await writeRunFixture(out, meta, samples, cfg);
   }
 }
 
@@ -335,7 +344,7 @@ async function writeDistillFixtures(dir: string, meta: DatasetMeta, samples: Sam
   const attach = { id: meta.id, name: meta.name, infos: samples.map((s) => ({ id: s.id, text: s.text, frames: s.frames })) };
   const set = await prepareOutputsImport([{ path: 'teacher_outputs.zip', blob: new Blob([zipBytes as BlobPart]) }], 'teacher_outputs.zip', { attach });
   const C = set.meta.classes.length;
-  const cols = [set.meta.blank, ...meta.vocab.map((t) => set.meta.classes.indexOf(t))];
+  const cols = outputSetColumns(set.meta, meta);
   expect(cols).toEqual(lab.map((_, c) => V - 1 - c));
   const byId = new Map(set.samples.map((s) => [s.id, s]));
   const rowsOf = (index: number) => byId.get(samples[index].id);
@@ -352,27 +361,14 @@ async function writeDistillFixtures(dir: string, meta: DatasetMeta, samples: Sam
       async (indices) =>
         indices.map((i) => {
           const r = rowsOf(i)!;
-          const src = new Float32Array(r.logProbs);
-          const out = new Float32Array(r.outFrames * V);
-          for (let t = 0; t < r.outFrames; t++) for (let c = 0; c < V; c++) out[t * V + c] = src[t * C + cols[c]];
-          return out;
+          return reorderColumns(new Float32Array(r.logProbs), r.outFrames, C, cols);
         }),
     );
   };
   for (const c of KD_CASES) {
     const out = join(dir, 'train', c.name);
     const cfg = kdConfig();
-    const t1 = new Trainer(meta, samples, cfg, undefined, { teacher: teacherOf(c.teacher), settings: c.settings });
-    put(join(out, 'epoch0.safetensors'), await t1.checkpoint('fixture'));
-    await t1.run();
-    const ck1 = await t1.checkpoint('fixture');
-    put(join(out, 'epoch1.safetensors'), ck1);
-    t1.dispose();
-    const { meta: m1, tensors } = decodeCheckpoint(ck1, 'epoch1');
-    const t2 = new Trainer(meta, samples, { ...cfg, epochs: 2 }, { state: resumeStateFrom(m1), tensors }, { teacher: teacherOf(c.teacher), settings: c.settings });
-    await t2.run();
-    put(join(out, 'epoch2.safetensors'), await t2.checkpoint('fixture'));
-    t2.dispose();
+    await writeRunFixture(out, meta, samples, cfg, () => ({ teacher: teacherOf(c.teacher), settings: c.settings }));
   }
 }
 

@@ -1,10 +1,11 @@
-// Guards the layer rule (layers.ts) over every source file, and checks the checker itself on
-// imports that break it (so this test can fail for the reason it names).
+// Guards the layer rule, the worker-feature rule and the record-cast rule (layers.ts) over every
+// source file, and checks each checker itself on a planted break (so this test can fail for the
+// reason it names).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { importSpecifiers, resolveSpec, violations, type ImportEdge } from './layers';
+import { declaredTypes, importSpecifiers, recordCasts, resolveSpec, violations, type ImportEdge } from './layers';
 
 const SRC = join(import.meta.dirname, '..');
 
@@ -49,6 +50,58 @@ describe('layers: ui → client → worker → engine → data → lib', () => {
         e('engine/a.ts', 'fflate'),
       ]),
     ).toEqual([]);
+  });
+
+  it('no worker feature imports another; the checker refuses a planted sibling import', () => {
+    const e = (from: string, spec: string): ImportEdge => ({ from, spec, to: resolveSpec(from, spec) });
+    expect(violations([e('worker/training.ts', './distill')])).toEqual([
+      'worker/training.ts imports worker/distill.ts: a worker feature imports no other feature (only worker/api.ts, worker/changes.ts, worker/jobs.ts, worker/runtime.ts, worker/staged_imports.ts, worker/testhooks.ts); shared rules go in engine/',
+    ]);
+    expect(violations([e('worker/diagnostics.ts', './checkpoints')])[0]).toContain('a worker feature imports no other feature');
+    // Allowed: the infrastructure, and the entry wiring the features.
+    expect(
+      violations([
+        e('worker/training.ts', './jobs'),
+        e('worker/training.ts', './runtime'),
+        e('worker/outputs.ts', './staged_imports'),
+        e('worker/changes.ts', './api'),
+        e('worker/lab.worker.ts', './training'),
+      ]),
+    ).toEqual([]);
+    // And the real tree has none (the first test scans it; this names the rule if it fails).
+    expect(violations(edges()).filter((v) => v.includes('a worker feature'))).toEqual([]);
+  });
+
+  it('no source casts to a record or protocol type; the checker refuses planted casts', () => {
+    const records = new Set([
+      ...declaredTypes(readFileSync(join(SRC, 'data/types.ts'), 'utf8')),
+      ...declaredTypes(readFileSync(join(SRC, 'worker/api.ts'), 'utf8')),
+    ]);
+    expect([...records]).toEqual(
+      expect.arrayContaining(['RunRecord', 'CheckpointRecord', 'EpochRecord', 'HistoryRow', 'DistillationRecord', 'RunInfo', 'CheckpointInfo']),
+    );
+    const casts = sources(SRC).flatMap((file) => recordCasts(relative(SRC, file).split('\\').join('/'), readFileSync(file, 'utf8'), records));
+    expect(casts).toEqual([]);
+    const planted = [
+      "const h = [...trainer.state.history] as unknown as store.RunRecord['history'];",
+      'this.epochs = e.run.history as unknown as EpochRecord[];',
+      'listCheckpoints: (id) => store.listCheckpoints(id) as Promise<CheckpointInfo[]>,',
+      'const r = raw as RunRecord;',
+    ].join('\n');
+    expect(recordCasts('worker/x.ts', planted, records)).toEqual([
+      "worker/x.ts: casts to RunRecord (as unknown as store.RunRecord['history']): a record is built or checked, never cast",
+      'worker/x.ts: casts to EpochRecord (as unknown as EpochRecord[]): a record is built or checked, never cast',
+      'worker/x.ts: casts to CheckpointInfo (as Promise<CheckpointInfo[]>): a record is built or checked, never cast',
+      'worker/x.ts: casts to RunRecord (as RunRecord): a record is built or checked, never cast',
+    ]);
+    // Not record casts: other types, `as const`, import renames, comments.
+    const fine = [
+      "import { a as RunRecord } from './x';",
+      'const k = [1, 2] as const;',
+      'const f = kernel as unknown as tf.KernelFunc;',
+      '// stored as RunRecord rows',
+    ].join('\n');
+    expect(recordCasts('engine/y.ts', fine, records)).toEqual([]);
   });
 
   it('reads every import form: static, type-only, re-export, side effect, dynamic', () => {

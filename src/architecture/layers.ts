@@ -8,6 +8,14 @@
 // and the worker (which owns the engine) import TF.js. kernels/ (the kernel self-test page) is a
 // test harness over the engine and the benchmarks (bench/). Test files (*.test.ts) are exempt: they cross layers on purpose
 // (oracles, fixtures).
+//
+// Two more rules keep each idea in one place:
+//   worker features: a worker/<feature>.ts adapts (message → storage → engine → storage → report) and
+//     imports no other feature module, only the worker's infrastructure (WORKER_SHARED); only the
+//     entry (lab.worker.ts) wires the features together. Rules shared by features live in engine/.
+//   record casts: no source casts a value to a stored record or protocol type (declared in
+//     data/types.ts or worker/api.ts), directly or through `unknown`: protocol types derive from
+//     the records (Pick/Omit), so a value either is one or is checked by a schema.
 
 export type Layer = 'ui' | 'client' | 'worker' | 'engine' | 'data' | 'lib' | 'kernels' | 'main' | 'architecture';
 
@@ -29,6 +37,10 @@ const PAGE: Layer[] = ['main', 'ui', 'client'];
 const PROTOCOL = 'worker/api.ts';
 const TFJS = /^@tensorflow\//;
 const TFJS_ALLOWED: Layer[] = ['engine', 'worker', 'kernels'];
+
+/** Worker modules every feature may import: the protocol, storage-change messages, the job discipline, start-up, staged imports, test hooks. */
+export const WORKER_SHARED = ['worker/api.ts', 'worker/changes.ts', 'worker/jobs.ts', 'worker/runtime.ts', 'worker/staged_imports.ts', 'worker/testhooks.ts'];
+const WORKER_ENTRY = 'worker/lab.worker.ts';
 
 export interface ImportEdge {
   from: string; // path under src/, e.g. "ui/App.svelte"
@@ -84,6 +96,36 @@ export function violations(edges: ImportEdge[]): string[] {
     if (!ALLOWED[from].includes(to)) bad.push(`${e.from} (${from}) imports ${e.to} (${to}): ${from} may import ${ALLOWED[from].join(', ')}`);
     else if (PAGE.includes(from) && to === 'worker' && e.to !== PROTOCOL)
       bad.push(`${e.from} (${from}) imports ${e.to}: the page reaches the worker only through ${PROTOCOL}`);
+    else if (from === 'worker' && to === 'worker' && e.from !== WORKER_ENTRY && !WORKER_SHARED.includes(e.to) && e.from !== e.to)
+      bad.push(`${e.from} imports ${e.to}: a worker feature imports no other feature (only ${WORKER_SHARED.join(', ')}); shared rules go in engine/`);
+  }
+  return bad;
+}
+
+/**
+ * Object types a file declares at top level: `export interface X`, and `export type X = …` built
+ * from an object or a generic (`{…}`, `Omit<…>`), not a union of names (`'train' | 'val'`).
+ */
+export function declaredTypes(source: string): string[] {
+  const interfaces = [...source.matchAll(/^export\s+interface\s+([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]);
+  const aliases = [...source.matchAll(/^export\s+type\s+([A-Za-z_$][\w$]*)(?:<[^=]*>)?\s*=([^;]*);/gm)].filter((m) => /[{<]/.test(m[2])).map((m) => m[1]);
+  return [...interfaces, ...aliases];
+}
+
+/**
+ * Casts to a record type in one source: `as X`, `as unknown as X`, `as X[]`, `as Promise<X>`,
+ * `as store.X['field']`…, where X is one of `records`. Comments and import/export lines are skipped.
+ */
+export function recordCasts(file: string, source: string, records: ReadonlySet<string>): string[] {
+  const code = source
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1')
+    .replace(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"][^'"]+['"];?/gm, '');
+  const bad: string[] = [];
+  for (const m of code.matchAll(/\bas\s+((?:unknown\s+as\s+)?[\w$.<>[\]'"| &]+)/g)) {
+    const names = m[1].match(/[A-Za-z_$][\w$]*/g) ?? [];
+    const hit = names.find((n) => records.has(n));
+    if (hit) bad.push(`${file}: casts to ${hit} (as ${m[1].trim()}): a record is built or checked, never cast`);
   }
   return bad;
 }

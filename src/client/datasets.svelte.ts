@@ -2,7 +2,7 @@
 // (analyse → report → store or cancel) with progress, the browser's storage estimate, and the
 // sample inspector.
 
-import type { DatasetMeta, ImportProgress, ImportReport, InputFile, SampleView, Storage } from '../worker/api';
+import type { DatasetMeta, Encoding, ImportProgress, ImportReport, InputFile, SampleView } from '../worker/api';
 import { message, type LabContext } from './context';
 import { analyseStaged, importStep } from './staged_import';
 
@@ -14,9 +14,9 @@ export class DatasetsState {
   importing = $state(false);
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
-  pendingImport = $state.raw<{ pendingId: string; report: ImportReport & { stagedAs: Storage } } | null>(null);
+  pendingImport = $state.raw<{ pendingId: string; report: ImportReport & { stagedAs: Encoding } } | null>(null);
   progress = $state.raw<ImportProgress | null>(null);
-  storeAs = $state<Storage>('float32');
+  storeAs = $state<Encoding>('float32');
   storage = $state<{ usage: number; quota: number; persisted: boolean } | null>(null);
   inspected = $state.raw<SampleView | null>(null);
 

@@ -3,7 +3,7 @@
 // for request() when a run starts; the live KL curve, the agreement and the summary come with the
 // run (its epochs and its record).
 
-import { DISTILL_DEFAULTS, type DistillRequest, type DistillSettings, type TeacherChoice } from '../worker/api';
+import { DISTILL_DEFAULTS, type Distillation, type DistillSettings, type TeacherChoice, type TeacherRef } from '../worker/api';
 import { message, type LabContext } from './context';
 
 const keyOf = (t: { kind: string; id: string }) => `${t.kind}:${t.id}`;
@@ -45,7 +45,7 @@ export class DistillState {
   }
 
   /** What a new run learns from, or null for plain training. */
-  request(): DistillRequest | null {
+  request(): Distillation<TeacherRef> | null {
     const t = this.selected;
     if (!t) return null;
     return { teacher: { kind: t.kind, id: t.id }, settings: $state.snapshot(this.settings) };

@@ -10,14 +10,15 @@ import {
   TRAIN_DEFAULTS,
   type ArchKnobs,
   type DamagedRun,
-  type DistillRequest,
+  type Distillation,
   type DoctorAlert,
-  type EpochMetrics,
+  type HistoryRow,
   type ModelInfo,
   type Preset,
   type RecipeName,
   type RunInfo,
   type StepMetrics,
+  type TeacherRef,
   type TrainConfig,
   type TrainEvent,
 } from '../worker/api';
@@ -32,7 +33,7 @@ export class TrainingState {
   paused = $state(false);
   stopping = $state(false);
   run = $state.raw<RunInfo | null>(null);
-  epochs = $state.raw<EpochMetrics[]>([]);
+  epochs = $state.raw<HistoryRow[]>([]); // the run's history rows (a resumed run's first), then each epoch's metrics
   steps = $state.raw<StepMetrics[]>([]);
   alerts = $state.raw<DoctorAlert[]>([]);
   info = $state<RunShape | null>(null);
@@ -47,7 +48,7 @@ export class TrainingState {
   gpuLost = $state<string | null>(null); // no adapter after a GPU reset: the fallback is offered
   compare = $state<string[]>([]); // run ids shown side by side (at most 2)
   /** The teacher and KD settings a new run learns from (the distillation form; null: none). */
-  distillRequest: () => DistillRequest | null = () => null;
+  distillRequest: () => Distillation<TeacherRef> | null = () => null;
 
   patienceAdvice = $derived.by(() => {
     const ds = this.ctx.dataset;
@@ -104,7 +105,7 @@ export class TrainingState {
       if (r && !this.notice)
         this.notice = `Resumed from step ${r.step.toLocaleString('en-US')} (${r.midEpoch ? `in epoch ${r.epoch + 1}, mid-epoch` : `after epoch ${r.epoch}`}).`;
       this.info = shape;
-      this.epochs = e.run.history as unknown as EpochMetrics[];
+      this.epochs = e.run.history;
       this.stepsAtStart = this.epochs.length * e.stepsPerEpoch;
       this.startedAt = performance.now();
     } else if (e.type === 'step') {

@@ -2,65 +2,13 @@
 // Writes that must be atomic (a dataset and all its samples) happen in one transaction.
 
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { DatasetMeta, OutputSampleRecord, OutputSetMeta, SampleRecord } from './types';
+import type { CheckpointRecord, DatasetMeta, Encoding, OutputSampleRecord, OutputSetMeta, RunRecord, SampleRecord } from './types';
 import type { PreparedDataset, PreparedSample } from './prepare';
 import { decodeFloat16, encodeFloat16 } from './float16';
 import { sampleInfo, type SampleInfo, type SampleSource } from './source';
 import { setStore } from './set_store';
 
-export type Encoding = 'float32' | 'float16';
-
-export interface CheckpointRecord {
-  id: string;
-  datasetId: string;
-  kind: 'overfit' | 'best' | 'last';
-  runId?: string;
-  createdAt: number;
-  fileName: string;
-  bytes: ArrayBuffer; // the .safetensors file
-  overfit?: { passed: boolean; epochs: number; seconds: number; finalLoss: number; finalWer: number }; // kind 'overfit'
-}
-
-export interface RunRecord {
-  id: string;
-  datasetId: string;
-  datasetName: string;
-  createdAt: number;
-  updatedAt: number;
-  config: Record<string, unknown>; // TrainConfig
-  status: 'running' | 'paused' | 'stopped' | 'finished' | 'early-stopped' | 'failed';
-  reason: string;
-  history: Record<string, number | null>[]; // per-epoch metrics
-  bestCheckpointId: string | null;
-  lastCheckpointId: string | null;
-  distillation?: RunDistillation; // a student run (checked by the run-record schema on read)
-}
-
-/**
- * What a distillation run records (plain data; the engine's DistillRecord and DistillSummary fit
- * it): the teacher, the KD settings, and the summary once the run has ended.
- */
-export interface RunDistillation {
-  kdWeight: number;
-  ctcWeight: number;
-  temperature: number;
-  excludeBlank: boolean;
-  teacher: {
-    kind: 'checkpoint' | 'outputs';
-    id: string;
-    name: string;
-    model?: { preset: string };
-    subsampling?: number;
-    params?: number;
-    valWer?: number | null;
-  };
-  summary?: {
-    samples: number;
-    agreement: number;
-    student: { preset: string; subsampling: number; params: number; valWer: number; msPerSample: number | null };
-    teacher: { info: RunDistillation['teacher']; params: number | null; valWer: number; msPerSample: number | null };
-  };
-}
+export type { CheckpointRecord, Encoding, RunRecord } from './types';
 
 export interface LabDB extends DBSchema {
   datasets: { key: string; value: DatasetMeta };

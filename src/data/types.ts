@@ -1,6 +1,11 @@
-// Shapes shared by the importer, the store, the worker and the page.
+// Shapes shared by the importer, the store, the worker and the page: every stored record is
+// declared here once (the worker's protocol derives its types from these, the checkpoint and
+// run-record schemas check them on read).
 
 export type Split = 'train' | 'val' | 'test';
+
+/** How a dataset's features are stored: float32, or float16 bits (half the bytes). */
+export type Encoding = 'float32' | 'float16';
 
 export interface ManifestRow {
   id: string;
@@ -33,7 +38,7 @@ export interface DatasetMeta {
   vocab: string[]; // tokens; output class i + 1 (class 0 is the blank)
   norm: { mean: number[]; std: number[] }; // per feature dim, over the training split
   bytes: number; // feature bytes stored
-  storage?: 'float32' | 'float16'; // how features are stored (older datasets: float32)
+  storage?: Encoding; // how features are stored (older datasets: float32)
 }
 
 // Model outputs (DESIGN.md "Model outputs format"): any CTC model's per-sample outputs with the
@@ -71,4 +76,111 @@ export interface OutputSampleRecord {
   frames: number | null; // input frames before the model's subsampling, when known
   outFrames: number; // T'
   logProbs: ArrayBuffer; // float32 [T', C], log-probabilities (normalised from logits/probs on import)
+}
+
+// Runs and checkpoints (docs/ARCHITECTURE.md "Checkpoint format").
+
+/**
+ * One row of a run's per-epoch history as stored (run records, checkpoint metadata): the epoch and
+ * named metrics, null where not measured (JSON has no NaN). A training run's rows are EpochRecords;
+ * an overfit test's hold {epoch, loss, wer, seconds}.
+ */
+export type HistoryRow = { epoch: number; [metric: string]: number | null };
+
+/**
+ * One epoch of a training run, as the trainer measures it and a run's history keeps it. A `type`
+ * (not an interface), so that it is a HistoryRow without a cast.
+ */
+export type EpochRecord = {
+  epoch: number;
+  trainLoss: number; // mean over the epoch's finite batches
+  valLoss: number | null;
+  valWer: number | null;
+  valCer: number | null;
+  S: number | null;
+  D: number | null;
+  I: number | null;
+  N: number | null;
+  blankRate: number | null;
+  lr: number; // at the end of the epoch
+  gradNorm: number; // mean global norm (before clipping)
+  skippedBatches: number; // non-finite loss, never applied
+  paddingEfficiency: number;
+  seconds: number; // wall time of the epoch
+  // distillation runs only:
+  trainKd?: number; // mean τ²·KL term over the epoch's finite batches (unweighted)
+  agreement?: number | null; // share of val samples whose greedy decodes equal the teacher's
+  teacherValWer?: number | null; // the teacher's val WER on the same samples
+};
+
+/** A stored checkpoint: the .safetensors file and what lists show without opening it. */
+export interface CheckpointRecord {
+  id: string;
+  datasetId: string;
+  kind: 'overfit' | 'best' | 'last';
+  runId?: string;
+  createdAt: number;
+  fileName: string;
+  bytes: ArrayBuffer; // the .safetensors file
+  overfit?: { passed: boolean; epochs: number; seconds: number; finalLoss: number; finalWer: number }; // kind 'overfit'
+}
+
+export type RunStatus = 'running' | 'paused' | 'stopped' | 'finished' | 'early-stopped' | 'failed';
+
+/** A training run (checked by the run-record schema on read). */
+export interface RunRecord {
+  id: string;
+  datasetId: string;
+  datasetName: string;
+  createdAt: number;
+  updatedAt: number;
+  config: Record<string, unknown>; // TrainConfig
+  status: RunStatus;
+  reason: string;
+  history: HistoryRow[]; // per-epoch metrics
+  bestCheckpointId: string | null;
+  lastCheckpointId: string | null;
+  distillation?: DistillationRecord; // a student run
+}
+
+// Distillation: what a student's checkpoint and its run record keep about the teacher.
+
+/** The distillation loss's settings (defaults and explanations: engine/distill/settings.ts). */
+export interface DistillSettings {
+  kdWeight: number; // weight of τ²·KL(teacher ‖ student); 25
+  ctcWeight: number; // weight of the student's own CTC loss; 1
+  temperature: number; // τ; 8
+  excludeBlank: boolean; // leave the blank out of the KL (renormalise over the other classes); true
+}
+
+/**
+ * Where a run's teacher came from. `Model`: the type of its model config (the engine's
+ * ModelConfig; data/ knows only that it names a preset).
+ */
+export interface TeacherRecord<Model extends { preset: string } = { preset: string }> {
+  kind: 'checkpoint' | 'outputs'; // a stored lab checkpoint (run in the worker) or an imported model-output set
+  id: string; // checkpoint or output-set id in this browser's storage
+  name: string; // its file or set name, for people
+  model?: Model; // checkpoint: its model config (preset, sizes)
+  subsampling?: number;
+  params?: number; // checkpoint: parameter count
+  valWer?: number | null; // the teacher's own val WER when the run started
+}
+
+/** Teacher vs student on the validation split, written when a student run ends. */
+export interface DistillationSummary<Model extends { preset: string } = { preset: string }> {
+  samples: number; // validation samples compared
+  agreement: number; // 0..1, share of samples whose greedy decodes are equal
+  student: { preset: string; subsampling: number; params: number; valWer: number; msPerSample: number | null };
+  // A stored output set has no model here: its parameters and inference time are unknown (null).
+  teacher: { info: TeacherRecord<Model>; params: number | null; valWer: number; msPerSample: number | null };
+}
+
+/**
+ * A student run's distillation, as its checkpoints' metadata (`distillation`, no summary) and its
+ * run record keep it: the KD settings, the teacher, and the summary once the run has ended.
+ */
+export interface DistillationRecord<Model extends { preset: string } = { preset: string }> extends DistillSettings {
+  teacher: TeacherRecord<Model>;
+  summary?: DistillationSummary<Model>;
 }

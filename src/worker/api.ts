@@ -6,7 +6,6 @@
 import type { BackendInfo } from '../engine/backend';
 import type { OverfitConfig } from '../engine/train/overfit_config';
 import type { OverfitEpoch, OverfitResult } from '../engine/train/overfit';
-import type { DatasetMeta } from '../data/types';
 import type { ImportProgress, ImportReport, InputFile } from '../data/import';
 import type { DiagnosticsReport } from '../engine/diagnose/report';
 import type { CheckResult } from '../engine/diagnose/checks';
@@ -15,9 +14,20 @@ import type { TrainConfig, RecipeName } from '../engine/train/config';
 import type { ArchKnobs, Preset } from '../engine/model/presets';
 import type { EpochMetrics, StepMetrics } from '../engine/train/trainer';
 import type { EarlyStoppingState } from '../engine/train/early_stopping';
-import type { DistillSettings, TeacherInfo } from '../engine/distill/settings';
-import type { RunDistillation } from '../data/store';
-import type { OutputSetMeta, Split } from '../data/types';
+import type { Distillation, DistillSettings, TeacherChoice, TeacherRef } from '../engine/distill/settings';
+import type {
+  CheckpointRecord,
+  DatasetMeta,
+  DistillationRecord,
+  DistillationSummary,
+  Encoding,
+  HistoryRow,
+  OutputSetMeta,
+  RunRecord,
+  RunStatus,
+  Split,
+  TeacherRecord,
+} from '../data/types';
 import type { OutputsImportReport } from '../data/outputs_import';
 import type { AlignmentView, ViewRow } from '../engine/align/view';
 import type { TokenSpan } from '../engine/align/spans';
@@ -62,9 +72,7 @@ export { reportToMarkdown } from '../engine/diagnose/report';
 export { FLOAT16_MAX } from '../data/float16';
 export { DISTILL_DEFAULTS, DISTILL_HELP } from '../engine/distill/settings';
 export { subsamplingOf } from '../engine/model/presets';
-export type { DistillSettings, TeacherInfo, RunDistillation };
-
-export type Storage = 'float32' | 'float16';
+export type { Distillation, DistillSettings, DistillationRecord, DistillationSummary, Encoding, HistoryRow, TeacherChoice, TeacherRecord, TeacherRef };
 
 /** The BroadcastChannel on which workers announce storage changes; every page re-reads on a message. */
 export const STORAGE_CHANNEL = 'ctc-lab-storage';
@@ -78,22 +86,11 @@ export type StorageChange =
 /** Fault injection for the e2e suite; refused unless the page was opened by a test (window.__ctcLabTestHooks). */
 export type TestHook = 'destroy-device' | 'quota-on-next-checkpoint' | 'no-adapter-after-reset';
 
-/** A training run as the page sees it (stored with its checkpoints' ids). */
-export interface RunInfo {
-  id: string;
-  datasetId: string;
-  datasetName: string;
-  createdAt: number;
-  updatedAt: number;
-  config: Record<string, unknown>; // the TrainConfig it ran with
-  // 'interrupted': stored as running or paused, but no tab is training it (its tab closed, crashed or reloaded)
-  status: 'running' | 'paused' | 'stopped' | 'finished' | 'early-stopped' | 'failed' | 'interrupted';
-  reason: string;
-  history: Record<string, number | null>[]; // per-epoch metrics
-  bestCheckpointId: string | null;
-  lastCheckpointId: string | null;
-  distillation?: RunDistillation; // a student run: its teacher, the KD settings and, at the end, the summary
-}
+/**
+ * A training run as the page sees it: the stored record, with one more status, 'interrupted':
+ * stored as running or paused, but no tab is training it (its tab closed, crashed or reloaded).
+ */
+export type RunInfo = Omit<RunRecord, 'status'> & { status: RunStatus | 'interrupted' };
 
 /** A stored run record that fails the run-record schema: listed so it can be deleted, never rendered as a run. */
 export interface DamagedRun {
@@ -101,15 +98,8 @@ export interface DamagedRun {
   problem: string; // the field and what was expected
 }
 
-export interface CheckpointInfo {
-  id: string;
-  datasetId: string;
-  kind: 'overfit' | 'best' | 'last';
-  runId?: string;
-  createdAt: number;
-  fileName: string;
-  overfit?: { passed: boolean; epochs: number; seconds: number; finalLoss: number; finalWer: number };
-}
+/** A stored checkpoint as lists show it (the file itself comes with getCheckpointBytes). */
+export type CheckpointInfo = Omit<CheckpointRecord, 'bytes'>;
 
 export interface SampleView {
   index: number;
@@ -207,13 +197,13 @@ export interface DatasetsApi {
     files: InputFile[],
     name: string,
     subsampling: number,
-    storage: Storage,
+    storage: Encoding,
     onProgress: (p: ImportProgress) => void,
-  ): Promise<{ pendingId: string; report: ImportReport & { stagedAs: Storage } }>;
+  ): Promise<{ pendingId: string; report: ImportReport & { stagedAs: Encoding } }>;
   /** Aborts the running analysis; its staged samples are deleted. */
   abortImport(): void;
   /** Makes a staged import a dataset (samples with NaN/Inf are already left out), as float32 or float16. */
-  commitImport(pendingId: string, storage: Storage): Promise<DatasetMeta>;
+  commitImport(pendingId: string, storage: Encoding): Promise<DatasetMeta>;
   cancelImport(pendingId: string): Promise<void>;
   /** Deletes a dataset with its samples, runs and checkpoints. */
   deleteDataset(id: string): Promise<void>;
@@ -233,7 +223,12 @@ export interface OverfitApi {
 
 export interface TrainingApi {
   /** Full training; resolves when the run ends (finished, early-stopped, stopped or failed). */
-  startTraining(datasetId: string, cfg: Partial<TrainConfig>, onEvent: (e: TrainEvent) => void, distill?: DistillRequest | null): Promise<TrainOutcome>;
+  startTraining(
+    datasetId: string,
+    cfg: Partial<TrainConfig>,
+    onEvent: (e: TrainEvent) => void,
+    distill?: Distillation<TeacherRef> | null,
+  ): Promise<TrainOutcome>;
   /** Continues a stored run from its last checkpoint (after a reload, a stop or a crash). */
   resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
   /** The dataset's runs (checked against the run-record schema) and the records that failed it. */
@@ -265,7 +260,7 @@ export interface OutputSampleItem {
   outFrames: number;
 }
 
-/** Any CTC model's outputs (DESIGN.md "Model outputs format"): import, diagnose, align, compare, export. */
+/** Any CTC model's outputs (docs/ARCHITECTURE.md "Model outputs format"): import, diagnose, align, compare, export. */
 export interface OutputsApi {
   listOutputSets(): Promise<OutputSetMeta[]>;
   /**
@@ -305,28 +300,6 @@ export interface OutputsApi {
 }
 
 export type LabApi = JobsApi & ModelsApi & DatasetsApi & OverfitApi & TrainingApi & DiagnosticsApi & CheckpointsApi & OutputsApi & DistillApi;
-
-/** A teacher a run can learn from: a stored checkpoint or an imported model-output set (by id). */
-export interface TeacherRef {
-  kind: 'checkpoint' | 'outputs';
-  id: string;
-}
-
-/** Distillation for a new run: the teacher and the KD settings. */
-export interface DistillRequest {
-  teacher: TeacherRef;
-  settings: DistillSettings;
-}
-
-/** A teacher the selected dataset offers, as the form lists it. */
-export interface TeacherChoice extends TeacherRef {
-  label: string;
-  preset: string | null; // checkpoints: the model preset
-  subsampling: number | null; // output frames per input frame (an output set may not say)
-  params: number | null; // checkpoints
-  valWer: number | null; // a training checkpoint's best val WER, if it measured one (an overfit test's has none)
-  problem: string | null; // why it cannot teach this dataset (listed, not selectable)
-}
 
 export interface DistillApi {
   /** The selected dataset's stored checkpoints and the model-output sets attached to it, each checked. */

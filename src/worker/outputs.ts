@@ -16,18 +16,16 @@ import { alignmentsToCtm, alignmentsToJson } from '../engine/align/formats';
 import { diagnoseOutputs } from '../engine/diagnose/outputs';
 import { compareOutputSets } from '../engine/diagnose/compare';
 import { modelLogProbs } from '../engine/export/model_outputs';
-import { createModel } from '../engine/model/registry';
+import { checkpointModel, storedCheckpointFor } from '../engine/checkpoint/fit';
+import { alignmentsFileName, outputsFileName } from '../engine/run/names';
 import type { OutputsApi } from './api';
 import { announce } from './changes';
-import { storedCheckpointFor } from './checkpoints';
 import { exclusive } from './jobs';
 import { ready } from './runtime';
 import { stagedImports } from './staged_imports';
 
 // Staged output imports awaiting the user's decision (the set's record), and the running analysis (one per tab).
 const imports = stagedImports<OutputSetMeta>('an import of model outputs is already running in this tab', (id) => outputStore.discardStagedOutputs(id));
-
-const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
 
 /**
  * Tells every tab the stored output sets changed (their lists, the Teacher choices, the
@@ -37,12 +35,10 @@ const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
 const announced = <T>(x: T): T => (announce({ kind: 'outputs' }), x);
 
 /** A stored checkpoint as a model ready to run on a dataset (checked against it). */
-async function checkpointModel(checkpointId: string, datasetId: string) {
+async function storedModel(checkpointId: string, datasetId: string) {
   const dataset = await store.getDataset(datasetId);
-  const ck = await storedCheckpointFor(checkpointId, dataset);
-  const model = createModel(ck.model, 1);
-  model.loadTensors(ck.tensors, ck.record.fileName);
-  return { dataset, ck, model };
+  const ck = storedCheckpointFor(await store.getCheckpoint(checkpointId), dataset);
+  return { dataset, ck, model: checkpointModel(ck, ck.record.fileName) };
 }
 
 export const outputs: OutputsApi = {
@@ -83,7 +79,7 @@ export const outputs: OutputsApi = {
   exportOutputs(checkpointId, datasetId, split) {
     return exclusive(async () => {
       await ready();
-      const { dataset, ck, model } = await checkpointModel(checkpointId, datasetId);
+      const { dataset, ck, model } = await storedModel(checkpointId, datasetId);
       try {
         const source = await store.datasetSource(datasetId);
         const chosen = source.infos.filter((s) => split === 'all' || s.split === split);
@@ -104,7 +100,7 @@ export const outputs: OutputsApi = {
         ))
           w.add(o);
         const bytes = await w.finish().arrayBuffer();
-        const fileName = `ctc-lab-outputs-${safeName(dataset.name)}-${split}-${safeName(ck.record.fileName.replace(/\.safetensors$/, ''))}.zip`;
+        const fileName = outputsFileName(dataset.name, split, ck.record.fileName);
         return Comlink.transfer({ fileName, bytes, samples: w.samples }, [bytes]);
       } finally {
         model.dispose();
@@ -122,7 +118,7 @@ export const outputs: OutputsApi = {
   checkpointAlignment(checkpointId, datasetId, index) {
     return exclusive(async () => {
       await ready();
-      const { dataset, model } = await checkpointModel(checkpointId, datasetId);
+      const { dataset, model } = await storedModel(checkpointId, datasetId);
       try {
         const source = await store.datasetSource(datasetId);
         let out = null;
@@ -140,8 +136,7 @@ export const outputs: OutputsApi = {
     const meta = await outputStore.getOutputSet(setId);
     const set = await alignOutputSet(meta, await outputStore.outputSource(setId), { ids: sampleId ? [sampleId] : undefined });
     const text = format === 'ctm' ? alignmentsToCtm(set) : alignmentsToJson(set);
-    const what = sampleId ? safeName(sampleId) : 'all';
-    return { fileName: `ctc-lab-alignments-${safeName(meta.name)}-${what}.${format}`, text, aligned: set.samples.length, skipped: set.skipped };
+    return { fileName: alignmentsFileName(meta.name, sampleId, format), text, aligned: set.samples.length, skipped: set.skipped };
   },
 
   async compareOutputs(aId, bId) {

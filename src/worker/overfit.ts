@@ -4,14 +4,13 @@
 import { checkpointMeta, encodeCheckpoint } from '../engine/checkpoint/checkpoint';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
 import { presetSize } from '../engine/model/presets';
+import { overfitCheckpointFileName } from '../engine/run/names';
 import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/train/overfit';
 import * as store from '../data/store';
 import type { OverfitApi } from './api';
 import { announce } from './changes';
 import { control, exclusive, withTrainingLock } from './jobs';
 import { ready } from './runtime';
-
-const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
 
 export const overfit: OverfitApi = {
   runOverfitTest(datasetId, partial, onEpoch, onAlerts) {
@@ -58,7 +57,7 @@ export const overfit: OverfitApi = {
           const rec = await store.saveCheckpoint({
             datasetId,
             kind: 'overfit',
-            fileName: `ctc-lab-overfit-${safeName(meta.name)}-epoch${result.epochs}.safetensors`,
+            fileName: overfitCheckpointFileName(meta.name, result.epochs),
             bytes: bytes.buffer as ArrayBuffer,
             overfit: { passed: result.passed, epochs: result.epochs, seconds: result.seconds, finalLoss: result.finalLoss, finalWer: result.finalWer },
           });

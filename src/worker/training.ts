@@ -6,19 +6,21 @@
 // never outlives its dataset: deleting it in another tab stops the training cleanly.
 
 import { deviceLost, NoGpuAdapterError } from '../engine/backend';
+import { checkpointForDataset } from '../engine/checkpoint/fit';
 import { parseRunRecord } from '../engine/checkpoint/schema';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
-import { knobsOf } from '../engine/model/presets';
+import { studentTrainer } from '../engine/distill/student';
+import { distillationSummary } from '../engine/distill/summary';
+import { runCheckpointFileName } from '../engine/run/names';
+import { importedRunConfig, newRun, trainerForRun } from '../engine/run/run';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
 import { resumeStateFrom, Trainer } from '../engine/train/trainer';
-import { distillationSummary } from '../engine/distill/summary';
+import { storedReads } from '../data/reads';
 import * as store from '../data/store';
+import type { CheckpointRecord, RunRecord } from '../data/types';
 import type { DamagedRun, RunInfo, TrainEvent, TrainOutcome, TrainingApi } from './api';
 import { announce, onChange } from './changes';
-import { checkpointForDataset, storedCheckpointFor } from './checkpoints';
-import { studentTrainer } from './distill';
 import { control, exclusive, runLocksHeld, withRunLock, withTrainingLock } from './jobs';
-import { ctcLabFileName } from './names';
 import { ready, recover } from './runtime';
 
 const MAX_GPU_RECOVERIES = 3;
@@ -31,7 +33,7 @@ type DriveEnd = { kind: 'done'; outcome: TrainOutcome } | { kind: 'device-lost';
  * lands after a newer one; a mid-epoch one is a snapshot (encodeCheckpoint clones the tensors by
  * reference) written while training goes on.
  */
-async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainEvent) => void): Promise<DriveEnd> {
+async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) => void): Promise<DriveEnd> {
   const doctor = new TrainingDoctor({ optimizer: trainer.config.optimizer, clipNorm: trainer.config.clipNorm });
   let queue: Promise<void> = Promise.resolve();
   let saveError: unknown = null;
@@ -59,14 +61,14 @@ async function drive(trainer: Trainer, run: store.RunRecord, onEvent: (e: TrainE
       .map((t, i) => t - before[i])
       .sort((a, b) => a - b);
     if (midEpoch && gaps.length >= 5) probe = { step, median: gaps[gaps.length >> 1], last: t0, steps: [] };
-    const history = [...trainer.state.history] as unknown as store.RunRecord['history'];
+    const history = [...trainer.state.history];
     savedStep = step;
     lastSave = performance.now();
     queue = queue.then(async () => {
       const bytes = (await bytesP).buffer as ArrayBuffer;
       const base = { datasetId: run.datasetId, runId: run.id, createdAt: Date.now() };
-      const name = (kind: 'last' | 'best') => ctcLabFileName(run, kind, epoch).replace('.safetensors', midEpoch ? `-step${step}.safetensors` : '.safetensors');
-      const cks: store.CheckpointRecord[] = [{ ...base, id: `${run.id}-last`, kind: 'last', fileName: name('last'), bytes }];
+      const name = (kind: 'last' | 'best') => runCheckpointFileName(run, kind, epoch, midEpoch ? step : undefined);
+      const cks: CheckpointRecord[] = [{ ...base, id: `${run.id}-last`, kind: 'last', fileName: name('last'), bytes }];
       if (improved) cks.push({ ...base, id: `${run.id}-best`, kind: 'best', fileName: name('best'), bytes });
       const next = {
         ...run,
@@ -192,30 +194,12 @@ async function datasetStored(id: string): Promise<boolean> {
   );
 }
 
-/** The trainer for a stored run at its last checkpoint (mid-epoch or an epoch's end), or from scratch if it has none yet. */
-async function trainerForRun(run: store.RunRecord): Promise<Trainer> {
-  const meta = await store.getDataset(run.datasetId);
-  const config = { ...TRAIN_DEFAULTS, ...(run.config as Partial<TrainConfig>) };
-  if (!run.lastCheckpointId) return studentTrainer(meta, await store.datasetSource(run.datasetId), config, undefined, run.distillation);
-  const ck = await storedCheckpointFor(run.lastCheckpointId, meta);
-  // restoreBest across a resume: the best checkpoint's weights (when it is another file than the last one).
-  const best = config.restoreBest && run.bestCheckpointId ? (await storedCheckpointFor(run.bestCheckpointId, meta)).tensors : undefined;
-  // A student run: the teacher its checkpoint records (the run record's before its first checkpoint).
-  return studentTrainer(
-    meta,
-    await store.datasetSource(run.datasetId),
-    config,
-    { state: resumeStateFrom(ck.meta), tensors: ck.tensors, best },
-    ck.meta.distillation ?? run.distillation,
-  );
-}
-
 /**
  * A training job: one at a time in this tab, one tab at a time (lock), the run's own lock held
  * while it trains (else it shows as interrupted). A lost GPU device ends the drive; the backend is
  * replaced and the run resumes from its last checkpoint, up to MAX_GPU_RECOVERIES times.
  */
-function trainingJob(setup: () => Promise<{ trainer: Trainer; run: store.RunRecord }>, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
+function trainingJob(setup: () => Promise<{ trainer: Trainer; run: RunRecord }>, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
   return exclusive(() =>
     withTrainingLock(async () => {
       await ready();
@@ -254,7 +238,7 @@ function trainingJob(setup: () => Promise<{ trainer: Trainer; run: store.RunReco
               return { run, alerts: [] };
             }
             run = { ...(await store.getRun(run.id)), status: 'running', reason: '' };
-            trainer = await trainerForRun(run);
+            trainer = await trainerForRun(run, storedReads);
             onEvent({ type: 'recovered', step: trainer.state.step, attempt, backend });
           }
         } finally {
@@ -270,30 +254,13 @@ function trainingJob(setup: () => Promise<{ trainer: Trainer; run: store.RunReco
   );
 }
 
-function newRun(datasetId: string, datasetName: string, config: TrainConfig, status: store.RunRecord['status'], reason: string): store.RunRecord {
-  const now = Date.now();
-  return {
-    id: store.newId('run'),
-    datasetId,
-    datasetName,
-    createdAt: now,
-    updatedAt: now,
-    config: { ...config },
-    status,
-    reason,
-    history: [],
-    bestCheckpointId: null,
-    lastCheckpointId: null,
-  };
-}
-
 export const training: TrainingApi = {
   startTraining(datasetId, partial, onEvent, distill) {
     return trainingJob(async () => {
       const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...partial };
       const meta = await store.getDataset(datasetId);
-      const trainer = await studentTrainer(meta, await store.datasetSource(datasetId), cfg, undefined, distill);
-      const run = newRun(datasetId, meta.name, cfg, 'running', '');
+      const trainer = await studentTrainer(meta, await store.datasetSource(datasetId), cfg, undefined, distill, storedReads);
+      const run = newRun(store.newId('run'), meta, cfg, 'running', '');
       const record = trainer.distillRecord();
       if (record) run.distillation = record;
       return { trainer, run };
@@ -304,7 +271,7 @@ export const training: TrainingApi = {
     return trainingJob(async () => {
       const run = parseRunRecord(await store.getRun(runId));
       if (!run.lastCheckpointId) throw new Error(`run ${runId} has no checkpoint to resume from (it stopped before its first checkpoint was written)`);
-      return { trainer: await trainerForRun(run), run: { ...run, status: 'running', reason: '' } };
+      return { trainer: await trainerForRun(run, storedReads), run: { ...run, status: 'running', reason: '' } };
     }, onEvent);
   },
 
@@ -336,17 +303,17 @@ export const training: TrainingApi = {
     const meta = await store.getDataset(datasetId);
     const ck = checkpointForDataset(bytes, file.name, meta);
     // Trial-load into a model and optimizer of the recorded config: every tensor present and shaped right.
-    const config: TrainConfig = { ...TRAIN_DEFAULTS, ...(ck.meta.training.config.mode === 'train' ? ck.meta.training.config : {}), ...knobsOf(ck.model) };
+    const config = importedRunConfig(ck);
     const state = resumeStateFrom(ck.meta);
     new Trainer(meta, await store.datasetSource(datasetId), config, { state, tensors: ck.tensors }).dispose();
     const run = newRun(
-      datasetId,
-      meta.name,
+      store.newId('run'),
+      meta,
       config,
       'stopped',
       `imported from ${file.name} at epoch ${ck.meta.training.state.epoch}${state.position ? `, step ${state.step}` : ''}`,
     );
-    run.history = state.history as unknown as store.RunRecord['history'];
+    run.history = state.history;
     if (ck.meta.distillation) run.distillation = ck.meta.distillation; // a student: Resume needs its teacher in this browser
     run.lastCheckpointId = `${run.id}-last`;
     await store.saveRunProgress(run, [{ id: run.lastCheckpointId, datasetId, runId: run.id, kind: 'last', createdAt: Date.now(), fileName: file.name, bytes }]);

@@ -1,17 +1,14 @@
-// Distillation settings and what a run records about its teacher (plain data, no TF.js: the
-// page's form reads the defaults and the one-line explanations from here).
+// Distillation settings, teacher references and choices (plain data, no TF.js: the page's form
+// reads the defaults and the one-line explanations from here).
 // Defaults follow VAC's SeqKD (Min et al. 2021), which CorrNet and its successors reuse:
 // τ = 8, blank left out of the KL, distillation weight 25, CTC weight 1.
-// A checkpoint's `distillation` field holds a DistillRecord (validated by checkpoint/schema.ts).
+// A checkpoint's `distillation` field holds a DistillationRecord (data/types.ts; validated by
+// checkpoint/schema.ts).
 
-import type { ModelConfig } from '../model/registry';
+import type { DistillationRecord, DistillSettings, TeacherRecord } from '../../data/types';
+import type { TeacherSource } from './teacher';
 
-export interface DistillSettings {
-  kdWeight: number; // weight of τ²·KL(teacher ‖ student); 25
-  ctcWeight: number; // weight of the student's own CTC loss; 1
-  temperature: number; // τ; 8
-  excludeBlank: boolean; // leave the blank out of the KL (renormalise over the other classes); true
-}
+export type { DistillationRecord, DistillSettings, TeacherRecord };
 
 export const DISTILL_DEFAULTS: DistillSettings = { kdWeight: 25, ctcWeight: 1, temperature: 8, excludeBlank: true };
 
@@ -23,20 +20,29 @@ export const DISTILL_HELP: Record<keyof DistillSettings, string> = {
   excludeBlank: "Leave the blank out of the KL and renormalise over the other classes, so the mostly-blank frames don't dominate (VAC's SeqKD).",
 };
 
-/** Where a run's teacher came from (recorded in the student's checkpoint metadata). */
-export interface TeacherInfo {
-  kind: 'checkpoint' | 'outputs'; // a stored lab checkpoint (run in the worker) or an imported model-output set
-  id: string; // checkpoint or output-set id in this browser's storage
-  name: string; // its file or set name, for people
-  model?: ModelConfig; // checkpoint: its model config (preset, sizes)
-  subsampling?: number;
-  params?: number; // checkpoint: parameter count
-  valWer?: number | null; // the teacher's own val WER when the run started
+/** A teacher a run can learn from: a stored checkpoint or an imported model-output set (by id). */
+export interface TeacherRef {
+  kind: 'checkpoint' | 'outputs';
+  id: string;
 }
 
-/** A distillation run as recorded in checkpoint metadata (`distillation`). */
-export interface DistillRecord extends DistillSettings {
-  teacher: TeacherInfo;
+/**
+ * A teacher and how to learn from it: the trainer's (T = TeacherSource, which the trainer owns and
+ * disposes) or a new run's request (T = TeacherRef).
+ */
+export interface Distillation<T = TeacherSource> {
+  teacher: T;
+  settings: DistillSettings;
+}
+
+/** A teacher the selected dataset offers, as the form lists it. */
+export interface TeacherChoice extends TeacherRef {
+  label: string;
+  preset: string | null; // checkpoints: the model preset
+  subsampling: number | null; // output frames per input frame (an output set may not say)
+  params: number | null; // checkpoints
+  valWer: number | null; // a training checkpoint's best val WER, if it measured one (an overfit test's has none)
+  problem: string | null; // why it cannot teach this dataset (listed, not selectable)
 }
 
 /** Problems with the settings, one sentence each (empty when usable). */

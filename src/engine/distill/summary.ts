@@ -3,18 +3,11 @@
 // (share of samples whose greedy decodes are equal).
 
 import type { Trainer } from '../train/trainer';
-import type { TeacherInfo } from './settings';
-
-export interface DistillSummary {
-  samples: number; // validation samples compared
-  agreement: number; // 0..1
-  student: { preset: string; subsampling: number; params: number; valWer: number; msPerSample: number | null };
-  // A stored output set has no model here: its parameters and inference time are unknown (null).
-  teacher: { info: TeacherInfo; params: number | null; valWer: number; msPerSample: number | null };
-}
+import type { DistillationSummary } from '../../data/types';
+import type { ModelConfig } from '../model/registry';
 
 /** null when the run has no teacher or no validation samples. */
-export async function distillationSummary(trainer: Trainer): Promise<DistillSummary | null> {
+export async function distillationSummary(trainer: Trainer): Promise<DistillationSummary<ModelConfig> | null> {
   const d = trainer.distill;
   if (!d) return null;
   const ev = await trainer.evaluate();

@@ -7,16 +7,15 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { SampleInfo } from '../../data/source';
-import type { DatasetMeta } from '../../data/types';
+import type { DatasetMeta, TeacherRecord } from '../../data/types';
 import type { StTensor } from '../checkpoint/safetensors';
 import type { CheckpointMeta } from '../checkpoint/checkpoint';
 import type { SequenceModel } from '../model/model';
-import { createModel, parseModelConfig } from '../model/registry';
+import { createModel, parseModelConfig, type ModelConfig } from '../model/registry';
 import type { BatchTensors } from '../train/batch_tensors';
-import type { TeacherInfo } from './settings';
 
 export interface TeacherSource<P = unknown> {
-  readonly info: TeacherInfo;
+  readonly info: TeacherRecord<ModelConfig>;
   /** Output classes (blank at 0, then the dataset's vocabulary). */
   readonly numClasses: number;
   /** The teacher as a model, when it is one (timing, parameter count). */
@@ -31,7 +30,7 @@ export interface TeacherSource<P = unknown> {
 }
 
 /** A model (eval mode, no dropout) as the teacher; it is run on the student's own batch. */
-export function modelTeacher(model: SequenceModel, info: TeacherInfo, ownsModel = true): TeacherSource<null> {
+export function modelTeacher(model: SequenceModel, info: TeacherRecord<ModelConfig>, ownsModel = true): TeacherSource<null> {
   return {
     info,
     numClasses: model.config.numClasses,
@@ -54,7 +53,7 @@ export function checkpointTeacher(
   dataset: DatasetMeta,
   ck: CheckpointMeta,
   tensors: Record<string, StTensor>,
-  info: Omit<TeacherInfo, 'kind' | 'model' | 'subsampling' | 'params'>,
+  info: Omit<TeacherRecord<ModelConfig>, 'kind' | 'model' | 'subsampling' | 'params'>,
   file = info.name,
 ): TeacherSource<null> {
   const cfg = parseModelConfig(ck.model, file);
@@ -91,7 +90,7 @@ export function checkpointTeacher(
  * in the lab's class order: blank 0, then the vocabulary), in the order asked.
  */
 export function storedTeacher(
-  info: TeacherInfo,
+  info: TeacherRecord<ModelConfig>,
   numClasses: number,
   frames: (index: number) => number | undefined,
   read: (indices: number[]) => Promise<Float32Array[]>,

@@ -1,4 +1,4 @@
-// The worker's teachers over IndexedDB (fake-indexeddb, cpu backend): the dataset's checkpoints and
+// The teachers a dataset offers, over IndexedDB (fake-indexeddb, cpu backend): its checkpoints and
 // attached output sets are listed with what they are or why they cannot teach; an output set whose
 // classes and samples are in another order than the dataset's teaches exactly as the model whose
 // log-probs it holds. Checkpoints are listed from their headers alone: no tensor is read (the
@@ -6,24 +6,26 @@
 import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { generateDemo } from '../data/demo';
-import { makeBatch } from '../data/batch';
-import * as store from '../data/store';
-import * as outputStore from '../data/store_outputs';
-import type { DatasetMeta, OutputSetMeta } from '../data/types';
-import { readSafetensors, readTensor, writeSafetensors } from '../engine/checkpoint/safetensors';
-import { DISTILL_DEFAULTS } from '../engine/distill/settings';
-import { modelTeacher } from '../engine/distill/teacher';
-import { createModel, modelConfig } from '../engine/model/registry';
-import { batchTensors, disposeBatchTensors } from '../engine/train/batch_tensors';
-import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
-import { Trainer, type StepMetrics } from '../engine/train/trainer';
-import { checkpointForDataset } from './checkpoints';
-import { distill, studentTrainer, teacherFor } from './distill';
+import { generateDemo } from '../../data/demo';
+import { makeBatch } from '../../data/batch';
+import { storedReads } from '../../data/reads';
+import * as store from '../../data/store';
+import * as outputStore from '../../data/store_outputs';
+import type { DatasetMeta, OutputSetMeta } from '../../data/types';
+import { checkpointForDataset } from '../checkpoint/fit';
+import { readSafetensors, readTensor, writeSafetensors } from '../checkpoint/safetensors';
+import { createModel, modelConfig } from '../model/registry';
+import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
+import { Trainer, type StepMetrics } from '../train/trainer';
+import { DISTILL_DEFAULTS } from './settings';
+import { studentTrainer } from './student';
+import { modelTeacher } from './teacher';
+import { teacherChoices, teacherFor } from './teachers';
 
 // readTensor (the one place a tensor's bytes are read) as a spy that still reads.
-vi.mock('../engine/checkpoint/safetensors', async (importOriginal) => {
-  const m = await importOriginal<typeof import('../engine/checkpoint/safetensors')>();
+vi.mock('../checkpoint/safetensors', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../checkpoint/safetensors')>();
   return { ...m, readTensor: vi.fn(m.readTensor) };
 });
 
@@ -90,7 +92,7 @@ async function outputSetOf(ds: DatasetMeta, model: ReturnType<typeof createModel
   return outputStore.commitOutputSet(meta);
 }
 
-describe('teachers in the worker', () => {
+describe('teachers of a dataset', () => {
   let ds: DatasetMeta;
   let teacherModel: ReturnType<typeof createModel>;
   beforeAll(async () => {
@@ -109,10 +111,17 @@ describe('teachers in the worker', () => {
     await a.run({ onStep: (s) => void fromModel.push(s) });
     const evA = await a.evaluate();
     a.dispose();
-    const b = await studentTrainer(ds, await store.datasetSource(ds.id), cfg, undefined, {
-      teacher: { kind: 'outputs', id: set.id },
-      settings: DISTILL_DEFAULTS,
-    });
+    const b = await studentTrainer(
+      ds,
+      await store.datasetSource(ds.id),
+      cfg,
+      undefined,
+      {
+        teacher: { kind: 'outputs', id: set.id },
+        settings: DISTILL_DEFAULTS,
+      },
+      storedReads,
+    );
     expect(b.distillRecord()!.teacher).toEqual({ kind: 'outputs', id: set.id, name: 'torch teacher', subsampling: 2 });
     await b.run({ onStep: (s) => void fromSet.push(s) });
     const evB = await b.evaluate();
@@ -140,7 +149,7 @@ describe('teachers in the worker', () => {
     const missing = await outputSetOf(ds, teacherModel, (m) => (m.classes = m.classes.map((c) => (c === ds.vocab[0] ? 'SOMETHING-ELSE' : c))));
     const other = await store.saveDataset(generateDemo({ seed: 7, numSamples: 30 }));
     await outputSetOf(other, createModel(modelConfig(cfg, other.featureDim, other.vocab.length + 1), 1));
-    const list = await distill.listTeachers(ds.id);
+    const list = await teacherChoices(ds, storedReads);
     expect(list.find((x) => x.id === ck.id)).toMatchObject({
       kind: 'checkpoint',
       label: 'last of run-x · run-x-last.safetensors',
@@ -156,7 +165,7 @@ describe('teachers in the worker', () => {
     });
     expect(list.filter((x) => x.kind === 'outputs').every((x) => x.label.startsWith('model outputs · torch teacher'))).toBe(true);
     expect(list.filter((x) => x.kind === 'outputs')).toHaveLength(2); // not the set of the other dataset
-    await expect(teacherFor(ds, { kind: 'outputs', id: missing.id })).rejects.toThrow(
+    await expect(teacherFor(ds, { kind: 'outputs', id: missing.id }, storedReads)).rejects.toThrow(
       `output set 'torch teacher' has no class for 1 of the dataset's tokens: ${ds.vocab[0]}`,
     );
   }, 120_000);
@@ -192,7 +201,7 @@ describe('teachers in the worker', () => {
       ids.set(fileName, rec.id);
     }
     vi.mocked(readTensor).mockClear();
-    const list = await distill.listTeachers(ds.id);
+    const list = await teacherChoices(ds, storedReads);
     expect(readTensor).not.toHaveBeenCalled();
     const intact = list.find((x) => x.id === ids.get('intact.safetensors'));
     expect(intact).toMatchObject({ kind: 'checkpoint', label: 'best of run-g · intact.safetensors', preset: 'tcn', subsampling: 2, params, problem: null });
@@ -226,18 +235,27 @@ describe('teachers in the worker', () => {
   it('refuses an output set of another dataset, one with classes the vocabulary lacks, and one holding NaN/Inf', async () => {
     const other = await store.saveDataset(generateDemo({ seed: 8, numSamples: 30 }));
     const foreign = await outputSetOf(other, createModel(modelConfig(cfg, other.featureDim, other.vocab.length + 1), 1));
-    await expect(teacherFor(ds, { kind: 'outputs', id: foreign.id })).rejects.toThrow(`output set 'torch teacher' is not attached to dataset '${ds.name}'`);
+    await expect(teacherFor(ds, { kind: 'outputs', id: foreign.id }, storedReads)).rejects.toThrow(
+      `output set 'torch teacher' is not attached to dataset '${ds.name}'`,
+    );
     const extra = await outputSetOf(ds, teacherModel, (m) => (m.classes = [...m.classes, 'GOODBYE']));
-    await expect(teacherFor(ds, { kind: 'outputs', id: extra.id })).rejects.toThrow(
+    await expect(teacherFor(ds, { kind: 'outputs', id: extra.id }, storedReads)).rejects.toThrow(
       "output set 'torch teacher' has 1 classes that are not in the dataset's vocabulary (GOODBYE)",
     );
     const bad = await outputSetOf(ds, teacherModel, (m) => (m.nonFinite = [{ id: 'x1', values: 3, first: 'frame 2, class 4' }]));
-    await expect(teacherFor(ds, { kind: 'outputs', id: bad.id })).rejects.toThrow(
+    await expect(teacherFor(ds, { kind: 'outputs', id: bad.id }, storedReads)).rejects.toThrow(
       "output set 'torch teacher': 1 samples hold NaN/Inf outputs (first: x1, frame 2, class 4)",
     );
     // and through studentTrainer, the refusal names the teacher
     await expect(
-      studentTrainer(ds, await store.datasetSource(ds.id), cfg, undefined, { teacher: { kind: 'outputs', id: bad.id }, settings: DISTILL_DEFAULTS }),
+      studentTrainer(
+        ds,
+        await store.datasetSource(ds.id),
+        cfg,
+        undefined,
+        { teacher: { kind: 'outputs', id: bad.id }, settings: DISTILL_DEFAULTS },
+        storedReads,
+      ),
     ).rejects.toThrow(`the teacher (model outputs ${bad.id}) cannot be used: output set 'torch teacher'`);
   }, 120_000);
 });

@@ -1,0 +1,58 @@
+// A training run's rules over its stored record: a new run's record, the config an imported
+// checkpoint trains on with, and the trainer of a stored run at its last checkpoint (mid-epoch or
+// an epoch's end), with its teacher when it is a student. Storage comes in as `reads` (data/reads.ts).
+
+import type { StoredReads } from '../../data/reads';
+import type { RunRecord, RunStatus } from '../../data/types';
+import { storedCheckpointFor, type FittedCheckpoint } from '../checkpoint/fit';
+import { studentTrainer } from '../distill/student';
+import { knobsOf } from '../model/presets';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
+import { resumeStateFrom, type Trainer } from '../train/trainer';
+
+/** A run's record before its first epoch. */
+export function newRun(id: string, dataset: { id: string; name: string }, config: TrainConfig, status: RunStatus, reason: string): RunRecord {
+  const now = Date.now();
+  return {
+    id,
+    datasetId: dataset.id,
+    datasetName: dataset.name,
+    createdAt: now,
+    updatedAt: now,
+    config: { ...config },
+    status,
+    reason,
+    history: [],
+    bestCheckpointId: null,
+    lastCheckpointId: null,
+  };
+}
+
+/** The config a stored run trains with: its own over the defaults (a field added since it was stored: the default). */
+export function runConfig(run: RunRecord): TrainConfig {
+  return { ...TRAIN_DEFAULTS, ...(run.config as Partial<TrainConfig>) };
+}
+
+/** The config an imported checkpoint continues with: its training config (an overfit test's: the defaults), its model's knobs. */
+export function importedRunConfig(ck: FittedCheckpoint): TrainConfig {
+  return { ...TRAIN_DEFAULTS, ...(ck.meta.training.config.mode === 'train' ? ck.meta.training.config : {}), ...knobsOf(ck.model) };
+}
+
+/** The trainer for a stored run at its last checkpoint, or from scratch if it has none yet. */
+export async function trainerForRun(run: RunRecord, reads: StoredReads): Promise<Trainer> {
+  const meta = await reads.dataset(run.datasetId);
+  const config = runConfig(run);
+  if (!run.lastCheckpointId) return studentTrainer(meta, await reads.datasetSource(run.datasetId), config, undefined, run.distillation, reads);
+  const ck = storedCheckpointFor(await reads.checkpoint(run.lastCheckpointId), meta);
+  // restoreBest across a resume: the best checkpoint's weights (when it is another file than the last one).
+  const best = config.restoreBest && run.bestCheckpointId ? storedCheckpointFor(await reads.checkpoint(run.bestCheckpointId), meta).tensors : undefined;
+  // A student run: the teacher its checkpoint records (the run record's before its first checkpoint).
+  return studentTrainer(
+    meta,
+    await reads.datasetSource(run.datasetId),
+    config,
+    { state: resumeStateFrom(ck.meta), tensors: ck.tensors, best },
+    ck.meta.distillation ?? run.distillation,
+    reads,
+  );
+}
