@@ -20,6 +20,8 @@ from ctc_lab.data import open_dataset
 from ctc_lab.loader import bucketed_batches
 from ctc_lab.models import build_model
 
+from conftest import round_trip
+
 MODEL_CASES = ["tcn", "tconv-bilstm", "transformer", "tcn-x4"]
 TRAIN_CASES = ["tcn-adam", "tcn4-adamw", "tcn-sgd", "tconv-bilstm-adam", "transformer-adam"]
 # Metrics the lab writes per epoch that must agree (the rest: wall time, and equal by construction).
