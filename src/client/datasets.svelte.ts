@@ -4,7 +4,7 @@
 
 import type { DatasetMeta, Encoding, ImportProgress, ImportReport, InputFile, SampleView } from '../worker/api';
 import { message, type LabContext } from './context';
-import { analyseStaged, importStep } from './staged_import';
+import { importStep, startImport } from './staged_import';
 
 export class DatasetsState {
   list = $state.raw<DatasetMeta[]>([]);
@@ -49,13 +49,17 @@ export class DatasetsState {
 
   /** Step 1: read, validate and stage (invisible); the report is shown and no dataset exists yet. */
   async importFiles(files: InputFile[], name: string): Promise<void> {
-    if (files.length === 0 || this.importing) return;
-    if (this.pendingImport) this.cancelImport();
-    await analyseStaged(this, async (onProgress) => {
-      await this.refreshStorage();
-      this.pendingImport = await this.ctx.api.analyseImport(files, name, this.subsampling(), this.storeAs, onProgress);
-      await this.refreshStorage();
-    });
+    await startImport(
+      this,
+      files,
+      this.pendingImport,
+      () => this.cancelImport(),
+      async (onProgress) => {
+        await this.refreshStorage();
+        this.pendingImport = await this.ctx.api.analyseImport(files, name, this.subsampling(), this.storeAs, onProgress);
+        await this.refreshStorage();
+      },
+    );
   }
 
   abortImport(): void {

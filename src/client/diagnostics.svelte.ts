@@ -3,10 +3,10 @@
 // report, and its downloads.
 
 import { DIAGNOSE_DEFAULTS, reportToMarkdown, type DiagnosticsReport, type DiagnosticsRequest } from '../worker/api';
-import { message, type LabContext } from './context';
+import { flagged, JobFeature } from './job';
 import { saveBytes } from './files';
 
-export class DiagnosticsState {
+export class DiagnosticsState extends JobFeature {
   settings = $state<DiagnosticsRequest>({
     checkpointId: null,
     patience: DIAGNOSE_DEFAULTS.patience,
@@ -21,13 +21,6 @@ export class DiagnosticsState {
 
   /** A dataset (or an output set) is chosen, the backend is up and no other job runs in this tab. */
   canRun = $derived.by(() => (this.ctx.dataset !== null || this.outputSetId !== null) && this.ctx.ready && !this.ctx.busy);
-
-  constructor(private readonly ctx: LabContext) {}
-
-  /** A job runs in this tab (forms are locked). */
-  get busy(): boolean {
-    return this.ctx.busy;
-  }
 
   /** Forgets what belonged to the previously selected dataset. */
   reset(): void {
@@ -50,17 +43,11 @@ export class DiagnosticsState {
   async run(): Promise<void> {
     const ds = this.ctx.dataset;
     if ((!ds && !this.outputSetId) || this.ctx.busy) return;
-    this.running = true;
-    this.error = null;
     this.report = null;
-    try {
+    await flagged(this, 'running', 'error', async () => {
       if (this.outputSetId) this.report = await this.ctx.api.runOutputDiagnostics(this.outputSetId, 'all');
       else this.report = await this.ctx.api.runDiagnostics(ds!.id, $state.snapshot(this.settings));
-    } catch (e) {
-      this.error = message(e);
-    } finally {
-      this.running = false;
-    }
+    });
   }
 
   download(kind: 'md' | 'json'): void {

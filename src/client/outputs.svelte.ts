@@ -6,7 +6,8 @@
 import type { AlignmentView, Comparison, ImportProgress, InputFile, OutputSampleItem, OutputSetMeta, OutputsImportReport, SplitChoice } from '../worker/api';
 import { message, type LabContext } from './context';
 import { saveBytes } from './files';
-import { analyseStaged, importStep } from './staged_import';
+import { flagged } from './job';
+import { importStep, startImport } from './staged_import';
 
 export type AlignSource = { kind: 'outputs'; setId: string } | { kind: 'checkpoint'; checkpointId: string };
 
@@ -56,11 +57,15 @@ export class OutputsState {
 
   /** Step 1: read, validate and stage; the report is shown and no output set exists yet. */
   async importFiles(files: InputFile[], name: string): Promise<void> {
-    if (files.length === 0 || this.importing) return;
-    if (this.pending) this.cancelImport();
-    await analyseStaged(this, async (onProgress) => {
-      this.pending = await this.ctx.api.analyseOutputs(files, name, this.attachTo, onProgress);
-    });
+    await startImport(
+      this,
+      files,
+      this.pending,
+      () => this.cancelImport(),
+      async (onProgress) => {
+        this.pending = await this.ctx.api.analyseOutputs(files, name, this.attachTo, onProgress);
+      },
+    );
   }
 
   abortImport(): void {
@@ -103,18 +108,12 @@ export class OutputsState {
     const ds = this.ctx.dataset,
       ck = this.exportCheckpointId;
     if (!ds || !ck || this.ctx.busy) return;
-    this.exporting = true;
-    this.error = null;
     this.notice = null;
-    try {
+    await flagged(this, 'exporting', 'error', async () => {
       const { fileName, bytes, samples } = await this.ctx.api.exportOutputs(ck, ds.id, this.exportSplit);
       saveBytes(bytes, fileName);
       this.notice = `Exported ${samples} samples' outputs as ${fileName}.`;
-    } catch (e) {
-      this.error = message(e);
-    } finally {
-      this.exporting = false;
-    }
+    });
   }
 
   clearView(): void {
@@ -178,18 +177,14 @@ export class OutputsState {
   }
 
   async compare(): Promise<void> {
-    if (!this.compareA || !this.compareB) return;
-    this.comparing = true;
-    this.compareError = null;
+    const a = this.compareA,
+      b = this.compareB;
+    if (!a || !b) return;
     this.comparison = null;
     this.compared = null;
-    try {
-      this.comparison = await this.ctx.api.compareOutputs(this.compareA, this.compareB);
-    } catch (e) {
-      this.compareError = message(e);
-    } finally {
-      this.comparing = false;
-    }
+    await flagged(this, 'comparing', 'compareError', async () => {
+      this.comparison = await this.ctx.api.compareOutputs(a, b);
+    });
   }
 
   /** The alignments of one compared sample in both output sets. */

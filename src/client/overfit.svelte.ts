@@ -3,9 +3,9 @@
 
 import * as Comlink from 'comlink';
 import { OVERFIT_DEFAULTS, type DoctorAlert, type OverfitEpoch, type OverfitOutcome, type Preset } from '../worker/api';
-import { message, type LabContext } from './context';
+import { flagged, JobFeature } from './job';
 
-export class OverfitState {
+export class OverfitState extends JobFeature {
   settings = $state<{ numSamples: number; maxEpochs: number; lr: number; preset: Preset; subsampling: 2 | 4 }>({
     numSamples: OVERFIT_DEFAULTS.numSamples,
     maxEpochs: OVERFIT_DEFAULTS.maxEpochs,
@@ -24,13 +24,6 @@ export class OverfitState {
   /** A dataset is selected, the backend is up and no other job runs in this tab. */
   canRun = $derived.by(() => this.ctx.dataset !== null && this.ctx.ready && !this.ctx.busy);
 
-  constructor(private readonly ctx: LabContext) {}
-
-  /** A job runs in this tab (forms are locked). */
-  get busy(): boolean {
-    return this.ctx.busy;
-  }
-
   /** Forgets what belonged to the previously selected dataset. */
   reset(): void {
     this.outcome = null;
@@ -43,11 +36,10 @@ export class OverfitState {
   async run(): Promise<void> {
     const ds = this.ctx.dataset;
     if (!ds || this.ctx.busy) return;
-    this.running = true;
     this.stopping = false;
     this.reset();
     const curve: number[] = [];
-    try {
+    await flagged(this, 'running', 'error', async () => {
       this.outcome = await this.ctx.api.runOverfitTest(
         ds.id,
         $state.snapshot(this.settings),
@@ -66,11 +58,7 @@ export class OverfitState {
       this.lossCurve = r.history.map((h) => h.loss);
       console.log(`[ctc-lab] overfit test ${r.passed ? 'passed' : 'failed'} in ${r.epochs} epochs, ${r.seconds.toFixed(2)} s on ${this.outcome.backend}`);
       await this.ctx.refreshStored();
-    } catch (e) {
-      this.error = message(e);
-    } finally {
-      this.running = false;
-    }
+    });
   }
 
   stop(): void {

@@ -37,6 +37,22 @@ export async function analyseStaged(
   }
 }
 
+/**
+ * Step 1 as a feature starts it: nothing without files or while its import runs; the import
+ * awaiting a decision, if any, is cancelled (`cancel`) before the new one is analysed.
+ */
+export async function startImport(
+  s: ImportFlags,
+  files: unknown[],
+  pending: unknown,
+  cancel: () => void,
+  analyse: Parameters<typeof analyseStaged>[1],
+): Promise<void> {
+  if (files.length === 0 || s.importing) return;
+  if (pending) cancel();
+  await analyseStaged(s, analyse);
+}
+
 /** Step 2 (store) and other one-shot import jobs: `importing` while it runs, a failure's message in `error`. */
 export async function importStep(s: ImportFlags, job: () => Promise<void>): Promise<void> {
   s.importing = true;
