@@ -309,8 +309,8 @@ function kdConfig(): TrainConfig {
  * The teacher (dir/distill/teacher.safetensors, and its log-probs on every sample exported with the
  * lab's OutputsZipWriter in reversed class order, the blank last: dir/distill/teacher_outputs.zip),
  * then per case the student's checkpoints before, after one step, and after a resumed second one.
- * An output set is read back as the worker reads it: the lab's importer, attached to the dataset,
- * columns reordered to blank 0 then the vocabulary (worker/distill.ts outputsTeacherFor).
+ * An output set is read back as the lab reads it: the lab's importer, attached to the dataset,
+ * columns reordered to blank 0 then the vocabulary (engine/distill/teachers.ts outputSetColumns).
  */
 async function writeDistillFixtures(dir: string, meta: DatasetMeta, samples: SampleRecord[]): Promise<void> {
   const V = meta.vocab.length + 1;

@@ -41,7 +41,7 @@ export interface DatasetMeta {
   storage?: Encoding; // how features are stored (older datasets: float32)
 }
 
-// Model outputs (DESIGN.md "Model outputs format"): any CTC model's per-sample outputs with the
+// Model outputs (docs/ARCHITECTURE.md "Model outputs format"): any CTC model's per-sample outputs with the
 // references, imported to be diagnosed and aligned. Stored as log-probabilities whatever arrived.
 
 export type OutputKind = 'log_probs' | 'logits' | 'probs';
