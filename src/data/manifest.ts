@@ -1,4 +1,4 @@
-// manifest.jsonl / manifest.tsv parsing (DESIGN.md "Dataset format").
+// manifest.jsonl / manifest.tsv parsing (docs/ARCHITECTURE.md "Dataset format").
 
 import { preview } from '../lib/preview';
 import { DataError } from './errors';

@@ -1,7 +1,7 @@
-// The text files of a model-outputs set (DESIGN.md "Model outputs format"): manifest.jsonl/.tsv
-// rows (id, text = the reference, optional split, frames = input frames, posteriors = a .npy
-// path), vocab.txt in class order (a '<blank>' line marks the blank, else the blank is class 0),
-// and the optional outputs.json. Every refusal names the file and the line or key.
+// The text files of a model-outputs set (docs/ARCHITECTURE.md "Model outputs format"):
+// manifest.jsonl/.tsv rows (id, text = the reference, optional split, frames = input frames,
+// posteriors = a .npy path), vocab.txt in class order (a '<blank>' line marks the blank, else the
+// blank is class 0), and the optional outputs.json. Every refusal names the file and the line or key.
 
 import { DataError } from './errors';
 import { jsonlRows, parseVocab, tsvRows } from './manifest';

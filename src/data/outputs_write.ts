@@ -1,8 +1,9 @@
-// Writes the model-outputs format (DESIGN.md) as one .zip, streaming: manifest.jsonl, vocab.txt
-// (with its '<blank>' line), outputs.json, and one deflated posteriors/<id>.npy [T', C] float32
-// per sample, which the manifest names (the importer reads such members by random access; a
-// posteriors.npz inside the zip would be read into memory whole). fflate's Zip emits compressed
-// chunks as members are added, so memory holds the chunks, not a second copy of every array.
+// Writes the model-outputs format (docs/ARCHITECTURE.md "Model outputs format") as one .zip,
+// streaming: manifest.jsonl, vocab.txt (with its '<blank>' line), outputs.json, and one deflated
+// posteriors/<id>.npy [T', C] float32 per sample, which the manifest names (the importer reads
+// such members by random access; a posteriors.npz inside the zip would be read into memory whole).
+// fflate's Zip emits compressed chunks as members are added, so memory holds the chunks, not a
+// second copy of every array.
 
 import { Zip, ZipDeflate, strToU8 } from 'fflate';
 import { writeNpy } from './npy';

@@ -1,16 +1,17 @@
-// The sink an import streams into: accepted samples are buffered up to `batchBytes` and written as
-// one IndexedDB transaction per batch under the future dataset id (invisible until committed;
-// see store.ts). Double-buffered: one batch is being written while the next one fills, so memory
-// holds at most two batches, and reading files overlaps with writing.
+// The sink an import streams into (staged_import.ts), for datasets and model-output sets: accepted
+// samples are buffered up to `batchBytes` and written as one IndexedDB transaction per batch under
+// the future set's id (invisible until committed; see set_store.ts). Double-buffered: one batch is
+// being written while the next one fills, so memory holds at most two batches, and reading files
+// overlaps with writing.
 
 import { encodeFloat16 } from './float16';
-import type { SampleSink } from './import';
 import type { PreparedSample } from './prepare';
-import type { OutputSampleSink, PreparedOutputSample } from './outputs_import';
+import type { PreparedOutputSample } from './outputs_import';
+import type { Sink } from './staged_import';
 import * as store from './store';
 import * as outputStore from './store_outputs';
 
-export interface StagingSink extends SampleSink {
+export interface StagingSink<Sample = PreparedSample> extends Sink<Sample> {
   /** Writes what is buffered and waits for every write; call once after the import's last sample. */
   flush(): Promise<void>;
   readonly staged: number; // samples written
@@ -42,7 +43,7 @@ export function stagingSink(
 export function outputStagingSink(
   setId: string,
   opts: { batchBytes?: number; writeBatch?: typeof outputStore.stageOutputSamples } = {},
-): OutputSampleSink & Pick<StagingSink, 'flush' | 'staged' | 'bytes'> {
+): StagingSink<PreparedOutputSample> {
   const { batchBytes = 8e6, writeBatch = outputStore.stageOutputSamples } = opts;
   return batchedSink<PreparedOutputSample>(
     (first, batch) => writeBatch(setId, first, batch),
