@@ -87,25 +87,44 @@ export function alphaBetaLanes(groups: number, emulated: boolean): number {
   return lanes;
 }
 
-/** Output [rows]: log-sum-exp of each row of logits [rows, V]; one thread per row. */
-export class CtcRowLseProgram implements WebGPUProgram {
-  variableNames = ['logits'];
+/** What the one-thread-per-element programs (1, 3, 4) share: 64 threads a workgroup, the grid for `threads` threads. */
+abstract class PerThreadProgram implements WebGPUProgram {
+  abstract variableNames: string[];
   variableComponents: number[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
+  abstract uniforms: string;
+
+  constructor(o: { outputShape: number[]; dispatchAxes: number[]; threads: number; shaderKey: string; variableComponents: number[] }) {
+    this.outputShape = o.outputShape;
+    this.dispatchLayout = { x: o.dispatchAxes };
+    this.dispatch = grid(Math.ceil(o.threads / 64));
+    this.shaderKey = o.shaderKey;
+    this.variableComponents = o.variableComponents;
+  }
+
+  abstract getUserCode(): string;
+}
+
+/** Output [rows]: log-sum-exp of each row of logits [rows, V]; one thread per row. */
+export class CtcRowLseProgram extends PerThreadProgram {
+  variableNames = ['logits'];
   uniforms = 'R : i32, V : i32,';
   private readonly vec4: boolean;
 
   constructor(rows: number, V: number) {
-    this.outputShape = [rows];
-    this.dispatchLayout = { x: [0] };
-    this.vec4 = V % 4 === 0;
-    this.variableComponents = [this.vec4 ? 4 : 1];
-    this.dispatch = grid(Math.ceil(rows / 64));
-    this.shaderKey = `ctclab_rowlse_${this.vec4 ? 'vec4' : 'scalar'}`;
+    const vec4 = V % 4 === 0;
+    super({
+      outputShape: [rows],
+      dispatchAxes: [0],
+      threads: rows,
+      shaderKey: `ctclab_rowlse_${vec4 ? 'vec4' : 'scalar'}`,
+      variableComponents: [vec4 ? 4 : 1],
+    });
+    this.vec4 = vec4;
   }
 
   getUserCode(): string {
@@ -134,33 +153,30 @@ export class CtcRowLseProgram implements WebGPUProgram {
  * per row: the row's softmax, then for every state its occupancy, normalised over the frame's
  * states, subtracted from its class (blank: the even states' sum, once). O(V + S) per row.
  */
-export class CtcGradProgram implements WebGPUProgram {
+export class CtcGradProgram extends PerThreadProgram {
   variableNames = ['logits', 'lse', 'tab', 'labels', 'logitLengths', 'labelLengths'];
-  variableComponents: number[];
   outputComponent: number;
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
   uniforms = 'T : i32, V : i32, L : i32, blank : i32, zeroInfinity : i32, nllOffset : i32, R : i32,';
   private readonly vec4: boolean;
   private readonly scaled: boolean;
 
   /** scaled: multiply by the upstream gradient dy [B] (an extra input) as the gradient is written. */
   constructor(B: number, T: number, V: number, scaled: boolean) {
-    this.outputShape = [B, T, V];
-    this.dispatchLayout = { x: [0, 1, 2] };
-    this.vec4 = V % 4 === 0;
+    const vec4 = V % 4 === 0;
+    super({
+      outputShape: [B, T, V],
+      dispatchAxes: [0, 1, 2],
+      threads: B * T,
+      shaderKey: `ctclab_grad_${vec4 ? 'vec4' : 'scalar'}_${scaled ? 'dy' : 'unscaled'}`,
+      variableComponents: [vec4 ? 4 : 1, 1, 4, 1, 1, 1],
+    });
+    this.vec4 = vec4;
     this.scaled = scaled;
-    this.outputComponent = this.vec4 ? 4 : 1;
-    this.variableComponents = [this.vec4 ? 4 : 1, 1, 4, 1, 1, 1];
+    this.outputComponent = vec4 ? 4 : 1;
     if (scaled) {
       this.variableNames = [...this.variableNames, 'dy'];
       this.variableComponents.push(1);
     }
-    this.dispatch = grid(Math.ceil((B * T) / 64));
-    this.shaderKey = `ctclab_grad_${this.vec4 ? 'vec4' : 'scalar'}_${scaled ? 'dy' : 'unscaled'}`;
   }
 
   getUserCode(): string {
@@ -234,20 +250,12 @@ export class CtcGradProgram implements WebGPUProgram {
 }
 
 /** Output [B]: nll from the alpha direction, 0 where infeasible and zeroInfinity is set. */
-export class CtcNllProgram implements WebGPUProgram {
+export class CtcNllProgram extends PerThreadProgram {
   variableNames = ['tab'];
-  variableComponents = [4];
-  outputShape: number[];
-  shaderKey = 'ctclab_nll';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
   uniforms = 'B : i32, stride : i32, offset : i32, zeroInfinity : i32,';
 
   constructor(B: number) {
-    this.outputShape = [B];
-    this.dispatchLayout = { x: [0] };
-    this.dispatch = [Math.ceil(B / 64), 1, 1];
+    super({ outputShape: [B], dispatchAxes: [0], threads: B, shaderKey: 'ctclab_nll', variableComponents: [4] });
   }
 
   getUserCode(): string {

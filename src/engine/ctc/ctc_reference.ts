@@ -47,6 +47,41 @@ export function logSoftmax64(logits: ArrayLike<number>, rows: number, V: number)
   return out;
 }
 
+/** The extended label sequence [blank, l1, blank, l2, …, lL, blank] of labels[from, from + L). */
+export function extendedLabels(labels: ArrayLike<number>, from: number, L: number, blank: number): Int32Array {
+  const ext = new Int32Array(2 * L + 1);
+  for (let s = 0; s < ext.length; s++) ext[s] = s % 2 === 0 ? blank : labels[from + (s - 1) / 2];
+  return ext;
+}
+
+/**
+ * The CTC alpha (forward) recursion over T frames: returns log p(labels), -Infinity when no
+ * alignment exists. `emit(t, c)` is the log-probability of class c at frame t. With `table`
+ * ([T, S], S = ext.length) every frame's row is kept there (the gradient needs them); without,
+ * two rows are reused (the diagnostics score thousands of samples).
+ */
+export function ctcAlpha(T: number, ext: Int32Array, blank: number, emit: (t: number, c: number) => number, table?: Float64Array): number {
+  const S = ext.length;
+  if (T === 0) return S === 1 ? 0 : NEG_INF;
+  let prev: Float64Array = table ? table.subarray(0, S) : new Float64Array(S);
+  let spare: Float64Array | null = table ? null : new Float64Array(S);
+  prev.fill(NEG_INF);
+  prev[0] = emit(0, ext[0]);
+  if (S > 1) prev[1] = emit(0, ext[1]);
+  for (let t = 1; t < T; t++) {
+    const cur = table ? table.subarray(t * S, (t + 1) * S) : spare!;
+    for (let s = 0; s < S; s++) {
+      let a = prev[s];
+      if (s >= 1) a = logAddExp(a, prev[s - 1]);
+      if (s >= 2 && ext[s] !== blank && ext[s] !== ext[s - 2]) a = logAddExp(a, prev[s - 2]);
+      cur[s] = a === NEG_INF ? NEG_INF : a + emit(t, ext[s]);
+    }
+    if (!table) spare = prev;
+    prev = cur;
+  }
+  return S > 1 ? logAddExp(prev[S - 1], prev[S - 2]) : prev[0];
+}
+
 /** Number of frames the labels need: L + number of adjacent repeats (each needs a blank between). */
 export { ctcMinFrames } from '../../lib/ctc_frames';
 
@@ -60,9 +95,8 @@ export function ctcLossReference(p: CtcProblem, withGrad = true): CtcResult {
   for (let b = 0; b < B; b++) {
     const Tb = Math.min(Math.max(p.logitLengths[b] | 0, 0), T);
     const Lb = Math.min(Math.max(p.labelLengths[b] | 0, 0), L);
-    const S = 2 * Lb + 1;
-    const ext = new Int32Array(S);
-    for (let s = 0; s < S; s++) ext[s] = s % 2 === 0 ? blank : p.labels[b * L + (s - 1) / 2];
+    const ext = extendedLabels(p.labels, b * L, Lb, blank);
+    const S = ext.length;
     const lpAt = (t: number, v: number) => lp[(b * T + t) * V + v];
 
     if (Tb === 0) {
@@ -70,19 +104,8 @@ export function ctcLossReference(p: CtcProblem, withGrad = true): CtcResult {
       continue;
     }
     // alpha[t * S + s]
-    const alpha = new Float64Array(Tb * S).fill(NEG_INF);
-    alpha[0] = lpAt(0, ext[0]);
-    if (S > 1) alpha[1] = lpAt(0, ext[1]);
-    for (let t = 1; t < Tb; t++) {
-      for (let s = 0; s < S; s++) {
-        let a = alpha[(t - 1) * S + s];
-        if (s >= 1) a = logAddExp(a, alpha[(t - 1) * S + s - 1]);
-        if (s >= 2 && ext[s] !== blank && ext[s] !== ext[s - 2]) a = logAddExp(a, alpha[(t - 1) * S + s - 2]);
-        alpha[t * S + s] = a === NEG_INF ? NEG_INF : a + lpAt(t, ext[s]);
-      }
-    }
-    let ll = alpha[(Tb - 1) * S + S - 1];
-    if (S > 1) ll = logAddExp(ll, alpha[(Tb - 1) * S + S - 2]);
+    const alpha = new Float64Array(Tb * S);
+    const ll = ctcAlpha(Tb, ext, blank, lpAt, alpha);
     nll[b] = -ll;
     if (!grad) continue;
     if (ll === NEG_INF) {

@@ -6,6 +6,7 @@
 // only when the numbers show it.
 
 import type { DatasetFacts } from '../../data/dataset_facts';
+import { causeAndFix, pct, sci } from './format';
 
 export type Status = 'ok' | 'warn' | 'fail' | 'info';
 
@@ -21,8 +22,20 @@ export interface CheckResult {
   details?: unknown;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-export const sci = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toPrecision(3) : x.toExponential(2));
+/** What a check found, problem by problem (each with its likely cause and its fix), and the result it makes. */
+export class Findings {
+  private readonly causes: string[] = [];
+  private readonly fixes: string[] = [];
+
+  add(cause: string, fix: string): void {
+    this.causes.push(cause);
+    this.fixes.push(fix);
+  }
+
+  result(head: Pick<CheckResult, 'n' | 'id' | 'title'>, status: Status, body: Pick<CheckResult, 'summary' | 'numbers' | 'details'>): CheckResult {
+    return { ...head, status, summary: body.summary, numbers: body.numbers, ...causeAndFix(this.causes, this.fixes), details: body.details };
+  }
+}
 
 /** Rows of log-probabilities: `frames` valid frames of V classes each, concatenated. */
 export interface LogProbRows {
@@ -163,46 +176,41 @@ export function judgeBlankRate({ frames, blanks, emitted }: FrameFacts, referenc
 export function checkDataset(f: DatasetFacts): CheckResult {
   const fail = f.nonFinite.length > 0 || f.infeasible.length > 0;
   const warn = f.zeroVarianceDims.length > 0 || f.oov.length > 0 || Math.abs(f.normalised.meanAbsMean) > 0.5 || Math.abs(f.normalised.meanStd - 1) > 0.5;
-  const causes: string[] = [];
-  const fixes: string[] = [];
+  const found = new Findings();
   if (f.nonFinite.length) {
-    causes.push(
+    found.add(
       `${f.nonFinite.length} samples contain NaN/Inf (${f.nonFinite
         .slice(0, 5)
         .map((x) => x.id)
         .join(', ')}${f.nonFinite.length > 5 ? ', …' : ''}); one NaN makes every loss NaN`,
+      're-extract or drop those samples',
     );
-    fixes.push('re-extract or drop those samples');
   }
   if (f.infeasible.length) {
-    causes.push(
+    found.add(
       `${f.infeasible.length} samples are CTC-infeasible at ×${f.subsampling} subsampling: label length plus repeats exceeds output frames (${f.infeasible
         .slice(0, 5)
         .map((x) => `${x.id}: ${x.outFrames} frames < ${x.needed}`)
         .join('; ')}${f.infeasible.length > 5 ? '; …' : ''}); their loss is infinite`,
+      'drop them, use zero_infinity, or use a model with less time subsampling',
     );
-    fixes.push('drop them, use zero_infinity, or use a model with less time subsampling');
   }
   if (f.zeroVarianceDims.length) {
-    causes.push(
+    found.add(
       `${f.zeroVarianceDims.length} feature dims never vary (${f.zeroVarianceDims.slice(0, 10).join(', ')}${f.zeroVarianceDims.length > 10 ? ', …' : ''}): dead keypoints or a broken extractor`,
+      'check the feature extractor; those dims carry no information',
     );
-    fixes.push('check the feature extractor; those dims carry no information');
   }
   if (f.oov.length) {
-    causes.push(
+    found.add(
       `${f.oov.length} val/test tokens are not in the vocabulary (${f.oov
         .slice(0, 5)
         .map((x) => `'${x.token}'×${x.count}`)
         .join(', ')}): they can never be predicted`,
+      'add them to vocab.txt or accept the WER floor they cause',
     );
-    fixes.push('add them to vocab.txt or accept the WER floor they cause');
   }
-  return {
-    n: 5,
-    id: 'dataset',
-    title: 'Dataset quality',
-    status: fail ? 'fail' : warn ? 'warn' : 'ok',
+  return found.result({ n: 5, id: 'dataset', title: 'Dataset quality' }, fail ? 'fail' : warn ? 'warn' : 'ok', {
     summary: `${f.samples} samples, ${f.featureDim} dims: ${f.nonFinite.length} with NaN/Inf, ${f.zeroVarianceDims.length} zero-variance dims, ${f.infeasible.length} CTC-infeasible at ×${f.subsampling}, ${f.oov.length} out-of-vocabulary tokens; normalisation applied (train mean |μ| ${sci(f.normalised.meanAbsMean)}, mean σ ${sci(f.normalised.meanStd)})`,
     numbers: {
       samples: f.samples,
@@ -214,10 +222,8 @@ export function checkDataset(f: DatasetFacts): CheckResult {
       normalisedMeanAbs: f.normalised.meanAbsMean,
       normalisedMeanStd: f.normalised.meanStd,
     },
-    cause: causes.join('; ') + (causes.length ? '.' : ''),
-    fix: fixes.length ? fixes.map((x) => x[0].toUpperCase() + x.slice(1)).join('. ') + '.' : '',
     details: { nonFinite: f.nonFinite, infeasible: f.infeasible, zeroVarianceDims: f.zeroVarianceDims, oov: f.oov },
-  };
+  });
 }
 
 export interface DecodingFacts {
@@ -257,36 +263,55 @@ export function checkDecoding(d: DecodingFacts): CheckResult {
   };
 }
 
+/**
+ * The loss against the uniform-prediction baseline, judged by their ratio: a fail when it is not
+ * finite, when it is above 1.5 (confidently wrong), or, where `why.uniform` is given (a model that
+ * was trained), when it is at the uniform level (above 0.9); `why` says each in its report's words.
+ */
+export function judgeLossRatio(
+  head: Pick<CheckResult, 'n' | 'id'>,
+  ratio: number,
+  why: { nonFinite: [cause: string, fix: string]; wrong: [cause: string, fix: string]; uniform: [cause: string, fix: string] | null },
+  body: Pick<CheckResult, 'summary' | 'numbers'>,
+): CheckResult {
+  const found = !Number.isFinite(ratio) ? why.nonFinite : ratio > 1.5 ? why.wrong : ratio > 0.9 && why.uniform ? why.uniform : null;
+  return {
+    ...head,
+    title: 'Loss against the uniform baseline',
+    status: found ? 'fail' : 'ok',
+    ...body,
+    cause: found?.[0] ?? '',
+    fix: found?.[1] ?? '',
+  };
+}
+
 // 7. Initial loss against the uniform-prediction baseline (exact CTC nll of uniform outputs).
 export function checkInitialLoss(x: { modelLoss: number; uniformLoss: number; samples: number; split: string; trained: boolean }): CheckResult {
   const ratio = x.modelLoss / x.uniformLoss;
-  let status: Status = 'ok';
-  let cause = '',
-    fix = '';
-  if (!Number.isFinite(ratio)) {
-    status = 'fail';
-    cause = 'The loss is not finite: NaN inputs, infeasible samples without zero_infinity, or a diverged model.';
-    fix = 'See the dataset and model-output checks.';
-  } else if (ratio > 1.5) {
-    status = 'fail';
-    cause =
-      'The loss is well above what uniform guessing gives: confidently wrong outputs (a bad initialisation scale, unnormalised features, or labels that do not match the features).';
-    fix = 'Check the feature normalisation and the token → class mapping; initialise the output layer small.';
-  } else if (x.trained && ratio > 0.9) {
-    status = 'fail';
-    cause = `After training, the loss on ${x.split} samples is at or above the uniform baseline: nothing the model learned carries over to them. Either it has not learned at all, or it memorised its training samples (an overfit-test checkpoint does exactly that).`;
-    fix = 'If the overfit test passes, train on the full training split, longer (patience) and with regularisation; if it fails, fix data or loss first.';
-  }
-  return {
-    n: 7,
-    id: 'initial-loss',
-    title: 'Loss against the uniform baseline',
-    status,
-    summary: `mean CTC loss ${sci(x.modelLoss)} per sample vs ${sci(x.uniformLoss)} for uniform outputs (ratio ${sci(ratio)}) on ${x.samples} ${x.split} samples${x.trained ? '' : ', untrained model'}`,
-    numbers: { modelLoss: x.modelLoss, uniformLoss: x.uniformLoss, ratio, samples: x.samples, split: x.split, trained: x.trained },
-    cause,
-    fix,
-  };
+  return judgeLossRatio(
+    { n: 7, id: 'initial-loss' },
+    ratio,
+    {
+      nonFinite: [
+        'The loss is not finite: NaN inputs, infeasible samples without zero_infinity, or a diverged model.',
+        'See the dataset and model-output checks.',
+      ],
+      wrong: [
+        'The loss is well above what uniform guessing gives: confidently wrong outputs (a bad initialisation scale, unnormalised features, or labels that do not match the features).',
+        'Check the feature normalisation and the token → class mapping; initialise the output layer small.',
+      ],
+      uniform: x.trained
+        ? [
+            `After training, the loss on ${x.split} samples is at or above the uniform baseline: nothing the model learned carries over to them. Either it has not learned at all, or it memorised its training samples (an overfit-test checkpoint does exactly that).`,
+            'If the overfit test passes, train on the full training split, longer (patience) and with regularisation; if it fails, fix data or loss first.',
+          ]
+        : null,
+    },
+    {
+      summary: `mean CTC loss ${sci(x.modelLoss)} per sample vs ${sci(x.uniformLoss)} for uniform outputs (ratio ${sci(ratio)}) on ${x.samples} ${x.split} samples${x.trained ? '' : ', untrained model'}`,
+      numbers: { modelLoss: x.modelLoss, uniformLoss: x.uniformLoss, ratio, samples: x.samples, split: x.split, trained: x.trained },
+    },
+  );
 }
 
 export interface OverfitFacts {

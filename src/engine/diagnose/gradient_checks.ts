@@ -2,7 +2,8 @@
 // (update/weight ratio per parameter), a norm that keeps growing, and non-finite values, not by
 // the raw norm alone (issue #11's calibration; see checks.ts for the other checks).
 
-import { sci, type CheckResult } from './checks';
+import type { CheckResult } from './checks';
+import { sci } from './format';
 
 export interface ParamGrad {
   name: string;

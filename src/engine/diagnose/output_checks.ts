@@ -4,11 +4,8 @@
 // numbers to verdict, cause and fix, like checks.ts; numbered as in the outputs report.
 
 import type { OutputKind } from '../../data/types';
-import type { CheckResult, Status } from './checks';
-
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const sci = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toPrecision(3) : x.toExponential(2));
-const list = (xs: string[], n = 5) => xs.slice(0, n).join(', ') + (xs.length > n ? `, … (${xs.length} in all)` : '');
+import { Findings, judgeLossRatio, type CheckResult, type Status } from './checks';
+import { list, pct, sci } from './format';
 
 export interface OutputKindFacts {
   declared: OutputKind | null; // outputs.json's 'kind'
@@ -87,63 +84,48 @@ export interface FeasibilityFacts {
 export function checkFeasibility(f: FeasibilityFacts): CheckResult {
   const fail = f.infeasible.length > 0;
   const warn = f.oov.length > 0;
-  const causes: string[] = [],
-    fixes: string[] = [];
+  const found = new Findings();
   if (fail) {
-    causes.push(
+    found.add(
       `${f.infeasible.length} of ${f.samples} samples have too few output frames for their reference (${list(f.infeasible.map((x) => `${x.id}: ${x.outFrames} frames < ${x.needed} needed`))}): CTC cannot emit them, their loss is infinite and their tokens are deleted${f.subsampling ? ` — the model's ×${f.subsampling} time subsampling leaves too few frames` : ''}`,
+      'use less time subsampling (or a model without it) for these lengths, or drop those samples (zero_infinity=True only hides them)',
     );
-    fixes.push('use less time subsampling (or a model without it) for these lengths, or drop those samples (zero_infinity=True only hides them)');
   }
   if (warn) {
-    causes.push(
+    found.add(
       `${f.oov.length} reference tokens name no class (${list(f.oov.map((x) => `'${x.token}'×${x.count}`))}): the model can never emit them; those samples are left out of the loss checks`,
+      "check that vocab.txt is the model's vocabulary, in its class order",
     );
-    fixes.push("check that vocab.txt is the model's vocabulary, in its class order");
   }
-  return {
-    n: 4,
-    id: 'feasibility',
-    title: "Feasibility at T'",
-    status: fail ? 'fail' : warn ? 'warn' : 'ok',
+  return found.result({ n: 4, id: 'feasibility', title: "Feasibility at T'" }, fail ? 'fail' : warn ? 'warn' : 'ok', {
     summary: `${f.infeasible.length} of ${f.samples} samples have fewer output frames than their reference needs${f.subsampling ? ` (×${f.subsampling} subsampling)` : ''}; ${f.oov.length} reference tokens outside the vocabulary`,
     numbers: { samples: f.samples, infeasibleSamples: f.infeasible.length, oovTokens: f.oov.length, subsampling: f.subsampling ?? 'unknown' },
-    cause: causes.join('; ') + (causes.length ? '.' : ''),
-    fix: fixes.map((x) => x[0].toUpperCase() + x.slice(1)).join('. ') + (fixes.length ? '.' : ''),
     details: { infeasible: f.infeasible, oov: f.oov },
-  };
+  });
 }
 
 // 6. Loss against the uniform baseline, for a model that was trained (an imported model's outputs).
 export function checkOutputLoss(x: { modelLoss: number; uniformLoss: number; samples: number; excluded: number }): CheckResult {
   const ratio = x.modelLoss / x.uniformLoss;
-  let status: Status = 'ok',
-    cause = '',
-    fix = '';
-  if (!Number.isFinite(ratio)) {
-    status = 'fail';
-    cause = 'The mean loss is not finite: NaN outputs (see Model outputs).';
-    fix = 'See the model-outputs check.';
-  } else if (ratio > 1.5) {
-    status = 'fail';
-    cause = `The loss is ${sci(ratio)}× what uniform guessing gives: the model is confidently wrong — references that do not match the outputs (another vocabulary or class order, shuffled transcripts), or outputs that are not log-probabilities.`;
-    fix = "Check vocab.txt against the model's output classes and that each sample's reference belongs to it.";
-  } else if (ratio > 0.9) {
-    status = 'fail';
-    cause =
-      'The loss is at the uniform-guessing level: the model has not learned to predict these references (untrained, stopped too early, or data that does not match).';
-    fix = 'Run the overfit test on your model; if it passes, train longer (patience 30+); if it fails, fix data or loss first.';
-  }
-  return {
-    n: 6,
-    id: 'loss',
-    title: 'Loss against the uniform baseline',
-    status,
-    summary: `mean CTC loss ${sci(x.modelLoss)} per sample vs ${sci(x.uniformLoss)} for uniform outputs (ratio ${sci(ratio)}) on ${x.samples} samples${x.excluded ? ` (${x.excluded} infeasible or out-of-vocabulary samples left out)` : ''}`,
-    numbers: { modelLoss: x.modelLoss, uniformLoss: x.uniformLoss, ratio, samples: x.samples, excluded: x.excluded },
-    cause,
-    fix,
-  };
+  return judgeLossRatio(
+    { n: 6, id: 'loss' },
+    ratio,
+    {
+      nonFinite: ['The mean loss is not finite: NaN outputs (see Model outputs).', 'See the model-outputs check.'],
+      wrong: [
+        `The loss is ${sci(ratio)}× what uniform guessing gives: the model is confidently wrong — references that do not match the outputs (another vocabulary or class order, shuffled transcripts), or outputs that are not log-probabilities.`,
+        "Check vocab.txt against the model's output classes and that each sample's reference belongs to it.",
+      ],
+      uniform: [
+        'The loss is at the uniform-guessing level: the model has not learned to predict these references (untrained, stopped too early, or data that does not match).',
+        'Run the overfit test on your model; if it passes, train longer (patience 30+); if it fails, fix data or loss first.',
+      ],
+    },
+    {
+      summary: `mean CTC loss ${sci(x.modelLoss)} per sample vs ${sci(x.uniformLoss)} for uniform outputs (ratio ${sci(ratio)}) on ${x.samples} samples${x.excluded ? ` (${x.excluded} infeasible or out-of-vocabulary samples left out)` : ''}`,
+      numbers: { modelLoss: x.modelLoss, uniformLoss: x.uniformLoss, ratio, samples: x.samples, excluded: x.excluded },
+    },
+  );
 }
 
 export interface TokenFacts {

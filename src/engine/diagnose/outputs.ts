@@ -10,7 +10,7 @@ import { adaptiveDecode } from '../decode/adaptive';
 import { beamSearchDecode } from '../decode/beam';
 import { greedyDecode } from '../decode/greedy';
 import { editCounts, wer } from '../metrics/wer';
-import { correctMask, countSubstitutions, substitutionList } from '../metrics/tokens';
+import { countSubstitutions, substitutionList } from '../metrics/tokens';
 import { checkDecoding, frameFacts, judgeBlankRate, judgeEntropy, type FrameFacts } from './checks';
 import {
   checkErrorSplit,
@@ -25,6 +25,7 @@ import {
   type SampleLoss,
 } from './output_checks';
 import { verdictOf, type DiagnosticsReport } from './report';
+import { DecodingTally } from './decoding';
 
 export interface OutputsDiagnoseOptions {
   split: Split | 'all'; // which samples of the set
@@ -95,27 +96,20 @@ export async function diagnoseOutputs(meta: OutputSetMeta, source: OutputSource,
   const losses: SampleLoss[] = [];
   const rows: OutputsSampleRow[] = [];
   const refs: string[] = [],
-    greedyH: string[] = [],
-    adaptiveH: string[] = [],
-    beamH: string[] = [],
-    decodedRefs: string[] = [];
+    greedyH: string[] = [];
+  const decoding = new DecodingTally(); // adaptive and beam decoding on the first opts.maxDecodeSamples samples
   let modelLoss = 0,
     uniformLoss = 0,
     scored = 0,
     refTokens = 0,
     hypTokens = 0,
     emittedTotal = 0;
-  let greedyTokens = 0,
-    dropped = 0,
-    greedyCorrect = 0,
-    correctDropped = 0;
   const buckets: LengthBucket[] = [...LENGTH_EDGES, Infinity].map((hi, k) => {
     const lo = k === 0 ? 1 : LENGTH_EDGES[k - 1];
     return { label: hi === Infinity ? `${lo}+ tokens` : `${lo}–${hi - 1} tokens`, samples: 0, N: 0, wer: 0, infeasible: 0 };
   });
   const bucketErrors = buckets.map(() => 0);
 
-  let decoded = 0;
   for (let i = 0; i < infos.length; i += opts.chunk) {
     const chunk = await source.load(infos.slice(i, i + opts.chunk).map((s) => s.index));
     for (const s of chunk) {
@@ -165,28 +159,17 @@ export async function diagnoseOutputs(meta: OutputSetMeta, source: OutputSource,
       // Adaptive and beam decoding on the first samples.
       let adaptive: string | null = null,
         beam: string | null = null;
-      if (decoded < opts.maxDecodeSamples) {
-        decoded++;
+      if (decoding.refs.length < opts.maxDecodeSamples) {
         const a = adaptiveDecode(lp, T, C, { blank });
-        dropped += a.dropped;
-        greedyTokens += g.length;
-        correctMask(refToks, hypToks).forEach((ok, j) => {
-          if (!ok) return;
-          greedyCorrect++;
-          if (!a.kept[j]) correctDropped++;
-        });
         adaptive = names(a.ids);
         beam = names(beamSearchDecode(lp, T, C, opts.beamWidth, blank));
-        decodedRefs.push(s.text);
-        adaptiveH.push(adaptive);
-        beamH.push(beam);
+        decoding.add(s.text, hypToks, a, adaptive, beam);
       }
       rows.push({ id: s.id, ref: s.text, greedy: hyp, adaptive, beam, ...e, wer: (e.S + e.D + e.I) / Math.max(e.N, 1), lossPerToken: perToken });
     }
   }
   buckets.forEach((b, k) => (b.wer = b.N ? bucketErrors[k] / b.N : 0));
   const total = wer(refs, greedyH);
-  const firstDecoded = greedyH.slice(0, decoded);
   const checks = [
     checkOutputKind({ ...meta.kind, nonFinite: meta.nonFinite.filter((x) => chosen.has(x.id)), frames: frames.frames }),
     judgeEntropy(frames, { trained: true }),
@@ -198,18 +181,7 @@ export async function diagnoseOutputs(meta: OutputSetMeta, source: OutputSource,
       oov: [...oov].map(([token, o]) => ({ token, ...o })).sort((a, b) => b.count - a.count),
     }),
     {
-      ...checkDecoding({
-        samples: decoded,
-        split: opts.split === 'all' ? 'output-set' : opts.split,
-        greedyWer: wer(decodedRefs, firstDecoded).rate,
-        adaptiveWer: wer(decodedRefs, adaptiveH).rate,
-        beamWer: wer(decodedRefs, beamH).rate,
-        beamWidth: opts.beamWidth,
-        greedyTokens,
-        adaptiveDropped: dropped,
-        greedyCorrect,
-        correctDropped,
-      }),
+      ...checkDecoding(decoding.facts(opts.split === 'all' ? 'output-set' : opts.split, opts.beamWidth)),
       n: 5,
       details: rows.slice(0, opts.maxDecodeSamples),
     },

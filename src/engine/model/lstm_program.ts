@@ -63,7 +63,6 @@ const COMMON = `
 `;
 
 abstract class LstmStep implements WebGPUProgram {
-  abstract variableNames: string[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout = { x: [0] };
@@ -73,7 +72,13 @@ abstract class LstmStep implements WebGPUProgram {
   protected readonly H: number;
   protected readonly nj: number; // workgroups per (sample, direction)
 
-  constructor(name: string, B: number, H: number, size: number) {
+  constructor(
+    name: string,
+    readonly variableNames: string[],
+    B: number,
+    H: number,
+    size: number,
+  ) {
     this.H = H;
     this.outputShape = [size];
     const wg = H <= 32 ? 32 : 64;
@@ -109,23 +114,28 @@ abstract class LstmStep implements WebGPUProgram {
     const NJ = ${this.nj};`;
   }
 
-  abstract getUserCode(): string;
-}
-
-export class LstmStepProgram extends LstmStep {
-  variableNames = ['gx', 'whh', 'lens'];
-
-  constructor(B: number, T: number, H: number) {
-    super('lstm_step', B, H, lstmLayout(B, T, H).state.size);
-  }
-
+  /** Both programs: the constants, then per thread its (sample, direction, unit) and its input frame t of step k, then `body`. */
   getUserCode(): string {
     return `
     ${COMMON}
     ${this.constants()}
     fn main(index : i32) {
       ${this.prologue()}
-      let t = srcTime(dir, n, k);
+      let t = srcTime(dir, n, k);${this.body()}
+    }`;
+  }
+
+  /** The step's own code (WGSL), after the prologue and t. */
+  protected abstract body(): string;
+}
+
+export class LstmStepProgram extends LstmStep {
+  constructor(B: number, T: number, H: number) {
+    super('lstm_step', ['gx', 'whh', 'lens'], B, H, lstmLayout(B, T, H).state.size);
+  }
+
+  protected body(): string {
+    return `
       let tp = srcTime(dir, n, max(k - 1, 0));
       let hpRow = (b * T + tp) * 2 * H + dir * H;  // h[k-1] in the Y section
       var ai = 0.0;
@@ -163,25 +173,17 @@ export class LstmStepProgram extends LstmStep {
         result[q + H] = fg;
         result[q + 2 * H] = gg;
         result[q + 3 * H] = og;
-      }
-    }`;
+      }`;
   }
 }
 
 export class LstmStepGradProgram extends LstmStep {
-  variableNames = ['dy', 'state', 'whhT', 'lens'];
-
   constructor(B: number, T: number, H: number) {
-    super('lstm_step_grad', B, H, lstmLayout(B, T, H).dstate.size);
+    super('lstm_step_grad', ['dy', 'state', 'whhT', 'lens'], B, H, lstmLayout(B, T, H).dstate.size);
   }
 
-  getUserCode(): string {
+  protected body(): string {
     return `
-    ${COMMON}
-    ${this.constants()}
-    fn main(index : i32) {
-      ${this.prologue()}
-      let t = srcTime(dir, n, k);
       let tn = srcTime(dir, n, min(k + 1, T - 1));
       let tp = srcTime(dir, n, max(k - 1, 0));
       let G = 6 * BTH;
@@ -223,7 +225,6 @@ export class LstmStepGradProgram extends LstmStep {
         result[qb + 2 * H] = dg;
         result[qb + 3 * H] = dout;
         result[DC + (s + t) * H + j] = dc;
-      }
-    }`;
+      }`;
   }
 }
