@@ -39,7 +39,7 @@ test('demo → overfit test → a smaller tcn student distilled from that checkp
   await expect(tr.field('Distillation')).toContainText(`Distilling from checkpoint ${teacherFile}`);
   await expect(tr.region.getByRole('img', { name: 'Distillation KL' })).toBeVisible({ timeout: 120_000 });
   await expect(tr.region.getByRole('img', { name: 'Student–teacher agreement' })).toBeVisible({ timeout: 120_000 });
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 300_000 });
+  await tr.waitFinished(300_000);
 
   const summary = tr.distillSummary;
   await expect(summary).toBeVisible();

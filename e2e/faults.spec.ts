@@ -63,15 +63,14 @@ test('the GPU device is destroyed mid-training: the run resumes by itself on a n
   await lab.datasets.loadDemo();
   const tr = lab.training;
   // Uninterrupted reference.
-  await tr.start({ ...run, Epochs: 3 });
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.train({ ...run, Epochs: 3 });
   const straight = await tr.downloadText(tr.runs.first().getByRole('button', { name: 'Export CSV' }));
 
   await tr.start({ ...run, Epochs: 3 });
   await expect(tr.statusLine).toContainText('Epoch 1/3', { timeout: 120_000 });
   await hook(page, 'destroy-device');
   await expect(tr.status(/The GPU was reset; resumed from step [\d,]+ \(attempt 1\)/)).toBeVisible({ timeout: 120_000 });
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.waitFinished();
   await expect(lab.backend).toContainText('WebGPU');
   const row = tr.runs.nth(1);
   await expect(tr.cell(row, 'epochs')).toHaveText('3/3');
@@ -101,8 +100,7 @@ test('no adapter after a GPU reset: the page says so plainly and offers the fall
   await expect(tr.alert.filter({ hasText: 'no WebGPU adapter came back' })).toBeVisible({ timeout: 60_000 });
   await tr.button('Continue on the fallback backend').click();
   await expect(lab.backend).toContainText('(fallback)');
-  await tr.runs.first().getByRole('button', { name: 'Resume run' }).click();
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.resume(tr.runs.first());
   await expect(tr.cell(tr.runs.first(), 'epochs')).toHaveText('2/2');
 });
 
@@ -137,7 +135,7 @@ test('the worker is killed mid-epoch: after a reload the run shows interrupted, 
 
   await row.getByRole('button', { name: 'Resume run' }).click();
   await expect(tr.status(new RegExp(`Resumed from step ${at.toLocaleString('en-US')} \\(`))).toBeVisible({ timeout: 60_000 });
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.waitFinished();
   await expect(tr.cell(row, 'epochs')).toHaveText('2/2');
   expect(csvEpochs((await tr.downloadText(row.getByRole('button', { name: 'Export CSV' }))).text)).toEqual([1, 2]);
 });
@@ -154,8 +152,7 @@ test('quota exceeded while saving a checkpoint: a clear message, and the previou
   await expect(tr.cell(row, 'status')).toHaveText('failed');
   const { bytes } = await tr.downloadText(row.getByRole('button', { name: 'Download last' }));
   expect(metaOf(bytes).meta.training.state.epoch).toBe(1);
-  await row.getByRole('button', { name: 'Resume run' }).click();
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.resume(row);
   await expect(tr.cell(row, 'epochs')).toHaveText('3/3');
 });
 
@@ -164,8 +161,7 @@ test('tampered checkpoint uploads are refused, naming the file and field; the ru
 }, testInfo) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
-  await tr.start({ ...run, Epochs: 1 });
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.train({ ...run, Epochs: 1 });
   const { bytes } = await tr.downloadText(tr.runs.first().getByRole('button', { name: 'Download last' }));
 
   const cases: [string, (h: Json, m: Json) => void, string][] = [
@@ -214,10 +210,8 @@ test('runs: one run deleted with its checkpoints; a dataset deleted in another t
 }) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
-  await tr.start({ ...run, Epochs: 1 });
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
-  await tr.start({ ...run, Epochs: 1 });
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.train({ ...run, Epochs: 1 });
+  await tr.train({ ...run, Epochs: 1 });
   await expect(tr.runs).toHaveCount(2);
   const first = await tr.cell(tr.runs.first(), 'run').innerText();
 
@@ -248,8 +242,7 @@ test('runs: one run deleted with its checkpoints; a dataset deleted in another t
 test('a stored run record that fails the schema shows as damaged with Delete, and never breaks the runs table', async ({ lab, page }) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
-  await tr.start({ ...run, Epochs: 1 });
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.train({ ...run, Epochs: 1 });
   // A record as a broken version might have left it: a history value that is a string.
   await page.evaluate(
     () =>

@@ -1,12 +1,14 @@
 // Fixtures for the lab's specs: every test gets a fresh browser context (fresh IndexedDB), the
 // page's and worker's console collected (attached on failure) and the lab opened through its page
-// object. Test data written to disk: writeDatasetFolder.
+// object. Test data written to disk: writeDatasetFolder. The kernel specs' run of kernels.html:
+// kernelSelfTest.
 
-import { test as base, expect } from '@playwright/test';
+import { test as base, expect, type Page } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeNpy } from '../src/data/npy';
 import { LabPage } from './pages';
+import type {} from '../src/kernels/main'; // window.ctcLab
 
 type Fixtures = { lab: LabPage; logs: string[] };
 
@@ -58,4 +60,20 @@ export function writeDatasetFolder(
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'manifest.jsonl'), lines.join('\n') + '\n');
   return { dir: root, ids };
+}
+
+/**
+ * Opens kernels.html, which must run on WebGPU, runs one of its self-tests (window.ctcLab) and
+ * checks each result, their number, and that the page logged no error.
+ */
+export async function kernelSelfTest<R>(page: Page, run: () => Promise<R[]>, count: number, check: (r: R) => void): Promise<void> {
+  const logs: string[] = [];
+  page.on('console', (m) => logs.push(m.text()));
+  await page.goto('/kernels.html');
+  const backend = await page.evaluate(async () => (await window.ctcLab.ready).name);
+  expect(backend).toBe('webgpu');
+  const results = await page.evaluate(run);
+  for (const r of results) check(r);
+  expect(results).toHaveLength(count);
+  expect(logs.filter((l) => /error/i.test(l))).toEqual([]);
 }

@@ -172,7 +172,7 @@ test("the lab's own model through model outputs: export → import → the same 
     'Early-stopping patience': 0,
   });
   await expect(tr.field('Distillation')).toContainText(`Distilling from model outputs ${allName} (×2)`);
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.waitFinished();
   await expect(tr.distillSummary.getByRole('caption')).toContainText(/on 16 validation samples: greedy decodes equal for \d+\.\d%/);
   const summary = await tr.summaryRows();
   console.log(`[outputs] teacher from outputs: ${await tr.distillSummary.getByRole('caption').innerText()}; ${summary.map((r) => r.join(' | ')).join('; ')}`);

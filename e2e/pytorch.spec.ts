@@ -71,8 +71,7 @@ test('a torchrun checkpoint imports, the page says how to continue in PyTorch, t
   await expect(tr.runs).toHaveCount(2);
   const back = tr.runs.nth(1);
   await expect(tr.cell(back, 'epochs')).toHaveText('2/3');
-  await back.getByRole('button', { name: 'Resume run' }).click();
-  await expect(tr.runEnded('finished')).toBeVisible({ timeout: 240_000 });
+  await tr.resume(back);
   await expect(tr.cell(back, 'status')).toHaveText('finished');
   await expect(tr.cell(back, 'epochs')).toHaveText('3/3');
   const loss = Number(await tr.cell(back, 'loss').innerText());

@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../engine/tfjs_register'; // gradients and chained ops (TF.js core without the umbrella package)
 import { initBackend, type BackendInfo } from '../engine/backend';
-import { checkCtcCase, DEFAULT_CHECK_CASES, type CtcCheckCase, type CtcCheckResult } from '../engine/ctc/ctc_check';
-import { checkLstmCase, DEFAULT_LSTM_CASES, type LstmCheckCase, type LstmCheckResult } from '../engine/model/lstm_check';
+import { ctcSelfTest, CTC_SELFTEST_CASES, type CtcSelfTestCase, type CtcSelfTestResult } from '../engine/ctc/ctc_selftest';
+import { lstmSelfTest, LSTM_SELFTEST_CASES, type LstmSelfTestCase, type LstmSelfTestResult } from '../engine/model/lstm_selftest';
 import { benchTrain, DEFAULT_TRAIN_SHAPES } from '../../bench/train.bench';
 import { benchImport } from '../../bench/import.bench';
 import { benchAlign, DEFAULT_ALIGN_SHAPES } from '../../bench/align.bench';
@@ -24,47 +24,44 @@ const ready: Promise<BackendInfo> = initBackend().then((b) => {
   return b;
 });
 
-async function check(cases: CtcCheckCase[] = DEFAULT_CHECK_CASES): Promise<CtcCheckResult[]> {
+/** Runs `each` over the items in turn once the backend is up, logging a line per result. */
+async function runEach<S, R>(items: S[], each: (s: S) => Promise<R>, line: (r: R, s: S) => string = (r) => JSON.stringify(r)): Promise<R[]> {
   await ready;
-  const results: CtcCheckResult[] = [];
-  for (const c of cases) {
-    const r = await checkCtcCase(c);
+  const results: R[] = [];
+  for (const s of items) {
+    const r = await each(s);
     results.push(r);
-    log(
+    log(line(r, s));
+  }
+  return results;
+}
+
+const check = (cases: CtcSelfTestCase[] = CTC_SELFTEST_CASES): Promise<CtcSelfTestResult[]> =>
+  runEach(
+    cases,
+    ctcSelfTest,
+    (r, c) =>
       `B${c.B} T${c.T} V${c.V} L${c.L} ${c.reduction}${c.zeroInfinity ? ' zeroInf' : ''}${c.infeasible ? ' infeasible' : ''}: ` +
-        `nll ${r.nllRelErr.toExponential(2)} grad ${r.gradRelErr.toExponential(2)} op-loss ${r.opLossRelErr.toExponential(2)} ` +
-        `op-grad ${r.opGradRelErr.toExponential(2)} inf ${r.infMatches ? 'ok' : 'MISMATCH'} unwritten ${r.unwritten} leaked ${r.tensorsLeaked} (${r.ms.toFixed(0)} ms)`,
-    );
-  }
-  return results;
-}
+      `nll ${r.nllRelErr.toExponential(2)} grad ${r.gradRelErr.toExponential(2)} op-loss ${r.opLossRelErr.toExponential(2)} ` +
+      `op-grad ${r.opGradRelErr.toExponential(2)} inf ${r.infMatches ? 'ok' : 'MISMATCH'} unwritten ${r.unwritten} leaked ${r.tensorsLeaked} (${r.ms.toFixed(0)} ms)`,
+  );
 
-async function checkLstm(cases: LstmCheckCase[] = DEFAULT_LSTM_CASES): Promise<LstmCheckResult[]> {
-  await ready;
-  const results: LstmCheckResult[] = [];
-  for (const c of cases) {
-    const r = await checkLstmCase(c);
-    results.push(r);
+const checkLstm = (cases: LstmSelfTestCase[] = LSTM_SELFTEST_CASES): Promise<LstmSelfTestResult[]> =>
+  runEach(cases, lstmSelfTest, (r, c) => {
     const g = r.gradRelErr;
-    log(
+    return (
       `LSTM lens [${c.lens}]${c.padTo ? ` T${c.padTo}` : ''} Cin${c.Cin} H${c.H}: out ${r.outRelErr.toExponential(2)} ` +
-        `grad x ${g.x.toExponential(2)} w_ih ${g.wIh.toExponential(2)} w_hh ${g.wHh.toExponential(2)} bias ${g.bias.toExponential(2)} ` +
-        `alone ${r.aloneMaxDiff.toExponential(2)} unwritten ${r.unwritten} dispatches ${r.dispatches.fused} / ${r.dispatches.composed} leaked ${r.tensorsLeaked} (${r.ms.toFixed(0)} ms)`,
+      `grad x ${g.x.toExponential(2)} w_ih ${g.wIh.toExponential(2)} w_hh ${g.wHh.toExponential(2)} bias ${g.bias.toExponential(2)} ` +
+      `alone ${r.aloneMaxDiff.toExponential(2)} unwritten ${r.unwritten} dispatches ${r.dispatches.fused} / ${r.dispatches.composed} leaked ${r.tensorsLeaked} (${r.ms.toFixed(0)} ms)`
     );
-  }
-  return results;
-}
+  });
 
-async function bench(shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, opts: CtcBenchOptions = {}): Promise<CtcBenchResult[]> {
-  await ready;
-  const results: CtcBenchResult[] = [];
-  for (const s of shapes) {
-    const r = await benchCtc(s, opts);
-    results.push(r);
-    log(JSON.stringify(r));
-  }
-  return results;
-}
+const bench = (shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, opts: CtcBenchOptions = {}): Promise<CtcBenchResult[]> => runEach(shapes, (s) => benchCtc(s, opts));
+
+const trainBench = (shapes = DEFAULT_TRAIN_SHAPES) => runEach(shapes, benchTrain);
+
+/** Distillation step vs plain step, same student; the teacher's forward (bench/distill.bench.ts). */
+const distillBench = (shapes = DEFAULT_DISTILL_SHAPES) => runEach(shapes, benchDistill);
 
 declare global {
   interface Window {
@@ -81,28 +78,6 @@ declare global {
       tf: typeof tf;
     };
   }
-}
-async function trainBench(shapes = DEFAULT_TRAIN_SHAPES) {
-  await ready;
-  const out = [];
-  for (const s of shapes) {
-    const r = await benchTrain(s);
-    out.push(r);
-    log(JSON.stringify(r));
-  }
-  return out;
-}
-
-/** Distillation step vs plain step, same student; the teacher's forward (bench/distill.bench.ts). */
-async function distillBench(shapes = DEFAULT_DISTILL_SHAPES) {
-  await ready;
-  const out = [];
-  for (const s of shapes) {
-    const r = await benchDistill(s);
-    out.push(r);
-    log(JSON.stringify(r));
-  }
-  return out;
 }
 
 /** Forced alignment on this page's CPU (no GPU involved). */
