@@ -2,20 +2,17 @@
 // (analyse → report → store or cancel) with progress, the browser's storage estimate, and the
 // sample inspector.
 
-import type { DatasetMeta, Encoding, ImportProgress, ImportReport, InputFile, SampleView } from '../worker/api';
+import type { DatasetMeta, Encoding, ImportReport, InputFile, SampleView } from '../worker/api';
 import { message, type LabContext } from './context';
-import { importStep, startImport } from './staged_import';
+import { StagedImportState, type OnProgress } from './staged_import.svelte';
 
-export class DatasetsState {
+type PendingDataset = { pendingId: string; report: ImportReport & { stagedAs: Encoding } };
+
+export class DatasetsState extends StagedImportState<PendingDataset> {
   list = $state.raw<DatasetMeta[]>([]);
   selectedId = $state<string | null>(null);
   selected = $derived(this.list.find((d) => d.id === this.selectedId) ?? null);
 
-  importing = $state(false);
-  error = $state<string | null>(null);
-  notice = $state<string | null>(null);
-  pendingImport = $state.raw<{ pendingId: string; report: ImportReport & { stagedAs: Encoding } } | null>(null);
-  progress = $state.raw<ImportProgress | null>(null);
   storeAs = $state<Encoding>('float32');
   storage = $state<{ usage: number; quota: number; persisted: boolean } | null>(null);
   inspected = $state.raw<SampleView | null>(null);
@@ -26,7 +23,9 @@ export class DatasetsState {
     private readonly subsampling: () => number,
     /** Called after the selection changed (features reset what belonged to the previous dataset). */
     private readonly onSelect: () => Promise<void>,
-  ) {}
+  ) {
+    super();
+  }
 
   async refresh(selectId?: string): Promise<void> {
     this.list = await this.ctx.api.listDatasets();
@@ -44,34 +43,30 @@ export class DatasetsState {
   }
 
   async loadDemo(): Promise<void> {
-    await this.store(() => this.ctx.api.createDemoDataset(42));
+    await this.step(() => this.stored(this.ctx.api.createDemoDataset(42)));
   }
 
   /** Step 1: read, validate and stage (invisible); the report is shown and no dataset exists yet. */
-  async importFiles(files: InputFile[], name: string): Promise<void> {
-    await startImport(
-      this,
-      files,
-      this.pendingImport,
-      () => this.cancelImport(),
-      async (onProgress) => {
-        await this.refreshStorage();
-        this.pendingImport = await this.ctx.api.analyseImport(files, name, this.subsampling(), this.storeAs, onProgress);
-        await this.refreshStorage();
-      },
-    );
+  protected async analyse(files: InputFile[], name: string, onProgress: OnProgress): Promise<PendingDataset> {
+    await this.refreshStorage();
+    const p = await this.ctx.api.analyseImport(files, name, this.subsampling(), this.storeAs, onProgress);
+    await this.refreshStorage();
+    return p;
   }
 
-  abortImport(): void {
-    void this.ctx.api.abortImport();
+  protected abort(): Promise<void> {
+    return this.ctx.api.abortImport();
   }
 
-  /** Step 2: make the staged import a dataset; asks the browser to keep the site's storage. */
-  async commitImport(): Promise<void> {
-    const p = this.pendingImport;
-    if (!p) return;
-    this.pendingImport = null;
-    await this.store(() => this.ctx.api.commitImport(p.pendingId, this.storeAs));
+  /** Step 2: make the staged import a dataset. */
+  protected store(p: PendingDataset): Promise<void> {
+    return this.stored(this.ctx.api.commitImport(p.pendingId, this.storeAs));
+  }
+
+  /** Step 2, then asks the browser to keep the site's storage. */
+  override async commitImport(): Promise<void> {
+    if (!this.pending) return;
+    await super.commitImport();
     try {
       await navigator.storage?.persist?.();
     } catch {
@@ -80,9 +75,8 @@ export class DatasetsState {
     await this.refreshStorage();
   }
 
-  cancelImport(): void {
-    if (this.pendingImport) void this.ctx.api.cancelImport(this.pendingImport.pendingId).then(() => this.refreshStorage());
-    this.pendingImport = null;
+  protected discard(pendingId: string): Promise<void> {
+    return this.ctx.api.cancelImport(pendingId).then(() => this.refreshStorage());
   }
 
   async refreshStorage(): Promise<void> {
@@ -95,12 +89,11 @@ export class DatasetsState {
     }
   }
 
-  private store(job: () => Promise<DatasetMeta>): Promise<void> {
-    return importStep(this, async () => {
-      const meta = await job();
-      this.notice = `Stored "${meta.name}": ${meta.numSamples} samples.`;
-      await this.refresh(meta.id);
-    });
+  /** A dataset was stored: says so and selects it. */
+  private async stored(job: Promise<DatasetMeta>): Promise<void> {
+    const meta = await job;
+    this.notice = `Stored "${meta.name}": ${meta.numSamples} samples.`;
+    await this.refresh(meta.id);
   }
 
   async rename(id: string, name: string): Promise<void> {

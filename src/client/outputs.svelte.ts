@@ -3,23 +3,20 @@
 // view (an output set's sample, or a checkpoint on a dataset sample) with its CTM/JSON downloads,
 // and the comparison of two output sets.
 
-import type { AlignmentView, Comparison, ImportProgress, InputFile, OutputSampleItem, OutputSetMeta, OutputsImportReport, SplitChoice } from '../worker/api';
+import type { AlignmentView, Comparison, InputFile, OutputSampleItem, OutputSetMeta, OutputsImportReport, SplitChoice } from '../worker/api';
 import { message, type LabContext } from './context';
 import { saveBytes } from './files';
 import { flagged } from './job';
-import { importStep, startImport } from './staged_import';
+import { StagedImportState, type OnProgress } from './staged_import.svelte';
 
 export type AlignSource = { kind: 'outputs'; setId: string } | { kind: 'checkpoint'; checkpointId: string };
 
-export class OutputsState {
+type PendingOutputs = { pendingId: string; report: OutputsImportReport };
+
+export class OutputsState extends StagedImportState<PendingOutputs> {
   list = $state.raw<OutputSetMeta[]>([]);
 
-  importing = $state(false);
-  progress = $state.raw<ImportProgress | null>(null);
-  pending = $state.raw<{ pendingId: string; report: OutputsImportReport } | null>(null);
   attachTo = $state<string | null>(null); // a stored dataset with the same ids, or standalone
-  error = $state<string | null>(null);
-  notice = $state<string | null>(null);
 
   exportCheckpointId = $state<string | null>(null);
   exportSplit = $state<SplitChoice>('val');
@@ -45,7 +42,9 @@ export class OutputsState {
   /** A job of this feature runs in this tab (the lab's busy flag includes it). */
   running = $derived(this.importing || this.exporting);
 
-  constructor(private readonly ctx: LabContext) {}
+  constructor(private readonly ctx: LabContext) {
+    super();
+  }
 
   async refresh(): Promise<void> {
     this.list = await this.ctx.api.listOutputSets();
@@ -56,37 +55,23 @@ export class OutputsState {
   }
 
   /** Step 1: read, validate and stage; the report is shown and no output set exists yet. */
-  async importFiles(files: InputFile[], name: string): Promise<void> {
-    await startImport(
-      this,
-      files,
-      this.pending,
-      () => this.cancelImport(),
-      async (onProgress) => {
-        this.pending = await this.ctx.api.analyseOutputs(files, name, this.attachTo, onProgress);
-      },
-    );
+  protected analyse(files: InputFile[], name: string, onProgress: OnProgress): Promise<PendingOutputs> {
+    return this.ctx.api.analyseOutputs(files, name, this.attachTo, onProgress);
   }
 
-  abortImport(): void {
-    void this.ctx.api.abortOutputs();
+  protected abort(): Promise<void> {
+    return this.ctx.api.abortOutputs();
   }
 
   /** Step 2: store the staged set. */
-  async commitImport(): Promise<void> {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = null;
-    await importStep(this, async () => {
-      const meta = await this.ctx.api.commitOutputs(p.pendingId);
-      this.notice = `Stored model outputs "${meta.name}": ${meta.numSamples} samples.`;
-      await this.refresh();
-    });
+  protected async store(p: PendingOutputs): Promise<void> {
+    const meta = await this.ctx.api.commitOutputs(p.pendingId);
+    this.notice = `Stored model outputs "${meta.name}": ${meta.numSamples} samples.`;
+    await this.refresh();
   }
 
-  cancelImport(): void {
-    if (this.pending) void this.ctx.api.cancelOutputs(this.pending.pendingId);
-    this.pending = null;
+  protected discard(pendingId: string): Promise<void> {
+    return this.ctx.api.cancelOutputs(pendingId);
   }
 
   async rename(id: string, name: string): Promise<void> {
