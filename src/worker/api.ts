@@ -12,7 +12,7 @@ import type { CheckResult } from '../engine/diagnose/checks';
 import type { DoctorAlert } from '../engine/diagnose/doctor';
 import type { TrainConfig, RecipeName } from '../engine/train/config';
 import type { ArchKnobs, Preset } from '../engine/model/presets';
-import type { EpochMetrics, StepMetrics } from '../engine/train/trainer';
+import type { StepMetrics } from '../engine/train/trainer';
 import type { EarlyStoppingState } from '../engine/train/early_stopping';
 import type { Distillation, DistillSettings, TeacherChoice, TeacherRef } from '../engine/distill/settings';
 import type {
@@ -21,6 +21,7 @@ import type {
   DistillationRecord,
   DistillationSummary,
   Encoding,
+  EpochRecord,
   HistoryRow,
   OutputSetMeta,
   RunRecord,
@@ -49,7 +50,6 @@ export type {
   RecipeName,
   ArchKnobs,
   Preset,
-  EpochMetrics,
   StepMetrics,
   EarlyStoppingState,
   OutputSetMeta,
@@ -72,7 +72,18 @@ export { reportToMarkdown } from '../engine/diagnose/report';
 export { FLOAT16_MAX } from '../data/float16';
 export { DISTILL_DEFAULTS, DISTILL_HELP } from '../engine/distill/settings';
 export { subsamplingOf } from '../engine/model/presets';
-export type { Distillation, DistillSettings, DistillationRecord, DistillationSummary, Encoding, HistoryRow, TeacherChoice, TeacherRecord, TeacherRef };
+export type {
+  Distillation,
+  DistillSettings,
+  DistillationRecord,
+  DistillationSummary,
+  Encoding,
+  EpochRecord,
+  HistoryRow,
+  TeacherChoice,
+  TeacherRecord,
+  TeacherRef,
+};
 
 /** The BroadcastChannel on which workers announce storage changes; every page re-reads on a message. */
 export const STORAGE_CHANNEL = 'ctc-lab-storage';
@@ -141,7 +152,7 @@ export type TrainEvent =
       resumedFrom: { step: number; epoch: number; midEpoch: boolean } | null; // where a resumed run continues (epoch: completed epochs)
     }
   | { type: 'step'; step: StepMetrics }
-  | { type: 'epoch'; metrics: EpochMetrics; improved: boolean; earlyStopping: EarlyStoppingState }
+  | { type: 'epoch'; metrics: EpochRecord; improved: boolean; earlyStopping: EarlyStoppingState }
   | { type: 'alerts'; alerts: DoctorAlert[] }
   // the last checkpoint was written (mid-epoch: every checkpointMinutes, on pause and on stop; or at an epoch's end)
   | { type: 'saved'; step: number; epoch: number; midEpoch: boolean; heldMs: number }

@@ -11,13 +11,12 @@ import { parseRunRecord } from '../engine/checkpoint/schema';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
 import { studentTrainer } from '../engine/distill/student';
 import { distillationSummary } from '../engine/distill/summary';
-import { runCheckpointFileName } from '../engine/run/names';
-import { importedRunConfig, newRun, trainerForRun } from '../engine/run/run';
+import { importedRunConfig, newRun, runProgress, trainerForRun } from '../engine/run/run';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
 import { resumeStateFrom, Trainer } from '../engine/train/trainer';
 import { storedReads } from '../data/reads';
 import * as store from '../data/store';
-import type { CheckpointRecord, RunRecord } from '../data/types';
+import type { RunRecord } from '../data/types';
 import type { DamagedRun, RunInfo, TrainEvent, TrainOutcome, TrainingApi } from './api';
 import { announce, onChange } from './changes';
 import { control, exclusive, runLocksHeld, withRunLock, withTrainingLock } from './jobs';
@@ -66,17 +65,7 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
     lastSave = performance.now();
     queue = queue.then(async () => {
       const bytes = (await bytesP).buffer as ArrayBuffer;
-      const base = { datasetId: run.datasetId, runId: run.id, createdAt: Date.now() };
-      const name = (kind: 'last' | 'best') => runCheckpointFileName(run, kind, epoch, midEpoch ? step : undefined);
-      const cks: CheckpointRecord[] = [{ ...base, id: `${run.id}-last`, kind: 'last', fileName: name('last'), bytes }];
-      if (improved) cks.push({ ...base, id: `${run.id}-best`, kind: 'best', fileName: name('best'), bytes });
-      const next = {
-        ...run,
-        lastCheckpointId: `${run.id}-last`,
-        bestCheckpointId: improved ? `${run.id}-best` : run.bestCheckpointId,
-        history,
-        updatedAt: Date.now(),
-      };
+      const { run: next, checkpoints: cks } = runProgress(run, { bytes, epoch, step, midEpoch, improved, history });
       await store.saveRunProgress(next, cks);
       Object.assign(run, next);
       announce({ kind: 'runs', datasetId: run.datasetId });

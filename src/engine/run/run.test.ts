@@ -1,11 +1,11 @@
 // A run's rules over plain records: the file names of its checkpoints (as the worker wrote them
-// before these moved here), a new run's record, the config a stored run and an imported
-// checkpoint train with.
+// before these moved here), a new run's record, what saving its progress writes, the config a
+// stored run trains with.
 
 import { describe, expect, it } from 'vitest';
 import { TRAIN_DEFAULTS } from '../train/config';
 import { alignmentsFileName, outputsFileName, overfitCheckpointFileName, runCheckpointFileName } from './names';
-import { newRun, runConfig } from './run';
+import { newRun, runConfig, runProgress } from './run';
 
 describe('run rules', () => {
   it('names checkpoints, exported outputs and alignments safely on every filesystem', () => {
@@ -32,5 +32,20 @@ describe('run rules', () => {
     expect(run.config.epochs).toBe(7);
     const { patience: _p, ...older } = run.config;
     expect(runConfig({ ...run, config: older })).toEqual({ ...TRAIN_DEFAULTS, epochs: 7 });
+  });
+
+  it('saving progress writes the last checkpoint, the best one too when the epoch improved, and the run pointing at them', () => {
+    const run = newRun('run-1', { id: 'ds-1', name: 'demo' }, TRAIN_DEFAULTS, 'running', '');
+    const bytes = new ArrayBuffer(8);
+    const history = [{ epoch: 1, trainLoss: 2 }];
+    const a = runProgress(run, { bytes, epoch: 1, step: 10, midEpoch: false, improved: true, history });
+    expect(a.checkpoints.map((c) => [c.id, c.kind, c.fileName, c.runId, c.datasetId])).toEqual([
+      ['run-1-last', 'last', 'ctc-lab-demo-run-1-last-epoch1.safetensors', 'run-1', 'ds-1'],
+      ['run-1-best', 'best', 'ctc-lab-demo-run-1-best-epoch1.safetensors', 'run-1', 'ds-1'],
+    ]);
+    expect(a.run).toMatchObject({ lastCheckpointId: 'run-1-last', bestCheckpointId: 'run-1-best', history });
+    const b = runProgress({ ...run, bestCheckpointId: 'run-1-best' }, { bytes, epoch: 1, step: 13, midEpoch: true, improved: false, history });
+    expect(b.checkpoints.map((c) => c.fileName)).toEqual(['ctc-lab-demo-run-1-last-epoch1-step13.safetensors']);
+    expect(b.run).toMatchObject({ lastCheckpointId: 'run-1-last', bestCheckpointId: 'run-1-best' });
   });
 });

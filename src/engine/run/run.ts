@@ -1,14 +1,16 @@
-// A training run's rules over its stored record: a new run's record, the config an imported
-// checkpoint trains on with, and the trainer of a stored run at its last checkpoint (mid-epoch or
-// an epoch's end), with its teacher when it is a student. Storage comes in as `reads` (data/reads.ts).
+// A training run's rules over its stored record: a new run's record, what saving its progress
+// writes, the config an imported checkpoint trains on with, and the trainer of a stored run at its
+// last checkpoint (mid-epoch or an epoch's end), with its teacher when it is a student. Storage
+// comes in as `reads` (data/reads.ts).
 
 import type { StoredReads } from '../../data/reads';
-import type { RunRecord, RunStatus } from '../../data/types';
+import type { CheckpointRecord, HistoryRow, RunRecord, RunStatus } from '../../data/types';
 import { storedCheckpointFor, type FittedCheckpoint } from '../checkpoint/fit';
 import { studentTrainer } from '../distill/student';
 import { knobsOf } from '../model/presets';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
 import { resumeStateFrom, type Trainer } from '../train/trainer';
+import { runCheckpointFileName } from './names';
 
 /** A run's record before its first epoch. */
 export function newRun(id: string, dataset: { id: string; name: string }, config: TrainConfig, status: RunStatus, reason: string): RunRecord {
@@ -25,6 +27,32 @@ export function newRun(id: string, dataset: { id: string; name: string }, config
     history: [],
     bestCheckpointId: null,
     lastCheckpointId: null,
+  };
+}
+
+/** A checkpoint taken of a run: its file, where the run was, and the history so far. */
+export interface RunSave {
+  bytes: ArrayBuffer; // the .safetensors file
+  epoch: number; // completed epochs
+  step: number;
+  midEpoch: boolean; // taken between two steps of an unfinished epoch
+  improved: boolean; // the epoch just ended improved on the best: the file is also the best checkpoint
+  history: HistoryRow[];
+}
+
+/**
+ * What saving a run's progress writes, in one transaction: its last checkpoint (and its best, when
+ * the epoch improved), and the run record pointing at them with the history so far.
+ */
+export function runProgress(run: RunRecord, save: RunSave): { run: RunRecord; checkpoints: CheckpointRecord[] } {
+  const { bytes, epoch, step, midEpoch, improved, history } = save;
+  const base = { datasetId: run.datasetId, runId: run.id, createdAt: Date.now() };
+  const name = (kind: 'last' | 'best') => runCheckpointFileName(run, kind, epoch, midEpoch ? step : undefined);
+  const checkpoints: CheckpointRecord[] = [{ ...base, id: `${run.id}-last`, kind: 'last', fileName: name('last'), bytes }];
+  if (improved) checkpoints.push({ ...base, id: `${run.id}-best`, kind: 'best', fileName: name('best'), bytes });
+  return {
+    run: { ...run, lastCheckpointId: `${run.id}-last`, bestCheckpointId: improved ? `${run.id}-best` : run.bestCheckpointId, history, updatedAt: Date.now() },
+    checkpoints,
   };
 }
 
