@@ -3,12 +3,12 @@
 // sample inspector.
 
 import type { DatasetMeta, Encoding, ImportReport, InputFile, SampleView } from '../worker/api';
-import { message, type LabContext } from './context';
-import { StagedImportState, type OnProgress } from './staged_import.svelte';
+import type { LabContext } from './context';
+import { StoredSetsState, type OnProgress } from './stored_sets.svelte';
 
 type PendingDataset = { pendingId: string; report: ImportReport & { stagedAs: Encoding } };
 
-export class DatasetsState extends StagedImportState<PendingDataset> {
+export class DatasetsState extends StoredSetsState<PendingDataset> {
   list = $state.raw<DatasetMeta[]>([]);
   selectedId = $state<string | null>(null);
   selected = $derived(this.list.find((d) => d.id === this.selectedId) ?? null);
@@ -27,7 +27,7 @@ export class DatasetsState extends StagedImportState<PendingDataset> {
     super();
   }
 
-  async refresh(selectId?: string): Promise<void> {
+  override async refresh(selectId?: string): Promise<void> {
     this.list = await this.ctx.api.listDatasets();
     const before = this.selectedId;
     if (selectId) this.selectedId = selectId;
@@ -96,13 +96,8 @@ export class DatasetsState extends StagedImportState<PendingDataset> {
     await this.refresh(meta.id);
   }
 
-  async rename(id: string, name: string): Promise<void> {
-    try {
-      await this.ctx.api.renameDataset(id, name);
-      await this.refresh();
-    } catch (e) {
-      this.error = message(e);
-    }
+  protected renameStored(id: string, name: string): Promise<unknown> {
+    return this.ctx.api.renameDataset(id, name);
   }
 
   async inspect(datasetId: string, index: number): Promise<void> {

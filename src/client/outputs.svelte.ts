@@ -7,13 +7,13 @@ import type { AlignmentView, Comparison, InputFile, OutputSampleItem, OutputSetM
 import { message, type LabContext } from './context';
 import { saveBytes } from './files';
 import { flagged } from './job';
-import { StagedImportState, type OnProgress } from './staged_import.svelte';
+import { StoredSetsState, type OnProgress } from './stored_sets.svelte';
 
 export type AlignSource = { kind: 'outputs'; setId: string } | { kind: 'checkpoint'; checkpointId: string };
 
 type PendingOutputs = { pendingId: string; report: OutputsImportReport };
 
-export class OutputsState extends StagedImportState<PendingOutputs> {
+export class OutputsState extends StoredSetsState<PendingOutputs> {
   list = $state.raw<OutputSetMeta[]>([]);
 
   attachTo = $state<string | null>(null); // a stored dataset with the same ids, or standalone
@@ -46,7 +46,7 @@ export class OutputsState extends StagedImportState<PendingOutputs> {
     super();
   }
 
-  async refresh(): Promise<void> {
+  override async refresh(): Promise<void> {
     this.list = await this.ctx.api.listOutputSets();
     const ids = this.list.map((o) => o.id);
     if (this.alignSource?.kind === 'outputs' && !ids.includes(this.alignSource.setId)) this.clearView();
@@ -74,13 +74,8 @@ export class OutputsState extends StagedImportState<PendingOutputs> {
     return this.ctx.api.cancelOutputs(pendingId);
   }
 
-  async rename(id: string, name: string): Promise<void> {
-    try {
-      await this.ctx.api.renameOutputSet(id, name);
-      await this.refresh();
-    } catch (e) {
-      this.error = message(e);
-    }
+  protected renameStored(id: string, name: string): Promise<unknown> {
+    return this.ctx.api.renameOutputSet(id, name);
   }
 
   async remove(id: string): Promise<void> {

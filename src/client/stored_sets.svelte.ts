@@ -1,6 +1,7 @@
-// A staged import on the page, shared by datasets and model-output sets: analyse (read, validate
-// and stage in the worker, with live progress and Abort), then store or cancel the pending import
-// whose report is shown. Each feature's state extends it and says how its steps reach the worker.
+// A feature's stored sets on the page, shared by datasets and model-output sets: the staged import
+// (analyse: read, validate and stage in the worker, with live progress and Abort; then store or
+// cancel the pending import whose report is shown) and renaming a stored set. Each feature's state
+// extends it and says how its steps reach the worker.
 
 import * as Comlink from 'comlink';
 import type { ImportProgress, InputFile } from '../worker/api';
@@ -10,7 +11,7 @@ import { message } from './context';
 export type OnProgress = ((p: ImportProgress) => void) & Comlink.ProxyMarked;
 
 /** P: what the worker answers an analysis with (the pending import's id and its report). */
-export abstract class StagedImportState<P extends { pendingId: string }> {
+export abstract class StoredSetsState<P extends { pendingId: string }> {
   importing = $state(false);
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
@@ -26,6 +27,10 @@ export abstract class StagedImportState<P extends { pendingId: string }> {
   protected abstract discard(pendingId: string): Promise<void>;
   /** The worker's abort of the running analysis. */
   protected abstract abort(): Promise<void>;
+  /** The worker's rename of a stored set. */
+  protected abstract renameStored(id: string, name: string): Promise<unknown>;
+  /** Re-reads the stored sets. */
+  abstract refresh(): Promise<void>;
 
   /**
    * Step 1: nothing without files or while an import runs; the pending import, if any, is
@@ -64,6 +69,16 @@ export abstract class StagedImportState<P extends { pendingId: string }> {
   cancelImport(): void {
     if (this.pending) void this.discard(this.pending.pendingId);
     this.pending = null;
+  }
+
+  /** Renames a stored set; a refusal's message goes to `error`. */
+  async rename(id: string, name: string): Promise<void> {
+    try {
+      await this.renameStored(id, name);
+      await this.refresh();
+    } catch (e) {
+      this.error = message(e);
+    }
   }
 
   /** One import job: `importing` while it runs, a failure's message in `error`. */
