@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../../data/batch';
 import { batchTensors, disposeBatchTensors } from './batch_tensors';
 import { bucketedBatches, paddingEfficiency } from '../../data/loader';
-import type { DatasetMeta, SampleRecord } from '../../data/types';
+import type { DatasetMeta, EpochRecord, HistoryRow, SampleRecord } from '../../data/types';
 import { asSource, type SampleInfo, type SampleSource } from '../../data/source';
 import { throwOnGpuErrors } from '../backend';
 import { checkpointMeta, encodeCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
@@ -22,7 +22,7 @@ import { ctcMinFrames } from '../ctc/ctc_reference';
 import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { cer, wer } from '../metrics/wer';
 import type { SequenceModel } from '../model/model';
-import { createModel, modelConfig } from '../model/registry';
+import { createModel, modelConfig, type ModelConfig } from '../model/registry';
 import { Adam } from '../optim/adam';
 import { globalNorm } from '../optim/norm';
 import { learningRate } from '../optim/schedule';
@@ -30,36 +30,13 @@ import { Sgd } from '../optim/sgd';
 import type { TrainConfig } from './config';
 import { EarlyStopping, type EarlyStoppingState } from './early_stopping';
 import { distillationLoss } from '../distill/loss';
-import { distillSettingsProblems, type DistillRecord, type DistillSettings } from '../distill/settings';
+import { distillSettingsProblems, type DistillationRecord, type Distillation } from '../distill/settings';
 import { teacherProblems, type TeacherSource } from '../distill/teacher';
 
-export interface EpochMetrics {
-  epoch: number;
-  trainLoss: number; // mean over the epoch's finite batches
-  valLoss: number | null;
-  valWer: number | null;
-  valCer: number | null;
-  S: number | null;
-  D: number | null;
-  I: number | null;
-  N: number | null;
-  blankRate: number | null;
-  lr: number; // at the end of the epoch
-  gradNorm: number; // mean global norm (before clipping)
-  skippedBatches: number; // non-finite loss, never applied
-  paddingEfficiency: number;
-  seconds: number; // wall time of the epoch
-  // distillation runs only:
-  trainKd?: number; // mean τ²·KL term over the epoch's finite batches (unweighted)
-  agreement?: number | null; // share of val samples whose greedy decodes equal the teacher's
-  teacherValWer?: number | null; // the teacher's val WER on the same samples
-}
+/** One epoch's metrics: the run's history row, declared once (data/types.ts). */
+export type EpochMetrics = EpochRecord;
 
-/** A teacher and how to learn from it; the trainer owns the teacher (disposes it). */
-export interface Distillation {
-  teacher: TeacherSource;
-  settings: DistillSettings;
-}
+export type { Distillation }; // a teacher and how to learn from it; the trainer owns the teacher (disposes it)
 
 export interface StepMetrics {
   step: number;
@@ -75,7 +52,7 @@ export interface TrainState {
   epoch: number; // completed epochs
   step: number; // optimizer updates done
   earlyStopping: EarlyStoppingState;
-  history: EpochMetrics[];
+  history: HistoryRow[]; // this run's EpochMetrics, after those a resumed checkpoint recorded
   position?: EpochPosition; // between two steps of an unfinished epoch; undefined at epoch boundaries
 }
 
@@ -469,7 +446,7 @@ export class Trainer {
           ...(this.state.position ? { position: { ...this.state.position } } : {}),
         },
       },
-      history: this.state.history as unknown as CheckpointMeta['history'],
+      history: this.state.history,
       dataset: { id: this.meta.id, name: datasetName },
       ...(this.distill ? { distillation: this.distillRecord()! } : {}), // the teacher and the KD settings: a resume rebuilds the same loss
     });
@@ -505,7 +482,7 @@ export class Trainer {
   }
 
   /** What a checkpoint records about this run's teacher (null without one). */
-  distillRecord(): DistillRecord | null {
+  distillRecord(): DistillationRecord<ModelConfig> | null {
     return this.distill ? { ...this.distill.settings, teacher: { ...this.distill.teacher.info } } : null;
   }
 
@@ -524,7 +501,7 @@ export function resumeStateFrom(meta: CheckpointMeta): TrainState {
     epoch: st.epoch,
     step: st.step,
     earlyStopping: st.earlyStopping ?? { best: null, bestEpoch: 0, counter: 0 },
-    history: meta.history as unknown as EpochMetrics[],
+    history: meta.history,
     ...(st.position ? { position: { ...st.position } } : {}),
   };
 }
