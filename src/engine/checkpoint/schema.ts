@@ -8,7 +8,7 @@
 import * as v from 'valibot';
 import { PRESET_DEFAULTS, subsamplingOf } from '../model/presets';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
-import type { RunRecord } from '../../data/store';
+import type { RunRecord } from '../../data/types';
 import { preview } from '../../lib/preview';
 
 export const CHECKPOINT_FORMAT = 'ctc-lab/1';
@@ -202,7 +202,8 @@ const token = v.pipe(
   v.check((t: string) => t.length > 0 && !/\s/.test(t), 'expected a non-empty token without whitespace'),
 );
 
-// ---- distillation: the teacher a student learned from, and the loss's settings (../distill/settings.ts)
+// ---- distillation: the teacher a student learned from, and the loss's settings; the record they
+// check is DistillationRecord (data/types.ts)
 
 const teacherSchema = obj(
   {
@@ -275,7 +276,6 @@ export const checkpointMetaSchema = obj(
 export type CheckpointMeta = v.InferOutput<typeof checkpointMetaSchema>;
 export type ModelConfigMeta = v.InferOutput<typeof modelConfigSchema>;
 export type EpochPosition = v.InferOutput<typeof positionSchema>;
-export type HistoryRow = v.InferOutput<typeof historyRowSchema>;
 
 // ---- refusals
 
