@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ctcLoss, runCtcPrograms } from '../src/engine/ctc/ctc_loss';
 import { ctcLossComposed } from '../src/engine/ctc/ctc_composed';
-import { makeProblem } from '../src/engine/ctc/ctc_check';
+import { makeProblem } from '../src/engine/ctc/ctc_selftest';
 import { ctcLossReference } from '../src/engine/ctc/ctc_reference';
 
 export interface BenchShape {

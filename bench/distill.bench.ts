@@ -100,9 +100,9 @@ export async function benchDistill(s: DistillBenchShape): Promise<DistillBenchRe
   const ref = kdLossReference({
     student: sData,
     teacher: tData,
-    lengths: t.outLens,
+    lengths: t.outFrames,
     B: s.B,
-    T: t.Tout,
+    T: t.maxOutFrames,
     C,
     temperature: DISTILL_DEFAULTS.temperature,
     excludeBlank: true,
@@ -132,7 +132,7 @@ export async function benchDistill(s: DistillBenchShape): Promise<DistillBenchRe
     const bt = batchTensors(teacher, makeBatch(chunk, meta));
     const lp = tf.logSoftmax(teacher.apply(bt, false));
     const d = (await lp.data()) as Float32Array;
-    chunk.forEach((x, k) => rows.set(x.index, d.slice(k * bt.Tout * C, (k * bt.Tout + bt.outLens[k]) * C)));
+    chunk.forEach((x, k) => rows.set(x.index, d.slice(k * bt.maxOutFrames * C, (k * bt.maxOutFrames + bt.outFrames[k]) * C)));
     lp.dispose();
     disposeBatchTensors(bt);
   }

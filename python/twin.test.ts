@@ -78,9 +78,9 @@ function batchOf(model: SequenceModel, xs: Float32Array[]): ModelInput & { T: nu
   const T = Math.max(...frames);
   const data = new Float32Array(xs.length * T * F);
   xs.forEach((x, b) => data.set(x, b * T * F));
-  const Tout = model.outLength(T);
+  const Tout = model.outFrames(T);
   const mask = new Float32Array(xs.length * Tout);
-  frames.forEach((n, b) => mask.fill(1, b * Tout, b * Tout + model.outLength(n)));
+  frames.forEach((n, b) => mask.fill(1, b * Tout, b * Tout + model.outFrames(n)));
   return { x: tf.tensor3d(data, [xs.length, T, F]), frames, mask: tf.tensor3d(mask, [xs.length, Tout, 1]), T };
 }
 
@@ -475,7 +475,7 @@ describeTwin('PyTorch twin (python/ctc_lab) against the lab', () => {
     for (const s of val) {
       const t = batchTensors(model, makeBatch([s], data.meta));
       const best = tf.tidy(() => tf.argMax(model.apply(t, false), 2));
-      const hyp = idsToTokens(greedyDecode(await best.data(), t.Tout, t.outLens)[0], ck.vocab).join(' ');
+      const hyp = idsToTokens(greedyDecode(await best.data(), t.maxOutFrames, t.outFrames)[0], ck.vocab).join(' ');
       expect(hyp, s.id).toBe(want[s.id]);
       best.dispose();
       disposeBatchTensors(t);

@@ -1,9 +1,11 @@
-// The one schema for everything a checkpoint's `__metadata__.ctc_lab` holds (DESIGN.md "Checkpoint
-// format"), and for the run records stored next to checkpoints, which share its training config
-// and history rows. Untrusted input (an uploaded file, a record written by an older version) goes
-// through parseCheckpointMeta / parseRunRecord; every refusal names the file, the field and what
-// was expected. Ranges are what this lab can build and train, not what a GPU can hold: a file
-// that passes still has its tensors checked against the model its config builds (checkpoint.ts).
+// The one schema for everything a checkpoint's `__metadata__.ctc_lab` holds (docs/ARCHITECTURE.md
+// "Checkpoint format"), and for the run records stored next to checkpoints, which share its
+// training config and history rows. Untrusted input (an uploaded file, a record written by an
+// older version) goes through parseCheckpointMeta / parseRunRecord; every refusal names the file,
+// the field and what was expected. Ranges are what this lab can build and train, not what a GPU
+// can hold: a file that passes still has its tensors checked against the model its config builds
+// (checkpoint.ts). The model config's schema is also the one validator of registry.ts's
+// parseModelConfig.
 
 import * as v from 'valibot';
 import { PRESET_DEFAULTS, subsamplingOf } from '../model/presets';

@@ -1,14 +1,14 @@
 // Simple greedy CTC decoding: argmax per frame, merge repeats, drop blanks. No filtering: the
 // field guide's lesson is that confidence filtering can hide what an early model has learned.
 
-/** best: argmax class per output frame, [B * Tout] row-major; lengths[b] valid frames of row b. */
-export function greedyDecode(best: ArrayLike<number>, Tout: number, lengths: ArrayLike<number>, blank = 0): number[][] {
+/** best: argmax class per output frame, [B * maxOutFrames] row-major; lengths[b] valid frames of row b. */
+export function greedyDecode(best: ArrayLike<number>, maxOutFrames: number, lengths: ArrayLike<number>, blank = 0): number[][] {
   const out: number[][] = [];
   for (let b = 0; b < lengths.length; b++) {
     const seq: number[] = [];
     let prev = -1;
-    for (let t = 0; t < Math.min(lengths[b], Tout); t++) {
-      const c = best[b * Tout + t];
+    for (let t = 0; t < Math.min(lengths[b], maxOutFrames); t++) {
+      const c = best[b * maxOutFrames + t];
       if (c !== prev && c !== blank) seq.push(c);
       prev = c;
     }

@@ -12,7 +12,6 @@ import { beamSearchDecode } from '../decode/beam';
 import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
 import { editCounts, wer } from '../metrics/wer';
-import { correctMask } from '../metrics/tokens';
 import { TRAIN_DEFAULTS } from '../train/config';
 import type { SequenceModel } from '../model/model';
 import { streamDatasetFacts } from '../../data/dataset_facts';
@@ -29,6 +28,7 @@ import {
   type OverfitFacts,
 } from './checks';
 import { checkGradients, type GradContext } from './gradient_checks';
+import { DecodingTally } from './decoding';
 import { verdictOf, type DiagnosticsReport } from './report';
 
 export interface DiagnoseOptions {
@@ -82,36 +82,27 @@ export async function diagnose(
   const [lpArr, bestArr, nllArr, uniArr] = (await Promise.all(evalOut.map((t) => t.data()))) as [Float32Array, Int32Array, Float32Array, Float32Array];
   tf.dispose(evalOut);
   disposeBatchTensors(em);
-  const greedyIds = greedyDecode(bestArr, em.Tout, em.outLens);
+  const greedyIds = greedyDecode(bestArr, em.maxOutFrames, em.outFrames);
 
   // Valid frames only, for the output checks; decoding per sample.
   const rows: number[] = [];
   let frames = 0;
-  const greedyH: string[] = [],
-    adaptiveH: string[] = [],
-    beamH: string[] = [];
-  let greedyTokens = 0,
-    dropped = 0,
-    greedyCorrect = 0,
-    correctDropped = 0;
+  const decoding = new DecodingTally();
   for (let b = 0; b < eb.B; b++) {
-    const n = em.outLens[b];
-    const lpB = lpArr.subarray(b * em.Tout * V, (b * em.Tout + n) * V);
+    const n = em.outFrames[b];
+    const lpB = lpArr.subarray(b * em.maxOutFrames * V, (b * em.maxOutFrames + n) * V);
     for (let k = 0; k < lpB.length; k++) rows.push(lpB[k]);
     frames += n;
-    greedyTokens += greedyIds[b].length;
-    greedyH.push(idsToTokens(greedyIds[b], meta.vocab).join(' '));
     const a = adaptiveDecode(lpB, n, V);
-    dropped += a.dropped;
-    // Greedy tokens that match the reference, and which of them the filter dropped.
-    correctMask(evalSet[b].text.split(' '), idsToTokens(greedyIds[b], meta.vocab)).forEach((ok, k) => {
-      if (!ok) return;
-      greedyCorrect++;
-      if (!a.kept[k]) correctDropped++;
-    });
-    adaptiveH.push(idsToTokens(a.ids, meta.vocab).join(' '));
-    beamH.push(idsToTokens(beamSearchDecode(lpB, n, V, opts.beamWidth), meta.vocab).join(' '));
+    decoding.add(
+      evalSet[b].text,
+      idsToTokens(greedyIds[b], meta.vocab),
+      a,
+      idsToTokens(a.ids, meta.vocab).join(' '),
+      idsToTokens(beamSearchDecode(lpB, n, V, opts.beamWidth), meta.vocab).join(' '),
+    );
   }
+  const { greedy: greedyH, adaptive: adaptiveH, beam: beamH } = decoding;
   const lpRows = { lp: Float32Array.from(rows), frames, V };
 
   // Gradient pass on a training batch.
@@ -156,18 +147,7 @@ export async function diagnose(
     ),
     checkDataset(facts),
     {
-      ...checkDecoding({
-        samples: evalSet.length,
-        split,
-        greedyWer,
-        adaptiveWer: wer(refs, adaptiveH).rate,
-        beamWer: wer(refs, beamH).rate,
-        beamWidth: opts.beamWidth,
-        greedyTokens,
-        adaptiveDropped: dropped,
-        greedyCorrect,
-        correctDropped,
-      }),
+      ...checkDecoding(decoding.facts(split, opts.beamWidth)),
       details: perSample,
     },
     checkInitialLoss({ modelLoss: mean(nllArr), uniformLoss: mean(uniArr), samples: evalSet.length, split, trained }),

@@ -24,7 +24,7 @@ export interface TeacherSource<P = unknown> {
   outFrames(s: SampleInfo): number | undefined;
   /** Reads what a batch needs (storage), one step ahead; samples by dataset index, in batch order. */
   fetch(indices: number[]): Promise<P>;
-  /** Teacher logits or log-probs [B, t.Tout, C] for the batch (padded frames: any finite value). */
+  /** Teacher logits or log-probs [B, t.maxOutFrames, C] for the batch (padded frames: any finite value). */
   logits(t: BatchTensors, fetched: P): tf.Tensor3D;
   dispose(): void;
 }
@@ -35,7 +35,7 @@ export function modelTeacher(model: SequenceModel, info: TeacherRecord<ModelConf
     info,
     numClasses: model.config.numClasses,
     model,
-    outFrames: (s) => model.outLength(s.frames),
+    outFrames: (s) => model.outFrames(s.frames),
     fetch: async () => null,
     // Called outside tf.variableGrads' tape and on no variable of the student: nothing flows back.
     logits: (t) => model.apply(t, false),
@@ -112,9 +112,9 @@ export function storedTeacher(
     },
     logits: (t, { rows }) => {
       // Padded to the batch's T' with zeros (a uniform row; masked out of the KL anyway).
-      const out = new Float32Array(rows.length * t.Tout * C);
-      rows.forEach((r, b) => out.set(r.subarray(0, Math.min(r.length, t.Tout * C)), b * t.Tout * C));
-      return tf.tensor3d(out, [rows.length, t.Tout, C]);
+      const out = new Float32Array(rows.length * t.maxOutFrames * C);
+      rows.forEach((r, b) => out.set(r.subarray(0, Math.min(r.length, t.maxOutFrames * C)), b * t.maxOutFrames * C));
+      return tf.tensor3d(out, [rows.length, t.maxOutFrames, C]);
     },
     dispose: () => {},
   };
@@ -126,7 +126,7 @@ export function storedTeacher(
  */
 export function teacherProblems(
   teacher: TeacherSource,
-  student: { outLength(frames: number): number; config: { numClasses: number } },
+  student: { outFrames(frames: number): number; config: { numClasses: number } },
   samples: SampleInfo[],
   show = 8,
 ): string[] {
@@ -139,7 +139,7 @@ export function teacherProblems(
   let differCount = 0;
   for (const s of samples) {
     const t = teacher.outFrames(s);
-    const mine = student.outLength(s.frames);
+    const mine = student.outFrames(s.frames);
     if (t === undefined) missing.push(s.id);
     else if (t !== mine) {
       differCount++;

@@ -47,7 +47,7 @@ export async function* modelLogProbs(
     throwOnGpuErrors('model outputs');
     for (let k = 0; k < samples.length; k++) {
       const s = samples[k],
-        n = t.outLens[k];
+        n = t.outFrames[k];
       yield {
         index: s.index,
         id: s.id,
@@ -55,7 +55,7 @@ export async function* modelLogProbs(
         split: s.split,
         frames: s.frames,
         outFrames: n,
-        logProbs: lp.slice(k * t.Tout * C, (k * t.Tout + n) * C),
+        logProbs: lp.slice(k * t.maxOutFrames * C, (k * t.maxOutFrames + n) * C),
       };
     }
   }

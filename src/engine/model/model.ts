@@ -21,7 +21,7 @@ export interface SequenceModel {
   /** Parameters with stable names ("model.…"); unnamed tf.Variables. */
   readonly params: Map<string, tf.Variable>;
   /** Output frames for an input of `frames` frames (exact, not an approximation). */
-  outLength(frames: number): number;
+  outFrames(frames: number): number;
   /**
    * Logits [B, T', V+1] (class 0 = blank). A sample's outputs on its real frames must not depend
    * on the batch it is in (padding, batch length): masking at every intermediate rate.

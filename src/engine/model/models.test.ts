@@ -51,10 +51,10 @@ function batch(model: SequenceModel, xs: Float32Array[], T = Math.max(...xs.map(
   const frames = xs.map((x) => x.length / F);
   const data = new Float32Array(xs.length * T * F);
   xs.forEach((x, b) => data.set(x, b * T * F));
-  const Tout = model.outLength(T);
-  const mask = new Float32Array(xs.length * Tout);
-  frames.forEach((n, b) => mask.fill(1, b * Tout, b * Tout + model.outLength(n)));
-  return { x: tf.tensor3d(data, [xs.length, T, F]), frames, mask: tf.tensor3d(mask, [xs.length, Tout, 1]) };
+  const maxOutFrames = model.outFrames(T);
+  const mask = new Float32Array(xs.length * maxOutFrames);
+  frames.forEach((n, b) => mask.fill(1, b * maxOutFrames, b * maxOutFrames + model.outFrames(n)));
+  return { x: tf.tensor3d(data, [xs.length, T, F]), frames, mask: tf.tensor3d(mask, [xs.length, maxOutFrames, 1]) };
 }
 
 function disposeInput(i: ModelInput): void {
@@ -98,14 +98,62 @@ function maxAbsDiff(a: number[][], b: number[][]): number {
   return m;
 }
 
+/** A sample's logits on its real frames, alone and in a batch padded to 23, 26 and 31 frames, agree (1e-4). */
+function expectPaddingIndependent(model: SequenceModel, lengths: number[]): void {
+  randomize(model, 3);
+  const xs = features(lengths, 4);
+  for (const T of [23, 26, 31]) {
+    const input = batch(model, xs, T);
+    const batched = logits(model, input);
+    disposeInput(input);
+    xs.forEach((x, b) => {
+      const one = batch(model, [x]);
+      const alone = logits(model, one)[0];
+      disposeInput(one);
+      expect(alone.length).toBe(model.outFrames(lengths[b]));
+      expect(maxAbsDiff(alone, batched[b].slice(0, alone.length))).toBeLessThan(1e-4);
+    });
+  }
+}
+
+/** A linear readout of the logits on real frames of a 3-sample batch (smooth, so central differences are accurate), and its gradients. */
+function readout(model: SequenceModel) {
+  randomize(model, 6);
+  const input = batch(model, features([11, 6, 9], 7));
+  const rng = new Rng(8);
+  const maxOutFrames = input.mask.shape[1];
+  const weights = tf.tensor3d(
+    Float32Array.from({ length: 3 * maxOutFrames * V }, () => rng.normal()),
+    [3, maxOutFrames, V],
+  );
+  const loss = () => tf.sum(tf.mul(tf.mul(model.apply(input, false), weights), input.mask)) as tf.Scalar;
+  const { value, grads } = tf.variableGrads(loss, [...model.params.values()]);
+  value.dispose();
+  return { input, weights, loss, grads };
+}
+
+/** d loss / d v[i] by central differences (step 1e-2); v is restored. */
+function centralDifference(v: tf.Variable, i: number, loss: () => tf.Scalar, eps = 1e-2): number {
+  const w0 = v.dataSync().slice();
+  const at = (delta: number) => {
+    const w = w0.slice();
+    w[i] += delta;
+    tf.tidy(() => v.assign(tf.tensor(w, v.shape)));
+    return tf.tidy(() => loss().dataSync()[0]);
+  };
+  const fd = (at(eps) - at(-eps)) / (2 * eps);
+  tf.tidy(() => v.assign(tf.tensor(w0, v.shape)));
+  return fd;
+}
+
 describe.each(PRESET_NAMES)('preset %s (cpu backend)', (preset) => {
-  it('outLength is the logits time dim and matches the subsampling', () => {
+  it('outFrames is the logits time dim and matches the subsampling', () => {
     const model = createModel(config(preset), 1);
     for (const T of [1, 2, 3, 4, 5, 7, 8, 13, 23]) {
       const input = batch(model, features([T], T));
       const y = model.apply(input, false);
-      expect(y.shape).toEqual([1, model.outLength(T), V]);
-      expect(model.outLength(T)).toBe(Math.ceil(T / model.subsampling));
+      expect(y.shape).toEqual([1, model.outFrames(T), V]);
+      expect(model.outFrames(T)).toBe(Math.ceil(T / model.subsampling));
       y.dispose();
       disposeInput(input);
     }
@@ -116,38 +164,13 @@ describe.each(PRESET_NAMES)('preset %s (cpu backend)', (preset) => {
 
   it("a sample's logits on its real frames do not depend on its batch or padding", () => {
     const model = createModel(config(preset), 2);
-    randomize(model, 3);
-    const lengths = [13, 7, 23, 1, 8, 2, 17];
-    const xs = features(lengths, 4);
-    for (const T of [23, 26, 31]) {
-      const input = batch(model, xs, T);
-      const batched = logits(model, input);
-      disposeInput(input);
-      xs.forEach((x, b) => {
-        const one = batch(model, [x]);
-        const alone = logits(model, one)[0];
-        disposeInput(one);
-        expect(alone.length).toBe(model.outLength(lengths[b]));
-        expect(maxAbsDiff(alone, batched[b].slice(0, alone.length))).toBeLessThan(1e-4);
-      });
-    }
+    expectPaddingIndependent(model, [13, 7, 23, 1, 8, 2, 17]);
     model.dispose();
   });
 
   it('every parameter gets a finite nonzero gradient, and a few match central differences', () => {
     const model = createModel(config(preset), 5);
-    randomize(model, 6);
-    const input = batch(model, features([11, 6, 9], 7));
-    const rng = new Rng(8);
-    const Tout = input.mask.shape[1];
-    const weights = tf.tensor3d(
-      Float32Array.from({ length: 3 * Tout * V }, () => rng.normal()),
-      [3, Tout, V],
-    );
-    // A linear readout of the logits on real frames (smooth, so central differences are accurate).
-    const loss = () => tf.sum(tf.mul(tf.mul(model.apply(input, false), weights), input.mask)) as tf.Scalar;
-    const { value, grads } = tf.variableGrads(loss, [...model.params.values()]);
-    value.dispose();
+    const { input, weights, loss, grads } = readout(model);
     const byName = new Map([...model.params].map(([name, v]) => [name, grads[v.name]]));
     for (const [name, g] of byName) {
       const a = g.dataSync();
@@ -157,8 +180,6 @@ describe.each(PRESET_NAMES)('preset %s (cpu backend)', (preset) => {
         `${name} nonzero`,
       ).toBe(true);
     }
-    const eps = 1e-2;
-    const lossAt = () => tf.tidy(() => loss().dataSync()[0]);
     const checks =
       preset === 'tcn'
         ? ['model.subsample.weight', 'model.blocks.1.weight', 'model.head.weight']
@@ -168,18 +189,10 @@ describe.each(PRESET_NAMES)('preset %s (cpu backend)', (preset) => {
     for (const name of checks) {
       const v = model.params.get(name)!;
       const g = byName.get(name)!.dataSync();
-      const w0 = v.dataSync().slice();
       // The two largest-gradient entries of this parameter.
       const idx = [...g.keys()].sort((i, j) => Math.abs(g[j]) - Math.abs(g[i])).slice(0, 2);
       for (const i of idx) {
-        const at = (delta: number) => {
-          const w = w0.slice();
-          w[i] += delta;
-          tf.tidy(() => v.assign(tf.tensor(w, v.shape)));
-          return lossAt();
-        };
-        const fd = (at(eps) - at(-eps)) / (2 * eps);
-        tf.tidy(() => v.assign(tf.tensor(w0, v.shape)));
+        const fd = centralDifference(v, i, loss);
         expect(Math.abs(fd - g[i]), `${name}[${i}]: fd ${fd} vs grad ${g[i]}`).toBeLessThan(2e-2 * Math.abs(g[i]) + 1e-3);
       }
     }
@@ -261,7 +274,7 @@ describe('tconv-bilstm', () => {
     const input = batch(model, [x, edited, features([48], 23)[0]]);
     const [a, b] = logits(model, input);
     disposeInput(input);
-    expect(model.outLength(40)).toBe(10);
+    expect(model.outFrames(40)).toBe(10);
     expect(maxAbsDiff([a[0]], [b[0]])).toBeGreaterThan(1e-5);
     // The forward direction: the first frame reaches the last output frame.
     const first = x.slice();
@@ -372,7 +385,7 @@ describe('tcn with time subsampling ×4', () => {
       const input = batch(model, features([T], T));
       const y = model.apply(input, false);
       expect(y.shape).toEqual([1, Math.ceil(T / 4), V]);
-      expect(model.outLength(T)).toBe(Math.ceil(T / 4));
+      expect(model.outFrames(T)).toBe(Math.ceil(T / 4));
       y.dispose();
       disposeInput(input);
     }
@@ -408,37 +421,13 @@ describe('tcn with time subsampling ×4', () => {
 
   it("a sample's logits on its real frames do not depend on its batch or padding", () => {
     const model = createModel(cfg4(), 2);
-    randomize(model, 3);
-    const lengths = [13, 7, 23, 1, 8, 2, 17, 6];
-    const xs = features(lengths, 4);
-    for (const T of [23, 26, 31]) {
-      const input = batch(model, xs, T);
-      const batched = logits(model, input);
-      disposeInput(input);
-      xs.forEach((x, b) => {
-        const one = batch(model, [x]);
-        const alone = logits(model, one)[0];
-        disposeInput(one);
-        expect(alone.length).toBe(model.outLength(lengths[b]));
-        expect(maxAbsDiff(alone, batched[b].slice(0, alone.length))).toBeLessThan(1e-4);
-      });
-    }
+    expectPaddingIndependent(model, [13, 7, 23, 1, 8, 2, 17, 6]);
     model.dispose();
   });
 
   it('the second conv gets a gradient that matches central differences', () => {
     const model = createModel(cfg4(), 5);
-    randomize(model, 6);
-    const input = batch(model, features([11, 6, 9], 7));
-    const rng = new Rng(8);
-    const Tout = input.mask.shape[1];
-    const weights = tf.tensor3d(
-      Float32Array.from({ length: 3 * Tout * V }, () => rng.normal()),
-      [3, Tout, V],
-    );
-    const loss = () => tf.sum(tf.mul(tf.mul(model.apply(input, false), weights), input.mask)) as tf.Scalar;
-    const { value, grads } = tf.variableGrads(loss, [...model.params.values()]);
-    value.dispose();
+    const { input, weights, loss, grads } = readout(model);
     for (const name of ['model.subsample.weight', 'model.subsample2.weight', 'model.subsample2.bias']) {
       const v = model.params.get(name)!;
       const g = grads[v.name].dataSync();
@@ -446,16 +435,8 @@ describe('tcn with time subsampling ×4', () => {
         g.some((x) => x !== 0),
         `${name} nonzero`,
       ).toBe(true);
-      const w0 = v.dataSync().slice();
       const i = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]))[0];
-      const at = (delta: number) => {
-        const w = w0.slice();
-        w[i] += delta;
-        tf.tidy(() => v.assign(tf.tensor(w, v.shape)));
-        return tf.tidy(() => loss().dataSync()[0]);
-      };
-      const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
-      tf.tidy(() => v.assign(tf.tensor(w0, v.shape)));
+      const fd = centralDifference(v, i, loss);
       expect(Math.abs(fd - g[i]), `${name}[${i}]: fd ${fd} vs grad ${g[i]}`).toBeLessThan(2e-2 * Math.abs(g[i]) + 1e-3);
     }
     tf.dispose([weights, ...Object.values(grads)]);

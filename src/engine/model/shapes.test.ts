@@ -13,36 +13,28 @@ beforeAll(async () => {
 const built = (m: Map<string, tf.Variable>) => new Map([...m].map(([k, v]) => [k, v.shape]));
 
 // Small random configs of every preset (the transformer's d_model even and divisible by its heads).
+const common = (minLayers: number, maxLayers: number) => ({
+  featureDim: fc.integer({ min: 1, max: 9 }),
+  numClasses: fc.integer({ min: 2, max: 9 }),
+  layers: fc.integer({ min: minLayers, max: maxLayers }),
+  dropout: fc.constant(0),
+});
 const configs: fc.Arbitrary<ModelConfig> = fc.oneof(
   fc.record({
     preset: fc.constant('tcn' as const),
-    featureDim: fc.integer({ min: 1, max: 9 }),
-    numClasses: fc.integer({ min: 2, max: 9 }),
+    ...common(0, 4),
     channels: fc.integer({ min: 1, max: 8 }),
-    layers: fc.integer({ min: 0, max: 4 }),
     kernel: fc.constantFrom(1, 3, 5),
-    dropout: fc.constant(0),
     subsampling: fc.constantFrom(2 as const, 4 as const),
   }),
   fc.record({
     preset: fc.constant('tconv-bilstm' as const),
-    featureDim: fc.integer({ min: 1, max: 9 }),
-    numClasses: fc.integer({ min: 2, max: 9 }),
+    ...common(1, 3),
     channels: fc.integer({ min: 1, max: 8 }),
-    layers: fc.integer({ min: 1, max: 3 }),
     hidden: fc.integer({ min: 1, max: 6 }),
-    dropout: fc.constant(0),
   }),
   fc
-    .record({
-      preset: fc.constant('transformer' as const),
-      featureDim: fc.integer({ min: 1, max: 9 }),
-      numClasses: fc.integer({ min: 2, max: 9 }),
-      heads: fc.integer({ min: 1, max: 3 }),
-      half: fc.integer({ min: 1, max: 3 }),
-      layers: fc.integer({ min: 0, max: 3 }),
-      dropout: fc.constant(0),
-    })
+    .record({ preset: fc.constant('transformer' as const), ...common(0, 3), heads: fc.integer({ min: 1, max: 3 }), half: fc.integer({ min: 1, max: 3 }) })
     .map(({ half, ...c }) => ({ ...c, channels: 2 * half * c.heads })),
 );
 

@@ -63,7 +63,7 @@ export class TcnModel extends ParamModel implements SequenceModel {
   }
 
   /** Output frames for an input of `frames` frames. */
-  outLength(frames: number): number {
+  outFrames(frames: number): number {
     const half = Math.ceil(frames / 2);
     return this.subsampling === 4 ? Math.ceil(half / 2) : half;
   }
@@ -71,8 +71,8 @@ export class TcnModel extends ParamModel implements SequenceModel {
   forwardFlops(frames: number): number {
     const { featureDim: F, channels: C, kernel: K, layers, numClasses: V } = this.config;
     const T1 = Math.ceil(frames / 2);
-    const second = this.subsampling === 4 ? this.outLength(frames) * K * C * C : 0;
-    return 2 * (T1 * K * F * C + second + this.outLength(frames) * (layers * K * C * C + C * V));
+    const second = this.subsampling === 4 ? this.outFrames(frames) * K * C * C : 0;
+    return 2 * (T1 * K * F * C + second + this.outFrames(frames) * (layers * K * C * C + C * V));
   }
 
   /** Logits [B, T', V+1]; the input's zero padding is the conv padding, and every block is masked. */

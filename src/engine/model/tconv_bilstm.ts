@@ -61,14 +61,14 @@ export class TconvBilstmModel extends ParamModel implements SequenceModel {
     this.build(paramSpecs(config), seed); // names, shapes and init (LSTM weights U(±1/√H) as PyTorch, forget-gate bias 1): shapes.ts
   }
 
-  outLength(frames: number): number {
+  outFrames(frames: number): number {
     return Math.ceil(Math.ceil(frames / 2) / 2);
   }
 
   forwardFlops(frames: number): number {
     const { featureDim: F, channels: C, layers, hidden: H, numClasses: V } = this.config;
     const T1 = Math.ceil(frames / 2);
-    const T2 = this.outLength(frames);
+    const T2 = this.outFrames(frames);
     let macs = frames * KERNEL * F * C + T1 * KERNEL * C * C + T2 * 2 * H * V;
     for (let l = 0; l < layers; l++) macs += 2 * T2 * ((l === 0 ? C : 2 * H) + H) * 4 * H;
     return 2 * macs;

@@ -56,14 +56,14 @@ export class TransformerModel extends ParamModel implements SequenceModel {
     this.build(paramSpecs(config), seed); // names, shapes and init: shapes.ts
   }
 
-  outLength(frames: number): number {
+  outFrames(frames: number): number {
     return Math.ceil(Math.ceil(frames / 2) / 2);
   }
 
   forwardFlops(frames: number): number {
     const { featureDim: F, channels: d, layers, numClasses: V } = this.config;
     const T1 = Math.ceil(frames / 2);
-    const T2 = this.outLength(frames);
+    const T2 = this.outFrames(frames);
     // Per layer: qkv 3d², scores and context T'·d each, out d², feed-forward 8d² (per frame).
     const layer = T2 * (3 * d * d + 2 * T2 * d + d * d + 8 * d * d);
     return 2 * (T1 * 3 * F * d + T2 * 3 * d * d + layers * layer + T2 * d * V);

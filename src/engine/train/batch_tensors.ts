@@ -6,29 +6,29 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../../data/batch';
 
 export interface BatchTensors {
-  Tout: number; // output frames of the padded batch
-  outLens: number[]; // output frames per sample
+  maxOutFrames: number; // output frames of the padded batch (T')
+  outFrames: number[]; // output frames per sample
   x: tf.Tensor3D; // [B, T, F]
   frames: ArrayLike<number>; // input frames per sample
-  mask: tf.Tensor3D; // [B, Tout, 1], 1 on real output frames
+  mask: tf.Tensor3D; // [B, maxOutFrames, 1], 1 on real output frames
   labels: tf.Tensor2D; // [B, L] int32
   xl: tf.Tensor1D; // output lengths, int32
   yl: tf.Tensor1D; // label lengths, int32
 }
 
-export function batchTensors(model: { outLength(frames: number): number }, b: Batch): BatchTensors {
-  const Tout = model.outLength(b.T);
-  const outLens = Array.from(b.frames, (f) => model.outLength(f));
-  const mask = new Float32Array(b.B * Tout);
-  outLens.forEach((n, i) => mask.fill(1, i * Tout, i * Tout + n));
+export function batchTensors(model: { outFrames(frames: number): number }, b: Batch): BatchTensors {
+  const maxOutFrames = model.outFrames(b.T);
+  const outFrames = Array.from(b.frames, (f) => model.outFrames(f));
+  const mask = new Float32Array(b.B * maxOutFrames);
+  outFrames.forEach((n, i) => mask.fill(1, i * maxOutFrames, i * maxOutFrames + n));
   return {
-    Tout,
-    outLens,
+    maxOutFrames,
+    outFrames,
     x: tf.tensor3d(b.x, [b.B, b.T, b.F]),
     frames: b.frames,
-    mask: tf.tensor3d(mask, [b.B, Tout, 1]),
+    mask: tf.tensor3d(mask, [b.B, maxOutFrames, 1]),
     labels: tf.tensor2d(b.labels, [b.B, b.L], 'int32'),
-    xl: tf.tensor1d(outLens, 'int32'),
+    xl: tf.tensor1d(outFrames, 'int32'),
     yl: tf.tensor1d(b.labelLengths, 'int32'),
   };
 }

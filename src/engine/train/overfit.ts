@@ -2,9 +2,10 @@
 // memorise a handful of samples has a bug in its data, loss or decoding, not a tuning problem.
 // Protocol: N training samples in one batch, dropout 0, no early stopping, up to maxEpochs
 // epochs of one step each; passes when simple greedy decoding reproduces every transcript.
+// Each epoch is the training run's step (step.ts) with the overfit test's settings (constant lr,
+// no clipping, no accumulation); what is its own is the protocol and the verdict.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { ctcLoss } from '../ctc/ctc_loss';
 import { greedyDecode, idsToTokens } from '../decode/greedy';
 import { wer } from '../metrics/wer';
 import type { SequenceModel } from '../model/model';
@@ -13,7 +14,7 @@ import { Adam } from '../optim/adam';
 import { makeBatch } from '../../data/batch';
 import { batchTensors, disposeBatchTensors } from './batch_tensors';
 import { throwOnGpuErrors } from '../backend';
-import { globalNorm } from '../optim/norm';
+import { trainStep, type StepSettings } from './step';
 import type { DatasetMeta, SampleRecord } from '../../data/types';
 
 import { type OverfitConfig } from './overfit_config';
@@ -65,12 +66,10 @@ export async function runOverfitTest(
   const model = createModel(modelConfig({ ...cfg, dropout: 0 }, meta.featureDim, meta.vocab.length + 1), cfg.seed);
   const optimizer = new Adam(model.params, { lr: cfg.lr });
   const bt = batchTensors(model, batch);
-  const { Tout, outLens, labels } = bt;
-  const logitLens = bt.xl;
-  const labelLens = bt.yl;
-  const vars = [...model.params.values()];
-  const byTfName = new Map([...model.params].map(([name, v]) => [v.name, name]));
-  const decode = (best: ArrayLike<number>) => greedyDecode(best, Tout, outLens).map((ids) => idsToTokens(ids, meta.vocab).join(' '));
+  const { maxOutFrames, outFrames } = bt;
+  const decode = (best: ArrayLike<number>) => greedyDecode(best, maxOutFrames, outFrames).map((ids) => idsToTokens(ids, meta.vocab).join(' '));
+  // A training run's step with the overfit test's settings: the one batch every epoch, constant lr, no clipping.
+  const settings: StepSettings = { lr: cfg.lr, clipNorm: 0, alsoRead: (logits) => tf.argMax(logits, 2) };
 
   const history: OverfitEpoch[] = [];
   let hyps: string[] = [];
@@ -84,32 +83,16 @@ export async function runOverfitTest(
         break;
       }
       epoch++;
-      let best: tf.Tensor | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = model.apply(bt, true);
-        best = tf.keep(tf.argMax(logits, 2));
-        return ctcLoss(logits, labels, logitLens, labelLens) as tf.Scalar;
-      }, vars);
-      const named: Record<string, tf.Tensor> = {};
-      for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!] = g;
-      // [loss, global grad norm, argmax per output frame...]: one tensor, one asynchronous read per step.
-      const metrics = tf.tidy(() => tf.concat([tf.reshape(value, [1]), tf.reshape(globalNorm(Object.values(grads)), [1]), tf.reshape(best!, [-1]).toFloat()]));
-      optimizer.apply(model.params, named);
-      tf.dispose([value, best!, ...Object.values(grads)]);
-      const m = await metrics.data();
-      metrics.dispose();
+      // The step's loss, norm and the argmax of its forward pass per output frame: one asynchronous read.
+      const { loss, gradNorm, read: bestArr } = await trainStep(model, optimizer, [() => ({ t: bt, keep: true })], settings);
       throwOnGpuErrors(`overfit step ${epoch}`);
-      const lossArr = [m[0]];
-      const gradNorm = m[1];
-      const bestArr = m.subarray(2);
-      const loss = lossArr[0];
-      hyps = decode(bestArr);
+      hyps = decode(bestArr!);
       const w = wer(batch.texts, hyps).rate;
       let blanks = 0;
-      outLens.forEach((n, b) => {
-        for (let t = 0; t < n; t++) if (bestArr[b * Tout + t] === 0) blanks++;
+      outFrames.forEach((n, b) => {
+        for (let t = 0; t < n; t++) if (bestArr![b * maxOutFrames + t] === 0) blanks++;
       });
-      const blankRate = blanks / outLens.reduce((a, n) => a + n, 0);
+      const blankRate = blanks / outFrames.reduce((a, n) => a + n, 0);
       const e = { epoch, loss, wer: w, blankRate, gradNorm, seconds: (now() - start) / 1000 };
       history.push(e);
       hooks.onEpoch?.(e);

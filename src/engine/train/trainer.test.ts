@@ -10,7 +10,7 @@ import { ctcLoss } from '../ctc/ctc_loss';
 import { TcnModel, TCN_DEFAULTS } from '../model/tcn';
 import { TRAIN_DEFAULTS, type TrainConfig } from './config';
 import { resumeStateFrom, Trainer, type StepMetrics } from './trainer';
-import { demoRecords as demo, SMALL_TRAIN as small } from './test_setup';
+import { demoRecords as demo, expectResumedSteps, SMALL_TRAIN as small } from './test_setup';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -68,13 +68,7 @@ describe('Trainer (cpu backend)', () => {
       await c.run({ onStep: (s) => void resumed.push(s) });
       c.dispose();
 
-      const epoch2 = straight.filter((s) => s.epoch === 2);
-      expect(resumed.length).toBeGreaterThan(0);
-      expect(resumed.map((s) => s.step)).toEqual(epoch2.map((s) => s.step));
-      resumed.forEach((s, i) => {
-        expect(s.loss).toBeCloseTo(epoch2[i].loss, 5);
-        expect(s.lr).toBe(epoch2[i].lr);
-      });
+      for (const [s, t] of expectResumedSteps(resumed, straight, 2)) expect(s.lr).toBe(t.lr);
     }, 120_000);
   }
 
@@ -95,17 +89,17 @@ describe('Trainer (cpu backend)', () => {
     const vars = [...model.params.values()];
     const grad = (ss: SampleRecord[], scale: number) => {
       const b = makeBatch(ss, meta, idx);
-      const Tout = model.outLength(b.T);
-      const outLens = Array.from(b.frames, (f) => model.outLength(f));
-      const mask = new Float32Array(b.B * Tout);
-      outLens.forEach((n, i) => mask.fill(1, i * Tout, i * Tout + n));
+      const maxOutFrames = model.outFrames(b.T);
+      const outFrames = Array.from(b.frames, (f) => model.outFrames(f));
+      const mask = new Float32Array(b.B * maxOutFrames);
+      outFrames.forEach((n, i) => mask.fill(1, i * maxOutFrames, i * maxOutFrames + n));
       return tf.variableGrads(
         () =>
           tf.mul(
             ctcLoss(
-              model.apply({ x: tf.tensor3d(b.x, [b.B, b.T, b.F]), frames: b.frames, mask: tf.tensor3d(mask, [b.B, Tout, 1]) }, false),
+              model.apply({ x: tf.tensor3d(b.x, [b.B, b.T, b.F]), frames: b.frames, mask: tf.tensor3d(mask, [b.B, maxOutFrames, 1]) }, false),
               tf.tensor2d(b.labels, [b.B, b.L], 'int32'),
-              tf.tensor1d(outLens, 'int32'),
+              tf.tensor1d(outFrames, 'int32'),
               tf.tensor1d(b.labelLengths, 'int32'),
             ),
             scale,

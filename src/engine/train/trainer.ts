@@ -6,32 +6,34 @@
 // place (next micro-batch, its shuffle seed, its partial sums), so a resume mid-epoch continues exactly.
 // With a teacher (distillation) the loss is ctcWeight·CTC + kdWeight·τ²·KL (../distill/), the KL
 // term and the student–teacher agreement are tracked, and checkpoints record the teacher.
+// This file is the run (construction, the epoch loop, early stopping, the best weights); one step is
+// step.ts, validation evaluate.ts, the checkpoint run_checkpoint.ts, inference timing inference_time.ts.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../../data/batch';
-import { batchTensors, disposeBatchTensors } from './batch_tensors';
+import { batchTensors } from './batch_tensors';
 import { bucketedBatches, paddingEfficiency } from '../../data/loader';
 import type { DatasetMeta, EpochRecord, HistoryRow, SampleRecord } from '../../data/types';
 import { asSource, type SampleInfo, type SampleSource } from '../../data/source';
 import { throwOnGpuErrors } from '../backend';
-import { checkpointMeta, encodeCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
 import type { StTensor } from '../checkpoint/safetensors';
 import type { EpochPosition } from '../checkpoint/schema';
-import { ctcLoss, ctcNll } from '../ctc/ctc_loss';
 import { ctcMinFrames } from '../ctc/ctc_reference';
-import { greedyDecode, idsToTokens } from '../decode/greedy';
-import { cer, wer } from '../metrics/wer';
 import type { SequenceModel } from '../model/model';
 import { createModel, modelConfig, type ModelConfig } from '../model/registry';
 import { Adam } from '../optim/adam';
-import { globalNorm } from '../optim/norm';
 import { learningRate } from '../optim/schedule';
 import { Sgd } from '../optim/sgd';
 import type { TrainConfig } from './config';
 import { EarlyStopping, type EarlyStoppingState } from './early_stopping';
-import { distillationLoss } from '../distill/loss';
 import { distillSettingsProblems, type DistillationRecord, type Distillation } from '../distill/settings';
-import { teacherProblems, type TeacherSource } from '../distill/teacher';
+import { teacherProblems } from '../distill/teacher';
+import { Evaluator, type Evaluation } from './evaluate';
+import { inferenceMsPerSample } from './inference_time';
+import { runCheckpoint } from './run_checkpoint';
+import { trainStep } from './step';
+
+export { resumeStateFrom } from './run_checkpoint';
 
 /** One epoch's metrics: the run's history row, declared once (data/types.ts). */
 export type EpochMetrics = EpochRecord;
@@ -76,7 +78,7 @@ export class Trainer {
   private best: Map<string, tf.Tensor> | null = null;
   readonly excluded: { id: string; reason: string }[] = [];
   readonly distill: Distillation | null;
-  private readonly teacherHyps = new Map<number, string>(); // dataset index → teacher's greedy decode (the teacher is fixed)
+  private readonly evaluator: Evaluator;
 
   constructor(
     readonly meta: DatasetMeta,
@@ -97,7 +99,7 @@ export class Trainer {
         this.excluded.push({ id: s.id, reason: 'token not in the vocabulary' });
         return false;
       }
-      if (this.model.outLength(s.frames) < ctcMinFrames(ids as number[])) {
+      if (this.model.outFrames(s.frames) < ctcMinFrames(ids as number[])) {
         this.excluded.push({ id: s.id, reason: 'CTC-infeasible at this subsampling' });
         return false;
       }
@@ -126,6 +128,7 @@ export class Trainer {
     this.state.earlyStopping = this.early.state;
     if (resume) this.load(resume.tensors);
     if (resume?.best && config.restoreBest) this.loadBest(resume.best);
+    this.evaluator = new Evaluator(this.model, this.source, meta, this.index, distill?.teacher ?? null);
   }
 
   get trainCount(): number {
@@ -187,8 +190,6 @@ export class Trainer {
     }
     const first = pos?.batch ?? 0;
     const t0 = performance.now() - (pos?.seconds ?? 0) * 1000;
-    const vars = [...this.model.params.values()];
-    const byTfName = new Map([...this.model.params].map(([name, v]) => [v.name, name]));
     let lossSum = pos?.lossSum ?? 0,
       lossCount = pos?.lossCount ?? 0,
       normSum = pos?.normSum ?? 0,
@@ -217,68 +218,39 @@ export class Trainer {
       await hooks.waitWhilePaused?.();
       const group = await next;
       const teacherGroup = await nextTeacher;
-      // Accumulate the gradient of the mean loss over the group's micro-batches.
-      let acc: Record<string, tf.Tensor> | null = null;
-      let lossT: tf.Tensor = tf.scalar(0);
-      let kdT: tf.Tensor = tf.scalar(0);
-      for (const [k, b] of group.entries()) {
-        const t = batchTensors(this.model, b);
-        const seed = c.seed * 7919 + this.state.step * 131 + k;
-        // The teacher runs outside the tape and on none of `vars`: no gradient reaches it.
-        const teacherLogits = this.distill ? this.distill.teacher.logits(t, teacherGroup[k]) : null;
-        const kept: tf.Tensor[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = this.model.apply(t, true, seed);
-          if (!teacherLogits) return tf.div(ctcLoss(logits, t.labels, t.xl, t.yl), group.length) as tf.Scalar;
-          const l = distillationLoss(logits, teacherLogits, t, this.distill!.settings);
-          kept.push(tf.keep(l.kd));
-          return tf.div(l.total, group.length) as tf.Scalar;
-        }, vars);
-        disposeBatchTensors(t);
-        teacherLogits?.dispose();
-        for (const kd of kept) {
-          const prevKd = kdT;
-          kdT = tf.tidy(() => tf.add(prevKd, tf.div(kd, group.length)));
-          tf.dispose([prevKd, kd]);
-        }
-        const prevLoss = lossT;
-        lossT = tf.add(lossT, value);
-        prevLoss.dispose();
-        value.dispose();
-        if (!acc) acc = grads;
-        else {
-          const next: Record<string, tf.Tensor> = {};
-          for (const key of Object.keys(grads)) next[key] = tf.add(acc[key], grads[key]);
-          tf.dispose([...Object.values(acc), ...Object.values(grads)]);
-          acc = next;
-        }
-      }
-      const gradsAcc = acc!;
-      const norm = globalNorm(Object.values(gradsAcc));
-      // One asynchronous read per step: the loss and the norm decide whether the step is applied.
-      const both = tf.stack(this.distill ? [lossT, norm, kdT] : [lossT, norm]);
-      const read = both.data(); // submits the step's GPU work
-      // Prefetch: the next step's batches are read and assembled while the GPU runs this one.
-      next = i + A < batches.length ? assemble(i + A) : Promise.resolve([]);
-      nextTeacher = i + A < batches.length ? teach(i + A) : Promise.resolve([]);
-      const [loss, gn, kdv] = await read;
-      tf.dispose([both, lossT, kdT]);
+      const d = this.distill;
       const lr = this.lr();
-      const finite = Number.isFinite(loss) && Number.isFinite(gn);
+      const {
+        loss,
+        gradNorm: gn,
+        kd: kdv,
+        applied: finite,
+      } = await trainStep(
+        this.model,
+        this.optimizer,
+        group.map((b, k) => () => {
+          const t = batchTensors(this.model, b);
+          return { t, dropoutSeed: c.seed * 7919 + this.state.step * 131 + k, teacherLogits: d ? d.teacher.logits(t, teacherGroup[k]) : null };
+        }),
+        {
+          lr,
+          clipNorm: c.clipNorm,
+          distill: d?.settings,
+          whileRunning: () => {
+            // Prefetch: the next step's batches are read and assembled while the GPU runs this one.
+            next = i + A < batches.length ? assemble(i + A) : Promise.resolve([]);
+            nextTeacher = i + A < batches.length ? teach(i + A) : Promise.resolve([]);
+          },
+        },
+      );
       if (finite) {
-        const scale = c.clipNorm > 0 && gn > c.clipNorm ? c.clipNorm / gn : 1;
-        const named: Record<string, tf.Tensor> = {};
-        for (const [tfName, g] of Object.entries(gradsAcc)) named[byTfName.get(tfName)!] = scale === 1 ? g : tf.mul(g, scale);
-        this.optimizer.apply(this.model.params, named, lr);
-        if (scale !== 1) tf.dispose(Object.values(named));
         lossSum += loss;
         lossCount++;
         normSum += gn;
-        if (this.distill) kdSum += kdv;
+        if (this.distill) kdSum += kdv!;
       } else {
         skipped++; // a non-finite batch never reaches the weights
       }
-      tf.dispose([norm, ...Object.values(gradsAcc)]);
       this.state.step++;
       throwOnGpuErrors(`training step ${this.state.step}`);
       hooks.onStep?.({ step: this.state.step, epoch, loss, lr, gradNorm: gn, skipped: !finite, ...(this.distill ? { kd: kdv } : {}) });
@@ -306,72 +278,9 @@ export class Trainer {
     };
   }
 
-  /**
-   * Validation: mean per-token CTC loss (PyTorch 'mean'), greedy WER/CER with S/D/I, blank rate;
-   * with a teacher also its greedy decodes (computed once: it does not change), its WER and the
-   * agreement (share of samples whose decodes are equal).
-   */
-  async evaluate(samples = this.val, batchSize = 16) {
-    if (samples.length === 0) return null;
-    const order = samples.map((_, i) => i).sort((a, b) => samples[a].frames - samples[b].frames);
-    const refs: string[] = [],
-      hyps: string[] = [],
-      evaluated: number[] = [];
-    let lossSum = 0,
-      blanks = 0,
-      frames = 0;
-    for (let i = 0; i < order.length; i += batchSize) {
-      const chunkIdx = order.slice(i, i + batchSize).map((j) => samples[j].index);
-      const chunk = await this.source.load(chunkIdx);
-      const b = makeBatch(chunk, this.meta, this.index);
-      const t = batchTensors(this.model, b);
-      if (this.distill) await this.decodeTeacher(chunkIdx, t);
-      evaluated.push(...chunkIdx);
-      const [nllT, bestT] = tf.tidy(() => {
-        const logits = this.model.apply(t, false);
-        return [ctcNll(logits, t.labels, t.xl, t.yl, { zeroInfinity: true }), tf.argMax(logits, 2)];
-      });
-      const [nll, best] = await Promise.all([nllT.data(), bestT.data()]);
-      tf.dispose([nllT, bestT]);
-      disposeBatchTensors(t);
-      for (let k = 0; k < b.B; k++) lossSum += nll[k] / Math.max(b.labelLengths[k], 1);
-      t.outLens.forEach((n, k) => {
-        for (let f = 0; f < n; f++) if (best[k * t.Tout + f] === 0) blanks++;
-        frames += n;
-      });
-      greedyDecode(best, t.Tout, t.outLens).forEach((ids, k) => {
-        hyps.push(idsToTokens(ids, this.meta.vocab).join(' '));
-        refs.push(b.texts[k]);
-      });
-    }
-    const w = wer(refs, hyps);
-    const teacherHyps = this.distill ? evaluated.map((j) => this.teacherHyps.get(j)!) : null;
-    const teacher = teacherHyps
-      ? { teacherHyps, teacherWer: wer(refs, teacherHyps).rate, agreement: hyps.filter((h, k) => h === teacherHyps[k]).length / hyps.length }
-      : {};
-    return {
-      loss: lossSum / samples.length,
-      wer: w.rate,
-      cer: cer(refs, hyps).rate,
-      S: w.S,
-      D: w.D,
-      I: w.I,
-      N: w.N,
-      blankRate: blanks / frames,
-      refs,
-      hyps,
-      ...teacher,
-    };
-  }
-
-  /** The teacher's greedy decodes of these samples, into the cache (those not there yet). */
-  private async decodeTeacher(indices: number[], t: ReturnType<typeof batchTensors>): Promise<void> {
-    if (!this.distill || indices.every((j) => this.teacherHyps.has(j))) return;
-    const fetched = await this.distill.teacher.fetch(indices);
-    const bestT = tf.tidy(() => tf.argMax(this.distill!.teacher.logits(t, fetched), 2));
-    const best = await bestT.data();
-    bestT.dispose();
-    greedyDecode(best, t.Tout, t.outLens).forEach((ids, k) => this.teacherHyps.set(indices[k], idsToTokens(ids, this.meta.vocab).join(' ')));
+  /** Validation of the model as it is now (evaluate.ts); by default on the run's val samples. */
+  evaluate(samples = this.val, batchSize = 16): Promise<Evaluation | null> {
+    return this.evaluator.evaluate(samples, batchSize);
   }
 
   /** Trains until the configured epochs, early stopping, or a stop request. */
@@ -429,56 +338,25 @@ export class Trainer {
     for (const [k, v] of this.model.params) v.assign(this.best.get(k)!);
   }
 
-  /** The run as a checkpoint (DESIGN.md format). */
-  async checkpoint(datasetName: string): Promise<Uint8Array> {
-    const meta = checkpointMeta({
-      model: { ...this.model.config },
-      subsampling: this.model.subsampling,
-      vocab: this.meta.vocab,
-      normalisation: this.meta.norm,
-      training: {
-        config: { mode: 'train', ...this.config },
-        state: {
-          epoch: this.state.epoch,
-          step: this.state.step,
-          seed: this.config.seed,
-          earlyStopping: { ...this.early.state },
-          ...(this.state.position ? { position: { ...this.state.position } } : {}),
-        },
+  /** The run as a checkpoint (docs/ARCHITECTURE.md "Checkpoint format"; run_checkpoint.ts). */
+  checkpoint(datasetName: string): Promise<Uint8Array> {
+    return runCheckpoint(
+      {
+        model: this.model,
+        optimizer: this.optimizer,
+        meta: this.meta,
+        config: this.config,
+        state: this.state,
+        earlyStopping: this.early.state,
+        distillation: this.distillRecord(),
       },
-      history: this.state.history,
-      dataset: { id: this.meta.id, name: datasetName },
-      ...(this.distill ? { distillation: this.distillRecord()! } : {}), // the teacher and the KD settings: a resume rebuilds the same loss
-    });
-    return encodeCheckpoint(new Map([...this.model.params, ...this.optimizer.slots]), meta);
+      datasetName,
+    );
   }
 
-  /**
-   * Inference time of a model (this student by default, or a teacher) in ms per sample: eval
-   * forward, argmax and its read-back over up to `maxSamples` validation samples in batches, the
-   * features assembled beforehand (not timed), after one warm-up batch. null without validation samples.
-   */
-  async inferenceMsPerSample(model: SequenceModel = this.model, maxSamples = 64, batchSize = 16): Promise<number | null> {
-    const samples = [...this.val].sort((a, b) => a.frames - b.frames).slice(0, maxSamples);
-    if (samples.length === 0) return null;
-    const inputs: ReturnType<typeof batchTensors>[] = [];
-    for (let i = 0; i < samples.length; i += batchSize) {
-      const chunk = await this.source.load(samples.slice(i, i + batchSize).map((s) => s.index));
-      inputs.push(batchTensors(model, makeBatch(chunk, this.meta, this.index)));
-    }
-    const once = async (t: ReturnType<typeof batchTensors>) => {
-      const best = tf.tidy(() => tf.argMax(model.apply(t, false), 2));
-      await best.data();
-      best.dispose();
-    };
-    try {
-      await once(inputs[0]); // warm-up: shader compilation, first allocations
-      const t0 = performance.now();
-      for (const t of inputs) await once(t);
-      return (performance.now() - t0) / samples.length;
-    } finally {
-      inputs.forEach(disposeBatchTensors);
-    }
+  /** Inference time of a model (this student by default, or a teacher) in ms per sample on the val samples (inference_time.ts). */
+  inferenceMsPerSample(model: SequenceModel = this.model, maxSamples = 64, batchSize = 16): Promise<number | null> {
+    return inferenceMsPerSample(model, { source: this.source, meta: this.meta, index: this.index }, this.val, maxSamples, batchSize);
   }
 
   /** What a checkpoint records about this run's teacher (null without one). */
@@ -492,16 +370,4 @@ export class Trainer {
     this.optimizer.dispose();
     if (this.best) tf.dispose([...this.best.values()]);
   }
-}
-
-/** Rebuilds a Trainer's resume input from a decoded checkpoint. */
-export function resumeStateFrom(meta: CheckpointMeta): TrainState {
-  const st = meta.training.state;
-  return {
-    epoch: st.epoch,
-    step: st.step,
-    earlyStopping: st.earlyStopping ?? { best: null, bestEpoch: 0, counter: 0 },
-    history: meta.history,
-    ...(st.position ? { position: { ...st.position } } : {}),
-  };
 }

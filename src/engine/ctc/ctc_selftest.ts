@@ -14,7 +14,7 @@ import { ctcLoss, ctcNll, runCtcPrograms } from './ctc_loss';
 import { ctcLayout } from './ctc_program';
 import { ctcLossReference, ctcMinFrames } from './ctc_reference';
 
-export interface CtcCheckCase {
+export interface CtcSelfTestCase {
   B: number;
   T: number;
   V: number;
@@ -28,8 +28,8 @@ export interface CtcCheckCase {
   lanes?: number; // programs: threads per direction in the recursion (default: the device's choice)
 }
 
-export interface CtcCheckResult {
-  case: CtcCheckCase;
+export interface CtcSelfTestResult {
+  case: CtcSelfTestCase;
   nllRelErr: number; // programs and the forward-only op (ctcNll): max over samples of |gpu - ref| / |ref| (finite ones)
   gradRelErr: number; // programs: max |gpu - ref| / max |ref|
   infMatches: boolean; // +inf exactly where the reference has +inf, NaN gradients exactly where it has NaN
@@ -43,7 +43,7 @@ export interface CtcCheckResult {
 /** Threads per direction of the second layout the self-test checks (the first: the device's choice). */
 const ALTERNATIVE_LANES = 16;
 
-export function makeProblem(c: CtcCheckCase) {
+export function makeProblem(c: CtcSelfTestCase) {
   const rng = new Rng(c.seed);
   const { B, T, V, L } = c;
   const logits = Float32Array.from({ length: B * T * V }, () => rng.normal() * 2);
@@ -76,7 +76,7 @@ export function makeProblem(c: CtcCheckCase) {
   return { logits, labels, labelLengths, logitLengths };
 }
 
-export async function checkCtcCase(c: CtcCheckCase): Promise<CtcCheckResult> {
+export async function ctcSelfTest(c: CtcSelfTestCase): Promise<CtcSelfTestResult> {
   const t0 = performance.now();
   const { B, T, V, L } = c;
   const p = makeProblem(c);
@@ -212,7 +212,7 @@ export async function checkCtcCase(c: CtcCheckCase): Promise<CtcCheckResult> {
 }
 
 /** The default suite: the shapes of the CTC issue, from tiny to the largest (T 1000, L 300, V 1300). */
-export const DEFAULT_CHECK_CASES: CtcCheckCase[] = [
+export const CTC_SELFTEST_CASES: CtcSelfTestCase[] = [
   { B: 1, T: 1, V: 2, L: 1, reduction: 'none', zeroInfinity: false, infeasible: false, seed: 1 },
   { B: 3, T: 20, V: 5, L: 4, reduction: 'none', zeroInfinity: false, infeasible: false, seed: 2 },
   { B: 5, T: 30, V: 10, L: 8, reduction: 'sum', zeroInfinity: false, infeasible: true, seed: 3 },

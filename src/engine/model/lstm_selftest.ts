@@ -17,7 +17,7 @@ import { countDispatches } from '../dispatches';
 import { bilstmComposed, bilstmFused, runLstmBackward, runLstmForward, type BilstmWeights } from './bilstm';
 import { lstmLayout } from './lstm_program';
 
-export interface LstmCheckCase {
+export interface LstmSelfTestCase {
   lens: number[]; // real frames per sample; T = max unless padTo is larger
   padTo?: number; // batch length T (default max(lens))
   Cin: number;
@@ -25,8 +25,8 @@ export interface LstmCheckCase {
   seed: number;
 }
 
-export interface LstmCheckResult {
-  case: LstmCheckCase;
+export interface LstmSelfTestResult {
+  case: LstmSelfTestCase;
   unwritten: number; // poisoned elements of state and dstate still NaN
   outRelErr: number; // max |fused - composed| / max |composed| over [B, T, 2H]
   gradRelErr: Record<'x' | 'wIh' | 'wHh' | 'bias', number>; // same, per gradient
@@ -52,7 +52,7 @@ function countNaN(a: ArrayLike<number>): number {
   return n;
 }
 
-export async function checkLstmCase(c: LstmCheckCase): Promise<LstmCheckResult> {
+export async function lstmSelfTest(c: LstmSelfTestCase): Promise<LstmSelfTestResult> {
   if (tf.getBackend() !== 'webgpu') throw new Error(`checkLstmCase needs the webgpu backend, active: ${tf.getBackend()}`);
   const t0 = performance.now();
   const rng = new Rng(c.seed);
@@ -110,7 +110,7 @@ export async function checkLstmCase(c: LstmCheckCase): Promise<LstmCheckResult> 
   const [yC, ...gC] = composed.result;
   const dispatches = { fused: fused.count.total, composed: composed.count.total };
   const names = ['x', 'wIh', 'wHh', 'bias'] as const;
-  const gradRelErr = Object.fromEntries(names.map((k, i) => [k, relErr(gF[i], gC[i])])) as LstmCheckResult['gradRelErr'];
+  const gradRelErr = Object.fromEntries(names.map((k, i) => [k, relErr(gF[i], gC[i])])) as LstmSelfTestResult['gradRelErr'];
 
   // 3. Each sample alone, padded to T + 3 frames.
   let aloneMaxDiff = 0;
@@ -146,7 +146,7 @@ export async function checkLstmCase(c: LstmCheckCase): Promise<LstmCheckResult> 
  * workgroups per sample and direction, the last one partial); the tconv-bilstm size (Cin 128,
  * H 128, 38 frames).
  */
-export const DEFAULT_LSTM_CASES: LstmCheckCase[] = [
+export const LSTM_SELFTEST_CASES: LstmSelfTestCase[] = [
   { lens: [1], Cin: 3, H: 4, seed: 1 },
   { lens: [7, 3, 1], Cin: 5, H: 8, seed: 2 },
   { lens: [20, 13, 0, 7], padTo: 23, Cin: 16, H: 32, seed: 3 },

@@ -1,0 +1,65 @@
+// A run as a checkpoint (docs/ARCHITECTURE.md "Checkpoint format"): the model's and the optimizer's
+// tensors, and the metadata a resume needs (config, state with the mid-epoch position, history,
+// the teacher); and the other way, the trainer's state rebuilt from a decoded checkpoint.
+
+import type { DatasetMeta } from '../../data/types';
+import { checkpointMeta, encodeCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
+import type { DistillationRecord } from '../../data/types';
+import type { SequenceModel } from '../model/model';
+import type { ModelConfig } from '../model/registry';
+import type { Adam } from '../optim/adam';
+import type { Sgd } from '../optim/sgd';
+import type { TrainConfig } from './config';
+import type { EarlyStoppingState } from './early_stopping';
+import type { TrainState } from './trainer';
+
+/** What a checkpoint of a run is made of (a Trainer's parts). */
+export interface RunParts {
+  model: SequenceModel;
+  optimizer: Adam | Sgd;
+  meta: DatasetMeta; // the dataset trained on
+  config: TrainConfig;
+  state: TrainState;
+  earlyStopping: EarlyStoppingState;
+  distillation: DistillationRecord<ModelConfig> | null; // the teacher and the KD settings: a resume rebuilds the same loss
+}
+
+/** The run's checkpoint file (safetensors bytes). */
+export function runCheckpoint(run: RunParts, datasetName: string): Promise<Uint8Array> {
+  const { model, meta: ds, config, state } = run;
+  const training = {
+    config: { mode: 'train' as const, ...config },
+    state: {
+      epoch: state.epoch,
+      step: state.step,
+      seed: config.seed,
+      earlyStopping: { ...run.earlyStopping },
+      ...(state.position ? { position: { ...state.position } } : {}),
+    },
+  };
+  const meta = checkpointMeta({
+    ...modelFacts(model, ds),
+    training,
+    history: state.history,
+    dataset: { id: ds.id, name: datasetName },
+    ...(run.distillation ? { distillation: run.distillation } : {}),
+  });
+  return encodeCheckpoint(new Map([...model.params, ...run.optimizer.slots]), meta);
+}
+
+/** What a checkpoint says about the model and the data it reads: config, time subsampling, vocabulary, normalisation. */
+function modelFacts(model: SequenceModel, ds: DatasetMeta) {
+  return { model: { ...model.config }, subsampling: model.subsampling, vocab: ds.vocab, normalisation: ds.norm };
+}
+
+/** Rebuilds a Trainer's resume input from a decoded checkpoint. */
+export function resumeStateFrom(meta: CheckpointMeta): TrainState {
+  const st = meta.training.state;
+  return {
+    epoch: st.epoch,
+    step: st.step,
+    earlyStopping: st.earlyStopping ?? { best: null, bestEpoch: 0, counter: 0 },
+    history: meta.history,
+    ...(st.position ? { position: { ...st.position } } : {}),
+  };
+}
