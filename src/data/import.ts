@@ -10,16 +10,13 @@ import { assignSplits, FeatureStats, finishMeta, type PreparedDataset, type Prep
 import { collectStaged, streamStaged, type ImportKind, type InputFile, type Sink, type StreamOptions } from './staged_import';
 import { zeroVarianceDims } from './norm';
 import { labelFacts, type DatasetFacts } from './dataset_facts';
-import type { ManifestRow } from './types';
+import type { DatasetMeta, ManifestRow } from './types';
 
+// The page's protocol (worker/api.ts) and the tests name the pipeline's input types through this module.
 export type { ImportProgress, InputFile } from './staged_import';
 
-/** What the user sees before committing an import. Blocking problems throw instead. */
-export interface ImportReport {
-  name: string;
-  counts: PreparedDataset['meta']['counts'];
-  frames: PreparedDataset['meta']['frames'];
-  featureDim: number;
+/** What the user sees before committing an import: the dataset's record as it will be stored, and what was found. Blocking problems throw instead. */
+export type ImportReport = Pick<DatasetMeta, 'name' | 'counts' | 'frames' | 'featureDim'> & {
   vocabSize: number;
   bytes: number; // float32 feature bytes to store (float16: half)
   maxAbs: number; // largest |feature value| stored: float16 storage needs ≤ 65504
@@ -29,7 +26,7 @@ export interface ImportReport {
   subsampling: number;
   infeasible: DatasetFacts['infeasible'];
   unusedFeatureFiles: string[]; // .npy files no manifest row refers to
-}
+};
 
 export interface ImportOptions extends StreamOptions {
   seed?: number; // for the 90/10 split of rows without one
@@ -37,9 +34,6 @@ export interface ImportOptions extends StreamOptions {
   /** Refuse a sample with a larger |value| (float16 storage chosen before the import: 65504). */
   maxAbs?: number;
 }
-
-/** Receives each accepted sample in order (index 0, 1, …). */
-export type SampleSink = Sink<PreparedSample>;
 
 type DatasetImport = { meta: PreparedDataset['meta']; report: ImportReport };
 
@@ -148,7 +142,7 @@ function datasetKind(opts: ImportOptions): ImportKind<ManifestRow, PreparedSampl
  * Samples with NaN/Inf features are not blocking: they are left out and listed, and the user
  * decides whether to store the rest.
  */
-export function streamImport(files: InputFile[], name: string, sink: SampleSink, opts: ImportOptions = {}): Promise<DatasetImport> {
+export function streamImport(files: InputFile[], name: string, sink: Sink<PreparedSample>, opts: ImportOptions = {}): Promise<DatasetImport> {
   return streamStaged(files, name, datasetKind(opts), sink, opts);
 }
 

@@ -14,29 +14,19 @@ import type { OutputKind, OutputSampleRecord, OutputSetMeta } from './types';
 
 export type PreparedOutputSample = Omit<OutputSampleRecord, 'setId' | 'index'>;
 
-export type OutputSampleSink = Sink<PreparedOutputSample>;
-
-/** What the user sees before storing. Blocking problems throw instead. */
-export interface OutputsImportReport {
-  name: string;
-  numSamples: number;
-  counts: OutputSetMeta['counts'];
+/** What the user sees before storing: the set's record as it will be stored, and what was found. Blocking problems throw instead. */
+export type OutputsImportReport = Pick<
+  OutputSetMeta,
+  'name' | 'numSamples' | 'counts' | 'blank' | 'kind' | 'subsampling' | 'subsamplingSource' | 'frameShiftMs' | 'model' | 'outFrames' | 'bytes'
+> & {
   numClasses: number;
-  blank: number;
-  kind: OutputSetMeta['kind'];
   normalised: string; // what was done to reach log-probabilities, in words
-  subsampling: number | null;
-  subsamplingSource: OutputSetMeta['subsamplingSource'];
-  frameShiftMs: number | null;
-  model: string;
-  outFrames: OutputSetMeta['outFrames'];
-  bytes: number;
   nonFinite: (OutputSetMeta['nonFinite'][number] & { file: string })[];
   oov: { token: string; count: number; firstId: string }[]; // reference tokens no class names
   infeasible: { id: string; outFrames: number; needed: number }[]; // fewer output frames than the reference needs
   unusedFiles: string[]; // .npy files nothing refers to
   attachedTo: { id: string; name: string } | null;
-}
+};
 
 export interface AttachTarget {
   id: string;
@@ -228,7 +218,12 @@ function normalisedInWords(detected: Record<OutputKind, number>): string {
 }
 
 /** Reads and validates a model-outputs set, streaming its samples (as log-probabilities) into `sink`. */
-export function streamOutputsImport(files: InputFile[], name: string, sink: OutputSampleSink, opts: OutputsImportOptions = {}): Promise<OutputsImport> {
+export function streamOutputsImport(
+  files: InputFile[],
+  name: string,
+  sink: Sink<PreparedOutputSample>,
+  opts: OutputsImportOptions = {},
+): Promise<OutputsImport> {
   return streamStaged(files, name, outputsKind(opts.attach), sink, opts);
 }
 
