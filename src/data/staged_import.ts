@@ -5,7 +5,7 @@
 // fails in milliseconds → arrays read one at a time by random access, the next one read ahead,
 // each checked by the kind and handed to a sink → the kind's meta and report. Memory holds one
 // sample plus the sink's write buffer, never the set. The worker's sink stages samples out of
-// sight (staging.ts, staged_store.ts); only a committed import becomes a set. The first blocking
+// sight (staging.ts, set_store.ts); only a committed import becomes a set. The first blocking
 // problem throws a DataError naming the file and the line or sample; an abort, an AbortError.
 
 import { DataError } from './errors';
