@@ -30,29 +30,13 @@ export interface DistillBenchShape {
   teacher: ArchKnobs;
 }
 
+// PHOENIX-like shapes; the same ×4 tcn student with a BiLSTM teacher and with a transformer teacher.
+const PHOENIX_LIKE = { name: 'PHOENIX-like', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 5 };
+const TCN_X4_STUDENT: ArchKnobs = { preset: 'tcn', subsampling: 4, channels: 128, layers: 3, hidden: 0, heads: 0, dropout: 0.1 };
+
 export const DEFAULT_DISTILL_SHAPES: DistillBenchShape[] = [
-  {
-    name: 'PHOENIX-like',
-    B: 8,
-    T: 150,
-    F: 512,
-    V: 1296,
-    L: 28,
-    steps: 5,
-    student: { preset: 'tcn', subsampling: 4, channels: 128, layers: 3, hidden: 0, heads: 0, dropout: 0.1 },
-    teacher: { preset: 'tconv-bilstm', channels: 128, layers: 2, hidden: 128, heads: 0, dropout: 0 },
-  },
-  {
-    name: 'PHOENIX-like',
-    B: 8,
-    T: 150,
-    F: 512,
-    V: 1296,
-    L: 28,
-    steps: 5,
-    student: { preset: 'tcn', subsampling: 4, channels: 128, layers: 3, hidden: 0, heads: 0, dropout: 0.1 },
-    teacher: { preset: 'transformer', channels: 256, layers: 4, hidden: 0, heads: 4, dropout: 0 },
-  },
+  { ...PHOENIX_LIKE, student: TCN_X4_STUDENT, teacher: { preset: 'tconv-bilstm', channels: 128, layers: 2, hidden: 128, heads: 0, dropout: 0 } },
+  { ...PHOENIX_LIKE, student: TCN_X4_STUDENT, teacher: { preset: 'transformer', channels: 256, layers: 4, hidden: 0, heads: 4, dropout: 0 } },
 ];
 
 export interface DistillBenchResult {
