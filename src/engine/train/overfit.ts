@@ -97,6 +97,7 @@ export async function runOverfitTest(
       history.push(e);
       hooks.onEpoch?.(e);
       if (!Number.isFinite(loss)) {
+        // The step left the weights as they were (a non-finite step is never applied, as in training).
         reason = `loss became ${loss} at epoch ${epoch}`;
         break;
       }
