@@ -90,7 +90,7 @@ export async function ctcSelfTest(c: CtcSelfTestCase): Promise<CtcSelfTestResult
   //    (the recursion's rows in global memory, another thread count), so both are checked
   //    wherever the self-test runs. Errors are the worst of the two.
   const backend = tf.backend() as WebGPUBackend;
-  if (tf.getBackend() !== 'webgpu') throw new Error(`checkCtcCase needs the webgpu backend, active: ${tf.getBackend()}`);
+  if (tf.getBackend() !== 'webgpu') throw new Error(`ctcSelfTest needs the webgpu backend, active: ${tf.getBackend()}`);
   const layouts = c.globalRows || c.lanes ? [{ forceGlobalRows: c.globalRows, lanes: c.lanes }] : [{}, { forceGlobalRows: true, lanes: ALTERNATIVE_LANES }];
   let nllRelErr = 0;
   let infMatches = true;

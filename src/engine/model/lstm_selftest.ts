@@ -53,7 +53,7 @@ function countNaN(a: ArrayLike<number>): number {
 }
 
 export async function lstmSelfTest(c: LstmSelfTestCase): Promise<LstmSelfTestResult> {
-  if (tf.getBackend() !== 'webgpu') throw new Error(`checkLstmCase needs the webgpu backend, active: ${tf.getBackend()}`);
+  if (tf.getBackend() !== 'webgpu') throw new Error(`lstmSelfTest needs the webgpu backend, active: ${tf.getBackend()}`);
   const t0 = performance.now();
   const rng = new Rng(c.seed);
   const { Cin, H, lens } = c;
