@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Records full training histories from real runs of the PyTorch twin (python/ctc_lab), as small
+JSON fixtures for plateau-aware early stopping and the learning-curve forecast (issue 20).
+
+What
+  CONFIGS below declares the runs: a name, a dataset, a preset, twin train flags (recipe and seed)
+  and a fixed number of epochs. Early stopping is off (--patience 0: never stop), so every run
+  records its whole curve. Four runs are the named cases of the forecast tests (group "named",
+  written to DIR/<name>.json):
+    plateau-ends        sits in the CTC blank plateau (val WER 100%, blank rate ~1, train loss
+                        falling slowly) and leaves it late, around epoch 20-30
+    plateau-never-ends  stays in the blank plateau for all its epochs, loss flat within noise:
+                        the training transcripts are shuffled between utterances (dataset
+                        "digits-shuffled"), so no alignment can be learned, only the label prior
+    healthy             learns steadily (tcn on digits)
+    overfitting         train loss keeps falling while val loss rises and val WER stops improving
+  The rest (group "backtest", written to DIR/backtest/<name>.json) are short, cheap runs over
+  several datasets, presets (tcn, tconv-bilstm, transformer) and recipes (learning rate, dropout,
+  subsampling x2/x4, training subset size, seed) for the forecast backtest.
+
+How
+  Each run is `python -m ctc_lab train --preset P DATA -o TMP --epochs E --patience 0 --device cpu
+  FLAGS` under `nice -n 19` (Debian's /usr/bin/python3 with torch; PYTHONPATH=python). The history
+  is read from TMP/last.safetensors' metadata with ctc_lab.checkpoint.read_checkpoint, not parsed
+  from stdout; its rows are written as the twin records them (epoch, trainLoss, lr, gradNorm,
+  skippedBatches, paddingEfficiency, valLoss, valWer, valCer, S, D, I, N, blankRate, seconds),
+  floats rounded to 6 significant digits. Per run, one JSON:
+    {"name", "dataset", "preset", "settings": {flag: value, as passed}, "epochs",
+     "model": the checkpoint's model config, "config": the run's full training config,
+     "trainSamples", "cpuSeconds", "history": [rows]}
+  (wall-clock "seconds" and "cpuSeconds" vary from machine to machine; everything else is
+  deterministic for a given torch version and CPU.)
+
+Datasets (DATASETS; --data KEY=PATH to point elsewhere)
+  digits           /tmp/digits            tools/make_spoken_dataset.py --kind digits -o /tmp/digits (600/150/150)
+  words            /tmp/words             tools/make_spoken_dataset.py --kind words --mels 80 --snr 10:30 -o /tmp/words
+  digits-noisy     /tmp/rh-digits-noisy   --kind digits --snr 0:15 --seed 3 --train 400 --val 80 --test 10
+  digits80         /tmp/rh-digits80       --kind digits --mels 80 --seed 4 --train 400 --val 80 --test 10
+  digits-shuffled  /tmp/rh-digits-shuffled  made here from digits: the same features (copied), the
+                   training transcripts permuted between utterances (NumPy seed 20); val/test kept
+  (The lab's demo dataset is generated in the browser/vitest only, so it is not used.)
+
+How long
+  About 0.5-2 s per epoch on two busy CPU cores for the small subsets used here (tcn 200
+  utterances ~0.8 s, tconv-bilstm ~1.5 s, transformer ~1 s); the whole list is about an hour of
+  CPU. --only NAME... runs a subset; --skip-existing leaves runs whose JSON exists.
+
+Usage
+  /usr/bin/python3 tools/record_histories.py -o src/engine/forecast/fixtures/histories --jobs 1
+  /usr/bin/python3 tools/record_histories.py --only healthy overfitting -o /tmp/h
+  /usr/bin/python3 tools/record_histories.py --list
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON_DIR = os.path.join(ROOT, "python")
+sys.path.insert(0, PYTHON_DIR)
+
+DATASETS = {
+    "digits": "/tmp/digits",
+    "words": "/tmp/words",
+    "digits-noisy": "/tmp/rh-digits-noisy",
+    "digits80": "/tmp/rh-digits80",
+    "digits-shuffled": "/tmp/rh-digits-shuffled",
+}
+DERIVED = {"digits-shuffled": ("digits", 20)}
+
+
+def C(name: str, dataset: str, preset: str, epochs: int, group: str = "backtest", **flags) -> dict:
+    return {"name": name, "dataset": dataset, "preset": preset, "epochs": epochs, "group": group, "settings": flags}
+
+
+# The runs. Flags are the twin's train flags (without dashes); "max_train_samples" keeps runs cheap.
+CONFIGS = [
+    # ---- the four named cases
+    C("plateau-ends", "digits", "tcn", 45, "named", max_train_samples=300, learning_rate=1e-4, decay="none"),
+    C("plateau-never-ends", "digits-shuffled", "tcn", 30, "named", max_train_samples=200),
+    C("healthy", "digits", "tcn", 30, "named"),
+    C("overfitting", "digits", "transformer", 40, "named", max_train_samples=100, dropout=0.0, learning_rate=1e-3, warmup_epochs=2),
+    # ---- backtest
+    C("digits-tcn-c128-d0-n60-const", "digits", "tcn", 40, max_train_samples=60, channels=128, dropout=0.0, learning_rate=1e-3, warmup_epochs=2, decay="none"),
+    C("digits-tcn-c128-d0-n100", "digits", "tcn", 40, max_train_samples=100, channels=128, dropout=0.0, learning_rate=1e-3, warmup_epochs=2),
+    C("digits-bilstm-default-n200", "digits", "tconv-bilstm", 40, max_train_samples=200),
+    C("digits-tcn-lr1e-4-const-n200", "digits", "tcn", 40, max_train_samples=200, learning_rate=1e-4, decay="none"),
+    C("digits-tcn-lr5e-5-const-n200", "digits", "tcn", 40, max_train_samples=200, learning_rate=5e-5, decay="none"),
+    C("digits-tcn-lr1.5e-4-const-n200", "digits", "tcn", 45, max_train_samples=200, learning_rate=1.5e-4, decay="none"),
+]
+
+
+def sig6(x):
+    if isinstance(x, float):
+        return x if x != x or x in (float("inf"), float("-inf")) else float(f"{x:.6g}")
+    if isinstance(x, dict):
+        return {k: sig6(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [sig6(v) for v in x]
+    return x
+
+
+def make_shuffled(src: str, dst: str, seed: int) -> None:
+    """dst: src's features (symlinked) with its training transcripts permuted between utterances."""
+    import numpy as np
+
+    rows = [json.loads(line) for line in open(os.path.join(src, "manifest.jsonl")) if line.strip()]
+    train = [i for i, r in enumerate(rows) if r["split"] == "train"]
+    texts = [rows[i]["text"] for i in train]
+    perm = np.random.default_rng(seed).permutation(len(texts))
+    for j, i in enumerate(train):
+        rows[i] = {**rows[i], "text": texts[perm[j]]}
+    os.makedirs(dst, exist_ok=True)
+    if not os.path.exists(os.path.join(dst, "feats")):  # copied: the twin refuses features behind a symlink
+        shutil.copytree(os.path.join(src, "feats"), os.path.join(dst, "feats"))
+    shutil.copy(os.path.join(src, "vocab.txt"), os.path.join(dst, "vocab.txt"))
+    with open(os.path.join(dst, "manifest.jsonl"), "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+
+
+def dataset_path(key: str) -> str:
+    path = DATASETS[key]
+    if key in DERIVED and not os.path.exists(os.path.join(path, "manifest.jsonl")):
+        src, seed = DERIVED[key]
+        make_shuffled(dataset_path(src), path, seed)
+    if not os.path.exists(os.path.join(path, "manifest.jsonl")):
+        raise SystemExit(f"dataset {key}: {path} has no manifest.jsonl (make it first, see the docstring, or pass --data {key}=PATH)")
+    return path
+
+
+def record(cfg: dict, out_dir: str, device: str) -> dict:
+    from ctc_lab.checkpoint import read_checkpoint
+
+    data = dataset_path(cfg["dataset"])
+    flags = {"epochs": cfg["epochs"], "patience": 0, **cfg["settings"]}
+    argv = [sys.executable, "-m", "ctc_lab", "train", "--preset", cfg["preset"], data, "--device", device]
+    for k, v in flags.items():
+        argv += [f"--{k}", str(v)]
+    env = {**os.environ, "PYTHONPATH": PYTHON_DIR}
+    with tempfile.TemporaryDirectory(prefix=f"rh-{cfg['name']}-") as tmp:
+        t0, r0 = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        with open(os.path.join(tmp, "log.txt"), "w") as log:
+            p = subprocess.run(["nice", "-n", "19", *argv, "-o", os.path.join(tmp, "run")], env=env, stdout=log, stderr=subprocess.STDOUT)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if p.returncode != 0:
+            tail = open(os.path.join(tmp, "log.txt")).read()[-2000:]
+            raise RuntimeError(f"{cfg['name']}: exit {p.returncode}\n{tail}")
+        meta, _ = read_checkpoint(os.path.join(tmp, "run", "last.safetensors"))
+        log_text = open(os.path.join(tmp, "log.txt")).read()
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)  # approximate when --jobs > 1
+    train_n = None
+    for line in log_text.splitlines():
+        if " train / " in line and "parameters" in line:
+            train_n = int(line.split(";")[1].split("train")[0].strip())
+    rec = {
+        "name": cfg["name"], "dataset": cfg["dataset"], "preset": cfg["preset"], "settings": flags, "epochs": cfg["epochs"],
+        "model": meta["model"], "config": meta["training"]["config"], "trainSamples": train_n,
+        "cpuSeconds": round(cpu, 1), "history": sig6(meta["history"]),
+    }
+    folder = out_dir if cfg["group"] == "named" else os.path.join(out_dir, "backtest")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, cfg["name"] + ".json"), "w") as f:
+        json.dump(rec, f, indent=None, separators=(",", ":"))
+        f.write("\n")
+    h = rec["history"]
+    print(f"{cfg['name']}: {len(h)} epochs, {cpu / 60:.1f} CPU min, {time.time() - t0:.0f} s; final val WER {h[-1]['valWer']}, "
+          f"best {min(r['valWer'] for r in h if r['valWer'] is not None)}; train loss {h[0]['trainLoss']} → {h[-1]['trainLoss']}", flush=True)
+    return rec
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-o", "--output", default=os.path.join(ROOT, "src/engine/forecast/fixtures/histories"), metavar="DIR")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run these configurations only")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
+    p.add_argument("--data", action="append", default=[], metavar="KEY=PATH", help="a dataset's folder")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--skip-existing", action="store_true")
+    p.add_argument("--list", action="store_true", help="print the configurations and exit")
+    a = p.parse_args()
+    for kv in a.data:
+        k, v = kv.split("=", 1)
+        DATASETS[k] = v
+    cfgs = CONFIGS
+    if a.only:
+        unknown = set(a.only) - {c["name"] for c in CONFIGS}
+        if unknown:
+            raise SystemExit(f"unknown configurations: {', '.join(sorted(unknown))}")
+        cfgs = [c for c in CONFIGS if c["name"] in a.only]
+    if a.list:
+        for c in cfgs:
+            print(f"{c['group']:8} {c['name']:32} {c['dataset']:16} {c['preset']:12} {c['epochs']:3} {c['settings']}")
+        return 0
+    if a.skip_existing:
+        cfgs = [c for c in cfgs if not os.path.exists(os.path.join(a.output if c["group"] == "named" else os.path.join(a.output, "backtest"), c["name"] + ".json"))]
+    for c in cfgs:
+        dataset_path(c["dataset"])
+    with ThreadPoolExecutor(max(1, a.jobs)) as ex:
+        futs = [ex.submit(record, c, a.output, a.device) for c in cfgs]
+        failed = 0
+        for f in futs:
+            try:
+                f.result()
+            except Exception as e:  # noqa: BLE001 - report and go on with the others
+                failed += 1
+                print(e, file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
