@@ -1,11 +1,11 @@
 // The overfit test in the worker: N training samples read from IndexedDB, the live doctor on every
 // epoch, and the resulting model stored as an 'overfit' checkpoint.
 
-import { checkpointMeta, encodeCheckpoint } from '../engine/checkpoint/checkpoint';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
 import { presetSize } from '../engine/model/presets';
 import { overfitCheckpointFileName } from '../engine/run/names';
 import { OVERFIT_DEFAULTS, overfitSamples, runOverfitTest } from '../engine/train/overfit';
+import { overfitCheckpoint } from '../engine/train/run_checkpoint';
 import * as store from '../data/store';
 import type { OverfitApi } from './api';
 import { announce } from './changes';
@@ -41,19 +41,7 @@ export const overfit: OverfitApi = {
           },
         });
         try {
-          const ckMeta = checkpointMeta({
-            model: { ...model.config },
-            subsampling: model.subsampling,
-            vocab: meta.vocab,
-            normalisation: meta.norm,
-            training: {
-              config: { mode: 'overfit', ...cfg, optimizer: 'adam', ...optimizer.config },
-              state: { epoch: result.epochs, step: optimizer.step, seed: cfg.seed },
-            },
-            history: result.history.map((h) => ({ epoch: h.epoch, loss: h.loss, wer: h.wer, seconds: h.seconds })),
-            dataset: { id: meta.id, name: meta.name },
-          });
-          const bytes = await encodeCheckpoint(new Map([...model.params, ...optimizer.slots]), ckMeta);
+          const bytes = await overfitCheckpoint(model, optimizer, result, cfg, meta);
           const rec = await store.saveCheckpoint({
             datasetId,
             kind: 'overfit',

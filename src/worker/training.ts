@@ -11,7 +11,7 @@ import { parseRunRecord } from '../engine/checkpoint/schema';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
 import { studentTrainer } from '../engine/distill/student';
 import { distillationSummary } from '../engine/distill/summary';
-import { importedRunConfig, newRun, runProgress, trainerForRun } from '../engine/run/run';
+import { importedRunConfig, isInterrupted, newRun, runProgress, trainerForRun } from '../engine/run/run';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
 import { resumeStateFrom, Trainer } from '../engine/train/trainer';
 import { storedReads } from '../data/reads';
@@ -271,8 +271,7 @@ export const training: TrainingApi = {
     for (const raw of await store.listRuns(datasetId)) {
       try {
         const r = parseRunRecord(raw);
-        // Stored as running or paused but trained by no tab: its tab died (closed, crashed, reloaded).
-        runs.push((r.status === 'running' || r.status === 'paused') && !held(r.id) ? { ...r, status: 'interrupted' } : r);
+        runs.push(isInterrupted(r, held(r.id)) ? { ...r, status: 'interrupted' } : r);
       } catch (e) {
         damaged.push({ id: typeof raw?.id === 'string' ? raw.id : '?', problem: e instanceof Error ? e.message : String(e) });
       }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { TRAIN_DEFAULTS } from '../train/config';
 import { alignmentsFileName, outputsFileName, overfitCheckpointFileName, runCheckpointFileName } from './names';
-import { newRun, runConfig, runProgress } from './run';
+import { isInterrupted, newRun, runConfig, runProgress } from './run';
 
 describe('run rules', () => {
   it('names checkpoints, exported outputs and alignments safely on every filesystem', () => {
@@ -47,5 +47,13 @@ describe('run rules', () => {
     const b = runProgress({ ...run, bestCheckpointId: 'run-1-best' }, { bytes, epoch: 1, step: 13, midEpoch: true, improved: false, history });
     expect(b.checkpoints.map((c) => c.fileName)).toEqual(['ctc-lab-demo-run-1-last-epoch1-step13.safetensors']);
     expect(b.run).toMatchObject({ lastCheckpointId: 'run-1-last', bestCheckpointId: 'run-1-best' });
+  });
+
+  it('a run stored as running or paused that no tab trains is interrupted; one a tab trains, or one that ended, is not', () => {
+    for (const status of ['running', 'paused'] as const) {
+      expect(isInterrupted({ status }, false)).toBe(true);
+      expect(isInterrupted({ status }, true)).toBe(false);
+    }
+    for (const status of ['stopped', 'finished', 'early-stopped', 'failed'] as const) expect(isInterrupted({ status }, false)).toBe(false);
   });
 });

@@ -30,6 +30,11 @@ export function newRun(id: string, dataset: { id: string; name: string }, config
   };
 }
 
+/** A run stored as running or paused that no tab trains was cut off (its tab closed, crashed or reloaded): listed as interrupted. */
+export function isInterrupted(run: Pick<RunRecord, 'status'>, trainedByATab: boolean): boolean {
+  return (run.status === 'running' || run.status === 'paused') && !trainedByATab;
+}
+
 /** A checkpoint taken of a run: its file, where the run was, and the history so far. */
 export interface RunSave {
   bytes: ArrayBuffer; // the .safetensors file

@@ -12,6 +12,8 @@ import type { Sgd } from '../optim/sgd';
 import type { TrainConfig } from './config';
 import type { EarlyStoppingState } from './early_stopping';
 import type { TrainState } from './trainer';
+import type { OverfitConfig } from './overfit_config';
+import type { OverfitResult } from './overfit';
 
 /** What a checkpoint of a run is made of (a Trainer's parts). */
 export interface RunParts {
@@ -22,6 +24,23 @@ export interface RunParts {
   state: TrainState;
   earlyStopping: EarlyStoppingState;
   distillation: DistillationRecord<ModelConfig> | null; // the teacher and the KD settings: a resume rebuilds the same loss
+}
+
+/** An overfit test's checkpoint file: its model and Adam state, its settings, and its per-epoch loss and WER. */
+export function overfitCheckpoint(model: SequenceModel, optimizer: Adam, result: OverfitResult, cfg: OverfitConfig, ds: DatasetMeta): Promise<Uint8Array> {
+  const meta = checkpointMeta({
+    model: { ...model.config },
+    subsampling: model.subsampling,
+    vocab: ds.vocab,
+    normalisation: ds.norm,
+    training: {
+      config: { mode: 'overfit', ...cfg, optimizer: 'adam', ...optimizer.config },
+      state: { epoch: result.epochs, step: optimizer.step, seed: cfg.seed },
+    },
+    history: result.history.map((h) => ({ epoch: h.epoch, loss: h.loss, wer: h.wer, seconds: h.seconds })),
+    dataset: { id: ds.id, name: ds.name },
+  });
+  return encodeCheckpoint(new Map([...model.params, ...optimizer.slots]), meta);
 }
 
 /** The run's checkpoint file (safetensors bytes). */
