@@ -15,7 +15,7 @@ import { alignOutputSet } from '../engine/align/set';
 import { alignmentsToCtm, alignmentsToJson } from '../engine/align/formats';
 import { diagnoseOutputs } from '../engine/diagnose/outputs';
 import { compareOutputSets } from '../engine/diagnose/compare';
-import { modelLogProbs } from '../engine/export/model_outputs';
+import { exportedOutputsInfo, modelLogProbs } from '../engine/export/model_outputs';
 import { checkpointModel, storedCheckpointFor } from '../engine/checkpoint/fit';
 import { alignmentsFileName, outputsFileName } from '../engine/run/names';
 import type { OutputsApi } from './api';
@@ -84,14 +84,7 @@ export const outputs: OutputsApi = {
         const source = await store.datasetSource(datasetId);
         const chosen = source.infos.filter((s) => split === 'all' || s.split === split);
         if (chosen.length === 0) throw new Error(`dataset "${dataset.name}" has no ${split} samples`);
-        const epoch = ck.meta.training.state.epoch;
-        const w = new OutputsZipWriter({
-          classes: ['<blank>', ...dataset.vocab],
-          blank: 0,
-          subsampling: model.subsampling,
-          frameShiftMs: null,
-          model: `CTC Lab ${model.config.preset} (${model.paramCount()} parameters), checkpoint ${ck.record.fileName}, epoch ${epoch}, on ${dataset.name} ${split}`,
-        });
+        const w = new OutputsZipWriter(exportedOutputsInfo(model, dataset, { fileName: ck.record.fileName, epoch: ck.meta.training.state.epoch }, split));
         for await (const o of modelLogProbs(
           model,
           dataset,

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../../data/batch';
 import type { DatasetMeta, Split } from '../../data/types';
 import type { SampleSource } from '../../data/source';
+import type { OutputsWriterInfo } from '../../data/outputs_write';
 import type { SequenceModel } from '../model/model';
 import { batchTensors, disposeBatchTensors } from '../train/batch_tensors';
 import { throwOnGpuErrors } from '../backend';
@@ -19,6 +20,22 @@ export interface SampleLogProbs {
   frames: number; // input frames
   outFrames: number; // T'
   logProbs: Float32Array; // [T', C]
+}
+
+/** What an exported output set says of itself (outputs.json): the lab's classes, blank 0, the model's subsampling, where it came from. */
+export function exportedOutputsInfo(
+  model: SequenceModel,
+  dataset: DatasetMeta,
+  checkpoint: { fileName: string; epoch: number },
+  split: string,
+): OutputsWriterInfo {
+  return {
+    classes: ['<blank>', ...dataset.vocab],
+    blank: 0,
+    subsampling: model.subsampling,
+    frameShiftMs: null,
+    model: `CTC Lab ${model.config.preset} (${model.paramCount()} parameters), checkpoint ${checkpoint.fileName}, epoch ${checkpoint.epoch}, on ${dataset.name} ${split}`,
+  };
 }
 
 export async function* modelLogProbs(
