@@ -247,7 +247,7 @@ export class TrainingSection extends Section {
     await this.button('Stop training').click();
     await expect(this.runEnded('stopped')).toBeVisible({ timeout: 120_000 });
   }
-  /** A run row's cells: compare, run, status, epochs, best val WER, last train loss. */
+  /** A run row's cells: overlay, run, status, epochs, best val WER, last train loss. */
   cell(row: Locator, column: 'run' | 'status' | 'epochs' | 'best' | 'loss'): Locator {
     return row.getByRole('cell').nth({ run: 1, status: 2, epochs: 3, best: 4, loss: 5 }[column]);
   }

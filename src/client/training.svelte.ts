@@ -46,7 +46,7 @@ export class TrainingState {
   damagedRuns = $state.raw<DamagedRun[]>([]); // stored records that fail the run-record schema: shown with Delete only
   lastSaved = $state.raw<{ step: number; epoch: number; midEpoch: boolean; at: number } | null>(null);
   gpuLost = $state<string | null>(null); // no adapter after a GPU reset: the fallback is offered
-  compare = $state<string[]>([]); // run ids shown side by side (at most 2)
+  overlaid = $state<string[]>([]); // run ids whose curves are drawn together (at most 2)
   /** The teacher and KD settings a new run learns from (the distillation form; null: none). */
   distillRequest: () => Distillation<TeacherRef> | null = () => null;
 
@@ -196,7 +196,7 @@ export class TrainingState {
     this.error = null;
     try {
       await this.ctx.api.deleteRun(id);
-      this.compare = this.compare.filter((x) => x !== id);
+      this.overlaid = this.overlaid.filter((x) => x !== id);
       if (this.run?.id === id) this.run = null;
     } catch (e) {
       this.error = message(e);
@@ -215,8 +215,8 @@ export class TrainingState {
     }
   }
 
-  toggleCompare(id: string): void {
-    this.compare = this.compare.includes(id) ? this.compare.filter((x) => x !== id) : [...this.compare, id].slice(-2);
+  toggleOverlay(id: string): void {
+    this.overlaid = this.overlaid.includes(id) ? this.overlaid.filter((x) => x !== id) : [...this.overlaid, id].slice(-2);
   }
 
   exportCsv(run: RunInfo): void {
