@@ -35,7 +35,7 @@ export const test = base.extend<Fixtures>({
 });
 export { expect, LabPage };
 
-/** Writes a small dataset folder: manifest.jsonl + feats/<id>.npy, DESIGN.md format. */
+/** Writes a small dataset folder: manifest.jsonl + feats/<id>.npy, docs/ARCHITECTURE.md "Dataset format". */
 export function writeDatasetFolder(
   root: string,
   opts: { n?: number; F?: number; T?: number; corrupt?: string; nan?: string; splits?: boolean } = {},
