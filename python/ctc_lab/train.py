@@ -40,6 +40,7 @@ from .data import Dataset, open_dataset
 from .dist import Dist, log, progress_bar, tensorboard
 from .errors import CtcLabError
 from .evaluate import ctc_mean, ctc_min_frames, evaluate
+from .forecast import forecast, forecast_text
 from .kd import SETTINGS as KD_SETTINGS
 from .kd import distillation_record, kd_loss
 from .loader import bucketed_batches, padding_efficiency, shard_steps
@@ -280,7 +281,8 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
             fmt = lambda x, f="{:.4f}": "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f.format(x)  # noqa: E731
             kd_txt = f", KL {fmt(m['trainKd'])}, agreement {fmt(m['agreement'] * 100 if m['agreement'] is not None else None, '{:.1f}%')}" if run.distill else ""
             print(f"epoch {epoch}: train loss {fmt(m['trainLoss'])}, val loss {fmt(m['valLoss'])}, val WER {fmt(m['valWer'] * 100 if m['valWer'] is not None else None, '{:.1f}%')}, "
-                  f"lr {m['lr']:.3e}, grad norm {fmt(m['gradNorm'], '{:.3f}')}{kd_txt}{', best' if improved else ''} ({seconds:.1f} s)", flush=True)
+                  f"lr {m['lr']:.3e}, grad norm {fmt(m['gradNorm'], '{:.3f}')}{kd_txt}{', best' if improved else ''} ({seconds:.1f} s); "
+                  f"{forecast_text(forecast(run.history, cfg['epochs']))}", flush=True)
             if tb:
                 for k in ("trainLoss", "valLoss", "valWer", "valCer", "blankRate", "lr", "gradNorm", "trainKd", "agreement"):
                     if m.get(k) is not None and math.isfinite(m[k]):
