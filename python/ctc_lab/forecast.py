@@ -301,11 +301,11 @@ def forecast(history: list[dict], planned_epochs: int, target_wer: float | None 
 
 
 def forecast_text(f: dict) -> str:
-    """The lab's forecastText: 'forecast: val WER 23% at epoch 60 (18%–29%)' or 'forecast withheld: …'."""
+    """The lab's forecastText: 'forecast: val WER 23% at epoch 60 (18–29%)' or 'forecast withheld: …'."""
     if f["kind"] == "withheld":
         return f"forecast withheld: {f['message']}"
     fin = f["wer"]["final"]
-    s = f"forecast: val WER {_pct(fin['value'])} at epoch {fin['epoch']} ({_pct(fin['lo'])}–{_pct(fin['hi'])})"
+    s = f"forecast: val WER {_pct(fin['value'])} at epoch {fin['epoch']} ({math.floor(fin['lo'] * 100 + 0.5)}–{_pct(fin['hi'])})"
     g = f["target"]
     if g and g["kind"] == "already":
         s += f"; target reached at epoch {g['epoch']}"

@@ -208,7 +208,7 @@ describe('forecast: withheld, with the reason', () => {
     expect(forecastText(forecast(healthy.slice(0, 3), 30, null))).toBe(
       'forecast withheld: 3 evaluated epoch(s) since the blank plateau ended; a forecast needs 5',
     );
-    expect(forecastText(forecast(healthy, 30, null))).toMatch(/^forecast: val WER \d+% at epoch 30 \(\d+%–\d+%\)$/);
+    expect(forecastText(forecast(healthy, 30, null))).toMatch(/^forecast: val WER \d+% at epoch 30 \(\d+–\d+%\)$/);
   });
 });
 

@@ -294,7 +294,8 @@ function withheld(reason: 'bad-input' | 'too-few-epochs' | 'blank-plateau', mess
   return { kind: 'withheld', reason, message };
 }
 
-const pct = (x: number): string => `${Math.floor(x * 100 + 0.5)}%`;
+const points = (x: number): number => Math.floor(x * 100 + 0.5); // a WER in whole percent
+const pct = (x: number): string => `${points(x)}%`;
 
 /** The evaluated epochs, or the first bad row's message. */
 function evaluatedRows(history: HistoryRow[]): Evaluated[] | string {
@@ -382,11 +383,11 @@ export function forecast(history: HistoryRow[], plannedEpochs: number, targetWer
   };
 }
 
-/** One line for a log (the twin's per-epoch line) and the doctor: "val WER 23% at epoch 60 (18–29%)". */
+/** One line for a log (the twin's per-epoch line) and the doctor: "forecast: val WER 23% at epoch 60 (18–29%)". */
 export function forecastText(f: Forecast): string {
   if (f.kind === 'withheld') return `forecast withheld: ${f.message}`;
   const { final } = f.wer;
-  let s = `forecast: val WER ${pct(final.value)} at epoch ${final.epoch} (${pct(final.lo)}–${pct(final.hi)})`;
+  let s = `forecast: val WER ${pct(final.value)} at epoch ${final.epoch} (${points(final.lo)}–${pct(final.hi)})`;
   const g = f.target;
   if (g?.kind === 'already') s += `; target reached at epoch ${g.epoch}`;
   if (g?.kind === 'reached') s += `; target near epoch ${g.epoch} (${g.lo}–${g.hi ?? `beyond ${f.plannedEpochs}`})`;
