@@ -120,6 +120,11 @@ CONFIGS = [
     C("words-tcn-sub4-lr1e-3-n200", "words", "tcn", 30, max_train_samples=200, subsampling=4, learning_rate=1e-3, warmup_epochs=2),
     C("digits-tcn-lr3e-4-const-n150", "digits", "tcn", 40, max_train_samples=150, learning_rate=3e-4, decay="none"),
     C("digits-bilstm-h64-n80", "digits", "tconv-bilstm", 30, max_train_samples=80, hidden=64),
+    C("digits-tcn-lr1e-3-n200-seed3", "digits", "tcn", 30, max_train_samples=200, learning_rate=1e-3, warmup_epochs=2, seed=3),
+    C("words-tcn-l5-lr2e-3-n200", "words", "tcn", 30, max_train_samples=200, layers=5, learning_rate=2e-3, warmup_epochs=2),
+    C("noisy-tcn-sub4-n300-seed2", "digits-noisy", "tcn", 30, max_train_samples=300, subsampling=4, seed=2),
+    C("d80-tcn-sub4-lr2e-3-n200", "digits80", "tcn", 30, max_train_samples=200, subsampling=4, learning_rate=2e-3, warmup_epochs=2),
+    C("digits-tcn-c32-d0.1-n100", "digits", "tcn", 35, max_train_samples=100, channels=32, dropout=0.1, learning_rate=1e-3, warmup_epochs=3),
 ]
 
 
