@@ -16,7 +16,8 @@ What
     overfitting         train loss keeps falling while val loss rises and val WER stops improving
   The rest (group "backtest", written to DIR/backtest/<name>.json) are short, cheap runs over
   several datasets, presets (tcn, tconv-bilstm, transformer) and recipes (learning rate, dropout,
-  subsampling x2/x4, training subset size, seed) for the forecast backtest.
+  subsampling x2/x4, training subset size, seed) for the forecast backtest. The four named runs are
+  real runs too, so a backtest may take all 39.
 
 How
   Each run is `python -m ctc_lab train --preset P DATA -o TMP --epochs E --patience 0 --device cpu
@@ -41,9 +42,33 @@ Datasets (DATASETS; --data KEY=PATH to point elsewhere)
   (The lab's demo dataset is generated in the browser/vitest only, so it is not used.)
 
 How long
-  About 0.5-2 s per epoch on two busy CPU cores for the small subsets used here (tcn 200
-  utterances ~0.8 s, tconv-bilstm ~1.5 s, transformer ~1 s); the whole list is about an hour of
-  CPU. --only NAME... runs a subset; --skip-existing leaves runs whose JSON exists.
+  CPU time on two shared cores (the runs' cpuSeconds): tcn on 100-400 utterances 0.2-0.7 min for
+  30-45 epochs (healthy, all 600: 1.3 min); words tcn 0.4-1.2 min; transformer c64 l2 on 100
+  utterances ~1.4 min; tconv-bilstm h64 on 80 ~2.6 min; the presets' default sizes are far
+  dearer: tconv-bilstm on 200 utterances 15 min for 40 epochs, transformer on 200 15 min for 30.
+  The whole list (4 named + 35 backtest runs) took 52 CPU minutes, 30 of them those two. --only NAME... runs a subset;
+  --skip-existing leaves runs whose JSON exists.
+
+The named cases, and what was tried to find them (all on digits, epochs as listed)
+  plateau-ends: tcn, lr 1e-4 constant (--decay none), 300 utterances. Val WER 100% and blank
+    rate >= 0.99 from epoch 3 to 21; train loss 3.20 (epoch 6) -> 2.64 (epoch 20), falling ever
+    faster; val WER < 100% from epoch 22, 93% at 30, 73% at 40, 60% at 45 (blank rate 0.97).
+    Tried: tconv-bilstm at the preset defaults on 200 utterances (lr 5e-4 cosine over 40 epochs):
+    never left the plateau (loss 3.02 -> 2.85, WER 100% all 40 epochs; kept as backtest
+    digits-bilstm-default-n200); tcn lr 5e-5 constant on 200: still in it at epoch 40 (loss 3.1
+    -> 2.82, kept as backtest); tcn lr 1e-4 and 1.5e-4 constant on 200: left at epoch 28 and 22
+    (kept as backtest).
+  plateau-never-ends: tcn defaults (lr 5e-4 cosine) on 200 utterances of digits-shuffled (the
+    training transcripts permuted between utterances: nothing to align, only the label prior).
+    Val WER 100% and blank rate 1.000 from epoch 2 to 30; val loss 3.09-3.21 from epoch 6 on and
+    3.09-3.13 from epoch 10 (3.100 at 6, 3.109 at 30); train loss 3.16 -> 3.07 from epoch 11 on.
+  healthy: tcn at defaults on all 600 digits utterances: val WER ~100% and blank rate 1 epochs 1-5, then 12.8% at
+    30 (best 12.6% at 27), val loss falling to its minimum at epoch 28.
+  overfitting: tcn --channels 128, dropout 0, lr 1e-3 constant, 60 utterances: train loss 0.21
+    (epoch 27) -> 0.009 (40) while val loss rises 1.05 (27, its minimum) -> 1.40-1.45 (38-40);
+    val WER best 23.9% at 30, 24.6-27% after. Tried first: the same model on 100 utterances with
+    cosine decay (backtest digits-tcn-c128-d0-n100): train loss -> 0.04, but the decaying lr
+    held val loss flat (0.63-0.71) and WER at ~22%: a weak case.
 
 Usage
   /usr/bin/python3 tools/record_histories.py -o src/engine/forecast/fixtures/histories --jobs 1
