@@ -13,6 +13,7 @@ from .errors import CtcLabError
 from .model_base import LabModel
 from .models import PRESET_DEFAULTS, build_model, model_config
 from .optim import SLOTS, lab_slots, load_slots, make_optimizer, zero_slots
+from .stopping import _js, judge_stall, trend_text
 
 # The lab's TRAIN_DEFAULTS (src/engine/train/config.ts): one flat object, camelCase as stored.
 TRAIN_DEFAULTS = {
@@ -26,20 +27,33 @@ CHOICES = {"optimizer": ("adam", "adamw", "sgd"), "decay": ("cosine", "step", "n
 
 
 class EarlyStopping:
-    """The lab's rule: improved when metric < best − minDelta; stop after `patience` epochs without (0 = never)."""
+    """The lab's rule (src/engine/train/early_stopping.ts): improved when metric < best − minDelta; stop after
+    `patience` epochs without (0 = never). Given the history so far, an epoch without improvement counts only when
+    the plateau-aware rule (stopping.py) does not pause patience; the decision is a function of the history the
+    checkpoint keeps, so a resumed run decides as the uninterrupted one."""
 
     def __init__(self, cfg: dict, state: dict | None):
         self.cfg = cfg
         self.state = dict(state) if state else {"best": None, "bestEpoch": 0, "counter": 0}
 
-    def update(self, epoch: int, metric: float) -> tuple[bool, bool]:
+    def update(self, epoch: int, metric: float, history: list | None = None) -> tuple[bool, bool, dict | None]:
         s = self.state
         improved = math.isfinite(metric) and (s["best"] is None or metric < s["best"] - self.cfg["minDelta"])
+        judgement = None
         if improved:
             s.update(best=metric, bestEpoch=epoch, counter=0)
         else:
-            s["counter"] += 1
-        return improved, self.cfg["patience"] > 0 and s["counter"] >= self.cfg["patience"]
+            judgement = judge_stall(history) if history is not None and self.cfg["patience"] > 0 else None
+            if not (judgement and judgement["paused"]):
+                s["counter"] += 1
+        return improved, self.cfg["patience"] > 0 and s["counter"] >= self.cfg["patience"], judgement
+
+    def reason(self, judgement: dict | None) -> str:
+        """Why the run stopped: the plain rule's words, then the signal that showed it stuck."""
+        c, s = self.cfg, self.state
+        best = "undefined" if s["best"] is None else f"{s['best']:.4f}"
+        plain = f"early stopping: no {c['monitor']} improvement > {_js(c['minDelta'])} for {c['patience']} epochs (best {best} at epoch {s['bestEpoch']})"
+        return f"{plain}; {trend_text(judgement)}" if judgement else plain
 
 
 class Run:

@@ -256,6 +256,7 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
     sync_log = open(f"{args.sync_log}.rank{d.rank}", "w") if args.sync_log else None  # tests: a weights digest per step and rank
     tb = tensorboard(d, out)
     reason = f"finished {cfg['epochs']} epochs"
+    paused_said = False  # the plateau-aware rule's pause is announced once
     end = cfg["epochs"] if args.stop_after is None else min(cfg["epochs"], run.epoch + args.stop_after)
     while run.epoch < end:
         t0 = time.time()
@@ -272,8 +273,12 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
         run.epoch = epoch
         run.history.append(m)
         improved = stop = False
+        judgement = None
         if d.main and ev:
-            improved, stop = run.early.update(epoch, ev["wer"] if cfg["monitor"] == "val_wer" else ev["loss"])
+            improved, stop, judgement = run.early.update(epoch, ev["wer"] if cfg["monitor"] == "val_wer" else ev["loss"], run.history)
+            if judgement and judgement["paused"] and not paused_said:  # said once per run, as the lab's doctor does
+                print(f"early stopping waits at epoch {epoch}: {judgement['message']}", flush=True)
+                paused_said = True
         if d.main:
             run.save(os.path.join(out, "last.safetensors"))
             if improved:
@@ -289,8 +294,7 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
                         tb.add_scalar(k, m[k], epoch)
         stop = d.broadcast(stop)
         if stop:
-            es = run.early.state
-            reason = f"early stopping: no {cfg['monitor']} improvement > {cfg['minDelta']} for {cfg['patience']} epochs (best {es['best']:.4f} at epoch {es['bestEpoch']})"
+            reason = run.early.reason(judgement)
             break
     if run.epoch < cfg["epochs"] and not reason.startswith("early"):
         reason = f"stopped after {args.stop_after} epoch(s) of this session (--stop_after), at epoch {run.epoch} of {cfg['epochs']}"

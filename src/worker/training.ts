@@ -136,6 +136,7 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
           blankRate: m.blankRate,
           gradNorm: m.gradNorm,
           earlyStopping: info.stop || trainer.config.patience === 0 ? null : { counter: info.earlyStopping.counter, patience: trainer.config.patience },
+          patiencePaused: info.stopping?.paused ? info.stopping.message : null,
         });
         if (fired.length) onEvent({ type: 'alerts', alerts: fired });
       },

@@ -152,4 +152,9 @@ describe('training doctor', () => {
     expect(a.map((x) => [x.id, x.epoch])).toEqual([['early-stop-high-wer', 45]]);
     expect(run(new TrainingDoctor(), [obs(45, { wer: 0.3, earlyStopping: { counter: 14, patience: 15 } })])).toEqual([]);
   });
+  it('patience paused in the blank plateau: said once, with the numbers', () => {
+    const msg = 'in the blank plateau since epoch 3, val loss −1.2%/epoch: patience paused';
+    const a = run(new TrainingDoctor(), [obs(9, { wer: 1 }), obs(10, { wer: 1, patiencePaused: msg }), obs(11, { wer: 1, patiencePaused: msg })]);
+    expect(a).toEqual([{ id: 'patience-paused', epoch: 10, severity: 'warn', message: `Early stopping waits at epoch 10: ${msg}.` }]);
+  });
 });

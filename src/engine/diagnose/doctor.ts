@@ -11,10 +11,19 @@ export interface DoctorObservation {
   blankRate: number | null; // share of output frames whose argmax is blank
   gradNorm: number | null; // global gradient norm
   earlyStopping?: { counter: number; patience: number } | null; // epochs without improvement
+  patiencePaused?: string | null; // the plateau-aware rule's message when it paused patience this epoch (forecast/stopping.ts)
 }
 
 export interface DoctorAlert {
-  id: 'non-finite-loss' | 'blank-collapse' | 'plateau' | 'no-generalisation' | 'vanishing-gradients' | 'exploding-gradients' | 'early-stop-high-wer';
+  id:
+    | 'non-finite-loss'
+    | 'blank-collapse'
+    | 'plateau'
+    | 'no-generalisation'
+    | 'vanishing-gradients'
+    | 'exploding-gradients'
+    | 'early-stop-high-wer'
+    | 'patience-paused';
   epoch: number;
   severity: 'warn' | 'fail';
   message: string;
@@ -165,6 +174,8 @@ export class TrainingDoctor {
         `Early stopping will end the run within ${es.patience - es.counter} epochs while WER is ${(o.wer * 100).toFixed(0)}%: the model has not started to learn (the field guide's run stopped at epoch 45 at 92% WER). Raise patience (30+ on large datasets).`,
       );
     }
+    // Said once per run: the rule that keeps early stopping from ending a run still in the blank plateau.
+    if (o.patiencePaused) fire('patience-paused', 'warn', `Early stopping waits at epoch ${o.epoch}: ${o.patiencePaused}.`);
     return fired;
   }
 }

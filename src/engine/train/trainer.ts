@@ -26,6 +26,7 @@ import { learningRate } from '../optim/schedule';
 import { Sgd } from '../optim/sgd';
 import type { TrainConfig } from './config';
 import { EarlyStopping, type EarlyStoppingState } from './early_stopping';
+import type { StallJudgement } from '../forecast/stopping';
 import { distillSettingsProblems, type DistillationRecord, type Distillation } from '../distill/settings';
 import { teacherProblems } from '../distill/teacher';
 import { Evaluator, type Evaluation } from './evaluate';
@@ -60,7 +61,11 @@ export interface TrainState {
 
 export interface TrainHooks {
   onStep?: (s: StepMetrics) => void;
-  onEpoch?: (m: EpochMetrics, info: { improved: boolean; stop: boolean; earlyStopping: EarlyStoppingState }) => Promise<void> | void;
+  // stopping: the plateau-aware judgement of an evaluated epoch without improvement (forecast/stopping.ts), else null
+  onEpoch?: (
+    m: EpochMetrics,
+    info: { improved: boolean; stop: boolean; earlyStopping: EarlyStoppingState; stopping: StallJudgement | null },
+  ) => Promise<void> | void;
   shouldStop?: () => boolean;
   waitWhilePaused?: () => Promise<void>;
   afterStep?: () => Promise<void> | void; // after each step, state.position current: where a mid-epoch checkpoint is taken
@@ -310,17 +315,16 @@ export class Trainer {
       this.state.epoch = epoch;
       this.state.history.push(m);
       let improved = false,
-        stop = false;
+        stop = false,
+        stopping: StallJudgement | null = null;
       if (ev) {
-        ({ improved, stop } = this.early.update(epoch, c.monitor === 'val_wer' ? ev.wer : ev.loss));
+        ({ improved, stop, judgement: stopping } = this.early.update(epoch, c.monitor === 'val_wer' ? ev.wer : ev.loss, this.state.history));
         if (improved && c.restoreBest) this.keepBest();
       }
-      await hooks.onEpoch?.(m, { improved, stop, earlyStopping: { ...this.early.state } });
+      await hooks.onEpoch?.(m, { improved, stop, earlyStopping: { ...this.early.state }, stopping });
       if (stop) {
         this.restoreBestIfSet();
-        return {
-          reason: `early stopping: no ${c.monitor} improvement > ${c.minDelta} for ${c.patience} epochs (best ${this.early.state.best?.toFixed(4)} at epoch ${this.early.state.bestEpoch})`,
-        };
+        return { reason: this.early.reason(stopping) };
       }
       if (hooks.shouldStop?.()) return { reason: `stopped by the user after epoch ${epoch}` };
     }
