@@ -13,7 +13,7 @@ from .errors import CtcLabError
 from .model_base import LabModel
 from .models import PRESET_DEFAULTS, build_model, model_config
 from .optim import SLOTS, lab_slots, load_slots, make_optimizer, zero_slots
-from .stopping import _js, judge_stall, trend_text
+from .stopping import js_str, judge_stall, trend_text
 
 # The lab's TRAIN_DEFAULTS (src/engine/train/config.ts): one flat object, camelCase as stored.
 TRAIN_DEFAULTS = {
@@ -52,7 +52,7 @@ class EarlyStopping:
         """Why the run stopped: the plain rule's words, then the signal that showed it stuck."""
         c, s = self.cfg, self.state
         best = "undefined" if s["best"] is None else f"{s['best']:.4f}"
-        plain = f"early stopping: no {c['monitor']} improvement > {_js(c['minDelta'])} for {c['patience']} epochs (best {best} at epoch {s['bestEpoch']})"
+        plain = f"early stopping: no {c['monitor']} improvement > {js_str(c['minDelta'])} for {c['patience']} epochs (best {best} at epoch {s['bestEpoch']})"
         return f"{plain}; {trend_text(judgement)}" if judgement else plain
 
 

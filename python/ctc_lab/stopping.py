@@ -3,7 +3,7 @@ header for the rule and the reasons behind its numbers). For an epoch that did n
 monitored metric: patience is paused while the run is in CTC's blank plateau (blank rate ≥ 0.99, or
 val WER ≥ 0.98 at blank rate ≥ 0.9) and the loss (val loss, train loss when there is none) over the
 last 8 evaluated epochs is falling by more than noise: least-squares slope b of ln(loss) on the
-epoch with b + 2·se < 0 and e^b − 1 < −0.1%/epoch. Otherwise the epoch counts. Histories that are
+epoch with b + 2·se < 0 and e^b − 1 < −0.1%/epoch (beyond noise but slower: "slow", counts). Otherwise the epoch counts. Histories that are
 too short or broken are not judged (a message, patience counts). src/engine/forecast/fixtures/stopping.json
 holds the lab's decisions on the recorded histories; python/tests/test_stopping.py asserts them."""
 
@@ -14,7 +14,7 @@ import math
 STOPPING_DEFAULTS = {"window": 8, "minEpochs": 4, "z": 2, "minRate": 0.001, "plateauWer": 0.98, "plateauBlankRate": 0.99, "emittingBlankRate": 0.9}
 
 
-def _js(v) -> str:
+def js_str(v) -> str:
     """A value as JavaScript's template string writes it (the lab's messages)."""
     if v is None:
         return "null"
@@ -33,21 +33,26 @@ def _fixed(x: float, digits: int) -> str:
     return s[1:] if s.startswith("-") and float(s) == 0 else s
 
 
+def _abs(x: float) -> str:
+    """Percent per epoch: one decimal from 1%, two below."""
+    return f"{_fixed(abs(x * 100), 1 if abs(x) >= 0.01 else 2)}%"
+
+
 def _pct(x: float) -> str:
     sign = "−" if x < 0 else "+" if x > 0 else ""
-    return f"{sign}{_fixed(abs(x * 100), 1)}%"
+    return f"{sign}{_abs(x)}"
 
 
 def trend_text(j: dict) -> str:
     """The trend phrase: "val loss falling (−1.2%/epoch ± 0.3%)"."""
     if j["signal"] is None or j["rate"] is None or j["band"] is None:
         return j["message"]
-    what = "flat within noise" if j["trend"] == "flat" else j["trend"]
-    return f"{j['signal']} {what} ({_pct(j['rate'])}/epoch ± {_fixed(j['band'] * 100, 1)}%)"
+    what = "flat within noise" if j["trend"] == "flat" else f"falling slower than {_abs(j['minRate'])}/epoch" if j["trend"] == "slow" else j["trend"]
+    return f"{j['signal']} {what} ({_pct(j['rate'])}/epoch ± {_abs(j['band'])})"
 
 
-def _unjudged(message: str) -> dict:
-    return {"paused": False, "signal": None, "trend": None, "rate": None, "band": None, "plateauSince": None, "message": message}
+def _unjudged(message: str, min_rate: float) -> dict:
+    return {"paused": False, "signal": None, "trend": None, "rate": None, "band": None, "minRate": min_rate, "plateauSince": None, "message": message}
 
 
 def _slope(x: list, y: list) -> tuple[float, float]:
@@ -69,7 +74,7 @@ def judge_stall(history: list, options: dict | None = None) -> dict:
     o = {**STOPPING_DEFAULTS, **(options or {})}
     for i in range(1, len(history)):
         if not history[i]["epoch"] > history[i - 1]["epoch"]:
-            return _unjudged(f"cannot judge the trend: epoch {history[i]['epoch']} follows epoch {history[i - 1]['epoch']} (a resumed run's repeated epochs?); patience counts")
+            return _unjudged(f"cannot judge the trend: epoch {history[i]['epoch']} follows epoch {history[i - 1]['epoch']} (a resumed run's repeated epochs?); patience counts", o["minRate"])
     evaluated = [r for r in history if r.get("valLoss") is not None or r.get("valWer") is not None]
     use_val = len(evaluated) > 0 and all(r.get("valLoss") is not None for r in evaluated)
     signal = "val loss" if use_val else "train loss"
@@ -78,12 +83,12 @@ def judge_stall(history: list, options: dict | None = None) -> dict:
     for r in rows:
         v = r.get(key)
         if v is None or not math.isfinite(v) or v <= 0:
-            return _unjudged(f"cannot judge the trend: epoch {r['epoch']} has {signal} {_js(v)}; patience counts")
+            return _unjudged(f"cannot judge the trend: epoch {r['epoch']} has {signal} {js_str(v)}; patience counts", o["minRate"])
     if len(rows) < o["minEpochs"]:
-        return _unjudged(f"too short to judge the trend: {len(rows)} epochs with {signal}, {o['minEpochs']} needed; patience counts")
+        return _unjudged(f"too short to judge the trend: {len(rows)} epochs with {signal}, {o['minEpochs']} needed; patience counts", o["minRate"])
     b, se = _slope([r["epoch"] for r in rows], [math.log(r[key]) for r in rows])
     rate, band = math.expm1(b), o["z"] * se
-    trend = "falling" if b + band < 0 and rate < -o["minRate"] else "rising" if b - band > 0 else "flat"
+    trend = ("falling" if rate < -o["minRate"] else "slow") if b + band < 0 else "rising" if b - band > 0 else "flat"
 
     def on_plateau(r: dict) -> bool:
         br, wer = r.get("blankRate"), r.get("valWer")
@@ -95,7 +100,7 @@ def judge_stall(history: list, options: dict | None = None) -> dict:
             break
         plateau_since = r["epoch"]
     paused = plateau_since is not None and trend == "falling"
-    j = {"paused": paused, "signal": signal, "trend": trend, "rate": rate, "band": band, "plateauSince": plateau_since, "message": ""}
+    j = {"paused": paused, "signal": signal, "trend": trend, "rate": rate, "band": band, "minRate": o["minRate"], "plateauSince": plateau_since, "message": ""}
     last = evaluated[-1] if evaluated else None
     if plateau_since is not None:
         where = f"in the blank plateau since epoch {plateau_since}"

@@ -56,13 +56,13 @@ describe('judgeStall', () => {
     const j = judgeStall(flat.slice(0, 20));
     expect(j.paused).toBe(false);
     expect(j.trend).toBe('flat');
-    expect(j.message).toMatch(/^in the blank plateau since epoch 1, val loss flat within noise \([−+]0\.\d%\/epoch ± 0\.\d%\): patience counts$/);
+    expect(j.message).toMatch(/^in the blank plateau since epoch 1, val loss flat within noise \([−+]0\.\d\d%\/epoch ± 0\.\d\d%\): patience counts$/);
   });
   it('counts a run past the plateau even while val loss falls (a healthy run stops where the plain rule stops it)', () => {
     const h = falling.map((r) => ({ ...r, valWer: 0.3, blankRate: 0.9 }));
     const j = judgeStall(h.slice(0, 12));
     expect(j.paused).toBe(false);
-    expect(j.message).toBe('past the blank plateau (val WER 30%), val loss falling (−2.0%/epoch ± 0.0%): patience counts');
+    expect(j.message).toBe('past the blank plateau (val WER 30%), val loss falling (−2.0%/epoch ± 0.04%): patience counts');
   });
   it('a WER-monitored run whose WER has not moved from blank output pauses while val loss falls, even at blank rates below 0.99', () => {
     const h = falling.map((r) => ({ ...r, blankRate: 0.97 }));

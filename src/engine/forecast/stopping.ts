@@ -9,8 +9,9 @@
 // The signal: val loss over the last `window` evaluated epochs (train loss, every epoch, when the
 // history has no val loss). "Falling by more than noise" is explicit: the least-squares slope b of
 // ln(loss) against the epoch number, its standard error se = √(SSR / (n − 2) / Sxx), and
-//   falling  b + z·se < 0 and e^b − 1 < −minRate   (z = 2; minRate 0.1%/epoch, so a crawl that
-//                                                   would take centuries is not "learning")
+//   falling  b + z·se < 0 and e^b − 1 < −minRate   (z = 2; minRate 0.1%/epoch: the recorded
+//            tconv-bilstm plateau that never ended crawled at −0.05 to −0.1%/epoch for 12 epochs)
+//   slow     b + z·se < 0 but slower than that ("falling slower than 0.1%/epoch"): counts
 //   rising   b − z·se > 0
 //   flat     otherwise ("flat within noise")
 // Rates are shown as e^b − 1 per epoch, the band as ± z·se (percent per epoch). Epoch numbers,
@@ -54,23 +55,35 @@ export const STOPPING_DEFAULTS: StoppingOptions = {
 export interface StallJudgement {
   paused: boolean; // patience does not count this epoch
   signal: 'val loss' | 'train loss' | null; // null: not judged (the message says why)
-  trend: 'falling' | 'flat' | 'rising' | null;
+  trend: 'falling' | 'slow' | 'flat' | 'rising' | null; // slow: beyond noise but slower than minRate
   rate: number | null; // e^b − 1 per epoch
   band: number | null; // z·se per epoch
+  minRate: number;
   plateauSince: number | null; // first epoch of the trailing blank plateau, null when not in it
   message: string;
 }
 
-const pct = (x: number) => `${x < 0 ? '−' : x > 0 ? '+' : ''}${Math.abs(x * 100).toFixed(1)}%`;
+// Percent per epoch: one decimal from 1%, two below (a plateau's −0.07% is not "−0.1%").
+const abs = (x: number) => `${Math.abs(x * 100).toFixed(Math.abs(x) >= 0.01 ? 1 : 2)}%`;
+const pct = (x: number) => `${x < 0 ? '−' : x > 0 ? '+' : ''}${abs(x)}`;
 
 /** The trend phrase: "val loss falling (−1.2%/epoch ± 0.3%)". */
 export function trendText(j: StallJudgement): string {
   if (j.signal === null || j.rate === null || j.band === null) return j.message;
-  const what = j.trend === 'flat' ? 'flat within noise' : j.trend;
-  return `${j.signal} ${what} (${pct(j.rate)}/epoch ± ${(j.band * 100).toFixed(1)}%)`;
+  const what = j.trend === 'flat' ? 'flat within noise' : j.trend === 'slow' ? `falling slower than ${abs(j.minRate)}/epoch` : j.trend;
+  return `${j.signal} ${what} (${pct(j.rate)}/epoch ± ${abs(j.band)})`;
 }
 
-const unjudged = (message: string): StallJudgement => ({ paused: false, signal: null, trend: null, rate: null, band: null, plateauSince: null, message });
+const unjudged = (message: string, minRate: number): StallJudgement => ({
+  paused: false,
+  signal: null,
+  trend: null,
+  rate: null,
+  band: null,
+  minRate,
+  plateauSince: null,
+  message,
+});
 
 /** Least squares of y on x: slope and its standard error. */
 function slope(x: number[], y: number[]): { b: number; se: number } {
@@ -96,6 +109,7 @@ export function judgeStall(history: readonly HistoryRow[], options: Partial<Stop
     if (!(history[i].epoch > history[i - 1].epoch))
       return unjudged(
         `cannot judge the trend: epoch ${history[i].epoch} follows epoch ${history[i - 1].epoch} (a resumed run's repeated epochs?); patience counts`,
+        o.minRate,
       );
   const evaluated = history.filter((r) => r.valLoss != null || r.valWer != null);
   const useVal = evaluated.length > 0 && evaluated.every((r) => r.valLoss != null);
@@ -104,23 +118,24 @@ export function judgeStall(history: readonly HistoryRow[], options: Partial<Stop
   const key = useVal ? 'valLoss' : 'trainLoss';
   for (const r of rows) {
     const v = r[key];
-    if (v == null || !Number.isFinite(v) || v <= 0) return unjudged(`cannot judge the trend: epoch ${r.epoch} has ${signal} ${v}; patience counts`);
+    if (v == null || !Number.isFinite(v) || v <= 0) return unjudged(`cannot judge the trend: epoch ${r.epoch} has ${signal} ${v}; patience counts`, o.minRate);
   }
-  if (rows.length < o.minEpochs) return unjudged(`too short to judge the trend: ${rows.length} epochs with ${signal}, ${o.minEpochs} needed; patience counts`);
+  if (rows.length < o.minEpochs)
+    return unjudged(`too short to judge the trend: ${rows.length} epochs with ${signal}, ${o.minEpochs} needed; patience counts`, o.minRate);
   const { b, se } = slope(
     rows.map((r) => r.epoch),
     rows.map((r) => Math.log(r[key] as number)),
   );
   const rate = Math.expm1(b),
     band = o.z * se;
-  const trend = b + band < 0 && rate < -o.minRate ? 'falling' : b - band > 0 ? 'rising' : 'flat';
+  const trend = b + band < 0 ? (rate < -o.minRate ? 'falling' : 'slow') : b - band > 0 ? 'rising' : 'flat';
   const onPlateau = (r: HistoryRow) =>
     (r.blankRate != null && r.blankRate >= o.plateauBlankRate) ||
     (r.valWer != null && r.valWer >= o.plateauWer && (r.blankRate == null || r.blankRate >= o.emittingBlankRate));
   let plateauSince: number | null = null;
   for (let i = evaluated.length - 1; i >= 0 && onPlateau(evaluated[i]); i--) plateauSince = evaluated[i].epoch;
   const paused = plateauSince !== null && trend === 'falling';
-  const j: StallJudgement = { paused, signal, trend, rate, band, plateauSince, message: '' };
+  const j: StallJudgement = { paused, signal, trend, rate, band, minRate: o.minRate, plateauSince, message: '' };
   const last = evaluated.at(-1);
   const where =
     plateauSince !== null
