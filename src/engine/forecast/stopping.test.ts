@@ -1,6 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import type { HistoryRow } from '../../data/types';
+import type { EpochRecord, HistoryRow } from '../../data/types';
+import { checkpointMeta, decodeCheckpoint, encodeCheckpoint } from '../checkpoint/checkpoint';
+import { createModel, modelConfig } from '../model/registry';
+import { Adam } from '../optim/adam';
+import { TRAIN_DEFAULTS } from '../train/config';
+import { resumeStateFrom } from '../train/run_checkpoint';
 import { EarlyStopping, type EarlyStoppingConfig } from '../train/early_stopping';
 import { judgeStall, type StallJudgement } from './stopping';
 
@@ -166,5 +172,38 @@ describe('recorded histories (real twin runs)', () => {
     const now = JSON.parse(JSON.stringify(all)) as unknown;
     if (process.env.UPDATE_STOPPING_FIXTURES) writeFileSync(FIXTURE, `${JSON.stringify(now)}\n`);
     expect(JSON.parse(readFileSync(FIXTURE, 'utf8'))).toEqual(now);
+  });
+});
+
+describe('resume through a checkpoint', () => {
+  it('a checkpoint written while patience is paused resumes with the same decisions (plateau-never-ends, patience 15)', async () => {
+    await tf.setBackend('cpu');
+    const { history } = JSON.parse(readFileSync(new URL('plateau-never-ends.json', HISTORIES), 'utf8')) as { history: EpochRecord[] };
+    const c = cfg(15);
+    const whole = replay(history, c);
+    const cut = 8; // epochs 4–8 were paused: the state's counter is 1, not 6
+    const es = new EarlyStopping(c);
+    const first = replay(history.slice(0, cut), c, es);
+    expect(first.paused).toEqual([4, 5, 6, 7, 8]);
+    const vocab = ['a', 'b'];
+    const model = createModel(modelConfig({ preset: 'tcn', channels: 4, layers: 1, hidden: 4, heads: 1, dropout: 0 }, 2, vocab.length + 1), 1);
+    const adam = new Adam(model.params, { lr: 1e-3 });
+    const meta = checkpointMeta({
+      model: { ...model.config },
+      subsampling: model.subsampling,
+      vocab,
+      normalisation: { mean: [0, 0], std: [1, 1] },
+      training: { config: { mode: 'train', ...TRAIN_DEFAULTS, patience: 15 }, state: { epoch: cut, step: cut * 13, seed: 1, earlyStopping: { ...es.state } } },
+      history: history.slice(0, cut),
+      dataset: { id: 'ds', name: 'digits-shuffled' },
+    });
+    const decoded = decodeCheckpoint(await encodeCheckpoint(new Map([...model.params, ...adam.slots]), meta));
+    model.dispose();
+    adam.dispose();
+    const st = resumeStateFrom(decoded.meta);
+    const resumed = replay([...st.history, ...history.slice(cut)], c, new EarlyStopping(c, st.earlyStopping), cut);
+    expect(resumed.stop).toBe(26);
+    expect(resumed.reason).toBe(whole.reason);
+    expect([...first.paused, ...resumed.paused]).toEqual(whole.paused);
   });
 });
