@@ -67,7 +67,7 @@ export { OVERFIT_DEFAULTS } from '../engine/train/overfit_config';
 export { TRAIN_DEFAULTS, RECIPES } from '../engine/train/config';
 export { DIAGNOSE_DEFAULTS } from '../engine/diagnose/defaults';
 export { PRESET_DEFAULTS, PRESET_NAMES, PRESET_SUBSAMPLING, presetSize } from '../engine/model/presets';
-export { recommendedPatience } from '../engine/diagnose/checks';
+export { recommendedPatience } from '../engine/diagnose/run_checks';
 export { reportToMarkdown } from '../engine/diagnose/report';
 export { FLOAT16_MAX } from '../data/float16';
 export { DISTILL_DEFAULTS, DISTILL_HELP } from '../engine/distill/settings';

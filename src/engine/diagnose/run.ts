@@ -16,17 +16,8 @@ import { TRAIN_DEFAULTS } from '../train/config';
 import type { SequenceModel } from '../model/model';
 import { streamDatasetFacts } from '../../data/dataset_facts';
 import { asSource, type SampleInfo, type SampleSource } from '../../data/source';
-import {
-  checkBlankRate,
-  checkDataset,
-  checkDecoding,
-  checkEarlyStopping,
-  checkEntropy,
-  checkInitialLoss,
-  checkOutputs,
-  checkOverfit,
-  type OverfitFacts,
-} from './checks';
+import { checkBlankRate, checkDataset, checkDecoding, checkEntropy, checkInitialLoss, checkOutputs } from './checks';
+import { checkEarlyStopping, checkOverfit, type OverfitFacts } from './run_checks';
 import { checkGradients, type GradContext } from './gradient_checks';
 import { DecodingTally } from './decoding';
 import { verdictOf, type DiagnosticsReport } from './report';
