@@ -31,22 +31,15 @@ function ok(f: Forecast) {
 const rel = (x: number, y: number): number => Math.abs(x - y) / Math.abs(y);
 
 describe('forecast: the fit', () => {
-  it('recovers a noise-free power law a + b·t^(−c) (parameters within 1e-6 relative)', () => {
+  it.each([
+    ['power', 'a noise-free power law a + b·t^(−c)', power(0.15, 0.7, 0.6), [0.15, 0.7, 0.6]],
+    ['exp', 'a noise-free exponential saturation a + b·exp(−t/τ)', expSat(0.2, 0.9, 6), [0.2, 0.9, 6]],
+  ] as const)('%s: recovers %s (parameters within 1e-6 relative)', (family, _what, curve, [a, b, theta]) => {
     const t = Array.from({ length: 20 }, (_, i) => i + 1);
-    const y = t.map(power(0.15, 0.7, 0.6));
-    const f = fitFamily('power', t, y, recencyWeights(t), 1);
-    expect(rel(f.a, 0.15)).toBeLessThan(1e-6);
-    expect(rel(f.b, 0.7)).toBeLessThan(1e-6);
-    expect(rel(f.theta, 0.6)).toBeLessThan(1e-6);
-  });
-
-  it('recovers a noise-free exponential saturation a + b·exp(−t/τ) (parameters within 1e-6 relative)', () => {
-    const t = Array.from({ length: 20 }, (_, i) => i + 1);
-    const y = t.map(expSat(0.2, 0.9, 6));
-    const f = fitFamily('exp', t, y, recencyWeights(t), 1);
-    expect(rel(f.a, 0.2)).toBeLessThan(1e-6);
-    expect(rel(f.b, 0.9)).toBeLessThan(1e-6);
-    expect(rel(f.theta, 6)).toBeLessThan(1e-6);
+    const f = fitFamily(family, t, t.map(curve), recencyWeights(t), 1);
+    expect(rel(f.a, a)).toBeLessThan(1e-6);
+    expect(rel(f.b, b)).toBeLessThan(1e-6);
+    expect(rel(f.theta, theta)).toBeLessThan(1e-6);
   });
 
   it('picks the family that made the curve, and its band closes on a noise-free curve', () => {
