@@ -111,7 +111,10 @@ test('the worker is killed mid-epoch: after a reload the run shows interrupted, 
 }, testInfo) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
-  await tr.start({ ...run, Epochs: 2, 'Checkpoint every (minutes)': 0.05 });
+  // 144 training samples at batch 2 → 72 steps per epoch, and a checkpoint every 0.6 s: mid-epoch
+  // checkpoints whatever the machine's speed (with 20 steps per epoch and 3 s, a fast machine wrote
+  // only epoch-end ones after the first, and the run finished before one was seen).
+  await tr.start({ ...run, 'Train subset': 144, Epochs: 2, 'Checkpoint every (minutes)': 0.01 });
   // A mid-epoch checkpoint after the first steps (the very first step compiles the shaders and is slow).
   const savedAt = async () => Number((await tr.statusLine.innerText()).match(/last checkpoint at step ([\d,]+) \(mid-epoch/)?.[1].replace(/,/g, '') ?? 0);
   await expect.poll(savedAt, { timeout: 120_000, intervals: [200] }).toBeGreaterThanOrEqual(6);
