@@ -197,7 +197,10 @@ function fixture() {
       const points = c.lr.map((lr, i) => ({ step: i, lr, loss: c.loss[i], smoothed: smoothed[i], blankRate: c.blankRate[i], outputLength: c.outputLength[i] }));
       let stop = points.length;
       let reason: string | null = null;
-      for (let k = 1; k <= points.length && reason === null; k++) ((reason = stopReason(points.slice(0, k))), (stop = k));
+      for (let k = 1; k <= points.length && reason === null; k++) {
+        reason = stopReason(points.slice(0, k));
+        stop = k;
+      }
       return [
         name,
         {
