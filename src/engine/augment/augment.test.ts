@@ -176,7 +176,17 @@ describe('augmentation ops (cpu backend)', () => {
   });
 
   it('all ops together: the float64 reference within 1e-6; the same key gives the same batch, another epoch or place another', async () => {
-    const a = on({ stretchMin: 0.8, stretchMax: 1.2, timeMasks: 2, timeMaskWidth: 0.1, featureMasks: 1, featureMaskWidth: 0.3, featureWarp: 0.1, noise: 0.1, frameDrop: 0.1 });
+    const a = on({
+      stretchMin: 0.8,
+      stretchMax: 1.2,
+      timeMasks: 2,
+      timeMaskWidth: 0.1,
+      featureMasks: 1,
+      featureMaskWidth: 0.3,
+      featureWarp: 0.1,
+      noise: 0.1,
+      frameDrop: 0.1,
+    });
     const p = planAugmentation(a, KEY, input(b));
     const ref = applyPlanReference(p, b.x);
     const r1 = await run(a, b);

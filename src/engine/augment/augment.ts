@@ -26,7 +26,7 @@ export function applyPlan(p: AugmentPlan, x: tf.Tensor3D): tf.Tensor3D {
   if (p.time) y = tf.reshape(lerpRows(tf.reshape(y, [B * T, F]), p.time), [B, T2, F]);
   if (p.warp) {
     // Rows b·F + d of the transposed features [B·F, T2]: each sample's bins interpolated along the feature axis.
-    const rows = tf.reshape(tf.transpose(y, [0, 2, 1]), [B * F, T2]);
+    const rows = tf.reshape(tf.transpose(y, [0, 2, 1]), [B * F, T2]) as tf.Tensor2D;
     y = tf.transpose(tf.reshape(lerpRows(rows, p.warp), [B, F, T2]), [0, 2, 1]);
   }
   if (p.noise) y = tf.add(y, tf.tensor3d(p.noise, [B, T2, F]));

@@ -115,7 +115,11 @@ export function planAugmentation(a: AugmentSettings, key: AugmentKey, inp: PlanI
   const B = inp.frames.length;
   const keys = Array.from({ length: B }, (_, b) => {
     const n = key.batch * key.batchSize + b;
-    return { s: streamKey([key.seed, key.epoch, n, STREAM.scalars]), drop: streamKey([key.seed, key.epoch, n, STREAM.drop]), noise: streamKey([key.seed, key.epoch, n, STREAM.noise]) };
+    return {
+      s: streamKey([key.seed, key.epoch, n, STREAM.scalars]),
+      drop: streamKey([key.seed, key.epoch, n, STREAM.drop]),
+      noise: streamKey([key.seed, key.epoch, n, STREAM.noise]),
+    };
   });
   const timeOn = a.stretchMin !== 1 || a.stretchMax !== 1 || a.frameDrop > 0;
   const frames = Int32Array.from(inp.frames);
@@ -195,8 +199,7 @@ export function planAugmentation(a: AugmentSettings, key: AugmentKey, inp: PlanI
   let noise: Float32Array | null = null;
   if (a.noise > 0) {
     noise = new Float32Array(B * T2 * F);
-    for (let b = 0; b < B; b++)
-      for (let c = 0; c < frames[b] * F; c++) noise[b * T2 * F + c] = a.noise * normal(keys[b].noise, c); // c = t·F + d
+    for (let b = 0; b < B; b++) for (let c = 0; c < frames[b] * F; c++) noise[b * T2 * F + c] = a.noise * normal(keys[b].noise, c); // c = t·F + d
   }
   let keepT: Float32Array | null = null;
   if (a.timeMasks > 0) {
@@ -213,7 +216,7 @@ export function planAugmentation(a: AugmentSettings, key: AugmentKey, inp: PlanI
 
 /** The plan applied in plain TS, float64 (the reference augment.ts is tested against): x [B, T, F] → [B, T2, F]. */
 export function applyPlanReference(p: AugmentPlan, x: ArrayLike<number>): Float64Array {
-  const { B, T, F, T2 } = p;
+  const { B, F, T2 } = p;
   let y = Float64Array.from(x);
   if (p.time) {
     const out = new Float64Array(B * T2 * F);

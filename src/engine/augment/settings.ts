@@ -44,8 +44,9 @@ export function augmentActive(a: AugmentSettings | undefined): a is AugmentSetti
 }
 
 /** What is wrong with a set of settings, each naming its field (the form and the trainer refuse them; the schema says the same). */
-export function augmentProblems(a: AugmentSettings): string[] {
+export function augmentProblems(a: AugmentSettings | undefined): string[] {
   const p: string[] = [];
+  if (!a) return p; // none recorded: off
   const num = (k: keyof AugmentSettings, ok: (x: number) => boolean, want: string) => {
     const x = a[k];
     if (typeof x !== 'number' || !Number.isFinite(x) || !ok(x)) p.push(`augment.${k}: expected ${want}, got ${String(x)}`);

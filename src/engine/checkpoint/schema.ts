@@ -10,6 +10,8 @@
 import * as v from 'valibot';
 import { PRESET_DEFAULTS, subsamplingOf } from '../model/presets';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
+import { AUGMENT_OFF, MAX_MASKS, MAX_STRETCH } from '../augment/settings';
+import { MAX_AVERAGE_BEST } from '../train/average';
 import type { RunRecord } from '../../data/types';
 import { preview } from '../../lib/preview';
 
@@ -88,6 +90,32 @@ const knobs = {
   heads: int(1, LIMITS.heads),
   dropout: below(0, 1),
 };
+// Augmentation (augment/settings.ts): a field an older version did not write is that op off; augmentProblems says the same in the trainer.
+const above0 = (max: number, what: string) =>
+  v.pipe(v.number(`expected ${what}`), v.finite(`expected ${what}`), v.gtValue(0, `expected ${what}`), v.maxValue(max, `expected ${what}`));
+const fraction = (what: string) =>
+  v.pipe(v.number(`expected ${what}`), v.finite(`expected ${what}`), v.gtValue(0, `expected ${what}`), v.ltValue(1, `expected ${what}`));
+const ao = AUGMENT_OFF;
+const augmentSchema = v.pipe(
+  obj(
+    {
+      stretchMin: v.optional(above0(MAX_STRETCH, `a factor above 0 and at most ${MAX_STRETCH}`), ao.stretchMin),
+      stretchMax: v.optional(above0(MAX_STRETCH, `a factor above 0 and at most ${MAX_STRETCH}`), ao.stretchMax),
+      timeMasks: v.optional(int(0, MAX_MASKS), ao.timeMasks),
+      timeMaskWidth: v.optional(fraction('a fraction of the frames above 0 and below 1'), ao.timeMaskWidth),
+      featureMasks: v.optional(int(0, MAX_MASKS), ao.featureMasks),
+      featureMaskWidth: v.optional(fraction('a fraction of the feature dim above 0 and below 1'), ao.featureMaskWidth),
+      featureWarp: v.optional(below(0, 1), ao.featureWarp),
+      noise: v.optional(num(0, 10, 'a σ from 0 to 10'), ao.noise),
+      frameDrop: v.optional(below(0, 1), ao.frameDrop),
+    },
+    'an augmentation settings object',
+  ),
+  v.forward(
+    v.check((a) => a.stretchMin <= a.stretchMax, 'expected at most stretchMax'),
+    ['stretchMin'],
+  ),
+);
 const d = TRAIN_DEFAULTS;
 const trainEntries = {
   preset: v.optional(knobs.preset, d.preset),
@@ -115,6 +143,9 @@ const trainEntries = {
   seed: v.optional(int(0, 2 ** 31 - 1), d.seed),
   maxTrainSamples: v.optional(int(0, 1e9), d.maxTrainSamples),
   checkpointMinutes: v.optional(num(0, 24 * 60), d.checkpointMinutes),
+  augment: v.optional(augmentSchema, () => ({ ...AUGMENT_OFF })), // augment/: old checkpoints train without
+  emaDecay: v.optional(num(0, 1 - 1e-12, '0 (off) or a decay in (0, 1)'), d.emaDecay), // train/ema.ts
+  averageBest: v.optional(int(0, MAX_AVERAGE_BEST), d.averageBest), // train/average.ts; 0 = off
 };
 export const trainConfigSchema = obj(trainEntries, 'a training config');
 // Compile-time: the schema's output is exactly a TrainConfig (a field added to TrainConfig and not here fails to build).
@@ -255,6 +286,15 @@ const runDistillationSchema = obj(
   'a distillation record {kdWeight, ctcWeight, temperature, excludeBlank, teacher, summary?}',
 );
 
+const averagedSchema = obj(
+  {
+    epochs: v.pipe(list(int(1, 1e9), MAX_AVERAGE_BEST, 'epochs'), v.minLength(1, 'expected at least one epoch')),
+    valWer: v.nullable(finite),
+    valLoss: v.nullable(finite),
+  },
+  'an averaged-checkpoint record {epochs, valWer, valLoss}',
+);
+
 export const checkpointMetaSchema = obj(
   {
     format: v.literal(CHECKPOINT_FORMAT, `expected '${CHECKPOINT_FORMAT}'`),
@@ -271,6 +311,7 @@ export const checkpointMetaSchema = obj(
     history: historySchema,
     dataset: obj({ id: str(200), name: str(1000) }, 'an object {id, name}'),
     distillation: v.optional(distillationSchema),
+    averaged: v.optional(averagedSchema), // the run's averaged checkpoint (averageBest): the epochs it averages and its val scores
   },
   'an object',
 );

@@ -3,6 +3,7 @@
 // (the architectures are model presets: ../model/presets.ts).
 
 import type { Preset } from '../model/presets';
+import { AUGMENT_OFF, type AugmentSettings } from '../augment/settings';
 
 export interface TrainConfig {
   preset: Preset; // model: tcn | tconv-bilstm | transformer
@@ -30,6 +31,9 @@ export interface TrainConfig {
   seed: number; // 1
   maxTrainSamples: number; // 0 = all; the "debug on a small subset" recipe uses a few dozen
   checkpointMinutes: number; // the last checkpoint is also written mid-epoch this often (minutes), 5; 0 = at epoch ends only
+  augment: AugmentSettings; // augmentation of training batches (../augment/settings.ts); every op off by default
+  emaDecay: number; // EMA of the weights (ema.ts): 0 = off, else d in (0, 1); validation, best and the checkpoint's model use the average
+  averageBest: number; // at the run's end average the N best evaluated weight sets (average.ts) into an "averaged" checkpoint; 0 = off
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = {
@@ -58,6 +62,9 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   seed: 1,
   maxTrainSamples: 0,
   checkpointMinutes: 5,
+  augment: AUGMENT_OFF,
+  emaDecay: 0,
+  averageBest: 0,
 };
 
 export type RecipeName = 'fresh' | 'continue' | 'debug';

@@ -11,7 +11,8 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../../data/batch';
-import { batchTensors } from './batch_tensors';
+import { augmentedBatchTensors } from '../augment/augment';
+import { augmentProblems } from '../augment/settings';
 import { bucketedBatches, paddingEfficiency } from '../../data/loader';
 import type { DatasetMeta, EpochRecord, HistoryRow, SampleRecord } from '../../data/types';
 import { asSource, type SampleInfo, type SampleSource } from '../../data/source';
@@ -33,6 +34,8 @@ import { Evaluator, type Evaluation } from './evaluate';
 import { inferenceMsPerSample } from './inference_time';
 import { runCheckpoint } from './run_checkpoint';
 import { trainStep } from './step';
+import { TRAIN_WEIGHTS_PREFIX, WeightEma, withWeights } from './ema';
+import { averageBestProblem, BestWeights, type KeptEpoch } from './average';
 
 export { resumeStateFrom } from './run_checkpoint';
 
@@ -84,6 +87,9 @@ export class Trainer {
   readonly excluded: { id: string; reason: string }[] = [];
   readonly distill: Distillation | null;
   private readonly evaluator: Evaluator;
+  readonly ema: WeightEma | null = null; // emaDecay > 0: the average validation, best and checkpoints use (ema.ts)
+  private readonly bestSets: BestWeights | null = null; // averageBest > 0: the N best evaluated weight sets (average.ts)
+  private ended = false; // the run finished: the model holds its final weights (best, or the average)
 
   constructor(
     readonly meta: DatasetMeta,
@@ -92,6 +98,8 @@ export class Trainer {
     resume?: { state: TrainState; tensors: Record<string, StTensor>; best?: Record<string, StTensor> }, // best: the best checkpoint's tensors (restoreBest)
     distill?: Distillation,
   ) {
+    const augmentBad = augmentProblems(config.augment);
+    if (augmentBad.length) throw new Error(`training settings: ${augmentBad.join('; ')}`);
     this.distill = distill ?? null;
     this.index = tokenIndex(meta.vocab);
     this.model = createModel(modelConfig(config, meta.featureDim, meta.vocab.length + 1), config.seed);
@@ -125,6 +133,14 @@ export class Trainer {
       config.optimizer === 'sgd'
         ? new Sgd(this.model.params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay })
         : new Adam(this.model.params, { lr: config.lr, weightDecay: config.optimizer === 'adamw' ? config.weightDecay : 0 });
+    const avgProblem = config.averageBest > 0 ? averageBestProblem(config.averageBest, this.model.paramCount()) : null;
+    if (avgProblem) {
+      this.model.dispose();
+      this.optimizer.dispose();
+      throw new Error(avgProblem);
+    }
+    if (config.emaDecay > 0) this.ema = new WeightEma(this.model.params, config.emaDecay);
+    if (config.averageBest > 0) this.bestSets = new BestWeights(config.averageBest);
     this.early = new EarlyStopping(
       { patience: config.patience, minDelta: config.minDelta, monitor: config.monitor, restoreBest: config.restoreBest },
       resume?.state.earlyStopping,
@@ -158,7 +174,10 @@ export class Trainer {
   }
 
   private load(tensors: Record<string, StTensor>): void {
-    this.model.loadTensors(tensors);
+    // EMA runs: "model.…" is the average, "train.model.…" the trained weights (a checkpoint without them: the average starts at its weights).
+    const trained = this.ema && Object.hasOwn(tensors, TRAIN_WEIGHTS_PREFIX + [...this.model.params.keys()][0]);
+    this.model.loadTensors(trained ? Object.fromEntries([...this.model.params.keys()].map((n) => [n, tensors[TRAIN_WEIGHTS_PREFIX + n]])) : tensors);
+    this.ema?.load(tensors);
     for (const [name, v] of this.optimizer.slots) {
       const t = tensors[name];
       if (!t) throw new Error(`checkpoint: optimizer slot ${name} is missing (was it saved with another optimizer?)`);
@@ -234,7 +253,7 @@ export class Trainer {
         this.model,
         this.optimizer,
         group.map((b, k) => () => {
-          const t = batchTensors(this.model, b);
+          const t = augmentedBatchTensors(this.model, b, c.augment, { seed: c.seed, epoch, batch: i + k, batchSize: c.batchSize }); // ../augment/: off = batchTensors
           return { t, dropoutSeed: c.seed * 7919 + this.state.step * 131 + k, teacherLogits: d ? d.teacher.logits(t, teacherGroup[k]) : null };
         }),
         {
@@ -249,6 +268,7 @@ export class Trainer {
         },
       );
       if (finite) {
+        this.ema?.update(this.model.params);
         lossSum += loss;
         lossCount++;
         normSum += gn;
@@ -285,7 +305,13 @@ export class Trainer {
 
   /** Validation of the model as it is now (evaluate.ts); by default on the run's val samples. */
   evaluate(samples = this.val, batchSize = 16): Promise<Evaluation | null> {
-    return this.evaluator.evaluate(samples, batchSize);
+    const run = () => this.evaluator.evaluate(samples, batchSize);
+    return this.ema && !this.ended ? this.ema.swapped(this.model.params, run) : run();
+  }
+
+  /** The weights validation measures: the EMA while it runs, else the model's. */
+  private get measured(): Map<string, tf.Variable> {
+    return this.ema && !this.ended ? this.ema.average : this.model.params;
   }
 
   /** Trains until the configured epochs, early stopping, or a stop request. */
@@ -320,21 +346,60 @@ export class Trainer {
       if (ev) {
         ({ improved, stop, judgement: stopping } = this.early.update(epoch, c.monitor === 'val_wer' ? ev.wer : ev.loss, this.state.history));
         if (improved && c.restoreBest) this.keepBest();
+        this.bestSets?.offer(epoch, c.monitor === 'val_wer' ? ev.wer : ev.loss, this.measured);
       }
       await hooks.onEpoch?.(m, { improved, stop, earlyStopping: { ...this.early.state }, stopping });
       if (stop) {
-        this.restoreBestIfSet();
+        this.finish();
         return { reason: this.early.reason(stopping) };
       }
       if (hooks.shouldStop?.()) return { reason: `stopped by the user after epoch ${epoch}` };
     }
-    this.restoreBestIfSet();
+    this.finish();
     return { reason: `finished ${c.epochs} epochs` };
   }
 
   private keepBest(): void {
     if (this.best) tf.dispose([...this.best.values()]);
-    this.best = new Map([...this.model.params].map(([k, v]) => [k, tf.clone(v)]));
+    this.best = new Map([...this.measured].map(([k, v]) => [k, tf.clone(v)]));
+  }
+
+  /** The run's end: the model takes its final weights (the best epoch's with restoreBest, else the EMA when on). */
+  private finish(): void {
+    if (this.config.restoreBest && this.best) this.restoreBestIfSet();
+    else if (this.ema) for (const [k, v] of this.model.params) v.assign(this.ema.average.get(k)!);
+    this.ended = true;
+  }
+
+  /** The epochs the averaged model is made of, best first (averageBest; empty when off or none evaluated). */
+  get averagedEpochs(): KeptEpoch[] {
+    return this.bestSets?.epochs ?? [];
+  }
+
+  /**
+   * averageBest: the mean of the N best evaluated weight sets, evaluated on the val samples and as a
+   * checkpoint (its "model.…" tensors the mean; the rest this run's); null when off or none was kept.
+   */
+  async averagedCheckpoint(datasetName: string): Promise<{ bytes: Uint8Array; evaluation: Evaluation | null; epochs: KeptEpoch[] } | null> {
+    const avg = this.bestSets?.average();
+    if (!avg) return null;
+    try {
+      const epochs = this.averagedEpochs;
+      return await withWeights(this.model.params, avg, async () => {
+        const evaluation = await this.evaluator.evaluate(this.val);
+        const bytes = runCheckpoint(
+          {
+            ...this.runParts(),
+            weights: avg,
+            averaged: { epochs: epochs.map((e) => e.epoch), valWer: evaluation?.wer ?? null, valLoss: evaluation?.loss ?? null },
+          },
+          datasetName,
+        );
+        return { bytes: await bytes, evaluation, epochs };
+      });
+    } finally {
+      tf.dispose([...avg.values()]);
+    }
   }
 
   private restoreBestIfSet(): void {
@@ -344,18 +409,20 @@ export class Trainer {
 
   /** The run as a checkpoint (docs/ARCHITECTURE.md "Checkpoint format"; run_checkpoint.ts). */
   checkpoint(datasetName: string): Promise<Uint8Array> {
-    return runCheckpoint(
-      {
-        model: this.model,
-        optimizer: this.optimizer,
-        meta: this.meta,
-        config: this.config,
-        state: this.state,
-        earlyStopping: this.early.state,
-        distillation: this.distillRecord(),
-      },
-      datasetName,
-    );
+    return runCheckpoint(this.runParts(), datasetName);
+  }
+
+  private runParts() {
+    return {
+      model: this.model,
+      optimizer: this.optimizer,
+      meta: this.meta,
+      config: this.config,
+      state: this.state,
+      earlyStopping: this.early.state,
+      distillation: this.distillRecord(),
+      ema: this.ema,
+    };
   }
 
   /** Inference time of a model (this student by default, or a teacher) in ms per sample on the val samples (inference_time.ts). */
@@ -373,5 +440,7 @@ export class Trainer {
     this.model.dispose();
     this.optimizer.dispose();
     if (this.best) tf.dispose([...this.best.values()]);
+    this.ema?.dispose();
+    this.bestSets?.dispose();
   }
 }
