@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import math
 import os
@@ -35,6 +36,8 @@ import time
 
 import torch
 
+from .augment import AUGMENT_OFF, augment_batch
+from .augment import problems as augment_problems
 from .batch import make_batch, token_index
 from .data import Dataset, open_dataset
 from .dist import Dist, log, progress_bar, tensorboard
@@ -57,6 +60,7 @@ FLAGS = {
     "accumulation_steps": ("accumulationSteps", int), "patience": ("patience", int), "min_delta": ("minDelta", float),
     "decay": ("decay", str), "momentum": ("momentum", float), "clip_norm": ("clipNorm", float), "monitor": ("monitor", str),
     "eval_every": ("evalEvery", int), "seed": ("seed", int), "max_train_samples": ("maxTrainSamples", int),
+    "target_wer": ("targetWer", float),  # the forecast's target val WER in percent, (0, 100]; 0 = none
 }
 # Distillation flags → the checkpoint's `distillation` settings they override.
 KD_FLAGS = {"kd_weight": ("kdWeight", float), "ctc_weight": ("ctcWeight", float), "temperature": ("temperature", float)}
@@ -120,6 +124,7 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
     remaining_lab = math.ceil((len(batches) - first) / A)  # steps one process would make for the rest of the epoch
     step0 = run.step
     vars_ = [p for p in model.parameters() if p.requires_grad]
+    sample_out = functools.lru_cache(maxsize=None)(model.sample_out_frames)  # augmentation: output frames per input length
     for j, mine in enumerate(steps):
         group = min(A * N, len(batches) - first - j * A * N)  # micro-batches in this step, all ranks
         lab_step = step0 + j * remaining_lab / len(steps)
@@ -129,6 +134,8 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
         local = local_kd = 0.0
         for k, idx in enumerate(mine):
             b = make_batch(ds, [train[i] for i in idx], norm, index)
+            # Augmentation (augment.py): the lab's draws, keyed by the micro-batch's index in the epoch's list.
+            b = augment_batch(b, cfg.get("augment"), {"seed": cfg["seed"], "epoch": epoch, "batch": first + j * A * N + d.rank * A + k, "batchSize": cfg["batchSize"]}, sample_out)
             torch.manual_seed(cfg["seed"] * 7919 + run.step * 131 + k + 1_000_003 * d.rank)  # dropout: a function of (seed, step, micro-batch, rank)
             sync = contextlib.nullcontext() if (k == len(mine) - 1 or N == 1) else ddp.no_sync()
             with sync:
@@ -185,6 +192,14 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
     }
 
 
+def target_wer(cfg: dict, where: str) -> float | None:
+    """The config's targetWer (percent; 0 or absent = none) as the forecast's fraction; outside [0, 100] refused, named."""
+    t = cfg.get("targetWer", 0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 <= t <= 100:
+        raise CtcLabError(f"{where}: targetWer must be 0 (none) or a val WER in percent, above 0 and at most 100; got {t}")
+    return t / 100 if t > 0 else None
+
+
 def run_training(args: argparse.Namespace) -> int:
     """`python -m ctc_lab train` with its parsed flags (add_train_flags); the exit status."""
     d = Dist(args.device)
@@ -226,6 +241,8 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
     if ds.left_out:
         log(d, f"note: {len(ds.left_out)} sample(s) left out for NaN/Inf features (first: {ds.left_out[0][0]})")
     cfg, model = run.cfg, run.model
+    augment_settings(cfg, args)
+    target = target_wer(cfg, "--target_wer" if "targetWer" in overrides else run.source)
     index = token_index(vocab)
     train, val, excluded = trainable(ds, model, cfg, index)
     if run.distill:
@@ -287,7 +304,7 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
             kd_txt = f", KL {fmt(m['trainKd'])}, agreement {fmt(m['agreement'] * 100 if m['agreement'] is not None else None, '{:.1f}%')}" if run.distill else ""
             print(f"epoch {epoch}: train loss {fmt(m['trainLoss'])}, val loss {fmt(m['valLoss'])}, val WER {fmt(m['valWer'] * 100 if m['valWer'] is not None else None, '{:.1f}%')}, "
                   f"lr {m['lr']:.3e}, grad norm {fmt(m['gradNorm'], '{:.3f}')}{kd_txt}{', best' if improved else ''} ({seconds:.1f} s); "
-                  f"{forecast_text(forecast(run.history, cfg['epochs']))}", flush=True)
+                  f"{forecast_text(forecast(run.history, cfg['epochs'], target))}", flush=True)
             if tb:
                 for k in ("trainLoss", "valLoss", "valWer", "valCer", "blankRate", "lr", "gradNorm", "trainKd", "agreement"):
                     if m.get(k) is not None and math.isfinite(m[k]):
@@ -335,6 +352,25 @@ def distillation_for(meta: dict, ckpt: str, ds: Dataset, args: argparse.Namespac
     return {"settings": settings, "teacher": teacher}
 
 
+# Augmentation flags → the config's `augment` fields (the lab's names); --stretch takes MIN MAX.
+AUGMENT_FLAGS = {"time_masks": ("timeMasks", int), "time_mask_width": ("timeMaskWidth", float), "feature_masks": ("featureMasks", int),
+                 "feature_mask_width": ("featureMaskWidth", float), "feature_warp": ("featureWarp", float), "noise": ("noise", float),
+                 "frame_drop": ("frameDrop", float)}
+
+
+def augment_settings(cfg: dict, args: argparse.Namespace) -> None:
+    """The run's augmentation: what the checkpoint recorded (none: off), the flags over it; refused by field."""
+    over = {k: getattr(args, f) for f, (k, _) in AUGMENT_FLAGS.items() if getattr(args, f, None) is not None}
+    if getattr(args, "stretch", None) is not None:
+        over.update(stretchMin=args.stretch[0], stretchMax=args.stretch[1])
+    if not over and "augment" not in cfg:
+        return
+    cfg["augment"] = {**AUGMENT_OFF, **(cfg.get("augment") or {}), **over}
+    bad = augment_problems(cfg["augment"])
+    if bad:
+        raise CtcLabError(f"{'flags' if over else 'checkpoint'}: {'; '.join(bad)}")
+
+
 def add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="CKPT DATA", help="a lab checkpoint (.safetensors) and a dataset folder or .zip; only DATA with --preset")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="where best.safetensors and last.safetensors go")
@@ -352,6 +388,10 @@ def add_train_flags(p: argparse.ArgumentParser) -> None:
     blank = kd.add_mutually_exclusive_group()
     blank.add_argument("--exclude_blank", dest="exclude_blank", action="store_const", const=True, help="leave the blank out of the KL (overrides the record)")
     blank.add_argument("--include_blank", dest="exclude_blank", action="store_const", const=False, help="keep the blank in the KL (overrides the record)")
+    au = p.add_argument_group("augmentation of training batches (the lab's settings; a checkpoint's recorded ones unless a flag changes them)")
+    au.add_argument("--stretch", nargs=2, type=float, metavar=("MIN", "MAX"), help="time stretch: each sample's length × a factor in [MIN, MAX] (1 1 = off; 0.9 1.1; sign language 0.8 1.2)")
+    for flag, (key, typ) in AUGMENT_FLAGS.items():
+        au.add_argument(f"--{flag.replace('_', '-')}", f"--{flag}", dest=flag, type=typ, help=f"augment.{key}")
     p.add_argument("--stop_after", type=int, metavar="N", help="stop after N epochs of this session; the run's planned --epochs (and its schedule) stay")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: this process's GPU under torchrun, else cuda if present, else cpu)")
     p.add_argument("--sync_log", help=argparse.SUPPRESS)
