@@ -9,6 +9,7 @@ import { preview } from '../../lib/preview';
 import { paramShapes, slotShapes } from '../model/shapes';
 import { readSafetensorsHeader, readTensor, writeSafetensors, type StEntry, type StTensor } from './safetensors';
 import { CHECKPOINT_FORMAT, parseCheckpointMeta, type CheckpointMeta } from './schema';
+import { emaTensorShapes } from '../train/ema';
 
 export { CHECKPOINT_FORMAT, type CheckpointMeta };
 
@@ -71,11 +72,15 @@ export function readCheckpointHeader(bytes: ArrayBuffer | Uint8Array, file = 'ch
 
   const params = paramShapes(meta.model);
   const optimizer = meta.training.config.mode === 'train' ? meta.training.config.optimizer : 'adam';
-  const expected = new Map([...params, ...slotShapes(params, optimizer)]);
+  const ema = meta.training.config.mode === 'train' && meta.training.config.emaDecay > 0; // train/ema.ts: the trained weights as "train.model.…"
+  const expected = new Map([...params, ...(ema ? emaTensorShapes(params) : []), ...slotShapes(params, optimizer)]);
   const out: Record<string, StEntry> = {};
   for (const [name, shape] of expected) {
     const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
-    if (!t) throw new Error(`${file}: tensor ${name} is missing (a ${meta.model.preset} model with this config and the ${optimizer} optimizer has it)`);
+    if (!t)
+      throw new Error(
+        `${file}: tensor ${name} is missing (a ${meta.model.preset} model with this config and the ${optimizer} optimizer${ema ? ' and EMA' : ''} has it)`,
+      );
     if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
       throw new Error(`${file}: tensor ${name} has shape [${t.shape}], the model its config builds needs [${shape}]`);
     }

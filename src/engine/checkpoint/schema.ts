@@ -146,6 +146,7 @@ const trainEntries = {
   augment: v.optional(augmentSchema, () => ({ ...AUGMENT_OFF })), // augment/: old checkpoints train without
   emaDecay: v.optional(num(0, 1 - 1e-12, '0 (off) or a decay in (0, 1)'), d.emaDecay), // train/ema.ts
   averageBest: v.optional(int(0, MAX_AVERAGE_BEST), d.averageBest), // train/average.ts; 0 = off
+  targetWer: v.optional(num(0, 100, '0 (none) or a val WER in percent, above 0 and at most 100'), d.targetWer), // the forecast's target; 0 = none
 };
 export const trainConfigSchema = obj(trainEntries, 'a training config');
 // Compile-time: the schema's output is exactly a TrainConfig (a field added to TrainConfig and not here fails to build).

@@ -34,6 +34,7 @@ export interface TrainConfig {
   augment: AugmentSettings; // augmentation of training batches (../augment/settings.ts); every op off by default
   emaDecay: number; // EMA of the weights (ema.ts): 0 = off, else d in (0, 1); validation, best and the checkpoint's model use the average
   averageBest: number; // at the run's end average the N best evaluated weight sets (average.ts) into an "averaged" checkpoint; 0 = off
+  targetWer: number; // the val WER the forecast (../forecast/fit.ts) is asked about, in percent (0, 100]; 0 = none
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = {
@@ -65,6 +66,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   augment: AUGMENT_OFF,
   emaDecay: 0,
   averageBest: 0,
+  targetWer: 0,
 };
 
 export type RecipeName = 'fresh' | 'continue' | 'debug';

@@ -14,6 +14,8 @@ import type { EarlyStoppingState } from './early_stopping';
 import type { TrainState } from './trainer';
 import type { OverfitConfig } from './overfit_config';
 import type { OverfitResult } from './overfit';
+import { TRAIN_WEIGHTS_PREFIX, type WeightEma } from './ema';
+import type * as tf from '@tensorflow/tfjs-core';
 
 /** What a checkpoint of a run is made of (a Trainer's parts). */
 export interface RunParts {
@@ -24,6 +26,9 @@ export interface RunParts {
   state: TrainState;
   earlyStopping: EarlyStoppingState;
   distillation: DistillationRecord<ModelConfig> | null; // the teacher and the KD settings: a resume rebuilds the same loss
+  ema?: WeightEma | null; // emaDecay > 0: "model.…" holds the average, "train.model.…" the trained weights
+  weights?: Map<string, tf.Tensor>; // "model.…" from these instead (the averaged checkpoint)
+  averaged?: { epochs: number[]; valWer: number | null; valLoss: number | null }; // the averaged checkpoint: what it averages, how it scored
 }
 
 /** An overfit test's checkpoint file: its model and Adam state, its settings, and its per-epoch loss and WER. */
@@ -62,8 +67,11 @@ export function runCheckpoint(run: RunParts, datasetName: string): Promise<Uint8
     history: state.history,
     dataset: { id: ds.id, name: datasetName },
     ...(run.distillation ? { distillation: run.distillation } : {}),
+    ...(run.averaged ? { averaged: run.averaged } : {}),
   });
-  return encodeCheckpoint(new Map([...model.params, ...run.optimizer.slots]), meta);
+  const measured: Map<string, tf.Tensor> = run.weights ?? run.ema?.average ?? model.params;
+  const trained = run.ema ? [...model.params].map(([n, v]) => [TRAIN_WEIGHTS_PREFIX + n, v] as const) : [];
+  return encodeCheckpoint(new Map<string, tf.Tensor>([...measured, ...trained, ...run.optimizer.slots]), meta);
 }
 
 /** What a checkpoint says about the model and the data it reads: config, time subsampling, vocabulary, normalisation. */
