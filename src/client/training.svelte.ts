@@ -4,6 +4,7 @@
 
 import * as Comlink from 'comlink';
 import {
+  forecastView,
   presetSize,
   recommendedPatience,
   RECIPES,
@@ -17,6 +18,7 @@ import {
   type Preset,
   type RecipeName,
   type RunInfo,
+  type SpeedReport,
   type StepMetrics,
   type TeacherRef,
   type TrainConfig,
@@ -46,7 +48,11 @@ export class TrainingState {
   damagedRuns = $state.raw<DamagedRun[]>([]); // stored records that fail the run-record schema: shown with Delete only
   lastSaved = $state.raw<{ step: number; epoch: number; midEpoch: boolean; at: number } | null>(null);
   gpuLost = $state<string | null>(null); // no adapter after a GPU reset: the fallback is offered
+  speed = $state.raw<SpeedReport | null>(null); // the running (or last) run's latest speed report
+  speedError = $state<string | null>(null); // the latest profile failed (training went on)
+  speedPending = $state(false); // a profile was asked for and has not come yet
   overlaid = $state<string[]>([]); // run ids whose curves are drawn together (at most 2)
+  patiencePaused = $state<string | null>(null); // the plateau-aware rule's message when the last epoch paused patience, else null
   /** The teacher and KD settings a new run learns from (the distillation form; null: none). */
   distillRequest: () => Distillation<TeacherRef> | null = () => null;
 
@@ -60,8 +66,27 @@ export class TrainingState {
       : null;
   });
 
+  /**
+   * The learning-curve forecast of the run shown (its planned epochs and target WER; the form's
+   * before a run starts), from its history: recomputed when an epoch arrives.
+   */
+  forecast = $derived.by(() => {
+    if (!this.epochs.length) return null;
+    const rc = this.run?.config;
+    const epochs = typeof rc?.epochs === 'number' ? rc.epochs : this.config.epochs;
+    const target = rc ? (typeof rc.targetWer === 'number' ? rc.targetWer : 0) : this.config.targetWer;
+    return forecastView(this.epochs, epochs, target);
+  });
+
   /** A dataset is selected, the backend is up and no other job runs in this tab. */
-  canRun = $derived.by(() => this.ctx.dataset !== null && this.ctx.ready && !this.ctx.busy);
+  canRun = $derived.by(() => this.ctx.dataset !== null && this.ctx.ready && !this.ctx.busy && this.targetWerProblem === null);
+
+  /** The Target WER field refused (a run does not start): 0 (none) or a percent in (0, 100]. */
+  get targetWerProblem(): string | null {
+    const t: unknown = this.config.targetWer; // an emptied number field binds null
+    if (typeof t === 'number' && Number.isFinite(t) && t >= 0 && t <= 100) return null;
+    return `Target WER: expected 0 (none) or a val WER in percent, above 0 and at most 100; got ${typeof t === 'number' && !Number.isNaN(t) ? t : 'an empty field'}.`;
+  }
 
   constructor(private readonly ctx: LabContext) {}
 
@@ -113,10 +138,15 @@ export class TrainingState {
       this.steps = [...s, e.step];
     } else if (e.type === 'epoch') {
       this.epochs = [...this.epochs, e.metrics];
+      this.patiencePaused = e.patiencePaused;
     } else if (e.type === 'saved') {
       this.lastSaved = { step: e.step, epoch: e.epoch, midEpoch: e.midEpoch, at: Date.now() };
     } else if (e.type === 'recovered') {
       this.notice = `The GPU was reset; resumed from step ${e.step.toLocaleString('en-US')} (attempt ${e.attempt}).`;
+    } else if (e.type === 'speed') {
+      if (e.report) this.speed = e.report;
+      this.speedError = e.error;
+      this.speedPending = false;
     } else if (e.type === 'gpu-lost') {
       this.gpuLost = e.message;
       if (this.error === e.message) this.error = null; // events come on their own port: the outcome may have arrived first
@@ -134,6 +164,10 @@ export class TrainingState {
     this.notice = null;
     this.gpuLost = null;
     this.lastSaved = null;
+    this.patiencePaused = null;
+    this.speed = null;
+    this.speedError = null;
+    this.speedPending = false;
     this.steps = [];
     this.alerts = [];
     try {
@@ -170,6 +204,12 @@ export class TrainingState {
   unpause(): void {
     this.paused = false;
     void this.ctx.api.unpause();
+  }
+
+  /** Profiles a step of the running training now (the Speed block). */
+  profileSpeed(): void {
+    this.speedPending = true;
+    void this.ctx.api.profileSpeed();
   }
 
   stop(): void {

@@ -13,6 +13,7 @@ import type { DoctorAlert } from '../engine/diagnose/doctor';
 import type { TrainConfig, RecipeName } from '../engine/train/config';
 import type { ArchKnobs, Preset } from '../engine/model/presets';
 import type { StepMetrics } from '../engine/train/trainer';
+import type { SpeedReport } from '../engine/train/speed';
 import type { EarlyStoppingState } from '../engine/train/early_stopping';
 import type { Distillation, DistillSettings, TeacherChoice, TeacherRef } from '../engine/distill/settings';
 import type {
@@ -69,9 +70,13 @@ export { DIAGNOSE_DEFAULTS } from '../engine/diagnose/defaults';
 export { PRESET_DEFAULTS, PRESET_NAMES, PRESET_SUBSAMPLING, presetSize } from '../engine/model/presets';
 export { recommendedPatience } from '../engine/diagnose/run_checks';
 export { reportToMarkdown } from '../engine/diagnose/report';
+export { forecastView, type ForecastView } from '../engine/forecast/view'; // pure: the page draws the learning-curve forecast
 export { FLOAT16_MAX } from '../data/float16';
 export { DISTILL_DEFAULTS, DISTILL_HELP } from '../engine/distill/settings';
 export { subsamplingOf } from '../engine/model/presets';
+export { AUGMENT_DEFAULTS, AUGMENT_OFF, SIGN_LANGUAGE_STRETCH, augmentProblems, type AugmentSettings } from '../engine/augment/settings';
+export { formatSeconds } from '../engine/train/speed';
+export type { SpeedReport };
 export type {
   Distillation,
   DistillSettings,
@@ -152,14 +157,17 @@ export type TrainEvent =
       resumedFrom: { step: number; epoch: number; midEpoch: boolean } | null; // where a resumed run continues (epoch: completed epochs)
     }
   | { type: 'step'; step: StepMetrics }
-  | { type: 'epoch'; metrics: EpochRecord; improved: boolean; earlyStopping: EarlyStoppingState }
+  // patiencePaused: the plateau-aware rule's message when it paused patience this epoch (engine/forecast/stopping.ts), else null
+  | { type: 'epoch'; metrics: EpochRecord; improved: boolean; earlyStopping: EarlyStoppingState; patiencePaused: string | null }
   | { type: 'alerts'; alerts: DoctorAlert[] }
   // the last checkpoint was written (mid-epoch: every checkpointMinutes, on pause and on stop; or at an epoch's end)
   | { type: 'saved'; step: number; epoch: number; midEpoch: boolean; heldMs: number }
   // the GPU device was lost and the run resumed by itself from its last checkpoint on a new device
   | { type: 'recovered'; step: number; attempt: number; backend: BackendInfo }
   // the GPU device was lost and no adapter came back: the page offers the fallback backend
-  | { type: 'gpu-lost'; message: string };
+  | { type: 'gpu-lost'; message: string }
+  // the speed report of a profiled step (after the warm-up steps, then every 10 minutes or on request); error: profiling failed, training goes on
+  | { type: 'speed'; report: SpeedReport | null; error: string | null };
 
 export interface TrainOutcome {
   run: RunInfo;
@@ -240,6 +248,8 @@ export interface TrainingApi {
     onEvent: (e: TrainEvent) => void,
     distill?: Distillation<TeacherRef> | null,
   ): Promise<TrainOutcome>;
+  /** Asks the running training to profile a step now (the speed report comes as a 'speed' event). */
+  profileSpeed(): void;
   /** Continues a stored run from its last checkpoint (after a reload, a stop or a crash). */
   resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
   /** The dataset's runs (checked against the run-record schema) and the records that failed it. */

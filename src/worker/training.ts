@@ -9,11 +9,14 @@ import { deviceLost, NoGpuAdapterError } from '../engine/backend';
 import { checkpointForDataset } from '../engine/checkpoint/fit';
 import { parseRunRecord } from '../engine/checkpoint/schema';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
+import { forecast } from '../engine/forecast/fit';
 import { studentTrainer } from '../engine/distill/student';
 import { distillationSummary } from '../engine/distill/summary';
-import { importedRunConfig, isInterrupted, newRun, runProgress, trainerForRun } from '../engine/run/run';
+import { importedRunConfig, isInterrupted, newRun, runAveraged, runProgress, trainerForRun } from '../engine/run/run';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
 import { resumeStateFrom, Trainer } from '../engine/train/trainer';
+import { measureRunSpeed, profileDue } from '../engine/train/profile';
+import type { SampleSource } from '../data/source';
 import { storedReads } from '../data/reads';
 import * as store from '../data/store';
 import type { RunRecord } from '../data/types';
@@ -24,6 +27,8 @@ import { ready, recover } from './runtime';
 
 const MAX_GPU_RECOVERIES = 3;
 
+let speedRequested = false; // the page asked for a speed profile of the running training (profileSpeed)
+
 /** How a drive ended: with the run's outcome, or with the GPU device lost mid-run. */
 type DriveEnd = { kind: 'done'; outcome: TrainOutcome } | { kind: 'device-lost'; error: string };
 
@@ -33,7 +38,17 @@ type DriveEnd = { kind: 'done'; outcome: TrainOutcome } | { kind: 'device-lost';
  * reference) written while training goes on.
  */
 async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) => void): Promise<DriveEnd> {
-  const doctor = new TrainingDoctor({ optimizer: trainer.config.optimizer, clipNorm: trainer.config.clipNorm });
+  const cfg = trainer.config;
+  const targetWer = cfg.targetWer > 0 ? cfg.targetWer / 100 : null; // the config's percent, the forecast's fraction
+  const doctor = new TrainingDoctor({
+    optimizer: cfg.optimizer,
+    clipNorm: cfg.clipNorm,
+    targetWer,
+    patience: cfg.patience,
+    minDelta: cfg.minDelta,
+    monitor: cfg.monitor,
+    evalEvery: cfg.evalEvery,
+  });
   let queue: Promise<void> = Promise.resolve();
   let saveError: unknown = null;
   let datasetGone = false;
@@ -47,6 +62,28 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
   const unwatch = onChange((c) => {
     if (c.kind === 'dataset-deleted' && c.datasetId === run.datasetId) datasetGone = true;
   });
+  // Speed report (engine/train/profile.ts): a profiled probe step after the warm-up steps, then every
+  // 10 minutes or on request. Step times between two steps (no epoch end, pause or probe in between)
+  // give the measured step time. A failed profile is reported and training goes on.
+  const speed = { steps: 0, last: null as number | null, prevEnd: null as number | null, gaps: [] as number[], source: null as SampleSource | null };
+  const profileSpeed = async (): Promise<void> => {
+    speedRequested = false;
+    speed.last = performance.now();
+    try {
+      speed.source ??= await store.datasetSource(run.datasetId);
+      const g = speed.gaps.slice(-20);
+      const report = await measureRunSpeed(trainer, speed.source, g.length >= 2 ? g.reduce((a, b) => a + b, 0) / g.length : null);
+      console.info(
+        `[ctc-lab] speed profile at step ${trainer.state.step} (${report.method}): ${report.stages.map((x) => `${x.stage} ${x.ms.toFixed(1)}`).join(', ')} ms`,
+      );
+      onEvent({ type: 'speed', report, error: null });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      console.warn(`[ctc-lab] speed profile failed (training goes on): ${error}`);
+      onEvent({ type: 'speed', report: null, error });
+    }
+    speed.prevEnd = null; // the next step's time does not include the probe
+  };
 
   /** Takes the checkpoint now (the caller is between two steps) and queues its write; returns when written. */
   const save = (improved: boolean, midEpoch: boolean): Promise<void> => {
@@ -99,6 +136,7 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
       shouldStop: () => control.shouldStop() || saveError !== null || datasetGone,
       waitWhilePaused: async () => {
         if (!control.isPaused()) return;
+        speed.prevEnd = null;
         if (trainer.state.step !== savedStep) await save(false, true).catch(() => {}); // on pause: Resume after a crash continues from here
         await control.waitWhilePaused();
       },
@@ -118,6 +156,11 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
           }
         }
         if (midEpochDue()) void save(false, true).catch(() => {});
+        speed.steps++;
+        if (speed.prevEnd !== null) speed.gaps.push(now - speed.prevEnd);
+        if (speed.gaps.length > 200) speed.gaps.splice(0, 100);
+        speed.prevEnd = now;
+        if (profileDue(speed.steps, speed.last, now, speedRequested)) return profileSpeed();
       },
       onStep: (st) => {
         const t = performance.now();
@@ -127,8 +170,10 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
         }
       },
       onEpoch: async (m, info) => {
+        speed.prevEnd = null; // validation and the epoch's checkpoint are not a step
         await save(info.improved, false);
-        onEvent({ type: 'epoch', metrics: m, improved: info.improved, earlyStopping: info.earlyStopping });
+        const patiencePaused = info.stopping?.paused ? info.stopping.message : null;
+        onEvent({ type: 'epoch', metrics: m, improved: info.improved, earlyStopping: info.earlyStopping, patiencePaused });
         const fired = doctor.observe({
           epoch: m.epoch,
           loss: m.trainLoss,
@@ -136,7 +181,10 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
           blankRate: m.blankRate,
           gradNorm: m.gradNorm,
           earlyStopping: info.stop || trainer.config.patience === 0 ? null : { counter: info.earlyStopping.counter, patience: trainer.config.patience },
-          patiencePaused: info.stopping?.paused ? info.stopping.message : null,
+          patiencePaused,
+          // The learning-curve forecast after an evaluated epoch (the page draws its own from the history).
+          forecast: m.valWer !== null ? forecast(trainer.state.history, cfg.epochs, targetWer) : null,
+          best: info.earlyStopping.best,
         });
         if (fired.length) onEvent({ type: 'alerts', alerts: fired });
       },
@@ -151,6 +199,8 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
     if (saveError) throw saveError;
     run.status = reason.startsWith('early stopping') ? 'early-stopped' : reason.startsWith('stopped') ? 'stopped' : 'finished';
     run.reason = reason;
+    // averageBest: a run that ended (not stopped) averages its N best weight sets into its "averaged" checkpoint.
+    if (run.status !== 'stopped' && trainer.config.averageBest > 0) await saveAveraged(trainer, run);
     // A student run ends with the distillation summary (teacher vs student on the validation split), kept with the run.
     const summary = trainer.distill ? await distillationSummary(trainer) : null;
     if (summary && run.distillation) run.distillation = { ...run.distillation, summary };
@@ -175,6 +225,18 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
   await store.saveRunProgress(run, []).catch((e) => console.error(`[ctc-lab] run ${run.id}: ${String(e)}`));
   announce({ kind: 'runs', datasetId: run.datasetId });
   return { kind: 'done', outcome: { run, alerts: doctor.alerts } };
+}
+
+/** Evaluates and stores the run's averaged checkpoint (averageBest), and notes it in the run's reason. */
+async function saveAveraged(trainer: Trainer, run: RunRecord): Promise<void> {
+  const avg = await trainer.averagedCheckpoint(run.datasetName);
+  if (!avg) return;
+  const averaged = { epochs: avg.epochs.map((e) => e.epoch), valWer: avg.evaluation?.wer ?? null, valLoss: avg.evaluation?.loss ?? null };
+  const { run: next, checkpoints } = runAveraged(run, avg.bytes.buffer as ArrayBuffer, averaged);
+  Object.assign(run, next);
+  await store.saveRunProgress(run, checkpoints);
+  const wer = averaged.valWer === null ? '' : `, val WER ${(averaged.valWer * 100).toFixed(1)}%`;
+  run.reason += `; averaged the ${averaged.epochs.length} best epochs (${averaged.epochs.join(', ')})${wer}`;
 }
 
 async function datasetStored(id: string): Promise<boolean> {
@@ -255,6 +317,10 @@ export const training: TrainingApi = {
       if (record) run.distillation = record;
       return { trainer, run };
     }, onEvent);
+  },
+
+  profileSpeed() {
+    speedRequested = true;
   },
 
   resumeRun(runId, onEvent) {
