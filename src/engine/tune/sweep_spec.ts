@@ -155,7 +155,7 @@ export function parseSweepSpec(x: unknown): SweepSpec {
     const scale = r.scale ?? 'linear';
     if (scale !== 'log' && scale !== 'linear') refuse(`${f}.scale`, `expected "log" or "linear", got ${show(scale)}`);
     if (scale === 'log' && min <= 0) refuse(`${f}.min`, `a log range needs min > 0, got ${min}`);
-    return { setting, min, max, scale };
+    return { setting, min, max, scale: scale as Range['scale'] };
   });
   const dup = rs.find((r, i) => rs.findIndex((q) => q.setting === r.setting) !== i);
   if (dup) refuse(`ranges[${rs.lastIndexOf(dup)}].setting`, `${dup.setting} has two ranges`);
