@@ -1,4 +1,4 @@
-"""Command line: `python -m ctc_lab outputs|train …` (also under torchrun), installed as the
+"""Command line: `python -m ctc_lab outputs|train|lr-find|sweep …` (also under torchrun), installed as the
 `ctc-lab` console script (pyproject.toml [project.scripts] names this `main`)."""
 
 from __future__ import annotations
@@ -27,8 +27,24 @@ def main(argv: list[str] | None = None) -> int:
     from .train import add_train_flags
 
     add_train_flags(t)
+    lf = sub.add_parser("lr-find", help="the learning-rate range test (lab's Find learning rate): ramp 1e-7 → 1, suggest the steepest descent outside the blank plateau")
+    from .lr_find import add_lr_find_flags
+
+    add_lr_find_flags(lf)
+    sw = sub.add_parser("sweep", help="run a lab sweep spec with Optuna (successive halving on val WER); --storage shares a study between workers")
+    from .sweep import add_sweep_flags
+
+    add_sweep_flags(sw)
     args = p.parse_args(argv)
     try:
+        if args.command == "lr-find":
+            from .lr_find import run_lr_find
+
+            return run_lr_find(args)
+        if args.command == "sweep":
+            from .sweep import run_sweep
+
+            return run_sweep(args)
         if args.command == "outputs":
             from .outputs import write_outputs
 
