@@ -3,6 +3,12 @@
 // Calibrated on a healthy run (issue #11): a CTC model starts with epochs of blank-only output
 // while its loss falls fast, its first gradient norms are large (hundreds, clipped to 5, under
 // Adam), and a converged run's loss flattens at a low WER — none of these is an alert.
+// With the learning-curve forecast (../forecast/fit.ts) it also says, once, where the run is
+// heading: when the target WER would be reached and whether early stopping would end the run
+// first, or that val WER is projected to level off above the target. A withheld forecast (too
+// few epochs, the blank plateau, bad input) says nothing here: the chart shows its reason.
+
+import type { Forecast } from '../forecast/fit';
 
 export interface DoctorObservation {
   epoch: number;
@@ -12,6 +18,8 @@ export interface DoctorObservation {
   gradNorm: number | null; // global gradient norm
   earlyStopping?: { counter: number; patience: number } | null; // epochs without improvement
   patiencePaused?: string | null; // the plateau-aware rule's message when it paused patience this epoch (forecast/stopping.ts)
+  forecast?: Forecast | null; // the learning-curve forecast after this epoch, asked about options.targetWer
+  best?: number | null; // early stopping's best monitored value so far (its state), for the forecast's patience check
 }
 
 export interface DoctorAlert {
@@ -23,9 +31,11 @@ export interface DoctorAlert {
     | 'vanishing-gradients'
     | 'exploding-gradients'
     | 'early-stop-high-wer'
-    | 'patience-paused';
+    | 'patience-paused'
+    | 'forecast-target'
+    | 'forecast-level-off';
   epoch: number;
-  severity: 'warn' | 'fail';
+  severity: 'info' | 'warn' | 'fail'; // info: where the run is heading, nothing wrong
   message: string;
 }
 
@@ -39,6 +49,13 @@ export interface DoctorOptions {
   growthWindow: number; // epochs of a gradient norm rising every epoch (and ×10 overall), usual 5
   clipNorm: number; // the run's clipping (0 = off): decides how bad a growing norm is
   optimizer: 'adam' | 'adamw' | 'sgd';
+  // The forecast's checks: the run's settings.
+  targetWer: number | null; // the target val WER as a fraction (0, 1]; null: none
+  patience: number; // the run's early-stopping patience (0 = off)
+  minDelta: number; // ...its min delta, in the monitored metric's units
+  monitor: 'val_wer' | 'val_loss';
+  evalEvery: number; // epochs between validations (patience counts evaluated epochs)
+  levelOffWer: number; // without a target: the level above which a projected val WER is an alarm, usual 0.5
 }
 
 export const DOCTOR_DEFAULTS: DoctorOptions = {
@@ -51,6 +68,12 @@ export const DOCTOR_DEFAULTS: DoctorOptions = {
   growthWindow: 5,
   clipNorm: 5,
   optimizer: 'adam',
+  targetWer: null,
+  patience: 0,
+  minDelta: 0.01,
+  monitor: 'val_wer',
+  evalEvery: 1,
+  levelOffWer: 0.5,
 };
 
 export class TrainingDoctor {
@@ -176,6 +199,67 @@ export class TrainingDoctor {
     }
     // Said once per run: the rule that keeps early stopping from ending a run still in the blank plateau.
     if (o.patiencePaused) fire('patience-paused', 'warn', `Early stopping waits at epoch ${o.epoch}: ${o.patiencePaused}.`);
+
+    const f = o.forecast;
+    if (f?.kind === 'forecast') {
+      const { targetWer } = this.opts;
+      const { final } = f.wer;
+      const planned = f.plannedEpochs;
+      const band = `${points(final.lo)}–${points(final.hi)}%`;
+      const t = f.target;
+      if (targetWer !== null && t && t.kind !== 'already') {
+        fire(
+          'forecast-target',
+          'info',
+          t.kind === 'reached'
+            ? `At this rate val WER reaches ${points(targetWer)}% near epoch ${t.epoch} (${t.lo}–${t.hi ?? `beyond ${planned}`}); ${this.patienceVerdict(f, o, t.epoch)}.`
+            : `At this rate val WER does not reach ${points(targetWer)}% within the planned ${planned} epochs: ${points(final.value)}% (${band}) at epoch ${planned}.`,
+        );
+      }
+      // Even the interval's optimistic end misses the bar at the planned last epoch.
+      const bar = targetWer ?? this.opts.levelOffWer;
+      if (final.lo > bar) {
+        const flat = final.value - f.wer.limit < 0.01;
+        fire(
+          'forecast-level-off',
+          'warn',
+          `Val WER is projected to ${flat ? 'level off near' : 'be still at'} ${points(final.value)}% (${band}) at epoch ${planned}, above ${targetWer !== null ? `the target ${points(targetWer)}%` : `${points(bar)}%`}: investigate (run diagnostics) — the learning rate and its schedule, the model's size, the data.`,
+        );
+      }
+    }
     return fired;
   }
+
+  /**
+   * Whether early stopping would end the run before `until`: the plain rule (an epoch improves when
+   * its value is below the best by more than minDelta) walked along the forecast's central curve of
+   * the monitored metric from the current best and counter, over the epochs that are evaluated.
+   */
+  private patienceVerdict(f: Extract<Forecast, { kind: 'forecast' }>, o: DoctorObservation, until: number): string {
+    const { patience, minDelta, monitor, evalEvery } = this.opts;
+    if (patience <= 0) return 'early stopping is off';
+    const curve = monitor === 'val_wer' ? f.wer.curve : f.loss.curve;
+    const at = new Map(curve.map((p) => [p.epoch, p.value]));
+    let best = o.best ?? at.get(o.epoch) ?? Infinity;
+    let counter = o.earlyStopping?.counter ?? 0;
+    let longest = counter;
+    let stopsAt: number | null = null;
+    for (let e = o.epoch + 1; e <= until; e++) {
+      if (e % evalEvery !== 0 && e !== f.plannedEpochs) continue;
+      const v = at.get(e) ?? Infinity;
+      if (v < best - minDelta) {
+        best = v;
+        counter = 0;
+      } else {
+        counter++;
+        longest = Math.max(longest, counter);
+        if (counter >= patience && stopsAt === null) stopsAt = e;
+      }
+    }
+    if (stopsAt === null) return `patience ${patience} will not stop it before`;
+    return `patience ${patience} would stop the run near epoch ${stopsAt} first (the projected ${monitor === 'val_wer' ? 'val WER' : 'val loss'} improves by less than min delta ${minDelta} for ${patience} evaluated epochs): raise patience to ${longest + 1} or more`;
+  }
 }
+
+/** A fraction in whole percent (0.25 → "25"). */
+const points = (x: number): string => `${Math.floor(x * 100 + 0.5)}`;
