@@ -99,6 +99,11 @@ export class TrainingState {
     return this.ctx.dataset;
   }
 
+  /** The worker, for the Training section's tools (the LR range test: lr_finder.svelte.ts). */
+  get api() {
+    return this.ctx.api;
+  }
+
   async refreshRuns(): Promise<void> {
     const id = this.ctx.dataset?.id;
     const { runs, damaged } = id ? await this.ctx.api.listRuns(id) : { runs: [], damaged: [] };

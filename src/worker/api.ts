@@ -34,6 +34,7 @@ import type { OutputsImportReport } from '../data/outputs_import';
 import type { AlignmentView, ViewRow } from '../engine/align/view';
 import type { TokenSpan } from '../engine/align/spans';
 import type { Comparison, CompareRow } from '../engine/diagnose/compare';
+import type { LrFindPoint, LrFindResult, LrSuggestion } from '../engine/tune/lr_find';
 
 export type {
   BackendInfo,
@@ -320,9 +321,19 @@ export interface OutputsApi {
   compareOutputs(aId: string, bId: string): Promise<Comparison>;
 }
 
-export type LabApi = JobsApi & ModelsApi & DatasetsApi & OverfitApi & TrainingApi & DiagnosticsApi & CheckpointsApi & OutputsApi & DistillApi;
+export type LabApi = JobsApi & ModelsApi & DatasetsApi & OverfitApi & TrainingApi & DiagnosticsApi & CheckpointsApi & OutputsApi & DistillApi & TuneApi;
 
 export interface DistillApi {
   /** The selected dataset's stored checkpoints and the model-output sets attached to it, each checked. */
   listTeachers(datasetId: string): Promise<TeacherChoice[]>;
+}
+
+export type { LrFindPoint, LrSuggestion };
+/** The learning-rate range test's outcome: its points, why it stopped, the suggestion, and the training samples it drew from. */
+export type LrFindOutcome = LrFindResult & { trainSamples: number };
+
+/** Tuning tools on the Training section (engine/tune/). */
+export interface TuneApi {
+  /** The LR range test on a new model of the form's settings (1e-7 → 1, ≤ 100 steps); nothing is stored. Stop ends it early. */
+  findLearningRate(datasetId: string, cfg: Partial<TrainConfig>, onPoint: (p: LrFindPoint) => void): Promise<LrFindOutcome>;
 }

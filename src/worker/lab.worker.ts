@@ -16,6 +16,7 @@ import { outputs } from './outputs';
 import { currentBackend, ready, useFallback } from './runtime';
 import { enableTestHooks, runTestHook } from './testhooks';
 import { training } from './training';
+import { tune } from './tune';
 
 const api: LabApi = {
   init(opts) {
@@ -36,6 +37,7 @@ const api: LabApi = {
   ...diagnostics,
   ...checkpoints,
   ...outputs,
+  ...tune,
 };
 
 // Surfaces the number of live tensors for tests and the page's debug line.
