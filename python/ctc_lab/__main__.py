@@ -35,6 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     from .sweep import add_sweep_flags
 
     add_sweep_flags(sw)
+    lm = sub.add_parser("lm", help="build an interpolated modified Kneser-Ney n-gram LM (ARPA) from a dataset's transcripts")
+    lm.add_argument("data", metavar="DATA", help="dataset folder or .zip")
+    lm.add_argument("-o", "--output", required=True, metavar="LM.arpa")
+    lm.add_argument("--order", type=int, default=3, choices=(2, 3, 4))
+    lm.add_argument("--split", default="train", help="the transcripts of this split (default train)")
+    d = sub.add_parser("decode", help="prefix beam search with an n-gram LM over model outputs or a checkpoint; a .tsv of hypotheses and WER")
+    from .decode import add_decode_flags
+
+    add_decode_flags(d)
     args = p.parse_args(argv)
     try:
         if args.command == "lr-find":
@@ -49,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
             from .outputs import write_outputs
 
             return write_outputs(args.checkpoint, args.data, args.output, args.split, args.device)
+        if args.command == "lm":
+            from .lm import build_lm_command
+
+            return build_lm_command(args.data, args.output, args.order, args.split)
+        if args.command == "decode":
+            from .decode import decode_command
+
+            return decode_command(args)
         from .train import run_training
 
         return run_training(args)
