@@ -218,7 +218,9 @@ export async function deleteRun(id: string): Promise<void> {
   const d = await db();
   const tx = d.transaction(['runs', 'checkpoints'], 'readwrite');
   const run = await tx.objectStore('runs').get(id);
-  const cks = new Set([`${id}-last`, `${id}-best`, run?.lastCheckpointId, run?.bestCheckpointId].filter((k): k is string => !!k));
+  const cks = new Set(
+    [`${id}-last`, `${id}-best`, `${id}-averaged`, run?.lastCheckpointId, run?.bestCheckpointId, run?.averagedCheckpointId].filter((k): k is string => !!k),
+  );
   await Promise.all([...[...cks].map((k) => tx.objectStore('checkpoints').delete(k)), tx.objectStore('runs').delete(id), tx.done]);
 }
 

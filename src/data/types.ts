@@ -117,7 +117,7 @@ export type EpochRecord = {
 export interface CheckpointRecord {
   id: string;
   datasetId: string;
-  kind: 'overfit' | 'best' | 'last';
+  kind: 'overfit' | 'best' | 'last' | 'averaged'; // averaged: the mean of a run's N best weight sets (TrainConfig.averageBest)
   runId?: string;
   createdAt: number;
   fileName: string;
@@ -141,6 +141,15 @@ export interface RunRecord {
   bestCheckpointId: string | null;
   lastCheckpointId: string | null;
   distillation?: DistillationRecord; // a student run
+  averagedCheckpointId?: string | null; // averageBest: the averaged checkpoint, written when the run ends
+  averaged?: AveragedRecord; // … and what it averages, how it scored
+}
+
+/** A run's averaged checkpoint (engine/train/average.ts): the epochs whose weights it averages, its val scores. */
+export interface AveragedRecord {
+  epochs: number[]; // best first
+  valWer: number | null;
+  valLoss: number | null;
 }
 
 // Distillation: what a student's checkpoint and its run record keep about the teacher.

@@ -410,6 +410,8 @@ const runRecordSchema = obj(
     bestCheckpointId: v.nullable(str(200, 'a checkpoint id or null')),
     lastCheckpointId: v.nullable(str(200, 'a checkpoint id or null')),
     distillation: v.optional(runDistillationSchema),
+    averagedCheckpointId: v.optional(v.nullable(str(200, 'a checkpoint id or null'))),
+    averaged: v.optional(averagedSchema),
   },
   'a run record',
 );

@@ -7,7 +7,12 @@ import type { RunRecord } from '../../data/types';
 export const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
 
 /** A run's checkpoint: dataset, run and epoch (and the step, for one written mid-epoch). */
-export function runCheckpointFileName(run: Pick<RunRecord, 'id' | 'datasetName'>, kind: 'best' | 'last', epoch: number, midEpochStep?: number): string {
+export function runCheckpointFileName(
+  run: Pick<RunRecord, 'id' | 'datasetName'>,
+  kind: 'best' | 'last' | 'averaged',
+  epoch: number,
+  midEpochStep?: number,
+): string {
   return `ctc-lab-${safeName(run.datasetName)}-${run.id}-${kind}-epoch${epoch}${midEpochStep === undefined ? '' : `-step${midEpochStep}`}.safetensors`;
 }
 

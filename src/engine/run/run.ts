@@ -4,7 +4,7 @@
 // comes in as `reads` (data/reads.ts).
 
 import type { StoredReads } from '../../data/reads';
-import type { CheckpointRecord, HistoryRow, RunRecord, RunStatus } from '../../data/types';
+import type { AveragedRecord, CheckpointRecord, HistoryRow, RunRecord, RunStatus } from '../../data/types';
 import { storedCheckpointFor, type FittedCheckpoint } from '../checkpoint/fit';
 import { studentTrainer } from '../distill/student';
 import { knobsOf } from '../model/presets';
@@ -58,6 +58,16 @@ export function runProgress(run: RunRecord, save: RunSave): { run: RunRecord; ch
   return {
     run: { ...run, lastCheckpointId: `${run.id}-last`, bestCheckpointId: improved ? `${run.id}-best` : run.bestCheckpointId, history, updatedAt: Date.now() },
     checkpoints,
+  };
+}
+
+/** What storing a run's averaged checkpoint (averageBest, at the run's end) writes: the checkpoint and the record pointing at it. */
+export function runAveraged(run: RunRecord, bytes: ArrayBuffer, averaged: AveragedRecord): { run: RunRecord; checkpoints: CheckpointRecord[] } {
+  const id = `${run.id}-averaged`;
+  const fileName = runCheckpointFileName(run, 'averaged', run.history.at(-1)?.epoch ?? 0);
+  return {
+    run: { ...run, averagedCheckpointId: id, averaged, updatedAt: Date.now() },
+    checkpoints: [{ id, datasetId: run.datasetId, runId: run.id, kind: 'averaged', createdAt: Date.now(), fileName, bytes }],
   };
 }
 

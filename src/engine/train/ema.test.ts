@@ -139,7 +139,11 @@ describe('average of the N best weight sets', () => {
     const rng = (s: number) => () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
     const r = rng(3);
     const sets = [0, 1, 2, 3, 4].map(
-      () => new Map([['a', tf.tensor(Array.from({ length: 12 }, r), [3, 4])] as const, ['b', tf.tensor(Array.from({ length: 5 }, r), [5])] as const]),
+      () =>
+        new Map<string, tf.Tensor>([
+          ['a', tf.tensor(Array.from({ length: 12 }, r), [3, 4])],
+          ['b', tf.tensor(Array.from({ length: 5 }, r), [5])],
+        ]),
     );
     const metrics = [0.5, 0.3, 0.5, 0.1, 0.4];
     const kept = new BestWeights(3);
