@@ -43,6 +43,9 @@ const zeroStages = (): Record<Stage, number> => Object.fromEntries(STAGES.map((s
 async function settle(t?: tf.Tensor): Promise<void> {
   if (tf.getBackend() === 'webgpu') {
     const be = tf.backend() as WebGPUBackend;
+    // As the backend's own read does: end the open compute pass, then submit what is recorded.
+    be.ensureCommandEncoderReady();
+    be.endComputePassEncoder();
     be.submitQueue();
     await be.device.queue.onSubmittedWorkDone();
     return;
@@ -419,7 +422,9 @@ export async function measureRunSpeed(
           }
         : null,
   };
-  const targetWer = 'targetWer' in c && typeof c.targetWer === 'number' ? c.targetWer : null;
+  // The config's target val WER is in percent, 0 = none (the forecast takes a fraction).
+  const targetPct = 'targetWer' in c && typeof c.targetWer === 'number' ? c.targetWer : 0;
+  const targetWer = targetPct > 0 ? targetPct / 100 : null;
   let target: TargetEta | null = null;
   if (targetWer !== null) {
     const f = forecast(run.state.history, c.epochs, targetWer);
