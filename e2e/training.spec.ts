@@ -10,6 +10,9 @@ test('train on the demo: curves move, stop, reload, resume the run, and it finis
   await expect(tr.region.getByRole('img', { name: 'Loss' })).toBeVisible();
   await expect(tr.region.getByRole('img', { name: 'Validation WER' })).toBeVisible();
   await expect(tr.statusLine).toContainText('val WER');
+  // The speed report: a step profiled on the worker's WebGPU device after the warm-up steps (header + 7 stage rows).
+  await expect(tr.speedStages.getByRole('row')).toHaveCount(8);
+  await expect(tr.speedMethod).toContainText(/Method: (WebGPU timestamp queries|timers)/);
   await tr.stop();
 
   await lab.reload();
@@ -34,7 +37,7 @@ test('train on the demo: curves move, stop, reload, resume the run, and it finis
 
 test("the training form: five labelled groups, every input with a hint (the field guide's value), Tab walking the groups in order", async ({ lab }) => {
   const tr = lab.training;
-  const groups = ['Model', 'Optimisation', 'Schedule', 'Stopping and checkpoints', 'Teacher'];
+  const groups = ['Model', 'Optimisation', 'Schedule', 'Stopping and checkpoints', 'Augmentation', 'Teacher'];
   await tr.open();
   for (const g of groups) await expect(tr.group(g)).toBeVisible();
   await expect(tr.group('Optimisation').getByLabel('Peak learning rate', { exact: true })).toHaveAccessibleDescription(/Field guide: 0\.0005/);
