@@ -4,8 +4,8 @@ test (src/engine/tune/lr_find.ts) in PyTorch. The learning rate is ramped expone
 epoch after epoch, micro-batches accumulated, clipping); it stops when the bias-corrected EMA of
 the loss exceeds 4× its best (or the loss is not finite). Each step records its rate, loss,
 smoothed loss, and the blank rate and greedy output length of its forward pass; the suggestion is
-the rate at the steepest descent of the smoothed loss against log10(lr), skipping the first and last
-points and any point whose slope touches a step where the model emits only blanks (the CTC blank
+the rate at the steepest descent of the smoothed loss against log10(lr), skipping the first 10 and
+the last point (Lightning's skip_begin / skip_end) and any point whose slope touches a step where the model emits only blanks (the CTC blank
 plateau, where the loss falls while nothing is learned). The model and optimizer are restored
 afterwards. The pure functions are the lab's line for line; python/tests/test_lr_find.py checks
 them against src/engine/tune/fixtures/lr_find.json, which the lab writes."""
@@ -28,7 +28,7 @@ from .loader import bucketed_batches
 from .models import PRESETS
 from .run import Run, check_dataset
 
-DEFAULTS = {"startLr": 1e-7, "endLr": 1.0, "steps": 100, "divergeFactor": 4.0, "beta": 0.98, "blankOnlyRate": 0.995}
+DEFAULTS = {"startLr": 1e-7, "endLr": 1.0, "steps": 100, "divergeFactor": 4.0, "beta": 0.98, "blankOnlyRate": 0.995, "skipBegin": 10, "skipEnd": 1}
 
 
 def js_exp(x: float, digits: int = 2) -> str:
@@ -88,7 +88,8 @@ def suggest_lr(points: list[dict], s: dict = DEFAULTS) -> dict:
 
     best = None
     skipped = 0
-    for i in range(1, len(points) - 1):
+    first, last = max(1, s["skipBegin"]), max(1, s["skipEnd"])
+    for i in range(first, len(points) - last):
         a, b, c = points[i - 1], points[i], points[i + 1]
         if not all(usable(p) for p in (a, b, c)):
             if any(blank_only(p, s) for p in (a, b, c)):
@@ -97,11 +98,11 @@ def suggest_lr(points: list[dict], s: dict = DEFAULTS) -> dict:
         slope = (c["smoothed"] - a["smoothed"]) / (math.log10(c["lr"]) - math.log10(a["lr"]))
         if slope < 0 and (best is None or slope < best[1]):
             best = (i, slope)
-    if len(points) < 3:
-        return {"lr": None, "index": None, "slope": None, "reason": f"{len(points)} point(s): the range test needs at least 3"}
+    if len(points) < first + last + 1:
+        return {"lr": None, "index": None, "slope": None, "reason": f"{len(points)} point(s): the suggestion needs at least {first + last + 1}"}
     if best is None:
         why = f"; {skipped} point(s) skipped where the model emits only blanks" if skipped else ""
-        return {"lr": None, "index": None, "slope": None, "reason": f"the smoothed loss never falls outside the first and last points{why}"}
+        return {"lr": None, "index": None, "slope": None, "reason": f"the smoothed loss never falls between point {first} and the last {last}{why}"}
     note = f" ({skipped} point(s) of the blank plateau skipped)" if skipped else ""
     i, slope = best
     return {"lr": points[i]["lr"], "index": i, "slope": slope, "reason": f"steepest descent of the smoothed loss at step {i}: {js_prec(slope, 3)} per decade of lr{note}"}

@@ -12,6 +12,7 @@ export class LrFinderState {
   points = $state.raw<LrFindPoint[]>([]);
   result = $state.raw<LrFindOutcome | null>(null);
   error = $state<string | null>(null);
+  steps = $state(100); // the ramp's length (Lightning's num_training, 100)
 
   constructor(private readonly training: TrainingState) {}
 
@@ -33,6 +34,7 @@ export class LrFinderState {
         ds.id,
         cfg,
         Comlink.proxy((p: LrFindPoint) => void (this.points = [...this.points, p])),
+        { steps: this.steps },
       );
       this.points = this.result.points;
     } catch (e) {

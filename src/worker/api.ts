@@ -336,6 +336,6 @@ export type LrFindOutcome = LrFindResult & { trainSamples: number };
 
 /** Tuning tools on the Training section (engine/tune/). */
 export interface TuneApi {
-  /** The LR range test on a new model of the form's settings (1e-7 → 1, ≤ 100 steps); nothing is stored. Stop ends it early. */
-  findLearningRate(datasetId: string, cfg: Partial<TrainConfig>, onPoint: (p: LrFindPoint) => void): Promise<LrFindOutcome>;
+  /** The LR range test on a new model of the form's settings (1e-7 → 1 over `steps`, 100 by default); nothing is stored. Stop ends it early. */
+  findLearningRate(datasetId: string, cfg: Partial<TrainConfig>, onPoint: (p: LrFindPoint) => void, opts?: { steps?: number }): Promise<LrFindOutcome>;
 }

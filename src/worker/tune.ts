@@ -10,13 +10,15 @@ import { control, exclusive, withTrainingLock } from './jobs';
 import { ready } from './runtime';
 
 export const tune: TuneApi = {
-  findLearningRate(datasetId, partial, onPoint) {
+  findLearningRate(datasetId, partial, onPoint, opts) {
     return exclusive(() =>
       withTrainingLock(async () => {
         await ready();
         const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...partial };
         const meta = await store.getDataset(datasetId);
-        return lrRangeTest(meta, await store.datasetSource(datasetId), cfg, LR_FIND_DEFAULTS, { onPoint, shouldStop: control.shouldStop });
+        const steps = opts?.steps ?? LR_FIND_DEFAULTS.steps;
+        if (!Number.isInteger(steps) || steps < 3) throw new Error(`range test steps must be an integer ≥ 3, got ${steps}`);
+        return lrRangeTest(meta, await store.datasetSource(datasetId), cfg, { ...LR_FIND_DEFAULTS, steps }, { onPoint, shouldStop: control.shouldStop });
       }),
     );
   },

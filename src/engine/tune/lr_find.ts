@@ -1,7 +1,7 @@
 // The learning-rate range test (Smith 2017, "Cyclical learning rates"; fastai's lr_find and
 // Lightning's Tuner.lr_find): train with the learning rate ramped exponentially from 1e-7 to 1 over
 // at most 100 steps, stop when the smoothed loss exceeds 4× its best, and suggest the rate at the
-// steepest descent of the smoothed loss. CTC-aware (issue 22): every step also records the blank
+// steepest descent of the smoothed loss (not among the first 10 points nor the last, as Lightning). CTC-aware (issue 22): every step also records the blank
 // rate and the greedy output length of its forward pass, because during the blank plateau the CTC
 // loss falls fast while the model learns nothing but "emit blank"; the suggestion skips any stretch
 // where the model emits only blanks. The run leaves the model and the optimizer exactly as it found
@@ -33,9 +33,11 @@ export interface LrFindSettings {
   divergeFactor: number; // stop when the smoothed loss exceeds this × its best, 4
   beta: number; // EMA factor of the smoothed loss, 0.98 (fastai, Lightning)
   blankOnlyRate: number; // a step whose blank rate is ≥ this (or whose greedy output is empty) emits only blanks, 0.995
+  skipBegin: number; // the first points are never suggested, 10 (Lightning's skip_begin: the EMA of a few noisy batches over a tiny lr span is not a descent)
+  skipEnd: number; // nor the last, 1 (Lightning's skip_end)
 }
 
-export const LR_FIND_DEFAULTS: LrFindSettings = { startLr: 1e-7, endLr: 1, steps: 100, divergeFactor: 4, beta: 0.98, blankOnlyRate: 0.995 };
+export const LR_FIND_DEFAULTS: LrFindSettings = { startLr: 1e-7, endLr: 1, steps: 100, divergeFactor: 4, beta: 0.98, blankOnlyRate: 0.995, skipBegin: 10, skipEnd: 1 };
 
 /** One step of the range test: its rate and what its forward pass measured (before its update). */
 export interface LrFindPoint {
@@ -94,8 +96,9 @@ export function blankOnly(p: Pick<LrFindPoint, 'blankRate' | 'outputLength'>, s:
 
 /**
  * The rate at the steepest descent of the smoothed loss against log10(lr). The slope at point i is
- * the central difference over i − 1 and i + 1, so the first and last points are never candidates;
- * nor is any point whose slope touches a point that emits only blanks or whose loss is not finite.
+ * the central difference over i − 1 and i + 1. The first skipBegin and last skipEnd points are
+ * never candidates (nor the very first and last, which have no central difference); nor is any
+ * point whose slope touches a point that emits only blanks or whose loss is not finite.
  */
 export function suggestLr(
   points: Pick<LrFindPoint, 'lr' | 'smoothed' | 'loss' | 'blankRate' | 'outputLength'>[],
@@ -104,7 +107,7 @@ export function suggestLr(
   const usable = (p: (typeof points)[number]) => Number.isFinite(p.loss) && Number.isFinite(p.smoothed) && !blankOnly(p, s);
   let best: { i: number; slope: number } | null = null;
   let skippedBlank = 0;
-  for (let i = 1; i < points.length - 1; i++) {
+  for (let i = Math.max(1, s.skipBegin); i < points.length - Math.max(1, s.skipEnd); i++) {
     const [a, b, c] = [points[i - 1], points[i], points[i + 1]];
     if (![a, b, c].every(usable)) {
       if ([a, b, c].some((p) => blankOnly(p, s))) skippedBlank++;
@@ -113,10 +116,11 @@ export function suggestLr(
     const slope = (c.smoothed - a.smoothed) / (Math.log10(c.lr) - Math.log10(a.lr));
     if (slope < 0 && (best === null || slope < best.slope)) best = { i, slope };
   }
-  if (points.length < 3) return { lr: null, index: null, slope: null, reason: `${points.length} point(s): the range test needs at least 3` };
+  const need = Math.max(1, s.skipBegin) + Math.max(1, s.skipEnd) + 1;
+  if (points.length < need) return { lr: null, index: null, slope: null, reason: `${points.length} point(s): the suggestion needs at least ${need}` };
   if (!best) {
     const why = skippedBlank ? `; ${skippedBlank} point(s) skipped where the model emits only blanks` : '';
-    return { lr: null, index: null, slope: null, reason: `the smoothed loss never falls outside the first and last points${why}` };
+    return { lr: null, index: null, slope: null, reason: `the smoothed loss never falls between point ${Math.max(1, s.skipBegin)} and the last ${Math.max(1, s.skipEnd)}${why}` };
   }
   const note = skippedBlank ? ` (${skippedBlank} point(s) of the blank plateau skipped)` : '';
   return {
