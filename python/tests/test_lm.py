@@ -89,3 +89,21 @@ KEN = FIXTURE["kenlm"]["arpa"]
 def test_refuses_malformed_arpa_naming_the_line(text, message):
     with pytest.raises(CtcLabError, match=message):
         read_arpa(text)
+
+
+def test_lm_command_builds_from_the_training_transcripts(tmp_path, capsys):
+    from conftest import make_dataset
+
+    from ctc_lab.__main__ import main
+    from ctc_lab.data import open_dataset
+
+    data = make_dataset(tmp_path / "ds", splits=True)
+    out = tmp_path / "lm.arpa"
+    assert main(["lm", str(data), "-o", str(out), "--order", "2"]) == 0
+    train = [s.text.split() for s in open_dataset(str(data)).samples if s.split == "train"]
+    want, _ = build_kneser_ney(train, 2)
+    got = read_arpa(out.read_text(), str(out))
+    assert got.vocab == want.vocab and got.log_prob == want.log_prob and got.backoff == want.backoff
+    said = capsys.readouterr().out
+    assert "2-gram from 20 train sentences" in said and "val perplexity" in said
+    assert main(["lm", str(data), "-o", str(out), "--split", "test"]) == 2
