@@ -1,12 +1,12 @@
 import { test, expect } from './fixtures';
 
-test('Find learning rate on the demo: loss against lr with blank rate and output length, a suggestion that fills the form (30 steps)', async ({ lab }) => {
+test('Find learning rate on the demo: loss against lr with blank rate and output length, a suggestion that fills the form (20 steps)', async ({ lab }) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
   await tr.open();
   // A small, fast model: the range test trains it at the ramp's rates.
   await tr.fill({ Channels: 8, Blocks: 1, 'Batch size': 4, 'Accumulation steps': 1 });
-  await tr.region.getByLabel('Range test steps').fill('30'); // 1e-7 → 1 in 30 steps: coarse, but the whole protocol
+  await tr.region.getByLabel('Range test steps').fill('20'); // 1e-7 → 1 in 20 steps: coarse, but the whole protocol
   await tr.region.getByRole('button', { name: 'Find learning rate' }).click();
   const suggestion = tr.region.getByRole('status', { name: 'Learning-rate suggestion' });
   await expect(suggestion).toContainText(/Suggested learning rate: \d\.\de[-+]\d/, { timeout: 120_000 });
