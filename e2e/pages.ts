@@ -156,6 +156,15 @@ export class TrainingSection extends Section {
   }
   readonly statusLine = this.region.getByLabel('Training status');
   readonly progress = this.region.getByLabel('Training progress');
+  /** The Forecast note under the charts: the learning-curve forecast, or why it is withheld. */
+  readonly forecast = this.region.getByRole('note', { name: 'Forecast' });
+  /** A chart with its legend (the figure around the SVG named `title`). */
+  chart(title: string): Locator {
+    return this.region.getByRole('figure').filter({ has: this.page.getByRole('img', { name: title, exact: true }) });
+  }
+  /** The Speed block's stage table (a step profiled after the warm-up steps) and its method line. */
+  readonly speedStages = this.region.getByRole('table', { name: 'Time per step by stage' });
+  readonly speedMethod = this.region.getByLabel('Speed measurement method');
   readonly runs = this.region
     .getByRole('table', { name: 'Training runs' })
     .getByRole('row')
