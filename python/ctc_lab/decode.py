@@ -155,8 +155,21 @@ def lm_beam_search(log_probs, frames: int, C: int, fusion: Fusion | None = None,
     def fused(node: int, ctc: float) -> float:
         return (0 if alpha == 0 else alpha * lm_log[node]) + ctc + beta * words[node]
 
-    def rank_key(score: float, node: int):
-        return (-score, depth[node], prefix_of(node))
+    def ranked(items: list, limit: int) -> list:
+        """items (score, node, …) best first, at most limit: by score, equal scores by prefix (shorter,
+        then smaller class ids), as lm_beam.ts's comparator orders them; prefixes are built only for ties."""
+        items.sort(key=lambda x: -x[0])
+        out, i = [], 0
+        while i < len(items) and len(out) < limit:
+            j = i + 1
+            while j < len(items) and items[j][0] == items[i][0]:
+                j += 1
+            group = items[i:j]
+            if len(group) > 1:
+                group.sort(key=lambda x: (depth[x[1]], prefix_of(x[1])))
+            out.extend(group)
+            i = j
+        return out[:limit]
 
     beams = [(0, 0.0, -math.inf)]
     for t in range(frames):
@@ -193,8 +206,7 @@ def lm_beam_search(log_probs, frames: int, C: int, fusion: Fusion | None = None,
                         e = entry(ch)
                         e[2] = log_add_exp(e[2], total + p)
         scored = [(fused(n, log_add_exp(pb, pnb)), n, pb, pnb) for n, pb, pnb in nxt]
-        scored.sort(key=lambda x: rank_key(x[0], x[1]))
-        beams = [(n, pb, pnb) for _, n, pb, pnb in scored[:width]]
+        beams = [(n, pb, pnb) for _, n, pb, pnb in ranked(scored, width)]
 
     finals = []
     for node, pb, pnb in beams:
@@ -214,8 +226,7 @@ def lm_beam_search(log_probs, frames: int, C: int, fusion: Fusion | None = None,
             ll += LN10 * s
         score = (0 if alpha == 0 else alpha * ll) + ctc + beta * wd if feasible else -math.inf
         finals.append((score, node, ctc, ll, wd, feasible))
-    finals.sort(key=lambda x: rank_key(x[0], x[1]))
-    score, node, ctc, ll, wd, feasible = finals[0]
+    score, node, ctc, ll, wd, feasible = ranked(finals, 1)[0]
     if not feasible:
         return {"ids": [], "score": -math.inf, "ctc_log_prob": -math.inf, "lm_log_prob": -math.inf, "words": 0, "feasible": False}
     return {"ids": prefix_of(node), "score": score, "ctc_log_prob": ctc, "lm_log_prob": ll, "words": wd, "feasible": True}

@@ -40,6 +40,13 @@ def test_word_vocabulary_hypotheses_equal_the_labs(case):
         check(lm_beam_search(u["logProbs"], u["T"], len(w["classes"]), fusion, **opts), want)
 
 
+@pytest.mark.parametrize("case", range(len(FIXTURE["ties"])))
+def test_ties_are_broken_as_the_lab_breaks_them(case):
+    t, classes = FIXTURE["ties"][case], FIXTURE["words"]["classes"]
+    got = lm_beam_search(t["logProbs"], t["T"], len(classes), word_fusion(LM, classes), **{OPTS[k]: v for k, v in t["options"].items()})
+    check(got, t["result"])
+
+
 @pytest.mark.parametrize("constrain", [False, True])
 def test_character_vocabulary_hypotheses_equal_the_labs(constrain):
     ch = FIXTURE["chars"]

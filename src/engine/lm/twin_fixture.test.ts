@@ -141,7 +141,15 @@ async function compute() {
     };
   });
 
+  // Uniform outputs: every prefix of a length ties, so the tie-break alone decides.
+  const uniform = Array.from({ length: 3 * classes.length }, () => -Math.log(classes.length));
+  const ties = [
+    { alpha: 0, beta: 0 },
+    { alpha: 0, beta: 0, beamWidth: 3 },
+  ].map((opts) => ({ options: opts, T: 3, logProbs: uniform, result: lmBeamSearch(uniform, 3, classes.length, opts, fusion) }));
+
   return {
+    ties,
     lm: {
       order: 3,
       train,
