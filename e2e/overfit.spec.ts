@@ -11,7 +11,7 @@ test('demo dataset → overfit test passes on WebGPU → checkpoint downloads as
   const overfit = lab.overfit;
   const t0 = Date.now();
   await overfit.start();
-  await expect(overfit.progress).toBeVisible();
+  await expect(overfit.progress).toBeVisible({ timeout: 90_000 }); // the worker compiles its first programs before the job reports
   await expect(overfit.verdict).toBeVisible({ timeout: 240_000 });
   const text = (await overfit.verdict.innerText()).replace(/\s+/g, ' ');
   console.log(`[e2e] overfit test wall time ${((Date.now() - t0) / 1000).toFixed(1)} s (${text})`);
