@@ -97,7 +97,11 @@ def lm_beam_search(log_probs, frames: int, C: int, fusion: Fusion | None = None,
     lp = np.asarray(log_probs, dtype=np.float64).reshape(-1)
     if lp.size < frames * C:
         raise CtcLabError(f"lm_beam_search: {lp.size} values cannot hold {frames} frames × {C} classes")
-    rows = lp[: frames * C].reshape(frames, C).tolist() if frames else []
+    grid = lp[: frames * C].reshape(frames, C)
+    rows = grid.tolist()
+    ok = grid >= prune
+    ok[:, blank] = False
+    cands = [np.flatnonzero(r).tolist() for r in ok]  # per frame, the classes above the threshold, ascending
     lm = fusion.lm if fusion else None
     char_mode = fusion is not None and fusion.class_word is None
     if char_mode and fusion.lexicon is None:
@@ -174,7 +178,7 @@ def lm_beam_search(log_probs, frames: int, C: int, fusion: Fusion | None = None,
     beams = [(0, 0.0, -math.inf)]
     for t in range(frames):
         row = rows[t]
-        cand = [c for c in range(C) if c != blank and row[c] >= prune]
+        cand = cands[t]
         p_blank = row[blank]
         slot: dict[int, int] = {}
         nxt: list[list] = []  # [node, pb, pnb]
@@ -305,7 +309,8 @@ def _sources(source: str, data: str | None, split: str | None, device: str):
 def decode_command(a) -> int:
     with open(a.lm, encoding="utf-8") as f:
         lm = read_arpa(f.read(), a.lm)
-    classes, blank, rows = _sources(a.source, a.data, None, a.device)
+    need = None if a.split is None else ",".join(sorted({a.split, "val"} if a.tune else {a.split}))
+    classes, blank, rows = _sources(a.source, a.data, need, a.device)  # a checkpoint runs on these splits only
     if a.separator:
         if a.separator not in classes:
             raise CtcLabError(f"--separator {a.separator!r} is not a class of {a.source}")
