@@ -55,9 +55,9 @@ LAB_DEFAULTS = {
     "preset": "tcn", "subsampling": 2, "channels": 64, "layers": 3, "hidden": 128, "heads": 4, "dropout": 0.2, "batchSize": 8,
     "accumulationSteps": 2, "epochs": 150, "lr": 5e-4, "warmupEpochs": 5, "decay": "cosine", "optimizer": "adam", "weightDecay": 0,
     "momentum": 0.9, "clipNorm": 5, "patience": 40, "minDelta": 0.01, "monitor": "val_wer", "restoreBest": True, "evalEvery": 1,
-    "seed": 1, "maxTrainSamples": 0, "checkpointMinutes": 5, "emaDecay": 0, "averageBest": 0,
+    "seed": 1, "maxTrainSamples": 0, "checkpointMinutes": 5, "emaDecay": 0, "averageBest": 0, "targetWer": 0,
+    "augment": None,  # an object in the lab (AUGMENT_OFF by default)
 }
-TWIN_LACKS = ("emaDecay", "averageBest")  # lab settings the twin's training does not have yet: refused unless 0
 ARCH = ("channels", "layers", "hidden", "heads", "subsampling")  # Run.fresh takes these as knobs
 
 
@@ -272,10 +272,12 @@ def make_run(cfg: dict, ds: Dataset):
     """A fresh twin run from a lab config (Run.fresh: the lab's initial weights for the seed)."""
     from .run import Run
 
-    for k in TWIN_LACKS:
-        if cfg.get(k):
-            raise CtcLabError(f"{k} {cfg[k]}: the twin's training has no {k} yet")
-    overrides = {k: v for k, v in cfg.items() if k not in ARCH and k not in ("preset", "checkpointMinutes", *TWIN_LACKS)}
+    from .run import TRAIN_DEFAULTS as TWIN
+
+    for k, v in cfg.items():  # a lab setting the twin's training does not have: refused unless at the lab's default
+        if k not in TWIN and k not in ARCH and k not in ("preset", "checkpointMinutes") and v != LAB_DEFAULTS.get(k):
+            raise CtcLabError(f"{k} {show(v)}: the twin's training has no {k} yet")
+    overrides = {k: v for k, v in cfg.items() if k in TWIN and k not in ARCH and k != "preset"}
     knobs = {k: cfg[k] for k in ARCH if k in cfg and not (k == "subsampling" and cfg["preset"] != "tcn")}
     return Run.fresh(cfg["preset"], ds, overrides, knobs)
 

@@ -115,6 +115,16 @@ def test_bad_spec_refused_before_training(tmp_path, data, capsys):
     assert main(["sweep", str(bad), str(data), "-o", str(out)]) == 2
     assert "ranges[0].min: min 0.01 > max 0.0001" in capsys.readouterr().err
     assert not out.exists()
+    # A lab setting the twin's training does not have (yet), set in the base: refused naming the base.
+    from ctc_lab.run import TRAIN_DEFAULTS as TWIN
+    from ctc_lab.sweep import LAB_DEFAULTS
+
+    lacking = [k for k in ("targetWer", "augment", "emaDecay") if k in LAB_DEFAULTS and k not in TWIN]
+    if lacking:
+        k = lacking[0]
+        v = {"targetWer": 20, "augment": {"timeMasks": 2}, "emaDecay": 0.99}[k]
+        assert main(["sweep", str(spec_file(tmp_path, base={"channels": 8, "layers": 1, k: v})), str(data), "-o", str(out)]) == 2
+        assert f"sweep spec: base: base: {k} " in capsys.readouterr().err
     # A variation the dataset cannot take: every sample has 8 frames for 3 tokens; ×2 gives 4 output frames, ×4 gives 2.
     short = spec_file(tmp_path, variations=[{"name": "x4", "changes": [{"setting": "subsampling", "value": 4}]}])
     assert main(["sweep", str(short), str(short_dataset(tmp_path / "short")), "-o", str(out)]) == 2
