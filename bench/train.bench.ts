@@ -14,6 +14,7 @@ import { Trainer } from '../src/engine/train/trainer';
 import type { Preset } from '../src/engine/model/presets';
 import type { Recurrence } from '../src/engine/model/bilstm';
 import { watchDispatches } from '../src/engine/dispatches';
+import type { AugmentSettings } from '../src/engine/augment/settings';
 
 export interface TrainBenchShape {
   name: string;
@@ -29,6 +30,7 @@ export interface TrainBenchShape {
   hidden: number; // BiLSTM
   heads: number; // transformer
   compareComposed?: boolean; // tconv-bilstm: also run the composed recurrence, side by side
+  augment?: AugmentSettings; // training with these augmentation settings (bench/augment.bench.ts: the same run with and without)
 }
 
 export const DEFAULT_TRAIN_SHAPES: TrainBenchShape[] = [
@@ -124,7 +126,7 @@ async function matmulGflops(n = 1024, reps = 3): Promise<number> {
   return (2 * n ** 3 * reps) / secs / 1e9;
 }
 
-interface Run {
+export interface Run {
   trainer: Trainer;
   losses: number[];
   stepMs: number[]; // wall time of each step after 3 warm-up steps
@@ -134,7 +136,7 @@ interface Run {
 }
 
 /** Trains one epoch of s.steps steps, timing and counting every step. */
-async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Promise<Run> {
+export async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Promise<Run> {
   const { meta, samples } = syntheticDataset(s);
   const trainer = new Trainer(meta, samples, {
     ...TRAIN_DEFAULTS,
@@ -149,6 +151,7 @@ async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Promise<Ru
     epochs: 1,
     warmupEpochs: 0,
     patience: 0,
+    ...(s.augment ? { augment: s.augment } : {}),
   });
   const model = trainer.model as { recurrence?: Recurrence };
   if ('recurrence' in model) model.recurrence = recurrence;
