@@ -77,7 +77,8 @@ export { forecastView, type ForecastView } from '../engine/forecast/view'; // pu
 export { FLOAT16_MAX } from '../data/float16';
 export { DISTILL_DEFAULTS, DISTILL_HELP } from '../engine/distill/settings';
 export { subsamplingOf } from '../engine/model/presets';
-export { AUGMENT_DEFAULTS, AUGMENT_OFF, SIGN_LANGUAGE_STRETCH, augmentProblems, type AugmentSettings } from '../engine/augment/settings';
+export { AUGMENT_DEFAULTS, AUGMENT_OFF, SIGN_LANGUAGE_STRETCH, augmentActive, augmentProblems, type AugmentSettings } from '../engine/augment/settings';
+export { augmentedSample } from '../engine/augment/sample'; // pure: the inspector's after-augmentation view
 export { formatSeconds } from '../engine/train/speed';
 export type { SpeedReport };
 export type {
