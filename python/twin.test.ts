@@ -190,6 +190,7 @@ const TRAIN_CASES: { name: string; preset: Preset; config: Partial<TrainConfig> 
   { name: 'tcn-sgd', preset: 'tcn', config: { optimizer: 'sgd', momentum: 0.9, weightDecay: 0.001, lr: 0.05 } },
   { name: 'tconv-bilstm-adam', preset: 'tconv-bilstm', config: { optimizer: 'adam' } },
   { name: 'transformer-adam', preset: 'transformer', config: { optimizer: 'adam' } },
+  { name: 'tcn-ema', preset: 'tcn', config: { optimizer: 'adam', emaDecay: 0.9 } }, // EMA (train/ema.ts): model.… the average, train.model.… the trained weights
 ];
 
 function trainConfig(c: (typeof TRAIN_CASES)[number]): TrainConfig {

@@ -8,7 +8,9 @@ import math
 import os
 
 from .checkpoint import new_meta, read_checkpoint, write_checkpoint
+from .augment import AUGMENT_DEFAULTS
 from .data import Dataset
+from .ema import WeightEma, checkpoint_tensors, decay_problem, trained_tensors
 from .errors import CtcLabError
 from .model_base import LabModel
 from .models import PRESET_DEFAULTS, build_model, model_config
@@ -21,6 +23,19 @@ TRAIN_DEFAULTS = {
     "batchSize": 8, "accumulationSteps": 2, "epochs": 150, "lr": 5e-4, "warmupEpochs": 5, "decay": "cosine",
     "optimizer": "adam", "weightDecay": 0, "momentum": 0.9, "clipNorm": 5,
     "patience": 40, "minDelta": 0.01, "monitor": "val_wer", "restoreBest": True, "evalEvery": 1, "seed": 1, "maxTrainSamples": 0,
+    "emaDecay": 0, "averageBest": 0,
+}
+
+# The lab's RECIPES (src/engine/train/config.ts; src/engine/train/fixtures/recipes.json, compared by test_recipes.py):
+# `train --preset P --recipe R` starts from TRAIN_DEFAULTS, the preset's size, then these, then the flags.
+RECIPES = {
+    "fresh": {"lr": 5e-4, "dropout": 0.2, "epochs": 150, "warmupEpochs": 5, "optimizer": "adam", "weightDecay": 0, "accumulationSteps": 2, "patience": 40, "batchSize": 8},
+    "continue": {"lr": 3e-4, "dropout": 0.3, "epochs": 150, "warmupEpochs": 5, "optimizer": "adamw", "weightDecay": 1e-4, "accumulationSteps": 2, "patience": 30, "batchSize": 8},
+    "debug": {"maxTrainSamples": 40, "lr": 1e-3, "dropout": 0.1, "epochs": 30, "warmupEpochs": 0, "patience": 0, "accumulationSteps": 1, "batchSize": 8},
+    "generalise": {
+        "augment": dict(AUGMENT_DEFAULTS),
+        "emaDecay": 0.99,
+    },
 }
 
 CHOICES = {"optimizer": ("adam", "adamw", "sgd"), "decay": ("cosine", "step", "none"), "monitor": ("val_wer", "val_loss")}
@@ -71,6 +86,7 @@ class Run:
         self.optimizer = make_optimizer(model, cfg)
         self.changed = False
         self.distill: dict | None = None  # distillation: {"settings": the record (teacher + KD settings), "teacher": a teacher}
+        self.ema: WeightEma | None = WeightEma(model, cfg["emaDecay"]) if cfg.get("emaDecay", 0) > 0 else None  # ema.py
 
     @classmethod
     def from_checkpoint(cls, path: str, overrides: dict, notes: list[str]) -> tuple["Run", dict]:
@@ -86,7 +102,8 @@ class Run:
         if "dropout" in overrides:
             mc["dropout"] = overrides["dropout"]
         model = build_model(mc)
-        model.load_lab_tensors(tensors, path)
+        trained = trained_tensors(tensors, model)  # an EMA run: model.… is the average, train.model.… the trained weights
+        model.load_lab_tensors(trained if trained is not None else tensors, path)
         state = meta.get("training", {}).get("state", {})
         if overfit:
             notes.append(f"{path} is an overfit-test checkpoint: its weights start a new run (epoch 0, fresh optimizer state)")
@@ -94,6 +111,10 @@ class Run:
         else:
             state, history = dict(state), meta.get("history", [])
         run = cls(model, cfg, {**meta, "model": mc}, state, history, path)
+        if run.ema and not overfit:
+            run.ema.load(tensors, path)  # the file's average (one without train.model.…: its weights, where the average starts)
+        if cfg["averageBest"] > 0:
+            notes.append(f"averageBest {cfg['averageBest']}: the lab averages a run's best epochs at its end; the twin writes best and last only")
         stored_opt = stored.get("optimizer", "adam")
         if not overfit and SLOTS.get(stored_opt) == SLOTS[cfg["optimizer"]]:
             load_slots(run.optimizer, model, cfg["optimizer"], tensors, run.step, path)
@@ -130,7 +151,10 @@ class Run:
         return meta
 
     def save(self, path: str) -> None:
-        write_checkpoint(path, self.model, self.checkpoint_meta(), lab_slots(self.optimizer, self.model, self.cfg["optimizer"]))
+        slots = lab_slots(self.optimizer, self.model, self.cfg["optimizer"])
+        if self.ema:
+            slots.update(checkpoint_tensors(self.model, self.ema))  # model.… the average (over the trained weights), train.model.… those
+        write_checkpoint(path, self.model, self.checkpoint_meta(), slots)
 
 
 def check_config(cfg: dict, where: str) -> None:
@@ -142,6 +166,12 @@ def check_config(cfg: dict, where: str) -> None:
             raise CtcLabError(f"{where}: {k} must be an integer ≥ 1, got {cfg[k]}")
     if not 0 <= cfg["dropout"] < 1:
         raise CtcLabError(f"{where}: dropout must be in [0, 1), got {cfg['dropout']}")
+    problem = decay_problem(cfg.get("emaDecay", 0))
+    if problem:
+        raise CtcLabError(f"{where}: {problem}")
+    ab = cfg.get("averageBest", 0)
+    if not isinstance(ab, int) or isinstance(ab, bool) or not 0 <= ab <= 50:
+        raise CtcLabError(f"{where}: averageBest: expected 0 (off) or an integer from 1 to 50, got {ab}")
 
 
 def check_dataset(ds: Dataset, meta: dict, ckpt: str, need_vocab: bool = True) -> None:

@@ -49,7 +49,7 @@ from .kd import distillation_record, kd_loss
 from .loader import bucketed_batches, padding_efficiency, shard_steps
 from .model_base import LabModel
 from .models import PRESETS
-from .run import CHOICES, Run, check_dataset
+from .run import CHOICES, RECIPES, Run, check_dataset
 from .schedule import learning_rate
 from .teacher import CheckpointTeacher, OutputSetTeacher, teacher_problems
 
@@ -60,6 +60,7 @@ FLAGS = {
     "accumulation_steps": ("accumulationSteps", int), "patience": ("patience", int), "min_delta": ("minDelta", float),
     "decay": ("decay", str), "momentum": ("momentum", float), "clip_norm": ("clipNorm", float), "monitor": ("monitor", str),
     "eval_every": ("evalEvery", int), "seed": ("seed", int), "max_train_samples": ("maxTrainSamples", int),
+    "ema_decay": ("emaDecay", float), "average_best": ("averageBest", int),
     "target_wer": ("targetWer", float),  # the forecast's target val WER in percent, (0, 100]; 0 = none
 }
 # Distillation flags → the checkpoint's `distillation` settings they override.
@@ -166,6 +167,8 @@ def train_epoch(run: Run, ddp, ds: Dataset, train: list, norm: dict, index: dict
             for group_ in run.optimizer.param_groups:
                 group_["lr"] = lr
             run.optimizer.step()
+            if run.ema:
+                run.ema.update(model)  # ema.py: after every applied step, as the lab
             sums["lossSum"] += loss_all
             sums["lossCount"] += 1
             sums["normSum"] += gn
@@ -217,13 +220,15 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
         kd_over["excludeBlank"] = args.exclude_blank
     teacher_flags = [f for f, v in (("--teacher", args.teacher), ("--teacher-outputs", args.teacher_outputs)) if v is not None]
     notes: list[str] = []
+    if args.recipe and not args.preset:
+        raise CtcLabError(f"--recipe {args.recipe} goes with --preset (a new run); a checkpoint keeps its own settings")
     if args.preset:
         if len(args.paths) != 1:
             raise CtcLabError("with --preset give only the dataset: python -m ctc_lab train --preset tcn DATA -o DIR")
         if teacher_flags or kd_over:
             raise CtcLabError(f"{', '.join(teacher_flags) or 'the KD flags'}: distillation continues a lab distillation run (its checkpoint records the teacher and the settings); --preset starts a CTC run")
         ds = open_dataset(args.paths[0])
-        run = Run.fresh(args.preset, ds, overrides, knobs)
+        run = Run.fresh(args.preset, ds, {**RECIPES[args.recipe], **overrides} if args.recipe else overrides, knobs)
         norm, vocab = ds.norm, ds.vocab
     else:
         if len(args.paths) != 2:
@@ -254,6 +259,8 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
         teacher.to(d.device)
     spe_lab = math.ceil(math.ceil(len(train) / cfg["batchSize"]) / cfg["accumulationSteps"])
     model.to(d.device).train()
+    if run.ema:
+        run.ema.to(d.device)
     for st in run.optimizer.state.values():  # moments follow the parameters to the device
         for k, v in st.items():
             if torch.is_tensor(v) and k != "step":
@@ -282,7 +289,8 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
         run.changed = True
         do_eval = epoch % cfg["evalEvery"] == 0 or epoch == cfg["epochs"]
         kd_teacher = run.distill["teacher"] if run.distill else None
-        ev = evaluate(model, ds, val, norm, index, vocab, d.device, teacher=kd_teacher, teacher_hyps=teacher_hyps) if do_eval and d.main else None
+        with run.ema.swapped(model) if run.ema and do_eval and d.main else contextlib.nullcontext():  # validation measures the average
+            ev = evaluate(model, ds, val, norm, index, vocab, d.device, teacher=kd_teacher, teacher_hyps=teacher_hyps) if do_eval and d.main else None
         seconds = tr.pop("seconds0") + time.time() - t0
         m = {**tr, **{k: (ev[k2] if ev else None) for k, k2 in (("valLoss", "loss"), ("valWer", "wer"), ("valCer", "cer"), ("S", "S"), ("D", "D"), ("I", "I"), ("N", "N"), ("blankRate", "blankRate"))}, "seconds": seconds}
         if run.distill:
@@ -375,6 +383,7 @@ def add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="CKPT DATA", help="a lab checkpoint (.safetensors) and a dataset folder or .zip; only DATA with --preset")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="where best.safetensors and last.safetensors go")
     p.add_argument("--preset", choices=list(PRESETS), help="start a new run from this model preset instead of a checkpoint")
+    p.add_argument("--recipe", choices=list(RECIPES), help="with --preset: the lab's recipe of that name (its settings, then the flags over them)")
     for k in ("channels", "layers", "hidden", "heads"):
         p.add_argument(f"--{k}", type=int, help=f"with --preset: {k} (default: the preset's)")
     p.add_argument("--subsampling", type=int, choices=(2, 4), help="with --preset tcn: time subsampling ×2 (default) or ×4")

@@ -17,13 +17,14 @@ import torch
 from ctc_lab import load_checkpoint, read_checkpoint
 from ctc_lab.__main__ import main
 from ctc_lab.data import open_dataset
+from ctc_lab.ema import TRAIN_WEIGHTS_PREFIX, WeightEma
 from ctc_lab.loader import bucketed_batches
 from ctc_lab.models import build_model
 
 from conftest import round_trip
 
 MODEL_CASES = ["tcn", "tconv-bilstm", "transformer", "tcn-x4"]
-TRAIN_CASES = ["tcn-adam", "tcn4-adamw", "tcn-sgd", "tconv-bilstm-adam", "transformer-adam"]
+TRAIN_CASES = ["tcn-adam", "tcn4-adamw", "tcn-sgd", "tconv-bilstm-adam", "transformer-adam", "tcn-ema"]
 # Metrics the lab writes per epoch that must agree (the rest: wall time, and equal by construction).
 METRICS = ["trainLoss", "gradNorm", "lr", "valLoss", "valWer", "valCer", "blankRate", "S", "D", "I", "N", "skippedBatches", "paddingEfficiency"]
 
@@ -96,9 +97,10 @@ def compare_runs(py: str, lab: str, case: str, epoch: int, metrics: list[str] = 
         # Weights relative to their scale, at least 0.01: a zero-initialised bias is still at the
         # scale of lr after a step or two, where Adam's ε turns the float noise of a near-zero
         # gradient into a 1e-4·lr difference. The moments (the step's gradients) have no floor.
-        e = rel_err(a, b, 1e-2 if name.startswith("model.") else 1e-12)
+        weights = name.startswith(("model.", "train.model."))  # train.model.…: an EMA run's trained weights (ema.py)
+        e = rel_err(a, b, 1e-2 if weights else 1e-12)
         assert e < 1e-4, f"{case} epoch {epoch}: {name}"
-        key = "weights" if name.startswith("model.") else "moments"
+        key = "weights" if weights else "moments"
         seen[key] = max(seen[key], e)
     for ph, lh in zip(pm["history"], lm["history"], strict=True):
         for k in metrics:
@@ -118,6 +120,24 @@ def test_training_steps_equal_the_labs(fx: Path, case: str):
     assert lm["history"][0]["gradNorm"] > lm["training"]["config"]["clipNorm"]  # clipping was exercised
     assert main(["train", str(out / "e1" / "last.safetensors"), str(fx / "dataset"), "-o", str(out), "--epochs", "2"]) == 0
     compare_runs(str(out / "last.safetensors"), str(d / "epoch2.safetensors"), case, 2)
+
+
+def test_the_ema_after_a_step_equals_the_labs(fx: Path):
+    """The lab's EMA run: from its weights before the step (the average starts there) and its trained weights
+    after it, ema.py's update gives the average the lab wrote (≤ 1e-6), and a resumed PyTorch epoch keeps it going."""
+    d = fx / "train" / "tcn-ema"
+    m0, t0 = read_checkpoint(str(d / "epoch0.safetensors"))
+    m1, t1 = read_checkpoint(str(d / "epoch1.safetensors"))
+    decay = m1["training"]["config"]["emaDecay"]
+    model = build_model(m0["model"])
+    model.load_lab_tensors({k[len(TRAIN_WEIGHTS_PREFIX):]: v for k, v in t0.items() if k.startswith(TRAIN_WEIGHTS_PREFIX)})
+    ema = WeightEma(model, decay)
+    assert all(np.array_equal(ema.lab_tensors()[k], t0[k]) for k in ema.average)  # epoch 0: the average is the weights
+    model.load_lab_tensors({k[len(TRAIN_WEIGHTS_PREFIX):]: v for k, v in t1.items() if k.startswith(TRAIN_WEIGHTS_PREFIX)})
+    ema.update(model)
+    for k, a in ema.lab_tensors().items():
+        assert rel_err(a, t1[k]) <= 1e-6, k
+        assert not np.array_equal(t1[k], t1[TRAIN_WEIGHTS_PREFIX + k])  # the average is not the trained weights
 
 
 def test_a_mid_epoch_checkpoint_continues_its_epoch_as_the_lab_does(fx: Path):

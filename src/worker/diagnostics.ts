@@ -20,7 +20,7 @@ export const diagnostics: DiagnosticsApi = {
         const samples = await store.datasetSource(datasetId);
         if (req.checkpointId) {
           const ck = storedCheckpointFor(await store.getCheckpoint(req.checkpointId), meta);
-          subject = checkpointSubject(ck, ck.record.fileName);
+          subject = checkpointSubject(ck, ck.record.fileName, meta.counts.train);
         } else {
           subject = freshSubject(meta);
         }
@@ -35,6 +35,7 @@ export const diagnostics: DiagnosticsApi = {
           modelSource: subject.source,
           backend: be.name,
           gradContext: subject.gradContext,
+          trainedHow: subject.trainedHow,
         });
       } finally {
         subject?.model.dispose();

@@ -213,11 +213,11 @@ describe('diagnose() end to end on the cpu backend', () => {
   const opts = { ...DIAGNOSE_DEFAULTS, overfit: null, trainedSteps: 0, modelSource: 'fresh', backend: 'cpu' };
   const newModel = (meta: DatasetMeta) => new TcnModel({ preset: 'tcn', featureDim: meta.featureDim, numClasses: meta.vocab.length + 1, ...TCN_DEFAULTS }, 1);
 
-  it('fresh model on the demo: nine checks, loss at the uniform baseline, report in Markdown', async () => {
+  it('fresh model on the demo: ten checks, loss at the uniform baseline, report in Markdown', async () => {
     const { meta, samples } = demoStored();
     const model = newModel(meta);
     const r = await diagnose(model, meta, samples, opts);
-    expect(r.checks.map((c) => c.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(r.checks.map((c) => c.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(r.checks[0].status).toBe('ok');
     expect(r.checks[4].status).toBe('ok');
     const loss = r.checks[6];

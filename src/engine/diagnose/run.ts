@@ -20,6 +20,7 @@ import { checkBlankRate, checkDataset, checkDecoding, checkEntropy, checkInitial
 import { checkEarlyStopping, checkOverfit, type OverfitFacts } from './run_checks';
 import { checkGradients, type GradContext } from './gradient_checks';
 import { DecodingTally } from './decoding';
+import { checkGeneralisation, measureGeneralisation, samplesTrainedOn, type TrainedHow } from './generalisation';
 import { verdictOf, type DiagnosticsReport } from './report';
 
 export interface DiagnoseOptions {
@@ -36,6 +37,8 @@ export interface DiagnoseOptions {
   /** The optimiser, learning rate and clipping the gradients are judged for (a checkpoint's
    * training config, with its per-epoch norms); default: the lab's training defaults. */
   gradContext?: GradContext;
+  /** How the checkpoint was trained (generalisation.ts's trainedHow); null or absent: a fresh model. */
+  trainedHow?: TrainedHow | null;
 }
 
 export { DIAGNOSE_DEFAULTS } from './defaults';
@@ -114,6 +117,11 @@ export async function diagnose(
   disposeBatchTensors(gm);
   throwOnGpuErrors('diagnostics');
 
+  // Generalisation: the same evaluation on samples it trained on and on validation samples.
+  const how = opts.trainedHow ?? null;
+  const trainSplit = source.infos.filter((s) => s.split === 'train');
+  const gen = how && val.length ? await measureGeneralisation(model, meta, source, samplesTrainedOn(how, trainSplit, usable), val, opts.maxEvalSamples) : null;
+
   const refs = evalSet.map((s) => s.text);
   const perSample = evalSet.map((s, i) => {
     const c = editCounts(s.text.split(' '), greedyH[i] ? greedyH[i].split(' ') : []);
@@ -144,6 +152,7 @@ export async function diagnose(
     checkInitialLoss({ modelLoss: mean(nllArr), uniformLoss: mean(uniArr), samples: evalSet.length, split, trained }),
     checkOverfit(opts.overfit, learns),
     checkEarlyStopping({ patience: opts.patience, minDelta: opts.minDelta, maxEpochs: opts.maxEpochs, trainSamples: meta.counts.train }, learns),
+    checkGeneralisation({ train: gen?.train ?? null, val: gen?.val ?? null, how }),
   ];
   return {
     format: 'ctc-lab-diagnostics/1',

@@ -44,11 +44,13 @@ describe('EMA of the weights', () => {
     let ref = read(t.model.params); // the average starts at the initial weights
     const d = cfg.emaDecay;
     let applied = 0;
+    let lastTrained = new Map<string, Float64Array>();
     const evalLoss: number[] = [];
     await t.run({
       onStep: (s) => void (s.skipped || applied++),
       afterStep: () => {
         const w = read(t.model.params);
+        lastTrained = w;
         ref = new Map([...ref].map(([k, e]) => [k, e.map((x, i) => d * x + (1 - d) * w.get(k)![i])]));
       },
       onEpoch: async (m) => {
@@ -59,6 +61,9 @@ describe('EMA of the weights', () => {
     expect(applied).toBe(8);
     // the run ended (restoreBest): the model holds the best epoch's average; the EMA itself is the last step's
     expect(relErr(read(t.ema!.average), ref)).toBeLessThan(1e-6);
+    // a checkpoint after the end still holds the trained weights as train.model.… (a resume with more epochs continues them)
+    const ck = decodeCheckpoint(await t.checkpoint('demo'), 'end.safetensors');
+    expect(relErr(new Map([...lastTrained].map(([k]) => [k, ck.tensors[TRAIN_WEIGHTS_PREFIX + k].data])), lastTrained)).toBe(0);
     t.dispose();
 
     // the same run without EMA validates other weights: a different val loss at epoch 2

@@ -28,6 +28,7 @@ export interface RunParts {
   distillation: DistillationRecord<ModelConfig> | null; // the teacher and the KD settings: a resume rebuilds the same loss
   ema?: WeightEma | null; // emaDecay > 0: "model.…" holds the average, "train.model.…" the trained weights
   weights?: Map<string, tf.Tensor>; // "model.…" from these instead (the averaged checkpoint)
+  trained?: Map<string, tf.Tensor>; // EMA runs: "train.model.…" from these instead of the model's (a run that ended holds its final weights)
   averaged?: { epochs: number[]; valWer: number | null; valLoss: number | null }; // the averaged checkpoint: what it averages, how it scored
 }
 
@@ -70,7 +71,7 @@ export function runCheckpoint(run: RunParts, datasetName: string): Promise<Uint8
     ...(run.averaged ? { averaged: run.averaged } : {}),
   });
   const measured: Map<string, tf.Tensor> = run.weights ?? run.ema?.average ?? model.params;
-  const trained = run.ema ? [...model.params].map(([n, v]) => [TRAIN_WEIGHTS_PREFIX + n, v] as const) : [];
+  const trained = run.ema ? [...(run.trained ?? model.params)].map(([n, v]) => [TRAIN_WEIGHTS_PREFIX + n, v] as const) : [];
   return encodeCheckpoint(new Map<string, tf.Tensor>([...measured, ...trained, ...run.optimizer.slots]), meta);
 }
 

@@ -90,6 +90,7 @@ export class Trainer {
   readonly ema: WeightEma | null = null; // emaDecay > 0: the average validation, best and checkpoints use (ema.ts)
   private readonly bestSets: BestWeights | null = null; // averageBest > 0: the N best evaluated weight sets (average.ts)
   private ended = false; // the run finished: the model holds its final weights (best, or the average)
+  private trainedAtEnd: Map<string, tf.Tensor> | null = null; // EMA runs that ended: the trained weights, for a checkpoint's train.model.… (resume stays exact)
 
   constructor(
     readonly meta: DatasetMeta,
@@ -366,6 +367,7 @@ export class Trainer {
 
   /** The run's end: the model takes its final weights (the best epoch's with restoreBest, else the EMA when on). */
   private finish(): void {
+    if (this.ema) this.trainedAtEnd = new Map([...this.model.params].map(([k, v]) => [k, tf.clone(v)]));
     if (this.config.restoreBest && this.best) this.restoreBestIfSet();
     else if (this.ema) for (const [k, v] of this.model.params) v.assign(this.ema.average.get(k)!);
     this.ended = true;
@@ -422,6 +424,7 @@ export class Trainer {
       earlyStopping: this.early.state,
       distillation: this.distillRecord(),
       ema: this.ema,
+      trained: this.trainedAtEnd ?? undefined,
     };
   }
 
@@ -442,5 +445,6 @@ export class Trainer {
     if (this.best) tf.dispose([...this.best.values()]);
     this.ema?.dispose();
     this.bestSets?.dispose();
+    if (this.trainedAtEnd) tf.dispose([...this.trainedAtEnd.values()]);
   }
 }
