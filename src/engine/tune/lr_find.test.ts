@@ -79,7 +79,12 @@ describe('the suggestion', () => {
   it('a convex quadratic falling to its minimum: the first point after the skipped 10, never the last', () => {
     const s = suggestLr(curve((x) => (x + 1) ** 2));
     expect(s.index).toBe(10);
-    expect(suggestLr(curve((x) => (x + 1) ** 2), { ...LR_FIND_DEFAULTS, skipBegin: 0 }).index).toBe(1); // the first has no central difference
+    expect(
+      suggestLr(
+        curve((x) => (x + 1) ** 2),
+        { ...LR_FIND_DEFAULTS, skipBegin: 0 },
+      ).index,
+    ).toBe(1); // the first has no central difference
     const rising = suggestLr(curve((x) => -((x + 7) ** 2))); // falls ever faster to the end: the last point is not a candidate
     expect(rising.index).toBe(N - 2);
   });

@@ -37,7 +37,16 @@ export interface LrFindSettings {
   skipEnd: number; // nor the last, 1 (Lightning's skip_end)
 }
 
-export const LR_FIND_DEFAULTS: LrFindSettings = { startLr: 1e-7, endLr: 1, steps: 100, divergeFactor: 4, beta: 0.98, blankOnlyRate: 0.995, skipBegin: 10, skipEnd: 1 };
+export const LR_FIND_DEFAULTS: LrFindSettings = {
+  startLr: 1e-7,
+  endLr: 1,
+  steps: 100,
+  divergeFactor: 4,
+  beta: 0.98,
+  blankOnlyRate: 0.995,
+  skipBegin: 10,
+  skipEnd: 1,
+};
 
 /** One step of the range test: its rate and what its forward pass measured (before its update). */
 export interface LrFindPoint {
@@ -120,7 +129,12 @@ export function suggestLr(
   if (points.length < need) return { lr: null, index: null, slope: null, reason: `${points.length} point(s): the suggestion needs at least ${need}` };
   if (!best) {
     const why = skippedBlank ? `; ${skippedBlank} point(s) skipped where the model emits only blanks` : '';
-    return { lr: null, index: null, slope: null, reason: `the smoothed loss never falls between point ${Math.max(1, s.skipBegin)} and the last ${Math.max(1, s.skipEnd)}${why}` };
+    return {
+      lr: null,
+      index: null,
+      slope: null,
+      reason: `the smoothed loss never falls between point ${Math.max(1, s.skipBegin)} and the last ${Math.max(1, s.skipEnd)}${why}`,
+    };
   }
   const note = skippedBlank ? ` (${skippedBlank} point(s) of the blank plateau skipped)` : '';
   return {
