@@ -10,10 +10,12 @@ import { checkpointForDataset } from '../engine/checkpoint/fit';
 import { parseRunRecord } from '../engine/checkpoint/schema';
 import { TrainingDoctor } from '../engine/diagnose/doctor';
 import { forecast } from '../engine/forecast/fit';
+import { viewOf } from '../engine/forecast/view';
 import { studentTrainer } from '../engine/distill/student';
 import { distillationSummary } from '../engine/distill/summary';
 import { importedRunConfig, isInterrupted, newRun, runAveraged, runProgress, trainerForRun } from '../engine/run/run';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
+import { augmentActive } from '../engine/augment/settings';
 import { resumeStateFrom, Trainer } from '../engine/train/trainer';
 import { measureRunSpeed, profileDue } from '../engine/train/profile';
 import type { SampleSource } from '../data/source';
@@ -48,6 +50,7 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
     minDelta: cfg.minDelta,
     monitor: cfg.monitor,
     evalEvery: cfg.evalEvery,
+    augment: augmentActive(cfg.augment),
   });
   let queue: Promise<void> = Promise.resolve();
   let saveError: unknown = null;
@@ -173,7 +176,16 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
         speed.prevEnd = null; // validation and the epoch's checkpoint are not a step
         await save(info.improved, false);
         const patiencePaused = info.stopping?.paused ? info.stopping.message : null;
-        onEvent({ type: 'epoch', metrics: m, improved: info.improved, earlyStopping: info.earlyStopping, patiencePaused });
+        // The learning-curve forecast after an evaluated epoch: for the doctor, and drawn by the page.
+        const f = m.valWer !== null ? forecast(trainer.state.history, cfg.epochs, targetWer) : null;
+        onEvent({
+          type: 'epoch',
+          metrics: m,
+          improved: info.improved,
+          earlyStopping: info.earlyStopping,
+          patiencePaused,
+          forecast: f ? viewOf(f, targetWer) : null,
+        });
         const fired = doctor.observe({
           epoch: m.epoch,
           loss: m.trainLoss,
@@ -182,9 +194,9 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
           gradNorm: m.gradNorm,
           earlyStopping: info.stop || trainer.config.patience === 0 ? null : { counter: info.earlyStopping.counter, patience: trainer.config.patience },
           patiencePaused,
-          // The learning-curve forecast after an evaluated epoch (the page draws its own from the history).
-          forecast: m.valWer !== null ? forecast(trainer.state.history, cfg.epochs, targetWer) : null,
+          forecast: f,
           best: info.earlyStopping.best,
+          valLoss: m.valLoss,
         });
         if (fired.length) onEvent({ type: 'alerts', alerts: fired });
       },

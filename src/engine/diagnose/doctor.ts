@@ -20,6 +20,7 @@ export interface DoctorObservation {
   patiencePaused?: string | null; // the plateau-aware rule's message when it paused patience this epoch (forecast/stopping.ts)
   forecast?: Forecast | null; // the learning-curve forecast after this epoch, asked about options.targetWer
   best?: number | null; // early stopping's best monitored value so far (its state), for the forecast's patience check
+  valLoss?: number | null; // mean per-token val loss: no-generalisation states the gap to the training loss
 }
 
 export interface DoctorAlert {
@@ -56,6 +57,7 @@ export interface DoctorOptions {
   monitor: 'val_wer' | 'val_loss';
   evalEvery: number; // epochs between validations (patience counts evaluated epochs)
   levelOffWer: number; // without a target: the level above which a projected val WER is an alarm, usual 0.5
+  augment: boolean | null; // the run trains with augmentation (null: unknown); no-generalisation names it first when off
 }
 
 export const DOCTOR_DEFAULTS: DoctorOptions = {
@@ -74,6 +76,7 @@ export const DOCTOR_DEFAULTS: DoctorOptions = {
   monitor: 'val_wer',
   evalEvery: 1,
   levelOffWer: 0.5,
+  augment: null,
 };
 
 export class TrainingDoctor {
@@ -151,10 +154,19 @@ export class TrainingDoctor {
         o.blankRate !== null &&
         o.blankRate <= 0.9
       ) {
+        // The measured gap (train vs val loss, same units) and, when augmentation is off, the first lever to pull (diagnose/generalisation.ts).
+        const gap =
+          o.valLoss != null && Number.isFinite(o.valLoss)
+            ? ` Train loss ${o.loss.toFixed(3)} against val loss ${o.valLoss.toFixed(3)} (${(o.valLoss / o.loss).toFixed(1)}×).`
+            : '';
+        const levers =
+          this.opts.augment === false
+            ? 'Augmentation is off: turn it on first (the Generalise recipe: time stretch, time and feature masks, EMA of the weights), then more dropout or weight decay'
+            : 'too few training samples or too little regularisation (dropout, weight decay)';
         fire(
           'no-generalisation',
           'warn',
-          `Training loss fell ${(100 * (1 - o.loss / a.loss)).toFixed(0)}% over ${decodingWindow} epochs but validation WER did not improve (${pctOf(o.wer)}, blank rate ${pctOf(o.blankRate)}): the model fits its training samples without generalising — too few training samples or too little regularisation (dropout, weight decay), or validation transcripts that do not match their features. Run diagnostics on the best checkpoint.`,
+          `Training loss fell ${(100 * (1 - o.loss / a.loss)).toFixed(0)}% over ${decodingWindow} epochs but validation WER did not improve (${pctOf(o.wer)}, blank rate ${pctOf(o.blankRate)}): the model fits its training samples without generalising.${gap} ${this.opts.augment === false ? `${levers}; or validation transcripts that do not match their features.` : `The cause: ${levers}, or validation transcripts that do not match their features.`} Run diagnostics on the best checkpoint (its generalisation check).`,
         );
       }
     }
