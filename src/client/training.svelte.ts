@@ -4,7 +4,6 @@
 
 import * as Comlink from 'comlink';
 import {
-  forecastView,
   presetSize,
   recommendedPatience,
   RECIPES,
@@ -13,6 +12,7 @@ import {
   type DamagedRun,
   type Distillation,
   type DoctorAlert,
+  type ForecastView,
   type HistoryRow,
   type ModelInfo,
   type Preset,
@@ -53,6 +53,7 @@ export class TrainingState {
   speedPending = $state(false); // a profile was asked for and has not come yet
   overlaid = $state<string[]>([]); // run ids whose curves are drawn together (at most 2)
   patiencePaused = $state<string | null>(null); // the plateau-aware rule's message when the last epoch paused patience, else null
+  forecast = $state.raw<ForecastView | null>(null); // the running run's learning-curve forecast, as of its last evaluated epoch
   /** The teacher and KD settings a new run learns from (the distillation form; null: none). */
   distillRequest: () => Distillation<TeacherRef> | null = () => null;
 
@@ -64,18 +65,6 @@ export class TrainingState {
     return p < rec
       ? `Patience ${p} is low for ${ds.counts.train} training samples: the field guide's run stopped at epoch 45 of 150 with 92% WER on patience 15. Recommended: ≥ ${rec}.`
       : null;
-  });
-
-  /**
-   * The learning-curve forecast of the run shown (its planned epochs and target WER; the form's
-   * before a run starts), from its history: recomputed when an epoch arrives.
-   */
-  forecast = $derived.by(() => {
-    if (!this.epochs.length) return null;
-    const rc = this.run?.config;
-    const epochs = typeof rc?.epochs === 'number' ? rc.epochs : this.config.epochs;
-    const target = rc ? (typeof rc.targetWer === 'number' ? rc.targetWer : 0) : this.config.targetWer;
-    return forecastView(this.epochs, epochs, target);
   });
 
   /** A dataset is selected, the backend is up and no other job runs in this tab. */
@@ -144,6 +133,7 @@ export class TrainingState {
     } else if (e.type === 'epoch') {
       this.epochs = [...this.epochs, e.metrics];
       this.patiencePaused = e.patiencePaused;
+      if (e.forecast) this.forecast = e.forecast; // an epoch without validation leaves the last one
     } else if (e.type === 'saved') {
       this.lastSaved = { step: e.step, epoch: e.epoch, midEpoch: e.midEpoch, at: Date.now() };
     } else if (e.type === 'recovered') {
@@ -170,6 +160,7 @@ export class TrainingState {
     this.gpuLost = null;
     this.lastSaved = null;
     this.patiencePaused = null;
+    this.forecast = null;
     this.speed = null;
     this.speedError = null;
     this.speedPending = false;

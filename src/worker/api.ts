@@ -10,6 +10,7 @@ import type { ImportProgress, ImportReport, InputFile } from '../data/import';
 import type { DiagnosticsReport } from '../engine/diagnose/report';
 import type { CheckResult } from '../engine/diagnose/checks';
 import type { DoctorAlert } from '../engine/diagnose/doctor';
+import type { ForecastView } from '../engine/forecast/view';
 import type { TrainConfig, RecipeName } from '../engine/train/config';
 import type { ArchKnobs, Preset } from '../engine/model/presets';
 import type { StepMetrics } from '../engine/train/trainer';
@@ -73,7 +74,7 @@ export { DIAGNOSE_DEFAULTS } from '../engine/diagnose/defaults';
 export { PRESET_DEFAULTS, PRESET_NAMES, PRESET_SUBSAMPLING, presetSize } from '../engine/model/presets';
 export { recommendedPatience } from '../engine/diagnose/run_checks';
 export { reportToMarkdown } from '../engine/diagnose/report';
-export { forecastView, type ForecastView } from '../engine/forecast/view'; // pure: the page draws the learning-curve forecast
+export type { ForecastView }; // the learning-curve forecast the page draws (epoch event)
 export { FLOAT16_MAX } from '../data/float16';
 export { DISTILL_DEFAULTS, DISTILL_HELP } from '../engine/distill/settings';
 export { subsamplingOf } from '../engine/model/presets';
@@ -161,8 +162,16 @@ export type TrainEvent =
       resumedFrom: { step: number; epoch: number; midEpoch: boolean } | null; // where a resumed run continues (epoch: completed epochs)
     }
   | { type: 'step'; step: StepMetrics }
-  // patiencePaused: the plateau-aware rule's message when it paused patience this epoch (engine/forecast/stopping.ts), else null
-  | { type: 'epoch'; metrics: EpochRecord; improved: boolean; earlyStopping: EarlyStoppingState; patiencePaused: string | null }
+  // patiencePaused: the plateau-aware rule's message when it paused patience this epoch (engine/forecast/stopping.ts), else null;
+  // forecast: the learning-curve forecast after an evaluated epoch (engine/forecast/view.ts), null when not evaluated
+  | {
+      type: 'epoch';
+      metrics: EpochRecord;
+      improved: boolean;
+      earlyStopping: EarlyStoppingState;
+      patiencePaused: string | null;
+      forecast: ForecastView | null;
+    }
   | { type: 'alerts'; alerts: DoctorAlert[] }
   // the last checkpoint was written (mid-epoch: every checkpointMinutes, on pause and on stop; or at an epoch's end)
   | { type: 'saved'; step: number; epoch: number; midEpoch: boolean; heldMs: number }
