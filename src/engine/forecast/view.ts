@@ -5,9 +5,9 @@
 // evaluated epochs since the blank plateau, still on it, a history with repeated epochs or a
 // missing value, a target outside (0, 100]). A withheld forecast has no curve and no band: never a
 // wrong one. Pure. The worker makes it from the forecast it computes after each evaluated epoch for
-// the doctor (viewOf) and sends it with the epoch event: the page fits nothing (on the shared 2-core
-// VM under load, 0.56 s for a 30-epoch history to 150 planned epochs, 3.1 s for 150 to 300: not for
-// the page's thread).
+// the doctor (viewOf) and sends it with the epoch event: the page fits nothing (a forecast refits
+// both curves to 200 bootstrap draws, and its cost grows with the history and the planned epochs:
+// work for the worker, not the page's thread).
 
 import type { HistoryRow } from '../../data/types';
 import { forecast, type Forecast } from './fit';
