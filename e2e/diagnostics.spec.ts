@@ -11,13 +11,14 @@ const SECTIONS = [
   '7. Loss against the uniform baseline',
   '8. Overfit test',
   '9. Early-stopping settings',
+  '10. Generalisation',
 ];
 
-test('diagnostics on the demo: nine checks on the page, the report downloads as Markdown and JSON', async ({ lab }) => {
+test('diagnostics on the demo: ten checks on the page, the report downloads as Markdown and JSON', async ({ lab }) => {
   await lab.datasets.loadDemo();
   const diag = lab.diagnostics;
   await diag.run();
-  await expect(diag.checks).toHaveCount(9);
+  await expect(diag.checks).toHaveCount(10);
   for (const [i, title] of SECTIONS.entries()) await expect(diag.checks.nth(i).getByRole('heading')).toContainText(title);
   // The overfit test has not run yet: said so, with the way to run it.
   await expect(diag.checks.nth(7)).toContainText('not run for this dataset');
@@ -39,7 +40,7 @@ test('diagnostics on the demo: nine checks on the page, the report downloads as 
 
   const report = JSON.parse((await diag.downloadText(diag.button('Download report (JSON)'))).text) as DiagnosticsReport;
   expect(report.format).toBe('ctc-lab-diagnostics/1');
-  expect(report.checks.map((c) => c.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  expect(report.checks.map((c) => c.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   expect(report.backend).toBe('webgpu');
   expect(report.dataset).toMatchObject({ trainSamples: 144, valSamples: 16, vocabSize: 8, featureDim: 12 });
   const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
@@ -58,5 +59,8 @@ test('diagnostics on the overfit checkpoint: loads it, and the overfit check rep
   await diag.run({ index: 1 });
   await expect(diag.checks.nth(7)).toContainText('passed after');
   await expect(diag.checks.nth(7)).toContainText('OK');
+  // Generalisation: it memorised its 5 samples and carries nothing over (engine/diagnose/generalisation.ts).
+  await expect(diag.checks.nth(9).getByRole('heading')).toContainText('10. Generalisation Fail');
+  await expect(diag.checks.nth(9)).toContainText("The overfit test's checkpoint");
   await expect(diag.done).toContainText('.safetensors');
 });
