@@ -37,13 +37,18 @@ test('train on the demo: curves move, stop, reload, resume the run, and it finis
 
 test("the training form: five labelled groups, every input with a hint (the field guide's value), Tab walking the groups in order", async ({ lab }) => {
   const tr = lab.training;
-  const groups = ['Model', 'Optimisation', 'Schedule', 'Stopping and checkpoints', 'Augmentation', 'Teacher'];
+  const groups = ['Model', 'Optimisation', 'Schedule', 'Stopping and checkpoints', 'Weight averaging', 'Augmentation', 'Teacher'];
   await tr.open();
   for (const g of groups) await expect(tr.group(g)).toBeVisible();
   await expect(tr.group('Optimisation').getByLabel('Peak learning rate', { exact: true })).toHaveAccessibleDescription(/Field guide: 0\.0005/);
   await expect(tr.group('Stopping and checkpoints').getByLabel('Early-stopping patience', { exact: true })).toHaveAccessibleDescription(
     /Field guide: 30 to 40/,
   );
+  await expect(tr.group('Weight averaging').getByLabel('EMA decay', { exact: true })).toHaveAccessibleDescription(/0 = off; 0\.999/);
+  // A decay outside (0, 1) is named by the form.
+  await tr.group('Weight averaging').getByLabel('EMA decay', { exact: true }).fill('1');
+  await expect(tr.group('Weight averaging').getByRole('alert')).toHaveText(/emaDecay: expected 0 \(off\) or a number in \(0, 1\), got 1/);
+  await tr.group('Weight averaging').getByLabel('EMA decay', { exact: true }).fill('0');
   expect(await tr.tabThroughForm()).toEqual({ groups, undescribed: [] });
 });
 
