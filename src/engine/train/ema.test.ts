@@ -134,6 +134,8 @@ describe('EMA of the weights', () => {
     const old = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith(TRAIN_WEIGHTS_PREFIX)));
     const back = decodeCheckpoint(writeSafetensors(old, { ...metadata, ctc_lab: JSON.stringify(m) }), 'old.safetensors');
     expect(back.meta.training.config).toMatchObject({ emaDecay: 0, averageBest: 0 });
+    expect(() => new Trainer(meta, samples, { ...cfg, emaDecay: 1 })).toThrow('emaDecay: expected 0 (off) or a number in (0, 1), got 1');
+    expect(() => new Trainer(meta, samples, { ...cfg, averageBest: -1 })).toThrow('averageBest: expected 0 (off) or an integer from 1 to 50, got -1');
     expect(emaDecayProblem(0.999)).toBeNull();
     expect(emaDecayProblem(1)).toMatch(/^emaDecay: expected 0 \(off\) or a number in \(0, 1\), got 1$/);
   }, 60_000);

@@ -34,7 +34,7 @@ import { Evaluator, type Evaluation } from './evaluate';
 import { inferenceMsPerSample } from './inference_time';
 import { runCheckpoint } from './run_checkpoint';
 import { trainStep } from './step';
-import { TRAIN_WEIGHTS_PREFIX, WeightEma, withWeights } from './ema';
+import { emaDecayProblem, TRAIN_WEIGHTS_PREFIX, WeightEma, withWeights } from './ema';
 import { averageBestProblem, BestWeights, type KeptEpoch } from './average';
 
 export { resumeStateFrom } from './run_checkpoint';
@@ -134,7 +134,7 @@ export class Trainer {
       config.optimizer === 'sgd'
         ? new Sgd(this.model.params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay })
         : new Adam(this.model.params, { lr: config.lr, weightDecay: config.optimizer === 'adamw' ? config.weightDecay : 0 });
-    const avgProblem = config.averageBest > 0 ? averageBestProblem(config.averageBest, this.model.paramCount()) : null;
+    const avgProblem = emaDecayProblem(config.emaDecay) ?? (config.averageBest !== 0 ? averageBestProblem(config.averageBest, this.model.paramCount()) : null);
     if (avgProblem) {
       this.model.dispose();
       this.optimizer.dispose();
