@@ -11,7 +11,7 @@
 // A CTC result that disagrees with the float64 reference (or PyTorch's with the fused one) fails
 // the run (non-zero exit) before anything is written. `npm run bench:node` runs the CTC and
 // training benchmarks without a browser, on Dawn (bench/node.mjs).
-//   BENCH_ONLY=ctc,train,import,align,distill,startup (default: all)  BENCH_IMPORT_SAMPLES=6000
+//   BENCH_ONLY=ctc,train,import,align,distill,startup,profile (default: all)  BENCH_IMPORT_SAMPLES=6000
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ await tsLoader.close();
 const port = Number(process.env.BENCH_PORT || 4183);
 const reps = Number(process.env.BENCH_REPS || 5);
 const shapes = process.env.BENCH_SHAPES ? JSON.parse(process.env.BENCH_SHAPES) : undefined;
-const only = new Set((process.env.BENCH_ONLY || 'ctc,train,import,align,distill,startup').split(','));
+const only = new Set((process.env.BENCH_ONLY || 'ctc,train,import,align,distill,startup,profile').split(','));
 
 /** Writes the import benchmark's dataset: n samples, frames uniform in [150, 450], 100 dims, 40 words. */
 function writeImportDataset(dir, n) {
@@ -77,7 +77,8 @@ let results = [],
   importResult = null,
   memory = null,
   alignResults = [],
-  distillResults = [];
+  distillResults = [],
+  profileResults = [];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--no-sandbox', '--disable-background-networking', '--disable-component-update'],
@@ -95,6 +96,7 @@ try {
   if (only.has('train')) trainResults = await page.evaluate(() => window.ctcLab.benchTrain());
   if (only.has('align')) alignResults = await page.evaluate(() => window.ctcLab.benchAlign());
   if (only.has('distill')) distillResults = await page.evaluate(() => window.ctcLab.benchDistill());
+  if (only.has('profile')) profileResults = await page.evaluate(() => window.ctcLab.benchProfile());
   if (only.has('startup')) {
     const builds = [{ label: 'this build', baseURL: `http://localhost:${port}`, distDir: outDir }];
     if (baselineDir)
@@ -264,6 +266,25 @@ const distillLines = [
   ),
 ];
 
+const ms1 = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const profileLines = [
+  `### Speed report: profiled stages against the real step — ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `${machine} ${reproduce('profile')} Synthetic data, batch 8, no accumulation. Each preset trains ${profileResults[0]?.shape.steps ?? 8} steps with no syncs, as a run does; after step 3 the worker's probe (\`measureRunSpeed\`, engine/train/profile.ts) profiles one step beside training (timers around awaited stages, the queue drained between them; GPU time per stage from timestamp queries where the adapter offers them); real step: median of the steps after the probe (min–max), from the end of one step's hooks to the next step's end. Check: the stages' sum within 10% of the real step. Checked first: every loss finite, the probe leaves the tensor count as it was.`,
+  '',
+  '| preset | shape | real ms / step (min–max) | data | upload | forward | CTC | backward | optimiser | read-back | stage sum | sum / real | within 10% | method | GPU ms (fwd / CTC / bwd / opt / read) | dispatches / step: probe / real | MFU | first advice |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ...profileResults.map((x) => {
+    const s = x.shape,
+      r = x.report,
+      w = Object.fromEntries(r.stages.map((t) => [t.stage, t]));
+    const shape = `${s.name} B${s.B} T${s.T} F${s.F} V${s.V} C${s.channels} L${s.layers}${s.hidden ? ` H${s.hidden}` : ''}${s.heads ? ` heads${s.heads}` : ''}`;
+    const gpu = r.method === 'timestamp-query' ? ['forward', 'ctc', 'backward', 'optimizer', 'readback'].map((k) => ms1(w[k].gpuMs)).join(' / ') : '–';
+    const a = r.advice[0];
+    return `| ${s.preset} | ${shape} | ${ms1(x.stepMs)} (${ms1(x.stepSpread[0])}–${ms1(x.stepSpread[1])}) | ${['data', 'upload', 'forward', 'ctc', 'backward', 'optimizer', 'readback'].map((k) => ms1(w[k].ms)).join(' | ')} | ${ms1(r.profiledMs)} | ${x.sumOverStep.toFixed(3)} | ${x.within10 ? 'yes' : '**no**'} | ${r.method} | ${gpu} | ${r.dispatches ?? '–'} / ${x.stepDispatches ?? '–'} | ${(100 * r.mfu).toFixed(0)}% | ${a ? `${a.title} (${a.speedup.toFixed(2)}×)` : 'none'} |`;
+  }),
+];
+
 const file = 'BENCHMARKS.md';
 let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`; each section is replaced by its latest run.\n\n';
 const put = (name, body) => {
@@ -277,6 +298,7 @@ if (trainResults.length) put('train', trainLines.join('\n'));
 if (importResult) put('import', importLines.join('\n'));
 if (alignResults.length) put('align', alignLines.join('\n'));
 if (distillResults.length) put('distill', distillLines.join('\n'));
+if (profileResults.length) put('profile', profileLines.join('\n'));
 if (startupResult) put('startup', startup.startupMarkdown(startupResult, `${machine} ${reproduce('startup')}`));
 writeFileSync(file, doc);
 console.log(section);
@@ -284,4 +306,5 @@ if (trainResults.length) console.log(trainLines.join('\n'));
 if (importResult) console.log(importLines.join('\n'));
 if (alignResults.length) console.log(alignLines.join('\n'));
 if (distillResults.length) console.log(distillLines.join('\n'));
+if (profileResults.length) console.log(profileLines.join('\n'));
 if (startupResult) console.log(startup.startupMarkdown(startupResult, `${machine} ${reproduce('startup')}`));

@@ -11,6 +11,7 @@ import { benchTrain, DEFAULT_TRAIN_SHAPES } from '../../bench/train.bench';
 import { benchImport } from '../../bench/import.bench';
 import { benchAlign, DEFAULT_ALIGN_SHAPES } from '../../bench/align.bench';
 import { benchDistill, DEFAULT_DISTILL_SHAPES } from '../../bench/distill.bench';
+import { benchProfile, DEFAULT_PROFILE_SHAPES } from '../../bench/profile.bench';
 import { benchCtc, benchProblemBase64, DEFAULT_BENCH_SHAPES, type BenchShape, type CtcBenchOptions, type CtcBenchResult } from '../../bench/ctc.bench';
 
 const out = document.getElementById('out')!;
@@ -63,6 +64,9 @@ const trainBench = (shapes = DEFAULT_TRAIN_SHAPES) => runEach(shapes, benchTrain
 /** Distillation step vs plain step, same student; the teacher's forward (bench/distill.bench.ts). */
 const distillBench = (shapes = DEFAULT_DISTILL_SHAPES) => runEach(shapes, benchDistill);
 
+/** The speed report's stages against the real step time, per preset (bench/profile.bench.ts). */
+const profileBench = (shapes = DEFAULT_PROFILE_SHAPES) => runEach(shapes, benchProfile);
+
 declare global {
   interface Window {
     ctcLab: {
@@ -75,6 +79,7 @@ declare global {
       benchImport: typeof benchImport;
       benchAlign: typeof alignBench;
       benchDistill: typeof distillBench;
+      benchProfile: typeof profileBench;
       tf: typeof tf;
     };
   }
@@ -99,6 +104,7 @@ window.ctcLab = {
   benchImport,
   benchAlign: alignBench,
   benchDistill: distillBench,
+  benchProfile: profileBench,
   tf,
 };
 document.getElementById('check')!.onclick = () => void check();

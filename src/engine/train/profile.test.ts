@@ -18,9 +18,9 @@ const snapshot = (vs: Iterable<tf.Variable>) => [...vs].map((v) => Array.from(v.
 describe('step profiler (cpu backend)', () => {
   it('splits a step into its stages: all present, non-negative, disjoint; the run’s weights, optimizer and tensor count untouched', async () => {
     const { meta, samples } = demoRecords();
-    const trainer = new Trainer(meta, samples, { ...SMALL_TRAIN, accumulationSteps: 1, epochs: 1 });
+    const trainer = new Trainer(meta, samples, { ...SMALL_TRAIN, accumulationSteps: 1, epochs: 1, maxTrainSamples: 8 }); // one step: optimizer slots no longer zero
     try {
-      await trainer.run(); // optimizer slots no longer zero
+      await trainer.run();
       const index = tokenIndex(meta.vocab);
       const picked = samples.filter((s) => s.split === 'train').slice(0, 8);
       const weights = snapshot(trainer.model.params.values());
@@ -78,7 +78,7 @@ describe('step profiler (cpu backend)', () => {
     const trainer = new Trainer(meta, samples, { ...SMALL_TRAIN, epochs: 3 });
     try {
       const tensors = tf.memory().numTensors;
-      const r = await measureRunSpeed(trainer, memorySource(samples), 40);
+      const r = await measureRunSpeed(trainer, memorySource(samples), 40, { matmulMinN: 64 });
       expect(tf.memory().numTensors).toBe(tensors);
       expect(r.stages.map((s) => s.stage)).toEqual([...STAGES]);
       expect(r.stepMs).toBe(40);
@@ -115,7 +115,7 @@ describe('step profiler (cpu backend)', () => {
     const all = [tight, ...samples];
     const trainer = new Trainer(meta, all, { ...SMALL_TRAIN, epochs: 3 });
     try {
-      const r = await measureRunSpeed(trainer, memorySource(all), 40);
+      const r = await measureRunSpeed(trainer, memorySource(all), 40, { matmulMinN: 64 });
       expect(r.advice.map((a) => a.id)).not.toContain('subsample-4');
       expect(r.findings.join(' ')).toMatch(
         /×4 time subsampling is not advised: 1 training sample would have fewer output frames than their transcript needs \(tight: 3 frames < 6 needed\)/,
@@ -178,7 +178,7 @@ describe('step profiler (cpu backend)', () => {
   });
 
   it('device rates: a positive matmul rate and dispatch cost, measured once per session', async () => {
-    const a = await deviceRates();
+    const a = await deviceRates(64); // small on the cpu backend (the default 512² takes seconds there)
     expect(a.matmulFlops).toBeGreaterThan(0);
     expect(Number.isFinite(a.matmulFlops)).toBe(true);
     expect(a.dispatchMs).toBeGreaterThanOrEqual(0);

@@ -254,10 +254,11 @@ let rates: { backend: string; rates: DeviceRates } | null = null;
 
 /**
  * The device's own matmul rate and the cost of an empty dispatch, measured once per session (per
- * backend): a square float32 matmul grown from 128 until one takes ≥ 10 ms (at most 2048), timed
- * over repeats to ≥ 50 ms; 64 tiny adds queued back to back.
+ * backend): a square float32 matmul from `minN` (512: smaller ones measure launch overhead, not
+ * arithmetic — at 128² SwiftShader's rate gave MFUs above 100%) grown until one takes ≥ 10 ms (at
+ * most 2048), timed over repeats to ≥ 50 ms; 64 tiny adds queued back to back.
  */
-export async function deviceRates(): Promise<DeviceRates> {
+export async function deviceRates(minN = 512): Promise<DeviceRates> {
   if (rates?.backend === tf.getBackend()) return rates.rates;
   const timeMatmuls = async (a: tf.Tensor2D, reps: number): Promise<number> => {
     const t0 = now();
@@ -272,7 +273,7 @@ export async function deviceRates(): Promise<DeviceRates> {
     tf.dispose([c!, one]);
     return now() - t0;
   };
-  let n = 128;
+  let n = minN;
   let a = tf.randomNormal([n, n]) as tf.Tensor2D;
   await timeMatmuls(a, 1); // compile
   let ms = await timeMatmuls(a, 1);
@@ -376,7 +377,7 @@ export async function measureRunSpeed(
   run: ProfiledRun,
   source: SampleSource,
   stepMs: number | null,
-  opts: { timestamps?: boolean } = {},
+  opts: { timestamps?: boolean; matmulMinN?: number } = {}, // matmulMinN: deviceRates' first size (tests on the cpu backend: small)
 ): Promise<SpeedReport> {
   const { model, config: c, meta } = run;
   const index = tokenIndex(meta.vocab);
@@ -395,7 +396,7 @@ export async function measureRunSpeed(
     },
     opts,
   );
-  const device = await deviceRates();
+  const device = await deviceRates(opts.matmulMinN);
   // The options' FLOPs on the profiled batch (× 3 for forward + backward, × micro-batches).
   const stepFlops = (cfg: ModelConfig) => 3 * c.accumulationSteps * picked.reduce((a, s) => a + flopsAs(model, cfg, s.frames), 0);
   const knobs = { preset: c.preset, channels: c.channels, layers: c.layers, hidden: c.hidden, heads: c.heads, dropout: c.dropout, subsampling: c.subsampling };
