@@ -68,8 +68,7 @@ export type {
 // Plain data for the page's forms: each default is defined once, next to the code that uses it.
 export { OVERFIT_DEFAULTS } from '../engine/train/overfit_config';
 export { TRAIN_DEFAULTS, RECIPES } from '../engine/train/config';
-export { emaDecayProblem } from '../engine/train/ema';
-export { averageBestProblem } from '../engine/train/average';
+export { averageBestProblem, emaDecayProblem } from '../engine/train/averaging_settings';
 export { DIAGNOSE_DEFAULTS } from '../engine/diagnose/defaults';
 export { PRESET_DEFAULTS, PRESET_NAMES, PRESET_SUBSAMPLING, presetSize } from '../engine/model/presets';
 export { recommendedPatience } from '../engine/diagnose/run_checks';

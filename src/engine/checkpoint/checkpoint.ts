@@ -9,7 +9,7 @@ import { preview } from '../../lib/preview';
 import { paramShapes, slotShapes } from '../model/shapes';
 import { readSafetensorsHeader, readTensor, writeSafetensors, type StEntry, type StTensor } from './safetensors';
 import { CHECKPOINT_FORMAT, parseCheckpointMeta, type CheckpointMeta } from './schema';
-import { emaTensorShapes } from '../train/ema';
+import { emaTensorShapes } from '../train/averaging_settings';
 
 export { CHECKPOINT_FORMAT, type CheckpointMeta };
 

@@ -11,7 +11,7 @@ import * as v from 'valibot';
 import { PRESET_DEFAULTS, subsamplingOf } from '../model/presets';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
 import { AUGMENT_OFF, MAX_MASKS, MAX_STRETCH } from '../augment/settings';
-import { MAX_AVERAGE_BEST } from '../train/average';
+import { MAX_AVERAGE_BEST } from '../train/averaging_settings';
 import type { RunRecord } from '../../data/types';
 import { preview } from '../../lib/preview';
 

@@ -10,23 +10,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Largest N the schema accepts (ESPnet's recipes use 10). */
-export const MAX_AVERAGE_BEST = 50;
-
-/** Device memory the kept weight sets may take: 256 MiB. */
-export const AVERAGE_BUDGET_BYTES = 256 * 2 ** 20;
-
-/** Why a run cannot keep `n` weight sets of a model with `paramCount` float32 parameters (null: it can). */
-export function averageBestProblem(n: number, paramCount: number): string | null {
-  if (!Number.isInteger(n) || n < 0 || n > MAX_AVERAGE_BEST) return `averageBest: expected 0 (off) or an integer from 1 to ${MAX_AVERAGE_BEST}, got ${n}`;
-  const bytes = n * paramCount * 4;
-  if (bytes > AVERAGE_BUDGET_BYTES) {
-    const fits = Math.floor(AVERAGE_BUDGET_BYTES / (paramCount * 4));
-    const mb = (b: number) => (b / 2 ** 20).toFixed(1);
-    return `averageBest: ${n} weight sets of this model (${paramCount.toLocaleString('en')} parameters) take ${mb(bytes)} MB of GPU memory, over the ${mb(AVERAGE_BUDGET_BYTES)} MB budget; at most ${fits} fit`;
-  }
-  return null;
-}
+export { AVERAGE_BUDGET_BYTES, averageBestProblem, MAX_AVERAGE_BEST } from './averaging_settings';
 
 /** The element-wise mean of weight sets with the same names and shapes (float32 on the device). */
 export function averageWeights(sets: Map<string, tf.Tensor>[]): Map<string, tf.Tensor> {

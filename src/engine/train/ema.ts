@@ -7,20 +7,9 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { StTensor } from '../checkpoint/safetensors';
+import { emaDecayProblem } from './averaging_settings';
 
-/** Where an EMA run's checkpoint keeps the weights the optimizer updates: "train." + the parameter's name. */
-export const TRAIN_WEIGHTS_PREFIX = 'train.';
-
-/** A decay that keeps the average: 0 (off) or a number in (0, 1). */
-export function emaDecayProblem(decay: number): string | null {
-  if (!Number.isFinite(decay) || decay < 0 || decay >= 1) return `emaDecay: expected 0 (off) or a number in (0, 1), got ${decay}`;
-  return null;
-}
-
-/** The tensors an EMA run's checkpoint adds, by name and shape (one per parameter). */
-export function emaTensorShapes(params: Map<string, number[]>): Map<string, number[]> {
-  return new Map([...params].map(([name, shape]) => [TRAIN_WEIGHTS_PREFIX + name, shape]));
-}
+export { emaDecayProblem, emaTensorShapes, TRAIN_WEIGHTS_PREFIX } from './averaging_settings';
 
 export class WeightEma {
   /** parameter name → its average */
