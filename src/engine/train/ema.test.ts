@@ -128,6 +128,13 @@ describe('EMA of the weights', () => {
         `x.safetensors: __metadata__.ctc_lab → training.config.emaDecay: expected 0 (off) or a decay in (0, 1), got ${bad}`,
       );
     }
+    m.training.config.emaDecay = 0.9;
+    for (const bad of [-1, 2.5, 51]) {
+      m.training.config.averageBest = bad;
+      expect(() => decodeCheckpoint(writeSafetensors(tensors, { ...metadata, ctc_lab: JSON.stringify(m) }), 'x.safetensors')).toThrow(
+        `x.safetensors: __metadata__.ctc_lab → training.config.averageBest: expected an integer from 0 to 50, got ${bad}`,
+      );
+    }
     // an old checkpoint: no emaDecay, no train.model.… tensors
     delete m.training.config.emaDecay;
     delete m.training.config.averageBest;
