@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -350,7 +351,9 @@ def decode_command(a) -> int:
         best = lp.argmax(1).tolist()
         greedy.append(hyp_text([c for k, c in enumerate(best) if c != blank and (k == 0 or c != best[k - 1])]))
     plain = decode(test, 0, 0, use_lm=False)
+    t0 = time.perf_counter()
     fused = decode(test, alpha, beta)
+    secs = time.perf_counter() - t0
     out = a.output or os.path.splitext(os.path.basename(a.source.rstrip("/")))[0] + ".hyps.tsv"
     clean = lambda s: s.replace("\t", " ").replace("\n", " ")  # noqa: E731
     with open(out, "w", encoding="utf-8") as f:
@@ -358,7 +361,7 @@ def decode_command(a) -> int:
     for name, hyps in (("greedy", greedy), (f"beam {a.beam}", plain), (f"beam {a.beam} + LM (alpha {alpha:g}, beta {beta:g})", fused)):
         w = wer(refs, hyps)
         print(f"{name}: WER {100 * w['rate']:.2f}% (S {w['S']}, D {w['D']}, I {w['I']}, N {w['N']})")
-    print(f"{out}: {len(test)} hypotheses")
+    print(f"{out}: {len(test)} hypotheses; beam + LM decoding {len(test) / secs:.1f} utterances/s ({secs:.2f} s, one process)")
     return 0
 
 
