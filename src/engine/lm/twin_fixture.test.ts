@@ -6,6 +6,7 @@
 // UPDATE_LM_FIXTURES=1 after a deliberate change); the twin then asserts the same numbers.
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../lib/rng';
 import { wer } from '../metrics/wer';
@@ -169,7 +170,12 @@ async function compute() {
 describe('the twin’s LM and decoding fixture', () => {
   it('fixtures/lm_decode.json holds what the lab computes (rewrite with UPDATE_LM_FIXTURES=1); python/tests/test_lm.py and test_decode.py assert it', async () => {
     const now = JSON.parse(JSON.stringify(await compute()));
-    if (process.env.UPDATE_LM_FIXTURES) writeFileSync(FIXTURE, `${JSON.stringify(now)}\n`);
+    if (process.env.UPDATE_LM_FIXTURES) {
+      // written as prettier formats it, so the repository's format check passes
+      const prettier = await import('prettier');
+      const options = (await prettier.resolveConfig(fileURLToPath(FIXTURE))) ?? {};
+      writeFileSync(FIXTURE, await prettier.format(JSON.stringify(now), { ...options, parser: 'json' }));
+    }
     const committed = JSON.parse(readFileSync(FIXTURE, 'utf8'));
     expect(committed).toEqual(now);
     // the cases are not degenerate: the LM changes some hypotheses, and the lexicon some
