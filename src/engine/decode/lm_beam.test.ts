@@ -161,6 +161,13 @@ describe('LM-fused prefix beam search', () => {
     // the same with the classes' roles swapped in the input order: still [1]
     const r = lmBeamSearch(u(2, 3), 2, 3, { alpha: 0, beta: 0, prune: -Infinity, beamWidth: 2 });
     expect(r.ids).toEqual([1]);
+    // [2] leads after frame 1, so [2, 1] is made before [1, 2]; both score ln 0.3 + ln 0.5 + 2β exactly
+    // (the same two terms added): the tie goes to [1, 2], not to the first made.
+    const row = [0.2, 0.3, 0.5].map(Math.log);
+    const words = wordFusion(buildKneserNey([['x', 'y']], 2).model, ['<blank>', 'x', 'y']); // β counts words (α 0: the LM itself does not)
+    const pair = lmBeamSearch(Float64Array.from([...row, ...row]), 2, 3, { alpha: 0, beta: 5 }, words);
+    expect(pair.ids).toEqual([1, 2]);
+    expect(pair.score).toBe(Math.log(0.3) + Math.log(0.5) + 10);
   });
 
   it('empty and infeasible outputs', () => {

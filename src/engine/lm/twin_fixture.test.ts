@@ -148,6 +148,10 @@ async function compute() {
     { alpha: 0, beta: 0 },
     { alpha: 0, beta: 0, beamWidth: 3 },
   ].map((opts) => ({ options: opts, T: 3, logProbs: uniform, result: lmBeamSearch(uniform, 3, classes.length, opts, fusion) }));
+  // [2] leads after frame 1, so [2, 1] is made first; [1, 2] ties with it exactly and must win.
+  const row = classes.map((_, c) => Math.log(c === 1 ? 0.3 : c === 2 ? 0.5 : 0.2 / (classes.length - 2)));
+  const pairTie = { alpha: 0, beta: 5 };
+  ties.push({ options: pairTie, T: 2, logProbs: [...row, ...row], result: lmBeamSearch([...row, ...row], 2, classes.length, pairTie, fusion) });
 
   return {
     ties,
