@@ -17,8 +17,9 @@ export interface AugmentBenchResult {
   shape: TrainBenchShape;
   backend: string;
   augment: AugmentSettings;
-  off: { msPerStep: number; msSpread: [number, number]; dispatchesPerStep: number; readbacksPerStep: number };
-  on: { msPerStep: number; msSpread: [number, number]; dispatchesPerStep: number; readbacksPerStep: number; tensorGrowth: number };
+  // cpuMsPerStep: the process's CPU time over the whole run (construction and warm-up included) per step
+  off: { msPerStep: number; msSpread: [number, number]; cpuMsPerStep: number; dispatchesPerStep: number; readbacksPerStep: number };
+  on: { msPerStep: number; msSpread: [number, number]; cpuMsPerStep: number; dispatchesPerStep: number; readbacksPerStep: number; tensorGrowth: number };
   planMs: number; // CPU: the plan of one batch (draws, indices, weights, noise)
   checkMaxAbsDiff: number; // the augmented batch on this backend against the float64 reference
 }
@@ -47,9 +48,15 @@ export async function benchAugment(s: TrainBenchShape, augment: AugmentSettings)
   got.forEach((v, i) => (checkMaxAbsDiff = Math.max(checkMaxAbsDiff, Math.abs(v - ref[i]))));
   if (!(checkMaxAbsDiff <= 1e-5)) throw new Error(`augment benchmark: the batch on ${tf.getBackend()} is ${checkMaxAbsDiff} from the float64 reference`);
 
+  // CPU time too (Node): on a shared machine the wall time of a step says more about the neighbours than about the step.
+  const cpuMs = () => (typeof process === 'undefined' ? NaN : (process.cpuUsage().user + process.cpuUsage().system) / 1000);
+  let c0 = cpuMs();
   const off = await trainOnce({ ...s, augment: undefined }, 'auto');
+  const offCpu = (cpuMs() - c0) / off.losses.length;
   off.trainer.dispose();
+  c0 = cpuMs();
   const on = await trainOnce({ ...s, augment }, 'auto');
+  const onCpu = (cpuMs() - c0) / on.losses.length;
   on.trainer.dispose();
   if (on.losses.every((l, i) => l === off.losses[i])) throw new Error('augment benchmark: the augmented run has the same losses as the plain one');
 
@@ -60,10 +67,17 @@ export async function benchAugment(s: TrainBenchShape, augment: AugmentSettings)
     shape: s,
     backend: tf.getBackend(),
     augment,
-    off: { msPerStep: median(off.stepMs), msSpread: spread(off.stepMs), dispatchesPerStep: off.dispatchesPerStep, readbacksPerStep: off.readbacksPerStep },
+    off: {
+      msPerStep: median(off.stepMs),
+      msSpread: spread(off.stepMs),
+      cpuMsPerStep: offCpu,
+      dispatchesPerStep: off.dispatchesPerStep,
+      readbacksPerStep: off.readbacksPerStep,
+    },
     on: {
       msPerStep: median(on.stepMs),
       msSpread: spread(on.stepMs),
+      cpuMsPerStep: onCpu,
       dispatchesPerStep: on.dispatchesPerStep,
       readbacksPerStep: on.readbacksPerStep,
       tensorGrowth: on.tensorGrowth,
