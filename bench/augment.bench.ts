@@ -49,7 +49,11 @@ export async function benchAugment(s: TrainBenchShape, augment: AugmentSettings)
   if (!(checkMaxAbsDiff <= 1e-5)) throw new Error(`augment benchmark: the batch on ${tf.getBackend()} is ${checkMaxAbsDiff} from the float64 reference`);
 
   // CPU time too (Node): on a shared machine the wall time of a step says more about the neighbours than about the step.
-  const cpuMs = () => (typeof process === 'undefined' ? NaN : (process.cpuUsage().user + process.cpuUsage().system) / 1000);
+  const proc = (globalThis as { process?: { cpuUsage(): { user: number; system: number } } }).process;
+  const cpuMs = () => {
+    const u = proc?.cpuUsage();
+    return u ? (u.user + u.system) / 1000 : NaN;
+  };
   let c0 = cpuMs();
   const off = await trainOnce({ ...s, augment: undefined }, 'auto');
   const offCpu = (cpuMs() - c0) / off.losses.length;
