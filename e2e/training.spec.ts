@@ -35,7 +35,9 @@ test('train on the demo: curves move, stop, reload, resume the run, and it finis
   expect(lines).toHaveLength(5);
 });
 
-test("the training form: five labelled groups, every input with a hint (the field guide's value), Tab walking the groups in order", async ({ lab }) => {
+test("the training form: seven labelled groups (augmentation and weight averaging included), every input with a hint (the field guide's value), Tab walking the groups in order", async ({
+  lab,
+}) => {
   const tr = lab.training;
   const groups = ['Model', 'Optimisation', 'Schedule', 'Stopping and checkpoints', 'Weight averaging', 'Augmentation', 'Teacher'];
   await tr.open();
