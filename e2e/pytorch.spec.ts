@@ -82,5 +82,5 @@ test('a torchrun checkpoint imports, the page says how to continue in PyTorch, t
   const ckName = `ctc-lab-speech-${backId}-last-epoch3.safetensors`;
   await lab.diagnostics.run(ckName);
   await expect(lab.diagnostics.done).toContainText(ckName);
-  await expect(lab.diagnostics.checks).toHaveCount(9);
+  await expect(lab.diagnostics.checks).toHaveCount(10);
 });
