@@ -11,11 +11,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { memorySource } from '../src/data/source';
 import { watchDispatches } from '../src/engine/dispatches';
 import type { Preset } from '../src/engine/model/presets';
-import { TRAIN_DEFAULTS } from '../src/engine/train/config';
 import { measureRunSpeed } from '../src/engine/train/profile';
 import type { SpeedReport } from '../src/engine/train/speed';
-import { Trainer } from '../src/engine/train/trainer';
-import { syntheticDataset } from './train.bench';
+import { benchTrainer } from './train.bench';
 
 export interface ProfileBenchShape {
   name: string;
@@ -55,22 +53,7 @@ export interface ProfileBenchResult {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchProfile(s: ProfileBenchShape): Promise<ProfileBenchResult> {
-  const { meta, samples } = syntheticDataset(s);
-  const trainer = new Trainer(meta, samples, {
-    ...TRAIN_DEFAULTS,
-    preset: s.preset,
-    channels: s.channels,
-    layers: s.layers,
-    hidden: s.hidden,
-    heads: s.heads,
-    dropout: 0.1,
-    batchSize: s.B,
-    accumulationSteps: 1,
-    epochs: 1,
-    warmupEpochs: 0,
-    patience: 0,
-    checkpointMinutes: 0,
-  });
+  const { trainer, samples } = benchTrainer(s, { checkpointMinutes: 0 });
   const source = memorySource(samples);
   const losses: number[] = [];
   const stepMs: number[] = [];

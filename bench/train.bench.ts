@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../src/data/batch';
 import type { DatasetMeta, SampleRecord } from '../src/data/types';
 import { Rng } from '../src/lib/rng';
-import { TRAIN_DEFAULTS } from '../src/engine/train/config';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../src/engine/train/config';
 import { Trainer } from '../src/engine/train/trainer';
 import type { Preset } from '../src/engine/model/presets';
 import type { Recurrence } from '../src/engine/model/bilstm';
@@ -136,7 +136,11 @@ export interface Run {
 }
 
 /** Trains one epoch of s.steps steps, timing and counting every step. */
-export async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Promise<Run> {
+/** A one-epoch trainer on s's synthetic dataset (the training and speed-report benches' setup). */
+export function benchTrainer(
+  s: Parameters<typeof syntheticDataset>[0] & Pick<TrainBenchShape, 'preset' | 'channels' | 'layers' | 'hidden' | 'heads' | 'B'>,
+  extra: Partial<TrainConfig> = {},
+) {
   const { meta, samples } = syntheticDataset(s);
   const trainer = new Trainer(meta, samples, {
     ...TRAIN_DEFAULTS,
@@ -151,8 +155,13 @@ export async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Pro
     epochs: 1,
     warmupEpochs: 0,
     patience: 0,
-    ...(s.augment ? { augment: s.augment } : {}),
+    ...extra,
   });
+  return { trainer, samples };
+}
+
+export async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Promise<Run> {
+  const { trainer } = benchTrainer(s, s.augment ? { augment: s.augment } : {});
   const model = trainer.model as { recurrence?: Recurrence };
   if ('recurrence' in model) model.recurrence = recurrence;
   const be = tf.backend() as tf.KernelBackend & { read: (id: object) => Promise<unknown> };
