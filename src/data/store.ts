@@ -2,7 +2,7 @@
 // Writes that must be atomic (a dataset and all its samples) happen in one transaction.
 
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { CheckpointRecord, DatasetMeta, Encoding, OutputSampleRecord, OutputSetMeta, RunRecord, SampleRecord } from './types';
+import type { CheckpointRecord, DatasetMeta, Encoding, LmRecord, OutputSampleRecord, OutputSetMeta, RunRecord, SampleRecord, SweepRecord } from './types';
 import type { PreparedDataset, PreparedSample } from './prepare';
 import { decodeFloat16, encodeFloat16 } from './float16';
 import { sampleInfo, type SampleInfo, type SampleSource } from './source';
@@ -18,10 +18,13 @@ export interface LabDB extends DBSchema {
   // Model outputs (version 3): a set's record, and its samples staged and committed like a dataset's.
   outputSets: { key: string; value: OutputSetMeta; indexes: { byDataset: string } };
   outputSamples: { key: [string, number]; value: OutputSampleRecord; indexes: { bySet: string } };
+  // Version 4: n-gram language models and fix sweeps, each beside its dataset.
+  lms: { key: string; value: LmRecord; indexes: { byDataset: string } };
+  sweeps: { key: string; value: SweepRecord; indexes: { byDataset: string } };
 }
 
 export const DB_NAME = 'ctc-lab';
-const DB_VERSION = 3;
+const DB_VERSION = 4;
 
 let dbPromise: Promise<IDBPDatabase<LabDB>> | null = null;
 
@@ -39,6 +42,10 @@ export function db(): Promise<IDBPDatabase<LabDB>> {
       if (oldVersion < 3) {
         d.createObjectStore('outputSets', { keyPath: 'id' }).createIndex('byDataset', 'datasetId');
         d.createObjectStore('outputSamples', { keyPath: ['setId', 'index'] }).createIndex('bySet', 'setId');
+      }
+      if (oldVersion < 4) {
+        d.createObjectStore('lms', { keyPath: 'id' }).createIndex('byDataset', 'datasetId');
+        d.createObjectStore('sweeps', { keyPath: 'id' }).createIndex('byDataset', 'datasetId');
       }
     },
   });
@@ -142,9 +149,11 @@ export async function datasetSource(datasetId: string): Promise<SampleSource> {
 
 export async function deleteDataset(id: string): Promise<void> {
   const d = await db();
-  const tx = d.transaction(['datasets', 'samples', 'checkpoints', 'runs', 'outputSets'], 'readwrite');
+  const tx = d.transaction(['datasets', 'samples', 'checkpoints', 'runs', 'outputSets', 'lms', 'sweeps'], 'readwrite');
   const ckpts = await tx.objectStore('checkpoints').index('byDataset').getAllKeys(id);
   const runs = await tx.objectStore('runs').index('byDataset').getAllKeys(id);
+  const lms = await tx.objectStore('lms').index('byDataset').getAllKeys(id);
+  const sweeps = await tx.objectStore('sweeps').index('byDataset').getAllKeys(id);
   // Output sets attached to it keep their references and outputs: they become standalone.
   const attached = await tx.objectStore('outputSets').index('byDataset').getAll(id);
   await Promise.all([
@@ -153,6 +162,8 @@ export async function deleteDataset(id: string): Promise<void> {
     tx.objectStore('samples').delete(sampleRange(id)),
     ...ckpts.map((k) => tx.objectStore('checkpoints').delete(k)),
     ...runs.map((k) => tx.objectStore('runs').delete(k)),
+    ...lms.map((k) => tx.objectStore('lms').delete(k)),
+    ...sweeps.map((k) => tx.objectStore('sweeps').delete(k)),
     tx.done,
   ]);
 }

@@ -193,3 +193,21 @@ export interface DistillationRecord<Model extends { preset: string } = { preset:
   teacher: TeacherRecord<Model>;
   summary?: DistillationSummary<Model>;
 }
+
+// Language models and sweeps (DB version 4). Each feature owns its record's fields below.
+
+/** An n-gram LM stored beside its dataset (engine/lm/): built from transcripts or text, or an imported ARPA file. */
+export interface LmRecord {
+  id: string;
+  datasetId: string;
+  name: string;
+  createdAt: number;
+}
+
+/** A fix sweep run in the browser (engine/tune/halving.ts, sweep_spec.ts): its spec, its trials and their runs. */
+export interface SweepRecord {
+  id: string;
+  datasetId: string;
+  name: string;
+  createdAt: number;
+}
