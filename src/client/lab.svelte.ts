@@ -28,7 +28,15 @@ export class Lab implements LabContext {
   readonly outputs: OutputsState;
 
   ready = $derived(this.backend !== null);
-  busy = $derived.by(() => this.datasets.importing || this.overfit.running || this.training.running || this.diagnostics.running || this.outputs.running);
+  busy = $derived.by(
+    () =>
+      this.datasets.importing ||
+      this.overfit.running ||
+      this.training.running ||
+      this.training.lrFinder.running ||
+      this.diagnostics.running ||
+      this.outputs.running,
+  );
 
   get dataset() {
     return this.datasets.selected;

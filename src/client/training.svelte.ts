@@ -26,6 +26,7 @@ import {
 } from '../worker/api';
 import { message, type LabContext } from './context';
 import { saveBytes } from './files';
+import { LrFinderState } from './lr_finder.svelte';
 
 type RunShape = { stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number; preset: string; subsampling: number };
 
@@ -54,6 +55,8 @@ export class TrainingState {
   overlaid = $state<string[]>([]); // run ids whose curves are drawn together (at most 2)
   patiencePaused = $state<string | null>(null); // the plateau-aware rule's message when the last epoch paused patience, else null
   forecast = $state.raw<ForecastView | null>(null); // the running run's learning-curve forecast, as of its last evaluated epoch
+  /** The section's LR range test: a job of its own (the lab's busy flag counts it, so Start waits for it). */
+  readonly lrFinder = new LrFinderState(this);
   /** The teacher and KD settings a new run learns from (the distillation form; null: none). */
   distillRequest: () => Distillation<TeacherRef> | null = () => null;
 
