@@ -114,7 +114,7 @@ class Run:
         if run.ema and not overfit:
             run.ema.load(tensors, path)  # the file's average (one without train.model.…: its weights, where the average starts)
         if cfg["averageBest"] > 0:
-            notes.append(f"averageBest {cfg['averageBest']}: the lab averages a run's best epochs at its end; the twin writes best and last only")
+            notes.append(f"averageBest {cfg['averageBest']}: the kept weight sets start afresh in this session (the lab keeps them beside its run, not in the file); averaged.safetensors averages the best of the epochs trained here")
         stored_opt = stored.get("optimizer", "adam")
         if not overfit and SLOTS.get(stored_opt) == SLOTS[cfg["optimizer"]]:
             load_slots(run.optimizer, model, cfg["optimizer"], tensors, run.step, path)

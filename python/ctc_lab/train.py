@@ -37,10 +37,13 @@ import time
 import torch
 
 from .augment import AUGMENT_OFF, augment_batch
+from .average import BestWeights
 from .augment import problems as augment_problems
 from .batch import make_batch, token_index
 from .data import Dataset, open_dataset
 from .dist import Dist, log, progress_bar, tensorboard
+from .checkpoint import write_checkpoint
+from .ema import TRAIN_WEIGHTS_PREFIX
 from .errors import CtcLabError
 from .evaluate import ctc_mean, ctc_min_frames, evaluate
 from .forecast import forecast, forecast_text
@@ -48,6 +51,7 @@ from .kd import SETTINGS as KD_SETTINGS
 from .kd import distillation_record, kd_loss
 from .loader import bucketed_batches, padding_efficiency, shard_steps
 from .model_base import LabModel
+from .optim import lab_slots
 from .models import PRESETS
 from .run import CHOICES, RECIPES, Run, check_dataset
 from .schedule import learning_rate
@@ -282,6 +286,7 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
     reason = f"finished {cfg['epochs']} epochs"
     paused_said = False  # the plateau-aware rule's pause is announced once
     end = cfg["epochs"] if args.stop_after is None else min(cfg["epochs"], run.epoch + args.stop_after)
+    best_sets = BestWeights(cfg["averageBest"]) if cfg.get("averageBest", 0) > 0 and d.main else None  # average.py
     while run.epoch < end:
         t0 = time.time()
         tr = train_epoch(run, ddp, ds, train, norm, index, d, spe_lab, sync_log, progress_bar(d, run.epoch + 1))
@@ -301,6 +306,8 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
         judgement = None
         if d.main and ev:
             improved, stop, judgement = run.early.update(epoch, ev["wer"] if cfg["monitor"] == "val_wer" else ev["loss"], run.history)
+            if best_sets:  # the weights validation measured: the EMA's when it is on
+                best_sets.offer(epoch, ev["wer"] if cfg["monitor"] == "val_wer" else ev["loss"], run.ema.lab_tensors() if run.ema else model.lab_tensors())
             if judgement and judgement["paused"] and not paused_said:  # said once per run, as the lab's doctor does
                 print(f"early stopping waits at epoch {epoch}: {judgement['message']}", flush=True)
                 paused_said = True
@@ -327,8 +334,35 @@ def _train(args: argparse.Namespace, d: Dist) -> int:
         sync_log.close()
     if tb:
         tb.close()
-    log(d, f"{reason}; checkpoints in {out}: last.safetensors" + (", best.safetensors" if os.path.exists(os.path.join(out, "best.safetensors")) else ""))
+    if best_sets and (run.epoch >= cfg["epochs"] or reason.startswith("early")):  # a run that ended, not one stopped by --stop_after (the lab's rule)
+        reason += save_averaged(run, best_sets, ds, val, norm, index, vocab, d.device, os.path.join(out, "averaged.safetensors"))
+    log(d, f"{reason}; checkpoints in {out}: last.safetensors" + (", best.safetensors" if os.path.exists(os.path.join(out, "best.safetensors")) else "")
+        + (", averaged.safetensors" if best_sets and os.path.exists(os.path.join(out, "averaged.safetensors")) else ""))
     return 0
+
+
+def save_averaged(run, best_sets: BestWeights, ds: Dataset, val: list, norm: dict, index: dict, vocab: list, device, path: str) -> str:
+    """averageBest: the mean of the kept weight sets, evaluated on val and written as the run's averaged
+    checkpoint ("model.…" the mean; an EMA run's trained weights and the optimizer's slots as in last);
+    the words the run's reason gets ('' when nothing was kept)."""
+    avg = best_sets.average()
+    if avg is None:
+        return ""
+    model = run.model
+    trained = {k: v.copy() for k, v in model.lab_tensors().items()}  # copies: on the CPU .numpy() shares the parameters' memory
+    epochs = [e["epoch"] for e in best_sets.epochs]
+    try:
+        model.load_lab_tensors(avg, "averaged weights")
+        ev = evaluate(model, ds, val, norm, index, vocab, device)
+        meta = {**run.checkpoint_meta(), "averaged": {"epochs": epochs, "valWer": ev["wer"] if ev else None, "valLoss": ev["loss"] if ev else None}}
+        slots = lab_slots(run.optimizer, model, run.cfg["optimizer"])
+        if run.ema:  # an EMA run's file also holds the weights the optimizer updates, as "train.model.…"
+            slots.update({TRAIN_WEIGHTS_PREFIX + k: v for k, v in trained.items()})
+        write_checkpoint(path, model, meta, slots)
+    finally:
+        model.load_lab_tensors(trained, "trained weights")
+    wer = f", val WER {ev['wer'] * 100:.1f}%" if ev else ""
+    return f"; averaged the {len(epochs)} best epochs ({', '.join(map(str, epochs))}){wer}"
 
 
 def distillation_for(meta: dict, ckpt: str, ds: Dataset, args: argparse.Namespace, teacher_flags: list[str], kd_over: dict, notes: list[str]) -> dict | None:
