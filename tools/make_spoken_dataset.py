@@ -29,7 +29,10 @@ The voice split (the point of the dataset)
     train: 31 variants (21 male, 10 female) x 8 accents = 248 voices
     val:    6 variants (m6 klatt3 caleb norbert | f5 belinda) x 8 accents = 48 voices
     test:   6 variants (m7 klatt4 boris quincy | f3 grandma) x 8 accents = 48 voices
-  (TRAIN_VARIANTS, VAL_VARIANTS, TEST_VARIANTS below; fixed, not drawn from the seed.) Missing
+  (TRAIN_VARIANTS, VAL_VARIANTS, TEST_VARIANTS below; fixed, not drawn from the seed.)
+  --train-variants and --train-accents narrow the TRAINING voices only (e.g. `--train-variants m1,f1
+  --train-accents 2`: 4 voices), the held-out splits keep all theirs: a set on which a model can
+  memorise its few speakers (train loss far below val loss), the situation augmentation is for. Missing
   accents or variants in the installed espeak-ng data are refused, not silently replaced (espeak-ng
   itself falls back to its default voice without a word).
 
@@ -219,11 +222,13 @@ def log_mel(x: np.ndarray, fb: np.ndarray) -> np.ndarray:
     return np.log(power @ fb + 1e-6).astype(np.float32)
 
 
-def utterance(kind: str, split: str, index: int, seed: int, fb: np.ndarray, snr: tuple[float, float] | None) -> dict:
+def utterance(kind: str, split: str, index: int, seed: int, fb: np.ndarray, snr: tuple[float, float] | None,
+              speakers: dict[str, tuple[list[str], list[str]]] | None = None) -> dict:
+    """One utterance; `speakers` maps a split to its (accents, variants), default ACCENTS and SPLIT_VARIANTS."""
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
     text = make_text(kind, rng)
-    variants = SPLIT_VARIANTS[split]
-    voice = f"{ACCENTS[int(rng.integers(len(ACCENTS)))]}+{variants[int(rng.integers(len(variants)))]}"
+    accents, variants = (speakers or {}).get(split, (ACCENTS, SPLIT_VARIANTS[split]))
+    voice = f"{accents[int(rng.integers(len(accents)))]}+{variants[int(rng.integers(len(variants)))]}"
     speed, pitch, amp, gap = int(rng.integers(120, 201)), int(rng.integers(20, 81)), int(rng.integers(70, 151)), int(rng.integers(0, 4))
     x, sr = synthesize(text, voice, speed, pitch, amp, gap)
     x = resample(x, sr)
@@ -257,6 +262,20 @@ def parse_snr(s: str | None) -> tuple[float, float] | None:
     return lo, hi
 
 
+def parse_subset(s: str, allowed: list[str], flag: str) -> list[str]:
+    """A comma-separated list of names from `allowed` (kept in `allowed`'s order), or the first N of them."""
+    if s.isdigit():
+        n = int(s)
+        if not 1 <= n <= len(allowed):
+            raise argparse.ArgumentTypeError(f"{flag} N takes 1..{len(allowed)}, got {n}")
+        return allowed[:n]
+    names = [v.strip() for v in s.split(",") if v.strip()]
+    bad = [v for v in names if v not in allowed]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(f"{flag}: {', '.join(bad) or 'nothing given'} not among {', '.join(allowed)}")
+    return [v for v in allowed if v in names]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--kind", choices=("digits", "words"), default="digits")
@@ -265,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test", type=int, help="test utterances (default 150)")
     p.add_argument("--mels", type=int, choices=(40, 80), default=40)
     p.add_argument("--snr", type=parse_snr, default=None, metavar="LO:HI", help="add white noise at a uniform random SNR in [LO, HI] dB (default: no noise)")
+    p.add_argument("--train-variants", metavar="N|LIST",
+                   help="train speakers only from these variants (comma-separated names from TRAIN_VARIANTS, or N = the first N); "
+                        "default all 31. Few training voices against all the held-out ones make a set a model can memorise its speakers on")
+    p.add_argument("--train-accents", metavar="N|LIST", help="train speakers only with these accents (names from ACCENTS, or N = the first N); default all 8")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=2, help="espeak-ng processes at once (default 2)")
     p.add_argument("--force", action="store_true", help="write into a non-empty DIR (replaces manifest.jsonl, vocab.txt, voices.json, feats/)")
@@ -273,6 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     counts = dict(zip(SPLITS, (v if v is not None else d for v, d in zip((a.train, a.val, a.test), (600, 150, 150)))))
     if any(n < 0 for n in counts.values()) or counts["train"] < 1:
         p.error("--train must be >= 1 and --val/--test >= 0")
+    try:
+        train_speakers = (parse_subset(a.train_accents, ACCENTS, "--train-accents") if a.train_accents else ACCENTS,
+                          parse_subset(a.train_variants, TRAIN_VARIANTS, "--train-variants") if a.train_variants else TRAIN_VARIANTS)
+    except argparse.ArgumentTypeError as e:
+        p.error(str(e))
+    speakers = {"train": train_speakers, "val": (ACCENTS, VAL_VARIANTS), "test": (ACCENTS, TEST_VARIANTS)}
     if not os.path.exists(ESPEAK):
         sys.exit("error: espeak-ng is not installed (apt-get install espeak-ng)")
     if os.path.isdir(a.output) and os.listdir(a.output):
@@ -287,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(s, i) for s in SPLITS for i in range(counts[s])]
     rows, frames = [], {s: 0 for s in SPLITS}
     with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as ex:
-        for n, u in enumerate(ex.map(lambda j: utterance(a.kind, j[0], j[1], a.seed, fb, a.snr), jobs), start=1):
+        for n, u in enumerate(ex.map(lambda j: utterance(a.kind, j[0], j[1], a.seed, fb, a.snr, speakers), jobs), start=1):
             np.save(os.path.join(a.output, u["row"]["features"]), u["feats"])
             rows.append(u["row"])
             frames[u["row"]["split"]] += u["feats"].shape[0]
@@ -304,12 +333,13 @@ def main(argv: list[str] | None = None) -> int:
         "generator": "tools/make_spoken_dataset.py",
         "espeak_ng": espeak_version(),
         "settings": {"kind": a.kind, "seed": a.seed, "counts": counts, "mels": a.mels, "snr_db": list(a.snr) if a.snr else None,
+                     "train_accents": train_speakers[0], "train_variants": train_speakers[1],
                      "sample_rate": SR, "window": "periodic hann, 400 samples (25 ms)", "hop": "160 samples (10 ms)", "n_fft": NFFT,
                      "mel": "HTK scale, 0-8000 Hz, triangular", "log": "log(mel power + 1e-6)", "dtype": "float32 [T, F]",
                      "speed": [120, 200], "pitch": [20, 80], "amplitude": [70, 150], "word_gap": [0, 3]},
         "accents": ACCENTS,
-        "variants": SPLIT_VARIANTS,
-        "voices": {s: [f"{acc}+{v}" for acc in ACCENTS for v in SPLIT_VARIANTS[s]] for s in SPLITS},
+        "variants": {s: speakers[s][1] for s in SPLITS},
+        "voices": {s: [f"{acc}+{v}" for acc in speakers[s][0] for v in speakers[s][1]] for s in SPLITS},
         "stats": {s: {"utterances": counts[s], "frames": frames[s],
                       "voices_used": len({r["voice"] for r in rows if r["split"] == s}),
                       "texts_also_in_train": sum(r["text"] in train_texts for r in rows if r["split"] == s) if s != "train" else None}

@@ -96,3 +96,15 @@ def test_refuses_a_non_empty_folder(tmp_path):
     r = subprocess.run([sys.executable, str(SCRIPT), "--train", "1", "--val", "0", "--test", "0", "-o", str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "not empty" in r.stderr
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
+
+
+def test_few_training_voices(tmp_path):
+    root = generate(tmp_path / "few", "--kind", "words", "--train-variants", "f1,m1", "--train-accents", "2")
+    info = json.loads((root / "voices.json").read_text())
+    assert info["variants"]["train"] == ["m1", "f1"] and info["settings"]["train_accents"] == ["en-gb", "en-us"]
+    assert sorted(info["voices"]["train"]) == sorted(f"{a}+{v}" for a in ("en-gb", "en-us") for v in ("m1", "f1"))
+    assert len(info["voices"]["val"]) == 48  # the held-out splits keep all their voices
+    for r in rows_of(root):
+        assert r["voice"] in info["voices"][r["split"]]
+    r = subprocess.run([sys.executable, str(SCRIPT), "--train-variants", "m6", "-o", str(tmp_path / "bad")], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "--train-variants: m6 not among" in r.stderr  # a val variant is refused
