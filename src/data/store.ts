@@ -201,7 +201,7 @@ export class CheckpointQuotaError extends Error {
  * longer stored, so a run never outlives its data; a quota error rolls everything back
  * (CheckpointQuotaError) and the previous checkpoint stays.
  */
-export async function saveRunProgress(run: RunRecord, checkpoints: CheckpointRecord[]): Promise<void> {
+export async function saveRunProgress(run: RunRecord, checkpoints: CheckpointRecord[], remove: string[] = []): Promise<void> {
   const d = await db();
   const tx = d.transaction(['datasets', 'runs', 'checkpoints'], 'readwrite');
   const writes: Promise<unknown>[] = [];
@@ -209,6 +209,7 @@ export async function saveRunProgress(run: RunRecord, checkpoints: CheckpointRec
   try {
     if (!(await tx.objectStore('datasets').getKey(run.datasetId))) throw new DatasetGoneError(run.datasetId, run.datasetName);
     for (const c of checkpoints) track(tx.objectStore('checkpoints').put(c));
+    for (const k of remove) track(tx.objectStore('checkpoints').delete(k));
     track(tx.objectStore('runs').put(run));
     for (const r of await Promise.all(writes)) if (r instanceof Error || r instanceof DOMException) throw r;
     await tx.done;
@@ -224,7 +225,7 @@ export async function saveRunProgress(run: RunRecord, checkpoints: CheckpointRec
   }
 }
 
-/** Deletes one run: its record and the checkpoints it wrote (last, best), in one transaction. */
+/** Deletes one run: its record and the checkpoints it wrote (last, best, averaged, kept sets), in one transaction. */
 export async function deleteRun(id: string): Promise<void> {
   const d = await db();
   const tx = d.transaction(['runs', 'checkpoints'], 'readwrite');
@@ -232,7 +233,13 @@ export async function deleteRun(id: string): Promise<void> {
   const cks = new Set(
     [`${id}-last`, `${id}-best`, `${id}-averaged`, run?.lastCheckpointId, run?.bestCheckpointId, run?.averagedCheckpointId].filter((k): k is string => !!k),
   );
-  await Promise.all([...[...cks].map((k) => tx.objectStore('checkpoints').delete(k)), tx.objectStore('runs').delete(id), tx.done]);
+  const kept = IDBKeyRange.bound(`${id}-kept-`, `${id}-kept-\uffff`); // averageBest's kept weight sets (engine/run/run.ts keptCheckpointId)
+  await Promise.all([
+    ...[...cks].map((k) => tx.objectStore('checkpoints').delete(k)),
+    tx.objectStore('checkpoints').delete(kept),
+    tx.objectStore('runs').delete(id),
+    tx.done,
+  ]);
 }
 
 export async function listRuns(datasetId: string): Promise<RunRecord[]> {
@@ -252,7 +259,11 @@ export async function putRun(run: RunRecord): Promise<void> {
 
 export async function listCheckpoints(datasetId: string): Promise<Omit<CheckpointRecord, 'bytes'>[]> {
   const all = await (await db()).getAllFromIndex('checkpoints', 'byDataset', datasetId);
-  return all.sort((a, b) => a.createdAt - b.createdAt).map(({ bytes: _bytes, ...rest }) => rest);
+  // A run's kept weight sets (averageBest) are its own working state, not checkpoints to list.
+  return all
+    .filter((c) => c.kind !== 'kept')
+    .sort((a, b) => a.createdAt - b.createdAt)
+    .map(({ bytes: _bytes, ...rest }) => rest);
 }
 
 export async function getCheckpoint(id: string): Promise<CheckpointRecord> {

@@ -117,7 +117,9 @@ export type EpochRecord = {
 export interface CheckpointRecord {
   id: string;
   datasetId: string;
-  kind: 'overfit' | 'best' | 'last' | 'averaged'; // averaged: the mean of a run's N best weight sets (TrainConfig.averageBest)
+  // averaged: the mean of a run's N best weight sets (TrainConfig.averageBest); kept: one of those sets
+  // while the run goes on (not listed; deleted when the average is stored, or with the run)
+  kind: 'overfit' | 'best' | 'last' | 'averaged' | 'kept';
   runId?: string;
   createdAt: number;
   fileName: string;
@@ -143,6 +145,7 @@ export interface RunRecord {
   distillation?: DistillationRecord; // a student run
   averagedCheckpointId?: string | null; // averageBest: the averaged checkpoint, written when the run ends
   averaged?: AveragedRecord; // … and what it averages, how it scored
+  kept?: { slot: number; epoch: number; metric: number }[]; // averageBest: the weight sets kept so far (records `${id}-kept-${slot}`), for a resume
 }
 
 /** A run's averaged checkpoint (engine/train/average.ts): the epochs whose weights it averages, its val scores. */

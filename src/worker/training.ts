@@ -17,6 +17,7 @@ import { importedRunConfig, isInterrupted, newRun, runAveraged, runProgress, tra
 import { TRAIN_DEFAULTS, type TrainConfig } from '../engine/train/config';
 import { augmentActive } from '../engine/augment/settings';
 import { resumeStateFrom, Trainer } from '../engine/train/trainer';
+import type { KeptSlot } from '../engine/train/average';
 import { measureRunSpeed, profileDue } from '../engine/train/profile';
 import type { SampleSource } from '../data/source';
 import { storedReads } from '../data/reads';
@@ -89,9 +90,11 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
   };
 
   /** Takes the checkpoint now (the caller is between two steps) and queues its write; returns when written. */
-  const save = (improved: boolean, midEpoch: boolean): Promise<void> => {
+  const save = (improved: boolean, midEpoch: boolean, kept: KeptSlot | null = null): Promise<void> => {
     const t0 = performance.now();
     const bytesP = trainer.checkpoint(run.datasetName);
+    const keptP = kept ? trainer.keptBytes(kept.slot) : null; // averageBest took this epoch's weights: stored with the checkpoint
+    const keptAll = trainer.keptSlots;
     const heldMs = performance.now() - t0; // what this snapshot held training up by (metadata + clones)
     const { epoch, step } = trainer.state;
     const before = stepEnds.slice(-21);
@@ -105,7 +108,8 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
     lastSave = performance.now();
     queue = queue.then(async () => {
       const bytes = (await bytesP).buffer as ArrayBuffer;
-      const { run: next, checkpoints: cks } = runProgress(run, { bytes, epoch, step, midEpoch, improved, history });
+      const keptSet = kept && keptP ? { set: kept, bytes: (await keptP).buffer as ArrayBuffer, all: keptAll } : undefined;
+      const { run: next, checkpoints: cks } = runProgress(run, { bytes, epoch, step, midEpoch, improved, history, kept: keptSet });
       await store.saveRunProgress(next, cks);
       Object.assign(run, next);
       announce({ kind: 'runs', datasetId: run.datasetId });
@@ -174,7 +178,7 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
       },
       onEpoch: async (m, info) => {
         speed.prevEnd = null; // validation and the epoch's checkpoint are not a step
-        await save(info.improved, false);
+        await save(info.improved, false, info.kept ?? null);
         const patiencePaused = info.stopping?.paused ? info.stopping.message : null;
         // The learning-curve forecast after an evaluated epoch: for the doctor, and drawn by the page.
         const f = m.valWer !== null ? forecast(trainer.state.history, cfg.epochs, targetWer) : null;
@@ -244,9 +248,10 @@ async function saveAveraged(trainer: Trainer, run: RunRecord): Promise<void> {
   const avg = await trainer.averagedCheckpoint(run.datasetName);
   if (!avg) return;
   const averaged = { epochs: avg.epochs.map((e) => e.epoch), valWer: avg.evaluation?.wer ?? null, valLoss: avg.evaluation?.loss ?? null };
-  const { run: next, checkpoints } = runAveraged(run, avg.bytes.buffer as ArrayBuffer, averaged);
+  const { run: next, checkpoints, remove } = runAveraged(run, avg.bytes.buffer as ArrayBuffer, averaged);
   Object.assign(run, next);
-  await store.saveRunProgress(run, checkpoints);
+  delete run.kept; // the kept sets are averaged: their records go in the same transaction
+  await store.saveRunProgress(run, checkpoints, remove);
   const wer = averaged.valWer === null ? '' : `, val WER ${(averaged.valWer * 100).toFixed(1)}%`;
   run.reason += `; averaged the ${averaged.epochs.length} best epochs (${averaged.epochs.join(', ')})${wer}`;
 }

@@ -296,6 +296,9 @@ const averagedSchema = obj(
   'an averaged-checkpoint record {epochs, valWer, valLoss}',
 );
 
+/** averageBest: a weight set the run keeps (record `${runId}-kept-${slot}`), by epoch and monitored metric. */
+const keptSlotSchema = obj({ slot: int(0, MAX_AVERAGE_BEST - 1), epoch: int(1, 1e9), metric: finite }, 'a kept weight set {slot, epoch, metric}');
+
 export const checkpointMetaSchema = obj(
   {
     format: v.literal(CHECKPOINT_FORMAT, `expected '${CHECKPOINT_FORMAT}'`),
@@ -412,6 +415,7 @@ const runRecordSchema = obj(
     distillation: v.optional(runDistillationSchema),
     averagedCheckpointId: v.optional(v.nullable(str(200, 'a checkpoint id or null'))),
     averaged: v.optional(averagedSchema),
+    kept: v.optional(list(keptSlotSchema, MAX_AVERAGE_BEST, 'kept weight sets')),
   },
   'a run record',
 );

@@ -204,11 +204,18 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('a database written by older versions opens and every record kind still loads', () => {
-  it('the upgrade to version 3 adds the model-output stores, empty, with their key paths and indexes, and changes no older record', async () => {
-    const d = await store.db(); // opening runs the upgrade from version 2
-    expect(d.version).toBe(3);
-    expect([...d.objectStoreNames].sort()).toEqual(['checkpoints', 'datasets', 'outputSamples', 'outputSets', 'runs', 'samples']);
-    const tx = d.transaction(['outputSets', 'outputSamples', 'samples', 'checkpoints', 'runs']);
+  it('the upgrades to versions 3 and 4 add the model-output, LM and sweep stores, empty, with their key paths and indexes, and change no older record', async () => {
+    const d = await store.db(); // opening runs the upgrades from version 2
+    expect(d.version).toBe(4);
+    expect([...d.objectStoreNames].sort()).toEqual(['checkpoints', 'datasets', 'lms', 'outputSamples', 'outputSets', 'runs', 'samples', 'sweeps']);
+    const tx = d.transaction(['outputSets', 'outputSamples', 'samples', 'checkpoints', 'runs', 'lms', 'sweeps']);
+    for (const name of ['lms', 'sweeps'] as const) {
+      const st = tx.objectStore(name);
+      expect(st.keyPath).toBe('id');
+      expect([...st.indexNames]).toEqual(['byDataset']);
+      expect(st.index('byDataset').keyPath).toBe('datasetId');
+      expect(await st.count()).toBe(0);
+    }
     const sets = tx.objectStore('outputSets'),
       outs = tx.objectStore('outputSamples');
     expect(sets.keyPath).toBe('id');

@@ -9,7 +9,7 @@ export const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
 /** A run's checkpoint: dataset, run and epoch (and the step, for one written mid-epoch). */
 export function runCheckpointFileName(
   run: Pick<RunRecord, 'id' | 'datasetName'>,
-  kind: 'best' | 'last' | 'averaged',
+  kind: 'best' | 'last' | 'averaged' | 'kept',
   epoch: number,
   midEpochStep?: number,
 ): string {

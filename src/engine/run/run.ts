@@ -6,6 +6,8 @@
 import type { StoredReads } from '../../data/reads';
 import type { AveragedRecord, CheckpointRecord, HistoryRow, RunRecord, RunStatus } from '../../data/types';
 import { storedCheckpointFor, type FittedCheckpoint } from '../checkpoint/fit';
+import { readSafetensors } from '../checkpoint/safetensors';
+import type { KeptSlot } from '../train/average';
 import { studentTrainer } from '../distill/student';
 import { knobsOf } from '../model/presets';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config';
@@ -43,31 +45,61 @@ export interface RunSave {
   midEpoch: boolean; // taken between two steps of an unfinished epoch
   improved: boolean; // the epoch just ended improved on the best: the file is also the best checkpoint
   history: HistoryRow[];
+  // averageBest: the epoch's weights kept in a slot (its file), and every slot kept after it
+  kept?: { set: KeptSlot; bytes: ArrayBuffer; all: KeptSlot[] };
 }
+
+/** The record id of a run's kept weight set in `slot` (averageBest). */
+export const keptCheckpointId = (runId: string, slot: number) => `${runId}-kept-${slot}`;
 
 /**
  * What saving a run's progress writes, in one transaction: its last checkpoint (and its best, when
  * the epoch improved), and the run record pointing at them with the history so far.
  */
 export function runProgress(run: RunRecord, save: RunSave): { run: RunRecord; checkpoints: CheckpointRecord[] } {
-  const { bytes, epoch, step, midEpoch, improved, history } = save;
+  const { bytes, epoch, step, midEpoch, improved, history, kept } = save;
   const base = { datasetId: run.datasetId, runId: run.id, createdAt: Date.now() };
   const name = (kind: 'last' | 'best') => runCheckpointFileName(run, kind, epoch, midEpoch ? step : undefined);
   const checkpoints: CheckpointRecord[] = [{ ...base, id: `${run.id}-last`, kind: 'last', fileName: name('last'), bytes }];
   if (improved) checkpoints.push({ ...base, id: `${run.id}-best`, kind: 'best', fileName: name('best'), bytes });
+  // The kept set goes in the same transaction as the checkpoint: a resume finds exactly the sets of the epoch it starts after.
+  if (kept)
+    checkpoints.push({
+      ...base,
+      id: keptCheckpointId(run.id, kept.set.slot),
+      kind: 'kept',
+      fileName: runCheckpointFileName(run, 'kept', kept.set.epoch),
+      bytes: kept.bytes,
+    });
   return {
-    run: { ...run, lastCheckpointId: `${run.id}-last`, bestCheckpointId: improved ? `${run.id}-best` : run.bestCheckpointId, history, updatedAt: Date.now() },
+    run: {
+      ...run,
+      lastCheckpointId: `${run.id}-last`,
+      bestCheckpointId: improved ? `${run.id}-best` : run.bestCheckpointId,
+      history,
+      updatedAt: Date.now(),
+      ...(kept ? { kept: kept.all.map(({ slot, epoch, metric }) => ({ slot, epoch, metric })) } : {}),
+    },
     checkpoints,
   };
 }
 
-/** What storing a run's averaged checkpoint (averageBest, at the run's end) writes: the checkpoint and the record pointing at it. */
-export function runAveraged(run: RunRecord, bytes: ArrayBuffer, averaged: AveragedRecord): { run: RunRecord; checkpoints: CheckpointRecord[] } {
+/**
+ * What storing a run's averaged checkpoint (averageBest, at the run's end) writes: the checkpoint and
+ * the record pointing at it; the kept sets it averages are no longer needed (`remove`).
+ */
+export function runAveraged(
+  run: RunRecord,
+  bytes: ArrayBuffer,
+  averaged: AveragedRecord,
+): { run: RunRecord; checkpoints: CheckpointRecord[]; remove: string[] } {
   const id = `${run.id}-averaged`;
   const fileName = runCheckpointFileName(run, 'averaged', run.history.at(-1)?.epoch ?? 0);
+  const { kept, ...rest } = run;
   return {
-    run: { ...run, averagedCheckpointId: id, averaged, updatedAt: Date.now() },
+    run: { ...rest, averagedCheckpointId: id, averaged, updatedAt: Date.now() },
     checkpoints: [{ id, datasetId: run.datasetId, runId: run.id, kind: 'averaged', createdAt: Date.now(), fileName, bytes }],
+    remove: (kept ?? []).map((k) => keptCheckpointId(run.id, k.slot)),
   };
 }
 
@@ -89,12 +121,19 @@ export async function trainerForRun(run: RunRecord, reads: StoredReads): Promise
   const ck = storedCheckpointFor(await reads.checkpoint(run.lastCheckpointId), meta);
   // restoreBest across a resume: the best checkpoint's weights (when it is another file than the last one).
   const best = config.restoreBest && run.bestCheckpointId ? storedCheckpointFor(await reads.checkpoint(run.bestCheckpointId), meta).tensors : undefined;
+  // averageBest across a resume: the weight sets the run had kept when its last checkpoint was written.
+  const kept = await Promise.all(
+    (config.averageBest > 0 ? (run.kept ?? []) : []).map(async (k) => {
+      const rec = await reads.checkpoint(keptCheckpointId(run.id, k.slot));
+      return { ...k, tensors: readSafetensors(rec.bytes, rec.fileName).tensors };
+    }),
+  );
   // A student run: the teacher its checkpoint records (the run record's before its first checkpoint).
   return studentTrainer(
     meta,
     await reads.datasetSource(run.datasetId),
     config,
-    { state: resumeStateFrom(ck.meta), tensors: ck.tensors, best },
+    { state: resumeStateFrom(ck.meta), tensors: ck.tensors, best, kept },
     ck.meta.distillation ?? run.distillation,
     reads,
   );

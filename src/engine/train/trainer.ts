@@ -35,7 +35,7 @@ import { inferenceMsPerSample } from './inference_time';
 import { runCheckpoint } from './run_checkpoint';
 import { trainStep } from './step';
 import { emaDecayProblem, TRAIN_WEIGHTS_PREFIX, WeightEma, withWeights } from './ema';
-import { averageBestProblem, BestWeights, type KeptEpoch } from './average';
+import { averageBestProblem, BestWeights, type KeptEpoch, type KeptSlot } from './average';
 
 export { resumeStateFrom } from './run_checkpoint';
 
@@ -62,12 +62,24 @@ export interface TrainState {
   position?: EpochPosition; // between two steps of an unfinished epoch; undefined at epoch boundaries
 }
 
+/**
+ * Where a resumed trainer starts: the checkpoint's state and tensors, the best checkpoint's tensors
+ * (restoreBest), and the weight sets averageBest had kept (each with its slot, epoch and metric).
+ */
+export interface TrainerResume {
+  state: TrainState;
+  tensors: Record<string, StTensor>;
+  best?: Record<string, StTensor>;
+  kept?: (KeptSlot & { tensors: Record<string, StTensor> })[];
+}
+
 export interface TrainHooks {
   onStep?: (s: StepMetrics) => void;
   // stopping: the plateau-aware judgement of an evaluated epoch without improvement (forecast/stopping.ts), else null
   onEpoch?: (
     m: EpochMetrics,
-    info: { improved: boolean; stop: boolean; earlyStopping: EarlyStoppingState; stopping: StallJudgement | null },
+    // kept: averageBest took this epoch's weights into that slot (the caller stores the set with the epoch's checkpoint)
+    info: { improved: boolean; stop: boolean; earlyStopping: EarlyStoppingState; stopping: StallJudgement | null; kept?: KeptSlot | null },
   ) => Promise<void> | void;
   shouldStop?: () => boolean;
   waitWhilePaused?: () => Promise<void>;
@@ -96,7 +108,7 @@ export class Trainer {
     readonly meta: DatasetMeta,
     samples: SampleRecord[] | SampleSource,
     readonly config: TrainConfig,
-    resume?: { state: TrainState; tensors: Record<string, StTensor>; best?: Record<string, StTensor> }, // best: the best checkpoint's tensors (restoreBest)
+    resume?: TrainerResume,
     distill?: Distillation,
   ) {
     const augmentBad = augmentProblems(config.augment);
@@ -142,6 +154,12 @@ export class Trainer {
     }
     if (config.emaDecay > 0) this.ema = new WeightEma(this.model.params, config.emaDecay);
     if (config.averageBest > 0) this.bestSets = new BestWeights(config.averageBest);
+    try {
+      for (const k of resume?.kept ?? []) this.bestSets?.restore(k, k.tensors, this.model.params);
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
     this.early = new EarlyStopping(
       { patience: config.patience, minDelta: config.minDelta, monitor: config.monitor, restoreBest: config.restoreBest },
       resume?.state.earlyStopping,
@@ -343,13 +361,14 @@ export class Trainer {
       this.state.history.push(m);
       let improved = false,
         stop = false,
-        stopping: StallJudgement | null = null;
+        stopping: StallJudgement | null = null,
+        kept: KeptSlot | null = null;
       if (ev) {
         ({ improved, stop, judgement: stopping } = this.early.update(epoch, c.monitor === 'val_wer' ? ev.wer : ev.loss, this.state.history));
         if (improved && c.restoreBest) this.keepBest();
-        this.bestSets?.offer(epoch, c.monitor === 'val_wer' ? ev.wer : ev.loss, this.measured);
+        kept = this.bestSets?.offer(epoch, c.monitor === 'val_wer' ? ev.wer : ev.loss, this.measured) ?? null;
       }
-      await hooks.onEpoch?.(m, { improved, stop, earlyStopping: { ...this.early.state }, stopping });
+      await hooks.onEpoch?.(m, { improved, stop, earlyStopping: { ...this.early.state }, stopping, kept });
       if (stop) {
         this.finish();
         return { reason: this.early.reason(stopping) };
@@ -376,6 +395,17 @@ export class Trainer {
   /** The epochs the averaged model is made of, best first (averageBest; empty when off or none evaluated). */
   get averagedEpochs(): KeptEpoch[] {
     return this.bestSets?.epochs ?? [];
+  }
+
+  /** averageBest: the kept weight sets' slots, best first (what a checkpoint's run record lists). */
+  get keptSlots(): KeptSlot[] {
+    return this.bestSets?.slots ?? [];
+  }
+
+  /** averageBest: the weight set kept in `slot`, as the file a resumed run restores it from. */
+  keptBytes(slot: number): Promise<Uint8Array> {
+    if (!this.bestSets) throw new Error('this run keeps no weight sets (averageBest is off)');
+    return this.bestSets.bytes(slot);
   }
 
   /**
