@@ -271,3 +271,24 @@ export async function getCheckpoint(id: string): Promise<CheckpointRecord> {
   if (!c) throw new Error(`checkpoint ${id} is not stored`);
   return c;
 }
+
+// Fix sweeps (engine/tune/sweep_run.ts): one record per sweep, written after every trial-epoch decision.
+
+export async function saveSweep(s: SweepRecord): Promise<void> {
+  await (await db()).put('sweeps', s);
+}
+
+export async function getSweep(id: string): Promise<SweepRecord> {
+  const s = await (await db()).get('sweeps', id);
+  if (!s) throw new Error(`sweep ${id} not found`);
+  return s;
+}
+
+export async function listSweeps(datasetId: string): Promise<SweepRecord[]> {
+  const all = await (await db()).getAllFromIndex('sweeps', 'byDataset', datasetId);
+  return all.sort((a, b) => b.createdAt - a.createdAt);
+}
+
+export async function deleteSweep(id: string): Promise<void> {
+  await (await db()).delete('sweeps', id);
+}

@@ -205,6 +205,16 @@ export interface LmRecord {
   datasetId: string;
   name: string;
   createdAt: number;
+  order: number; // n-gram order: 2–4 when built here, any read from an ARPA file
+  source: 'transcripts' | 'text' | 'arpa'; // the training split's transcripts, an uploaded text file, an imported ARPA file
+  sourceName: string; // the uploaded file's name ('' for transcripts)
+  counts: number[]; // n-grams per order (index n − 1)
+  words: number; // vocabulary size, <s> </s> <unk> included
+  modelBytes: number; // the model's arrays (engine/lm/ngram.ts modelBytes)
+  arpaBytes: number; // the stored ARPA text's UTF-8 bytes
+  /** On the dataset's val transcripts (null: no val samples). */
+  perplexity: { perplexity: number; oov: number; tokens: number; sentences: number } | null;
+  arpa: string; // the model as ARPA text (engine/lm/arpa.ts writes it; reading it back gives the same scores)
 }
 
 /** A fix sweep run in the browser (engine/tune/halving.ts, sweep_spec.ts): its spec, its trials and their runs. */
@@ -213,4 +223,25 @@ export interface SweepRecord {
   datasetId: string;
   name: string;
   createdAt: number;
+  updatedAt: number;
+  source: 'lab' | 'import'; // run here (engine/tune/sweep_run.ts), or the twin's trials.jsonl imported
+  spec: Record<string, unknown> | null; // the ctc-lab-sweep/1 spec (engine/tune/sweep_spec.ts); an import without its spec: null
+  baseRunId: string | null; // the stored run whose config is the base (else the training form's)
+  status: SweepStatus;
+  reason: string; // why it stopped or how it ended (the verdict)
+  trials: SweepTrialRecord[]; // in the spec's order: the base first
+  ledger: { trial: number; rung: number; value: number }[]; // the metrics recorded at the rungs (halving.ts RungValue)
+}
+
+export type SweepStatus = 'ready' | 'running' | 'stopped' | 'finished';
+
+/** One trial of a sweep: its changes from the base, its run, and the metric after each epoch. */
+export interface SweepTrialRecord {
+  name: string;
+  changes: Record<string, number | string>;
+  config: Record<string, unknown>; // TrainConfig
+  runId: string | null; // its training run (its own record and checkpoints); null until started, and for an import
+  state: 'pending' | 'running' | 'pruned' | 'complete' | 'failed'; // pruned: not in the top 1/η at a rung
+  reason: string;
+  curve: { epoch: number; value: number | null; valWer: number | null }[]; // the sweep's metric and val WER after each epoch
 }

@@ -29,6 +29,8 @@ import type {
   RunRecord,
   RunStatus,
   Split,
+  SweepRecord,
+  SweepStatus,
   TeacherRecord,
 } from '../data/types';
 import type { OutputsImportReport } from '../data/outputs_import';
@@ -36,6 +38,9 @@ import type { AlignmentView, ViewRow } from '../engine/align/view';
 import type { TokenSpan } from '../engine/align/spans';
 import type { Comparison, CompareRow } from '../engine/diagnose/compare';
 import type { LrFindPoint, LrFindResult, LrSuggestion } from '../engine/tune/lr_find';
+import type { SweepSpec } from '../engine/tune/sweep_spec';
+import type { LmInfo } from '../data/lms';
+import type { LmDecodingReport } from '../engine/diagnose/lm_report';
 
 export type {
   BackendInfo,
@@ -100,6 +105,7 @@ export type StorageChange =
   | { kind: 'datasets' } // added, renamed or deleted
   | { kind: 'dataset-deleted'; datasetId: string }
   | { kind: 'runs'; datasetId: string } // a run or checkpoint of this dataset was saved, imported or deleted
+  | { kind: 'lms'; datasetId: string } // a language model of this dataset was stored or deleted
   | { kind: 'outputs' } // a model-output set was stored (standalone or attached), renamed or deleted, or detached by its dataset's deletion
   | { kind: 'backend' }; // the compute backend changed (GPU reset, fallback)
 
@@ -332,7 +338,43 @@ export interface OutputsApi {
   compareOutputs(aId: string, bId: string): Promise<Comparison>;
 }
 
-export type LabApi = JobsApi & ModelsApi & DatasetsApi & OverfitApi & TrainingApi & DiagnosticsApi & CheckpointsApi & OutputsApi & DistillApi & TuneApi;
+export type { LmInfo, LmDecodingReport };
+export { hypothesesFileName, hypothesesTsv, surfaceGrid } from '../engine/diagnose/lm_report';
+
+/** Where a stored LM comes from: the dataset's training transcripts, a text file of sentences (one per line), or an ARPA file. */
+export type LmSource = { from: 'transcripts'; order: number } | { from: 'text'; order: number; file: File } | { from: 'arpa'; file: File };
+
+/** Decoding a diagnostics subject (a checkpoint, the fresh model, or an output set) with a stored LM. */
+export interface LmDecodingRequest {
+  lmId: string;
+  datasetId: string;
+  checkpointId: string | null; // null with outputSetId null: the fresh model
+  outputSetId: string | null;
+}
+
+/** n-gram language models beside their dataset (engine/lm/), and decoding with them (engine/diagnose/lm_decoding.ts). */
+export interface LmsApi {
+  listLms(datasetId: string): Promise<LmInfo[]>;
+  /** Builds (order 2–4) or imports an LM; a refused file stores nothing and the error names its line. */
+  addLm(datasetId: string, name: string, source: LmSource): Promise<LmInfo>;
+  deleteLm(id: string): Promise<void>;
+  lmArpa(id: string): Promise<{ fileName: string; text: string }>;
+  /** Greedy, beam and beam + LM on the subject's val samples, α and β tuned on them; progress per decoding of the set; Stop ends it. */
+  decodeWithLm(req: LmDecodingRequest, onProgress: (done: number, total: number) => void): Promise<LmDecodingReport>;
+}
+
+export type LabApi = JobsApi &
+  ModelsApi &
+  DatasetsApi &
+  OverfitApi &
+  TrainingApi &
+  DiagnosticsApi &
+  CheckpointsApi &
+  OutputsApi &
+  DistillApi &
+  TuneApi &
+  SweepApi &
+  LmsApi;
 
 export interface DistillApi {
   /** The selected dataset's stored checkpoints and the model-output sets attached to it, each checked. */
@@ -348,3 +390,36 @@ export interface TuneApi {
   /** The LR range test on a new model of the form's settings (1e-7 → 1 over `steps`, 100 by default); nothing is stored. Stop ends it early. */
   findLearningRate(datasetId: string, cfg: Partial<TrainConfig>, onPoint: (p: LrFindPoint) => void, opts?: { steps?: number }): Promise<LrFindOutcome>;
 }
+
+// Fix sweeps (engine/tune/sweep_run.ts, sweep_spec.ts, fixes.ts; worker/sweep.ts): trials run one after another under
+// successive halving, each a normal training run.
+export type { SweepRecord, SweepTrialRecord, SweepStatus } from '../data/types';
+export type { SweepSpec, Variation, Change, SweepSetting } from '../engine/tune/sweep_spec';
+export { SWEEP_FORMAT, SWEEP_SETTINGS, parseSweepSpec, sweepSpecJson } from '../engine/tune/sweep_spec';
+export { bestTrial, formatMetric, metricAt, sweepVerdict, tableEpochs, trialBest } from '../engine/tune/sweep_run';
+
+/** A stored sweep as the page sees it: 'interrupted' when stored as running but no tab runs it (a reload, a closed tab). */
+export type SweepInfo = Omit<SweepRecord, 'status'> & { status: SweepStatus | 'interrupted' };
+
+export interface SweepApi {
+  /** The dataset's sweeps, newest first. */
+  listSweeps(datasetId: string): Promise<SweepInfo[]>;
+  /** Stores a new sweep (the spec validated first, naming the bad field); nothing trains yet. */
+  createSweep(datasetId: string, name: string, spec: SweepSpec, baseRunId: string | null): Promise<SweepInfo>;
+  /** Runs (or resumes) a stored sweep to its end or a stop; `onUpdate` gets the record after every trial-epoch decision. */
+  runSweep(sweepId: string, onUpdate: (s: SweepInfo) => void): Promise<SweepInfo>;
+  deleteSweep(sweepId: string): Promise<void>;
+  /** The twin's sweep output (trials.jsonl, with or without the spec) stored as a sweep to view; refused naming the line and field. */
+  importSweepResults(datasetId: string, name: string, files: { name: string; text: string }[]): Promise<SweepInfo>;
+}
+
+/**
+ * What worker/sweep.ts runs a trial with (worker/training.ts `trials`, handed over by lab.worker.ts: no
+ * feature imports another): a normal training run with a given id, `judge` called after each epoch
+ * (its checkpoint written) with the epoch's row; a reason it returns stops the run there.
+ */
+export interface TrialRunner {
+  start(datasetId: string, cfg: TrainConfig, runId: string, judge: TrialJudge, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
+  resume(runId: string, judge: TrialJudge, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome>;
+}
+export type TrialJudge = (row: HistoryRow) => Promise<string | null>;

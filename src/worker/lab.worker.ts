@@ -10,12 +10,14 @@ import { datasets } from './datasets';
 import { diagnostics } from './diagnostics';
 import { distill } from './distill';
 import { pause, stop, unpause } from './jobs';
+import { lms } from './lms';
 import { models } from './models';
 import { overfit } from './overfit';
 import { outputs } from './outputs';
 import { currentBackend, ready, useFallback } from './runtime';
 import { enableTestHooks, runTestHook } from './testhooks';
-import { training } from './training';
+import { sweeps } from './sweep';
+import { training, trials } from './training';
 import { tune } from './tune';
 
 const api: LabApi = {
@@ -38,6 +40,8 @@ const api: LabApi = {
   ...checkpoints,
   ...outputs,
   ...tune,
+  ...lms,
+  ...sweeps(trials),
 };
 
 // Surfaces the number of live tensors for tests and the page's debug line.

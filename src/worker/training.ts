@@ -23,7 +23,7 @@ import type { SampleSource } from '../data/source';
 import { storedReads } from '../data/reads';
 import * as store from '../data/store';
 import type { RunRecord } from '../data/types';
-import type { DamagedRun, RunInfo, TrainEvent, TrainOutcome, TrainingApi } from './api';
+import type { DamagedRun, RunInfo, TrainEvent, TrainOutcome, TrainingApi, TrialJudge, TrialRunner } from './api';
 import { announce, onChange } from './changes';
 import { control, exclusive, runLocksHeld, withRunLock, withTrainingLock } from './jobs';
 import { ready, recover } from './runtime';
@@ -40,7 +40,7 @@ type DriveEnd = { kind: 'done'; outcome: TrainOutcome } | { kind: 'device-lost';
  * lands after a newer one; a mid-epoch one is a snapshot (encodeCheckpoint clones the tensors by
  * reference) written while training goes on.
  */
-async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) => void): Promise<DriveEnd> {
+async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) => void, judge?: TrialJudge): Promise<DriveEnd> {
   const cfg = trainer.config;
   const targetWer = cfg.targetWer > 0 ? cfg.targetWer / 100 : null; // the config's percent, the forecast's fraction
   const doctor = new TrainingDoctor({
@@ -56,6 +56,7 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
   let queue: Promise<void> = Promise.resolve();
   let saveError: unknown = null;
   let datasetGone = false;
+  let judged: string | null = null; // a sweep's trial: why the sweep stopped it after an epoch (judge)
   let savedStep = trainer.state.step;
   let lastSave = performance.now();
   const everyMs = trainer.config.checkpointMinutes * 60_000;
@@ -140,7 +141,7 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
   let lastPost = 0;
   try {
     let { reason } = await trainer.run({
-      shouldStop: () => control.shouldStop() || saveError !== null || datasetGone,
+      shouldStop: () => control.shouldStop() || saveError !== null || datasetGone || judged !== null,
       waitWhilePaused: async () => {
         if (!control.isPaused()) return;
         speed.prevEnd = null;
@@ -203,6 +204,7 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
           valLoss: m.valLoss,
         });
         if (fired.length) onEvent({ type: 'alerts', alerts: fired });
+        if (judge) judged = await judge({ epoch: m.epoch, valWer: m.valWer, valLoss: m.valLoss });
       },
     });
     if (datasetGone || !(await datasetStored(run.datasetId))) throw new store.DatasetGoneError(run.datasetId, run.datasetName);
@@ -213,8 +215,8 @@ async function drive(trainer: Trainer, run: RunRecord, onEvent: (e: TrainEvent) 
     }
     await queue;
     if (saveError) throw saveError;
-    run.status = reason.startsWith('early stopping') ? 'early-stopped' : reason.startsWith('stopped') ? 'stopped' : 'finished';
-    run.reason = reason;
+    run.status = judged ? 'stopped' : reason.startsWith('early stopping') ? 'early-stopped' : reason.startsWith('stopped') ? 'stopped' : 'finished';
+    run.reason = judged ?? reason;
     // averageBest: a run that ended (not stopped) averages its N best weight sets into its "averaged" checkpoint.
     if (run.status !== 'stopped' && trainer.config.averageBest > 0) await saveAveraged(trainer, run);
     // A student run ends with the distillation summary (teacher vs student on the validation split), kept with the run.
@@ -268,7 +270,7 @@ async function datasetStored(id: string): Promise<boolean> {
  * while it trains (else it shows as interrupted). A lost GPU device ends the drive; the backend is
  * replaced and the run resumes from its last checkpoint, up to MAX_GPU_RECOVERIES times.
  */
-function trainingJob(setup: () => Promise<{ trainer: Trainer; run: RunRecord }>, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
+function trainingJob(setup: () => Promise<{ trainer: Trainer; run: RunRecord }>, onEvent: (e: TrainEvent) => void, judge?: TrialJudge): Promise<TrainOutcome> {
   return exclusive(() =>
     withTrainingLock(async () => {
       await ready();
@@ -278,7 +280,7 @@ function trainingJob(setup: () => Promise<{ trainer: Trainer; run: RunRecord }>,
           await store.saveRunProgress(run, []);
           announce({ kind: 'runs', datasetId: run.datasetId });
           for (let attempt = 1; ; attempt++) {
-            const end = await drive(trainer, run, onEvent);
+            const end = await drive(trainer, run, onEvent, judge);
             if (end.kind === 'done') return end.outcome;
             console.error(`[ctc-lab] GPU device lost during run ${run.id} (${end.error}); recovery attempt ${attempt} of ${MAX_GPU_RECOVERIES}`);
             try {
@@ -323,17 +325,33 @@ function trainingJob(setup: () => Promise<{ trainer: Trainer; run: RunRecord }>,
   );
 }
 
+/** A new run's trainer and record (`runId`: a sweep's trial names its run before it starts). */
+async function newRunSetup(datasetId: string, partial: Partial<TrainConfig>, distill: Parameters<TrainingApi['startTraining']>[3], runId?: string) {
+  const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...partial };
+  const meta = await store.getDataset(datasetId);
+  const trainer = await studentTrainer(meta, await store.datasetSource(datasetId), cfg, undefined, distill, storedReads);
+  const run = newRun(runId ?? store.newId('run'), meta, cfg, 'running', '');
+  const record = trainer.distillRecord();
+  if (record) run.distillation = record;
+  return { trainer, run };
+}
+
+/** A stored run's trainer at its last checkpoint. */
+async function resumeSetup(runId: string) {
+  const run = parseRunRecord(await store.getRun(runId));
+  if (!run.lastCheckpointId) throw new Error(`run ${runId} has no checkpoint to resume from (it stopped before its first checkpoint was written)`);
+  return { trainer: await trainerForRun(run, storedReads), run: { ...run, status: 'running' as const, reason: '' } };
+}
+
+/** A sweep's trials (worker/sweep.ts, handed over in lab.worker.ts): normal runs, judged after each epoch. */
+export const trials: TrialRunner = {
+  start: (datasetId, cfg, runId, judge, onEvent) => trainingJob(() => newRunSetup(datasetId, cfg, null, runId), onEvent, judge),
+  resume: (runId, judge, onEvent) => trainingJob(() => resumeSetup(runId), onEvent, judge),
+};
+
 export const training: TrainingApi = {
   startTraining(datasetId, partial, onEvent, distill) {
-    return trainingJob(async () => {
-      const cfg: TrainConfig = { ...TRAIN_DEFAULTS, ...partial };
-      const meta = await store.getDataset(datasetId);
-      const trainer = await studentTrainer(meta, await store.datasetSource(datasetId), cfg, undefined, distill, storedReads);
-      const run = newRun(store.newId('run'), meta, cfg, 'running', '');
-      const record = trainer.distillRecord();
-      if (record) run.distillation = record;
-      return { trainer, run };
-    }, onEvent);
+    return trainingJob(() => newRunSetup(datasetId, partial, distill), onEvent);
   },
 
   profileSpeed() {
@@ -341,11 +359,7 @@ export const training: TrainingApi = {
   },
 
   resumeRun(runId, onEvent) {
-    return trainingJob(async () => {
-      const run = parseRunRecord(await store.getRun(runId));
-      if (!run.lastCheckpointId) throw new Error(`run ${runId} has no checkpoint to resume from (it stopped before its first checkpoint was written)`);
-      return { trainer: await trainerForRun(run, storedReads), run: { ...run, status: 'running', reason: '' } };
-    }, onEvent);
+    return trainingJob(() => resumeSetup(runId), onEvent);
   },
 
   async listRuns(datasetId) {

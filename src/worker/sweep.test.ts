@@ -1,0 +1,93 @@
+// The sweep job in the worker (fake-indexeddb, cpu backend, no Web Locks): trials are real training
+// runs (worker/training.ts `trials`), judged after each epoch; a stop mid-sweep leaves the trial
+// running and Resume continues its run from its checkpoint; the record lists every trial's run.
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { generateDemo } from '../data/demo';
+import * as store from '../data/store';
+import { parseSweepSpec } from '../engine/tune/sweep_spec';
+import type { TrialRunner } from './api';
+import { stop } from './jobs';
+import { sweeps } from './sweep';
+import { trials } from './training';
+
+beforeAll(async () => {
+  vi.stubGlobal('navigator', {});
+  await tf.setBackend('cpu');
+});
+afterAll(() => {
+  vi.unstubAllGlobals();
+});
+
+const spec = parseSweepSpec({
+  format: 'ctc-lab-sweep/1',
+  base: {
+    preset: 'tcn',
+    channels: 8,
+    layers: 1,
+    batchSize: 8,
+    accumulationSteps: 1,
+    warmupEpochs: 0,
+    patience: 0,
+    maxTrainSamples: 8,
+    checkpointMinutes: 0,
+    lr: 0.003,
+  },
+  variations: [
+    { name: 'lr ×⅓', changes: [{ setting: 'lr', scale: 1 / 3 }] },
+    { name: 'channels 0.5', changes: [{ setting: 'channels', value: 4 }] },
+  ],
+  rungs: { minEpochs: 1, eta: 3, maxEpochs: 2 },
+});
+
+describe('the sweep job in the worker', () => {
+  it('runs every trial as a run, stops and resumes mid-trial, and finishes with a verdict', async () => {
+    const ds = await store.saveDataset(generateDemo({ seed: 3, numSamples: 16 }));
+    // The first trial is stopped by the user after its first epoch (the judge runs then).
+    let stopOnce = true;
+    const runner: TrialRunner = {
+      start: (d, cfg, id, judge, on) =>
+        trials.start(
+          d,
+          cfg,
+          id,
+          async (row) => {
+            const r = await judge(row);
+            if (stopOnce) {
+              stopOnce = false;
+              stop();
+            }
+            return r;
+          },
+          on,
+        ),
+      resume: trials.resume,
+    };
+    const api = sweeps(runner);
+    const created = await api.createSweep(ds.id, 'fixes', spec, null);
+    const updates: string[] = [];
+    const stopped = await api.runSweep(created.id, (s) => void updates.push(s.status));
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.trials[0].state).toBe('running');
+    expect(stopped.trials[0].curve.map((c) => c.epoch)).toEqual([1]);
+    expect((await store.getRun(stopped.trials[0].runId!)).status).toBe('stopped');
+
+    const done = await api.runSweep(created.id, () => {});
+    expect(done.status).toBe('finished');
+    expect(done.trials[0].state).toBe('complete');
+    expect(done.trials[0].curve.map((c) => c.epoch)).toEqual([1, 2]); // resumed from its epoch-1 checkpoint, not restarted
+    const run0 = await store.getRun(done.trials[0].runId!);
+    expect(run0.history).toHaveLength(2);
+    expect(run0.status).toBe('finished');
+    for (const t of done.trials) {
+      expect(['complete', 'pruned']).toContain(t.state);
+      const run = await store.getRun(t.runId!);
+      expect(run.history.length).toBe(t.state === 'pruned' ? 1 : 2);
+      if (t.state === 'pruned') expect(run.reason).toMatch(/^pruned by the sweep: stopped at rung 1 \(epoch 1\)/);
+    }
+    expect(done.ledger.map((l) => l.trial)).toEqual([0, 1, 2]);
+    expect(done.reason).toMatch(/val WER/);
+    expect((await api.listSweeps(ds.id)).map((s) => s.id)).toEqual([created.id]);
+  }, 60_000);
+});
