@@ -4,7 +4,7 @@ import { test, expect, LabPage } from './fixtures';
 test('train on the demo: curves move, stop, reload, resume the run, and it finishes', async ({ lab }) => {
   await lab.datasets.loadDemo();
   const tr = lab.training;
-  await tr.start({ Epochs: 4, 'Accumulation steps': 1, 'Peak learning rate': 0.003, 'Warmup epochs': 0, 'Early-stopping patience': 0 });
+  await tr.start({ Epochs: 4, 'Train subset': 48, 'Accumulation steps': 1, 'Peak learning rate': 0.003, 'Warmup epochs': 0, 'Early-stopping patience': 0 });
 
   await expect(tr.statusLine).toContainText('Epoch 1/4', { timeout: 120_000 });
   await expect(tr.region.getByRole('img', { name: 'Loss' })).toBeVisible();
