@@ -1,10 +1,15 @@
 // Page state of diagnostics: the request (which model — fresh, a stored checkpoint, or an imported
-// model-output set — and which early-stopping settings to judge; defaults from the worker), the
-// report, and its downloads.
+// model-output set —, which early-stopping settings to judge, defaults from the worker, and an
+// optional language model to decode with), the report, and its downloads (the report, and the
+// hypotheses of each decoder as .tsv). The dataset's language models (lms.svelte.ts) live here:
+// decoding is what they are for.
 
-import { DIAGNOSE_DEFAULTS, reportToMarkdown, type DiagnosticsReport, type DiagnosticsRequest } from '../worker/api';
+import { DIAGNOSE_DEFAULTS, hypothesesFileName, hypothesesTsv, reportToMarkdown, type DiagnosticsReport, type DiagnosticsRequest } from '../worker/api';
+import * as Comlink from 'comlink';
+import type { LabContext } from './context';
 import { flagged, JobFeature } from './job';
 import { saveBytes } from './files';
+import { LmsState } from './lms.svelte';
 
 export class DiagnosticsState extends JobFeature {
   settings = $state<DiagnosticsRequest>({
@@ -18,6 +23,16 @@ export class DiagnosticsState extends JobFeature {
   error = $state<string | null>(null);
   /** An output set to diagnose from its outputs only (instead of a model on the dataset), or null. */
   outputSetId = $state<string | null>(null);
+  /** A stored language model to decode with (greedy, beam and beam + LM side by side), or null. */
+  lmId = $state<string | null>(null);
+  /** The LM decoding's progress: decodings of the set done and in all (beam, then each α, β). */
+  lmProgress = $state<{ done: number; total: number } | null>(null);
+  readonly lms: LmsState;
+
+  constructor(ctx: LabContext) {
+    super(ctx);
+    this.lms = new LmsState(ctx);
+  }
 
   /** A dataset (or an output set) is chosen, the backend is up and no other job runs in this tab. */
   canRun = $derived.by(() => (this.ctx.dataset !== null || this.outputSetId !== null) && this.ctx.ready && !this.ctx.busy);
@@ -28,6 +43,7 @@ export class DiagnosticsState extends JobFeature {
     this.error = null;
     this.settings.checkpointId = null;
     this.outputSetId = null;
+    this.lmId = null;
   }
 
   /** The Model choice as one value: '' (fresh), 'checkpoint:<id>' or 'outputs:<id>'. */
@@ -45,9 +61,41 @@ export class DiagnosticsState extends JobFeature {
     if ((!ds && !this.outputSetId) || this.ctx.busy) return;
     this.report = null;
     await flagged(this, 'running', 'error', async () => {
-      if (this.outputSetId) this.report = await this.ctx.api.runOutputDiagnostics(this.outputSetId, 'all');
-      else this.report = await this.ctx.api.runDiagnostics(ds!.id, $state.snapshot(this.settings));
+      const report = this.outputSetId
+        ? await this.ctx.api.runOutputDiagnostics(this.outputSetId, 'all')
+        : await this.ctx.api.runDiagnostics(ds!.id, $state.snapshot(this.settings));
+      const lmId = this.lmId && this.lms.list.some((m) => m.id === this.lmId) ? this.lmId : null;
+      if (!lmId) {
+        this.report = report;
+        return;
+      }
+      this.lmProgress = { done: 0, total: 1 };
+      try {
+        const lm = await this.ctx.api.decodeWithLm(
+          { lmId, datasetId: ds?.id ?? '', checkpointId: this.settings.checkpointId, outputSetId: this.outputSetId },
+          Comlink.proxy((done: number, total: number) => (this.lmProgress = { done, total })),
+        );
+        this.report = { ...report, lm };
+      } catch (e) {
+        this.report = report; // the checks stand; the LM part's failure is the error shown
+        throw e;
+      } finally {
+        this.lmProgress = null;
+      }
     });
+  }
+
+  /** Ends the LM decoding after the decoding of the set in progress (the checks' report stays). */
+  stopLm(): void {
+    void this.ctx.api.stop();
+  }
+
+  /** One decoder's hypotheses on the LM decoding's samples, as `id\treference\thypothesis` rows. */
+  downloadHypotheses(decoder: 'greedy' | 'beam' | 'lm'): void {
+    const lm = this.report?.lm;
+    if (!lm) return;
+    const stem = `${this.report!.model.source}-${lm.split}`;
+    saveBytes(new TextEncoder().encode(hypothesesTsv(lm, decoder)).buffer as ArrayBuffer, hypothesesFileName(lm, decoder, stem));
   }
 
   download(kind: 'md' | 'json'): void {

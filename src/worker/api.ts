@@ -397,6 +397,7 @@ export type { SweepRecord, SweepTrialRecord, SweepStatus } from '../data/types';
 export type { SweepSpec, Variation, Change, SweepSetting } from '../engine/tune/sweep_spec';
 export { SWEEP_FORMAT, SWEEP_SETTINGS, parseSweepSpec, sweepSpecJson } from '../engine/tune/sweep_spec';
 export { bestTrial, formatMetric, metricAt, sweepVerdict, tableEpochs, trialBest } from '../engine/tune/sweep_run';
+export { sweepFromFixes, type NamedFix } from '../engine/tune/fixes';
 
 /** A stored sweep as the page sees it: 'interrupted' when stored as running but no tab runs it (a reload, a closed tab). */
 export type SweepInfo = Omit<SweepRecord, 'status'> & { status: SweepStatus | 'interrupted' };

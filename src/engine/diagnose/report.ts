@@ -2,6 +2,7 @@
 // imported model's outputs), as JSON and as Markdown.
 
 import type { CheckResult, Status } from './checks';
+import { lmDecodingMarkdown, type LmDecodingReport } from './lm_report';
 
 export interface DiagnosticsReport {
   format: 'ctc-lab-diagnostics/1';
@@ -14,6 +15,8 @@ export interface DiagnosticsReport {
   outputs?: OutputsSubject;
   checks: CheckResult[];
   verdict: { worst: Status; failing: string[]; warnings: string[] };
+  /** The decoding check with a language model (lm_decoding.ts), when one was chosen; not an alarm either way. */
+  lm?: LmDecodingReport;
 }
 
 export interface OutputsSubject {
@@ -73,5 +76,6 @@ export function reportToMarkdown(r: DiagnosticsReport): string {
     if (c.cause) out.push(`**Likely cause:** ${c.cause}`, '');
     if (c.fix) out.push(`**Fix:** ${c.fix}`, '');
   }
+  if (r.lm) out.push(...lmDecodingMarkdown(r.lm));
   return out.join('\n');
 }
