@@ -287,9 +287,37 @@ export class DiagnosticsSection extends Section {
     await this.button('Run diagnostics').click();
     await expect(this.done).toBeVisible({ timeout: 120_000 });
   }
+  /** The decoding with a language model (when one was chosen). */
+  readonly lm = this.region.getByRole('region', { name: /^Decoding with the language model/ });
+  /** Chooses the language model to decode with (its name), or none. */
+  async chooseLm(name: string | null): Promise<void> {
+    await this.open();
+    await this.region.getByRole('combobox', { name: 'Language model' }).selectOption(name === null ? { index: 0 } : { label: name });
+  }
   /** The Model choices (fresh, checkpoints, 'Model outputs: …') whose label matches. */
   modelOptions(label: string | RegExp): Locator {
     return this.region.getByRole('combobox', { name: 'Model' }).getByRole('option', { name: label, exact: typeof label === 'string' });
+  }
+}
+
+/** Language models (in the Datasets section): build from the transcripts, the stored list. */
+export class LmsSection extends Section {
+  readonly table: Locator;
+  constructor(page: Page) {
+    super(page, 'Datasets', 'Language models');
+    this.table = this.region.getByRole('table', { name: 'Language models' });
+  }
+  row(name: string): Locator {
+    return this.table.getByRole('row').filter({ has: this.page.getByRole('cell', { name, exact: true }) });
+  }
+  /** Builds an LM of the given order from the selected dataset's training transcripts and waits for its row. */
+  async build(order = 3): Promise<Locator> {
+    await this.open();
+    await this.field('Order').selectOption(String(order));
+    await this.button('Build from training transcripts').click();
+    const row = this.row(`${order}-gram of the training transcripts`);
+    await expect(row).toBeVisible({ timeout: 30_000 });
+    return row;
   }
 }
 
@@ -374,6 +402,33 @@ export class AlignmentsSection extends Section {
   }
 }
 
+/** The fix sweep on the Training section: the builder, the shown sweep's status, its trials table. */
+export class SweepSection extends Section {
+  constructor(page: Page) {
+    super(page, 'Training', 'Training');
+  }
+  readonly statusLine = this.region.getByRole('status', { name: 'Sweep status' });
+  readonly trials = this.region
+    .getByRole('table', { name: 'Sweep trials' })
+    .getByRole('row')
+    .filter({ has: this.page.getByRole('cell') });
+  /** Opens the builder, checks the named changes, sets the rungs and starts the sweep. */
+  async start(changes: string[], rungs: { first: number; eta: number; length: number }): Promise<void> {
+    await this.open();
+    await this.button('Sweep…').click();
+    const builder = this.region.getByRole('group', { name: 'Sweep builder' });
+    for (const c of changes) await builder.getByRole('group', { name: 'Changes to try' }).getByLabel(c, { exact: true }).check();
+    await builder.getByLabel('First rung (epochs)').fill(String(rungs.first));
+    await builder.getByLabel('η', { exact: true }).fill(String(rungs.eta));
+    await builder.getByLabel('Trial length (epochs)').fill(String(rungs.length));
+    await builder.getByRole('button', { name: 'Start sweep' }).click();
+  }
+  /** The trials table: [trial, changes, metric per rung…, best, state]. */
+  async rows(): Promise<string[][]> {
+    return Promise.all((await this.trials.all()).map(async (r) => (await r.getByRole('cell').allInnerTexts()).map((x) => x.trim()).slice(0, -1)));
+  }
+}
+
 export class LabPage {
   readonly backend: Locator;
   readonly selectedDataset: Locator;
@@ -383,6 +438,8 @@ export class LabPage {
   readonly diagnostics: DiagnosticsSection;
   readonly outputs: OutputsSection;
   readonly alignments: AlignmentsSection;
+  readonly lms: LmsSection;
+  readonly sweep: SweepSection;
   constructor(readonly page: Page) {
     this.backend = page.getByRole('region', { name: 'Compute backend' });
     this.selectedDataset = page.getByLabel('Selected dataset');
@@ -392,6 +449,8 @@ export class LabPage {
     this.diagnostics = new DiagnosticsSection(page);
     this.outputs = new OutputsSection(page);
     this.alignments = new AlignmentsSection(page);
+    this.lms = new LmsSection(page);
+    this.sweep = new SweepSection(page);
   }
   /** Opens the lab (optionally at a section's hash) and waits for the compute backend. */
   async open(hash = ''): Promise<void> {
