@@ -313,7 +313,7 @@ export class LmsSection extends Section {
   /** Builds an LM of the given order from the selected dataset's training transcripts and waits for its row. */
   async build(order = 3): Promise<Locator> {
     await this.open();
-    await this.field('Order').selectOption(String(order));
+    await this.region.getByRole('combobox', { name: 'Order' }).selectOption(String(order));
     await this.button('Build from training transcripts').click();
     const row = this.row(`${order}-gram of the training transcripts`);
     await expect(row).toBeVisible({ timeout: 30_000 });
