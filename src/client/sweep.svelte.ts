@@ -41,7 +41,7 @@ export const CHOICES: Variation[] = [
 ];
 
 /** "Try these fixes" from another section (the diagnostics report): picked up by the Training section's sweep view. */
-export const fixesInbox = $state<{ fixes: NamedFix[] | null }>({ fixes: null });
+export const fixesInbox = $state<{ fixes: NamedFix[] | null; runId: string | null }>({ fixes: null, runId: null });
 
 export class SweepState {
   sweeps = $state.raw<SweepInfo[]>([]);
@@ -104,9 +104,10 @@ export class SweepState {
   }
 
   /** Try these fixes: the fixes' variations checked in the builder, the current run (else the form) as base. */
-  tryFixes(fixes: NamedFix[]): void {
-    const run = this.training.run ?? this.training.runs.at(-1) ?? null;
-    this.baseRunId = run?.id ?? '';
+  tryFixes(fixes: NamedFix[], runId: string | null = null): void {
+    // The diagnosed checkpoint's run, else the run on show (the doctor's), else the form.
+    const run = this.training.runs.find((r) => r.id === runId) ?? this.training.run ?? null;
+    this.baseRunId = run && this.training.runs.some((r) => r.id === run.id) ? run.id : '';
     const { variations, notSweepable } = sweepFromFixes(fixes, this.baseConfig());
     this.extra = variations;
     this.picked = variations.map((v) => v.name);
