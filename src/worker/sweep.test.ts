@@ -2,6 +2,8 @@
 // runs (worker/training.ts `trials`), judged after each epoch; a stop mid-sweep leaves the trial
 // running and Resume continues its run from its checkpoint; the record lists every trial's run.
 import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { generateDemo } from '../data/demo';
@@ -90,4 +92,21 @@ describe('the sweep job in the worker', () => {
     expect(done.reason).toMatch(/val WER/);
     expect((await api.listSweeps(ds.id)).map((s) => s.id)).toEqual([created.id]);
   }, 60_000);
+
+  it("stores the twin's trials.jsonl (with its spec) as a sweep to view; a bad line is refused naming it, nothing stored", async () => {
+    const ds = await store.saveDataset(generateDemo({ seed: 4, numSamples: 12 }));
+    const dir = join(__dirname, '..', 'engine', 'tune', 'fixtures', 'twin_sweep');
+    const file = (name: string) => ({ name, text: readFileSync(join(dir, name), 'utf8') });
+    const api = sweeps(trials);
+    const s = await api.importSweepResults(ds.id, 'twin', [file('trials.jsonl'), file('spec.json')]);
+    expect([s.source, s.status, s.trials.length, s.spec?.metric]).toEqual(['import', 'finished', 3, 'val_loss']);
+    expect(s.reason).toMatch(/^the base is best: \d\.\d{3} val loss/);
+    await expect(api.importSweepResults(ds.id, 'bad', [{ name: 'trials.jsonl', text: '{"number": 0}' }])).rejects.toThrow(
+      'trials.jsonl line 1: name: expected a non-empty string, got undefined',
+    );
+    await expect(api.importSweepResults(ds.id, 'bad', [file('trials.jsonl'), { name: 'spec.json', text: '{"format": "x"}' }])).rejects.toThrow(
+      /^spec\.json: sweep spec: format: expected "ctc-lab-sweep\/1"/,
+    );
+    expect((await api.listSweeps(ds.id)).map((x) => x.name)).toEqual(['twin']);
+  });
 });
