@@ -4,7 +4,15 @@
 // hypotheses of each decoder as .tsv). The dataset's language models (lms.svelte.ts) live here:
 // decoding is what they are for.
 
-import { DIAGNOSE_DEFAULTS, hypothesesFileName, hypothesesTsv, reportToMarkdown, type DiagnosticsReport, type DiagnosticsRequest } from '../worker/api';
+import {
+  DIAGNOSE_DEFAULTS,
+  LM_BEAM_DEFAULTS,
+  hypothesesFileName,
+  hypothesesTsv,
+  reportToMarkdown,
+  type DiagnosticsReport,
+  type DiagnosticsRequest,
+} from '../worker/api';
 import * as Comlink from 'comlink';
 import type { LabContext } from './context';
 import { flagged, JobFeature } from './job';
@@ -28,6 +36,10 @@ export class DiagnosticsState extends JobFeature {
   /** The LM decoding's progress: decodings of the set done and in all (beam, then each α, β). */
   lmProgress = $state<{ done: number; total: number } | null>(null);
   readonly lms: LmsState;
+  /** The alignment view's LM (beam + LM beside greedy for the sample shown), or null; and its hypothesis. */
+  alignLmId = $state<string | null>(null);
+  alignLm = $state<{ id: string; greedy: string; lm: string; alpha: number; beta: number; tuned: boolean } | null>(null);
+  alignLmError = $state<string | null>(null);
 
   constructor(ctx: LabContext) {
     super(ctx);
@@ -83,6 +95,36 @@ export class DiagnosticsState extends JobFeature {
         this.lmProgress = null;
       }
     });
+  }
+
+  /**
+   * The alignment view's sample decoded with the chosen LM, at the α, β the last diagnostics run tuned
+   * for it (else the search's defaults, said so).
+   */
+  async alignWithLm(src: { kind: 'outputs'; setId: string } | { kind: 'checkpoint'; checkpointId: string }, index: number): Promise<void> {
+    const lmId = this.alignLmId,
+      ds = this.ctx.dataset;
+    this.alignLm = null;
+    this.alignLmError = null;
+    if (!lmId || this.ctx.busy) return;
+    const r = this.report?.lm;
+    const tuned = r?.lm.id === lmId;
+    const weights = tuned ? { alpha: r!.alpha, beta: r!.beta } : { alpha: LM_BEAM_DEFAULTS.alpha, beta: LM_BEAM_DEFAULTS.beta };
+    try {
+      const h = await this.ctx.api.lmHypothesis(
+        {
+          lmId,
+          datasetId: ds?.id ?? '',
+          checkpointId: src.kind === 'checkpoint' ? src.checkpointId : null,
+          outputSetId: src.kind === 'outputs' ? src.setId : null,
+          index,
+        },
+        weights,
+      );
+      if (this.alignLmId === lmId) this.alignLm = { ...h, ...weights, tuned };
+    } catch (e) {
+      this.alignLmError = e instanceof Error ? e.message : String(e);
+    }
   }
 
   /** Ends the LM decoding after the decoding of the set in progress (the checks' report stays). */

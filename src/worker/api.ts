@@ -340,6 +340,7 @@ export interface OutputsApi {
 
 export type { LmInfo, LmDecodingReport };
 export { hypothesesFileName, hypothesesTsv, surfaceGrid } from '../engine/diagnose/lm_report';
+export { LM_BEAM_DEFAULTS } from '../engine/decode/lm_beam';
 
 /** Where a stored LM comes from: the dataset's training transcripts, a text file of sentences (one per line), or an ARPA file. */
 export type LmSource = { from: 'transcripts'; order: number } | { from: 'text'; order: number; file: File } | { from: 'arpa'; file: File };
@@ -361,6 +362,8 @@ export interface LmsApi {
   lmArpa(id: string): Promise<{ fileName: string; text: string }>;
   /** Greedy, beam and beam + LM on the subject's val samples, α and β tuned on them; progress per decoding of the set; Stop ends it. */
   decodeWithLm(req: LmDecodingRequest, onProgress: (done: number, total: number) => void): Promise<LmDecodingReport>;
+  /** One sample (its index in the output set or the dataset) decoded greedily and with beam + LM at (α, β), for the alignment view. */
+  lmHypothesis(req: LmDecodingRequest & { index: number }, weights: { alpha: number; beta: number }): Promise<{ id: string; greedy: string; lm: string }>;
 }
 
 export type LabApi = JobsApi &

@@ -70,5 +70,11 @@ describe('language models in the worker', () => {
     expect(r.surface.length).toBeGreaterThanOrEqual(35);
     expect(progress.at(-1)).toBe(1 + r.surface.length);
     expect(Number.isFinite(r.alpha) && Number.isFinite(r.beta)).toBe(true);
+    // The alignment view's one sample at the tuned weights: the same greedy and beam + LM hypotheses.
+    const one = await lms.lmHypothesis(
+      { lmId: lm.id, datasetId: ds.id, checkpointId: null, outputSetId: null, index: val[1].index },
+      { alpha: r.alpha, beta: r.beta },
+    );
+    expect(one).toEqual({ id: val[1].id, greedy: r.hypotheses[1].greedy, lm: r.hypotheses[1].lm });
   });
 });

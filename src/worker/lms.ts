@@ -7,7 +7,17 @@
 
 import { readArpa } from '../engine/lm/arpa';
 import { builtLm, importedLm, sentencesFromText } from '../engine/lm/stored';
-import { inlineDecoder, lmDecodingReport, lmDecodingSamples, type BatchDecoder, type DecodeSample, type LmDecodeSetup } from '../engine/diagnose/lm_decoding';
+import {
+  decodeSamples,
+  greedyIds,
+  inlineDecoder,
+  lmDecodingReport,
+  lmDecodingSamples,
+  setupFusion,
+  type BatchDecoder,
+  type DecodeSample,
+  type LmDecodeSetup,
+} from '../engine/diagnose/lm_decoding';
 import { DIAGNOSE_DEFAULTS } from '../engine/diagnose/defaults';
 import { OUTPUTS_DIAGNOSE_DEFAULTS } from '../engine/diagnose/outputs';
 import { freshSubject } from '../engine/diagnose/subject';
@@ -18,7 +28,7 @@ import type { SequenceModel } from '../engine/model/model';
 import * as store from '../data/store';
 import * as outputStore from '../data/store_outputs';
 import * as lmStore from '../data/lms';
-import type { LmsApi } from './api';
+import type { LmDecodingRequest, LmsApi } from './api';
 import { announce } from './changes';
 import { control, exclusive } from './jobs';
 import { ready } from './runtime';
@@ -38,6 +48,62 @@ const announced = <T>(datasetId: string, x: T): T => (announce({ kind: 'lms', da
 async function splitTranscripts(datasetId: string) {
   const infos = await store.sampleInfos(datasetId);
   return { train: infos.filter((s) => s.split === 'train').map((s) => s.text), val: infos.filter((s) => s.split === 'val').map((s) => s.text) };
+}
+
+/**
+ * The subject's log-probabilities: an output set's stored ones, or a checkpoint's (the fresh
+ * model's) run on the dataset; `index` one sample by its index, else the LM decoding's samples.
+ */
+async function subjectOutputs(req: LmDecodingRequest, index: number | null) {
+  const ids: string[] = [],
+    refs: string[] = [],
+    samples: DecodeSample[] = [];
+  let classes: string[], blank: number, split: string;
+  if (req.outputSetId) {
+    const meta = await outputStore.getOutputSet(req.outputSetId);
+    const source = await outputStore.outputSource(req.outputSetId);
+    const bad = new Set(meta.nonFinite.map((x) => x.id));
+    const pick =
+      index === null
+        ? lmDecodingSamples(source.infos, (s) => !bad.has(s.id), OUTPUTS_DIAGNOSE_DEFAULTS.maxDecodeSamples)
+        : { chosen: [{ index }], split: 'one' };
+    for (const s of await source.load(pick.chosen.map((s) => s.index))) {
+      ids.push(s.id);
+      refs.push(s.text);
+      samples.push({ logProbs: new Float32Array(s.logProbs), frames: s.outFrames });
+    }
+    ({ classes, blank, split } = { classes: meta.classes, blank: meta.blank, split: pick.split });
+  } else {
+    await ready();
+    const meta = await store.getDataset(req.datasetId);
+    const source = await store.datasetSource(req.datasetId);
+    const vocab = new Set(meta.vocab);
+    const pick =
+      index === null
+        ? lmDecodingSamples(source.infos, (s) => s.text.split(' ').every((t) => vocab.has(t)), DIAGNOSE_DEFAULTS.maxEvalSamples)
+        : { chosen: [{ index }], split: 'one' };
+    let model: SequenceModel | null = null;
+    try {
+      if (req.checkpointId) {
+        const ck = storedCheckpointFor(await store.getCheckpoint(req.checkpointId), meta);
+        model = checkpointModel(ck, ck.record.fileName);
+      } else model = freshSubject(meta).model;
+      for await (const s of modelLogProbs(
+        model,
+        meta,
+        source,
+        pick.chosen.map((s) => s.index),
+      )) {
+        ids.push(s.id);
+        refs.push(s.text);
+        samples.push({ logProbs: s.logProbs, frames: s.outFrames });
+      }
+    } finally {
+      model?.dispose();
+    }
+    ({ classes, blank, split } = { classes: ['<blank>', ...meta.vocab], blank: 0, split: pick.split });
+  }
+  return { ids, refs, samples, classes, blank, split };
 }
 
 export const lms: LmsApi = {
@@ -80,48 +146,7 @@ export const lms: LmsApi = {
     return exclusive(async () => {
       const rec = await lmStore.getLm(req.lmId);
       const lm = readArpa(rec.arpa, `${rec.name}.arpa`);
-      const ids: string[] = [],
-        refs: string[] = [],
-        samples: DecodeSample[] = [];
-      let classes: string[], blank: number, split: string;
-      if (req.outputSetId) {
-        const meta = await outputStore.getOutputSet(req.outputSetId);
-        const source = await outputStore.outputSource(req.outputSetId);
-        const bad = new Set(meta.nonFinite.map((x) => x.id));
-        const pick = lmDecodingSamples(source.infos, (s) => !bad.has(s.id), OUTPUTS_DIAGNOSE_DEFAULTS.maxDecodeSamples);
-        for (const s of await source.load(pick.chosen.map((s) => s.index))) {
-          ids.push(s.id);
-          refs.push(s.text);
-          samples.push({ logProbs: new Float32Array(s.logProbs), frames: s.outFrames });
-        }
-        ({ classes, blank, split } = { classes: meta.classes, blank: meta.blank, split: pick.split });
-      } else {
-        await ready();
-        const meta = await store.getDataset(req.datasetId);
-        const source = await store.datasetSource(req.datasetId);
-        const vocab = new Set(meta.vocab);
-        const pick = lmDecodingSamples(source.infos, (s) => s.text.split(' ').every((t) => vocab.has(t)), DIAGNOSE_DEFAULTS.maxEvalSamples);
-        let model: SequenceModel | null = null;
-        try {
-          if (req.checkpointId) {
-            const ck = storedCheckpointFor(await store.getCheckpoint(req.checkpointId), meta);
-            model = checkpointModel(ck, ck.record.fileName);
-          } else model = freshSubject(meta).model;
-          for await (const s of modelLogProbs(
-            model,
-            meta,
-            source,
-            pick.chosen.map((s) => s.index),
-          )) {
-            ids.push(s.id);
-            refs.push(s.text);
-            samples.push({ logProbs: s.logProbs, frames: s.outFrames });
-          }
-        } finally {
-          model?.dispose();
-        }
-        ({ classes, blank, split } = { classes: ['<blank>', ...meta.vocab], blank: 0, split: pick.split });
-      }
+      const { ids, refs, samples, classes, blank, split } = await subjectOutputs(req, null);
       const setup: LmDecodeSetup = { lm, classes, blank, beamWidth: LM_BEAM_DEFAULTS.beamWidth, prune: LM_BEAM_DEFAULTS.prune };
       const decoder = await decoderFactory(setup, samples);
       try {
@@ -141,6 +166,23 @@ export const lms: LmsApi = {
       } finally {
         decoder.close();
       }
+    });
+  },
+
+  lmHypothesis(req, weights) {
+    return exclusive(async () => {
+      const rec = await lmStore.getLm(req.lmId);
+      const { ids, samples, classes, blank } = await subjectOutputs(req, req.index);
+      const setup: LmDecodeSetup = {
+        lm: readArpa(rec.arpa, `${rec.name}.arpa`),
+        classes,
+        blank,
+        beamWidth: LM_BEAM_DEFAULTS.beamWidth,
+        prune: LM_BEAM_DEFAULTS.prune,
+      };
+      const names = (h: number[]) => h.map((c) => classes[c]).join(' ');
+      const [lm] = decodeSamples(setup, setupFusion(setup), samples, weights.alpha, weights.beta, true);
+      return { id: ids[0], greedy: names(greedyIds(samples[0].logProbs, samples[0].frames, classes.length, blank)), lm: names(lm) };
     });
   },
 };

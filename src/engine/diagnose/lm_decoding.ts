@@ -90,7 +90,8 @@ export interface LmDecodingInput {
   shouldStop?: () => boolean;
 }
 
-function greedyIds(lp: Float32Array, T: number, C: number, blank: number): number[] {
+/** Greedy decoding of one sample's [T, C] log-probabilities: argmax per frame, repeats merged, blanks dropped. */
+export function greedyIds(lp: Float32Array, T: number, C: number, blank: number): number[] {
   const out: number[] = [];
   let prev = -1;
   for (let t = 0; t < T; t++) {
