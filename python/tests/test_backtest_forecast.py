@@ -5,6 +5,7 @@ the targets themselves are measured in BENCHMARKS.md, not asserted)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import statistics
 from pathlib import Path
@@ -73,4 +74,17 @@ def test_recorded_runs_summary_is_what_its_rows_say():
 def test_prints_the_summary(capsys):
     assert bt.main([]) == 0
     out = capsys.readouterr().out
-    assert "\nruns " in out and "; forecasts " in out and "; withheld " in out
+    assert "\nall: runs " in out and "; forecasts " in out and "; withheld " in out and "\nsplit held-out: runs " in out
+
+
+def test_groups_come_from_the_folders_and_halves_from_the_name(tmp_path):
+    for sub, name in (("", "a"), ("backtest", "b"), ("long", "c"), ("long", "d")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        (tmp_path / sub / f"{name}.json").write_text(json.dumps(run(name, curve)))
+    runs = bt.load_runs(str(tmp_path))
+    assert [(r["name"], r["group"]) for r in runs] == [("a", "named"), ("b", "backtest"), ("c", "long"), ("d", "long")]
+    # The half is crc32(name) mod 2 (zlib's CRC-32): a 0xE8B7BE43, b 0x71BEEFF9, c 0x06B9DF6F odd; d 0x98DD4ACC even.
+    assert [r["split"] for r in runs] == ["held-out", "held-out", "held-out", "tuning"]
+    res = bt.backtest(runs)
+    assert res["by"]["group long"]["runs"] == 2 and res["by"]["group named"]["runs"] == 1
+    assert res["by"]["split tuning"]["runs"] + res["by"]["split held-out"]["runs"] == 4
