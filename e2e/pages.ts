@@ -423,6 +423,11 @@ export class SweepSection extends Section {
     await builder.getByLabel('Trial length (epochs)').fill(String(rungs.length));
     await builder.getByRole('button', { name: 'Start sweep' }).click();
   }
+  /** Import sweep results: the twin's trials.jsonl (and its spec) picked together. */
+  async importResults(files: string[]): Promise<void> {
+    await this.open();
+    await this.region.getByLabel('Import sweep results').setInputFiles(files);
+  }
   /** The trials table: [trial, changes, metric per rung…, best, state]. */
   async rows(): Promise<string[][]> {
     return Promise.all((await this.trials.all()).map(async (r) => (await r.getByRole('cell').allInnerTexts()).map((x) => x.trim()).slice(0, -1)));
