@@ -1,9 +1,11 @@
 // Training throughput of each model preset on the active backend at PHOENIX-like shapes: frames/s,
 // model FLOPs utilisation against this device's measured matmul rate, read-backs per step,
 // tensor-count growth, and batch assembly time against step time (the GPU must not wait on data).
-// Per step: the median wall time with its spread, and the WebGPU dispatches. tconv-bilstm runs twice
-// on the same data and seeds, fused recurrence and composed TF.js ops, side by side; both runs'
-// step losses must agree (checked; the benchmark fails otherwise).
+// Per step: the median wall time with its spread, and the WebGPU dispatches (with the programs that
+// make most of them). Every preset runs twice on the same data and seeds, fused kernels (the
+// BiLSTM recurrence; the transformer's and tcn's fused ops, model/fused.ts) and composed TF.js ops,
+// side by side; both runs' step losses must agree (checked; the benchmark fails otherwise).
+// VITE_BENCH_PRESETS=tcn,transformer (read when the page is built) runs only those presets.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { makeBatch, tokenIndex } from '../src/data/batch';
@@ -13,6 +15,7 @@ import { TRAIN_DEFAULTS, type TrainConfig } from '../src/engine/train/config';
 import { Trainer } from '../src/engine/train/trainer';
 import type { Preset } from '../src/engine/model/presets';
 import type { Recurrence } from '../src/engine/model/bilstm';
+import type { Kernels } from '../src/engine/model/fused';
 import { watchDispatches } from '../src/engine/dispatches';
 import type { AugmentSettings } from '../src/engine/augment/settings';
 
@@ -29,29 +32,63 @@ export interface TrainBenchShape {
   layers: number;
   hidden: number; // BiLSTM
   heads: number; // transformer
-  compareComposed?: boolean; // tconv-bilstm: also run the composed recurrence, side by side
+  compareComposed?: boolean; // also run the composed TF.js ops (no fused kernels), side by side
   augment?: AugmentSettings; // training with these augmentation settings (bench/augment.bench.ts: the same run with and without)
 }
 
-export const DEFAULT_TRAIN_SHAPES: TrainBenchShape[] = [
-  { name: 'PHOENIX-like', preset: 'tcn', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 10, channels: 128, layers: 3, hidden: 0, heads: 0 },
-  {
-    name: 'PHOENIX-like',
-    preset: 'tconv-bilstm',
-    B: 8,
-    T: 150,
-    F: 512,
-    V: 1296,
-    L: 28,
-    steps: 8,
-    channels: 128,
-    layers: 2,
-    hidden: 128,
-    heads: 0,
-    compareComposed: true,
-  },
-  { name: 'PHOENIX-like', preset: 'transformer', B: 8, T: 150, F: 512, V: 1296, L: 28, steps: 6, channels: 128, layers: 4, hidden: 0, heads: 4 },
-];
+export const DEFAULT_TRAIN_SHAPES: TrainBenchShape[] = (
+  [
+    {
+      name: 'PHOENIX-like',
+      preset: 'tcn',
+      B: 8,
+      T: 150,
+      F: 512,
+      V: 1296,
+      L: 28,
+      steps: 10,
+      channels: 128,
+      layers: 3,
+      hidden: 0,
+      heads: 0,
+      compareComposed: true,
+    },
+    {
+      name: 'PHOENIX-like',
+      preset: 'tconv-bilstm',
+      B: 8,
+      T: 150,
+      F: 512,
+      V: 1296,
+      L: 28,
+      steps: 8,
+      channels: 128,
+      layers: 2,
+      hidden: 128,
+      heads: 0,
+      compareComposed: true,
+    },
+    {
+      name: 'PHOENIX-like',
+      preset: 'transformer',
+      B: 8,
+      T: 150,
+      F: 512,
+      V: 1296,
+      L: 28,
+      steps: 6,
+      channels: 128,
+      layers: 4,
+      hidden: 0,
+      heads: 4,
+      compareComposed: true,
+    },
+  ] satisfies TrainBenchShape[]
+).filter((s) => {
+  // Vite replaces import.meta.env when it builds the page (Node's tsconfig does not know it: hence the cast).
+  const only = (import.meta as { env?: Record<string, string | undefined> }).env?.VITE_BENCH_PRESETS?.split(',');
+  return !only || only.includes(s.preset);
+});
 
 export interface TrainBenchResult {
   shape: TrainBenchShape;
@@ -60,6 +97,7 @@ export interface TrainBenchResult {
   msPerStep: number; // median over the steps after 3 warm-up steps
   msSpread: [number, number]; // min, max of those steps
   dispatchesPerStep: number; // WebGPU compute dispatches per optimizer step (0 on other backends)
+  programsPerStep: [string, number][]; // the 12 programs (shader keys) with most dispatches per step, most first
   framesPerSecond: number; // input frames per second
   modelGflopPerStep: number; // forward + backward (3× forward), matmul/conv FLOPs only
   matmulGflops: number; // measured on a 1024² matmul
@@ -68,7 +106,7 @@ export interface TrainBenchResult {
   tensorGrowth: number; // numTensors after the last step minus after step 3
   batchAssemblyMs: number; // makeBatch for one batch (CPU)
   /** compareComposed: the same training with the composed recurrence, and how far its losses are from this run's. */
-  composed?: { msPerStep: number; msSpread: [number, number]; dispatchesPerStep: number; lossMaxRelDiff: number };
+  composed?: { msPerStep: number; msSpread: [number, number]; dispatchesPerStep: number; programsPerStep: [string, number][]; lossMaxRelDiff: number };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -131,6 +169,7 @@ export interface Run {
   losses: number[];
   stepMs: number[]; // wall time of each step after 3 warm-up steps
   dispatchesPerStep: number;
+  programsPerStep: [string, number][];
   readbacksPerStep: number;
   tensorGrowth: number;
 }
@@ -162,8 +201,9 @@ export function benchTrainer(
 
 export async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Promise<Run> {
   const { trainer } = benchTrainer(s, s.augment ? { augment: s.augment } : {});
-  const model = trainer.model as { recurrence?: Recurrence };
+  const model = trainer.model as { recurrence?: Recurrence; kernels?: Kernels };
   if ('recurrence' in model) model.recurrence = recurrence;
+  if ('kernels' in model) model.kernels = recurrence; // 'composed': the transformer's and tcn's TF.js ops
   const be = tf.backend() as tf.KernelBackend & { read: (id: object) => Promise<unknown> };
   const origRead = be.read.bind(be);
   let reads = 0;
@@ -171,13 +211,14 @@ export async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Pro
     reads++;
     return origRead(id);
   };
-  const dispatches = watchDispatches();
+  const dispatches = watchDispatches(undefined, true);
   const stamps: number[] = [];
   const losses: number[] = [];
   let tensorsAt3 = 0,
     tensorsLast = 0,
     readsAt3 = 0,
     dispatchesAt3 = 0;
+  let programsAt3: Record<string, number> = {};
   try {
     await trainer.run({
       onStep: (st) => {
@@ -187,6 +228,7 @@ export async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Pro
           tensorsAt3 = tf.memory().numTensors;
           readsAt3 = reads;
           dispatchesAt3 = dispatches.count.total;
+          programsAt3 = { ...dispatches.count.byName };
         }
         tensorsLast = tf.memory().numTensors;
       },
@@ -204,6 +246,11 @@ export async function trainOnce(s: TrainBenchShape, recurrence: Recurrence): Pro
     losses,
     stepMs: stamps.slice(3).map((t, i) => t - stamps[2 + i]),
     dispatchesPerStep: (dispatches.count.total - dispatchesAt3) / timed,
+    programsPerStep: Object.entries(dispatches.count.byName ?? {})
+      .map(([k, n]): [string, number] => [k, (n - (programsAt3[k] ?? 0)) / timed])
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12),
     readbacksPerStep: (reads - readsAt3) / timed,
     tensorGrowth: tensorsLast - tensorsAt3,
   };
@@ -217,15 +264,19 @@ export async function benchTrain(s: TrainBenchShape): Promise<TrainBenchResult> 
   if (s.compareComposed) {
     const ref = await trainOnce(s, 'composed');
     ref.trainer.dispose();
-    // The same data, seeds and dropout masks: the recurrences agree to ~1e-6 (e2e/lstm-kernel.spec.ts),
+    // The same data, seeds and dropout masks: the fused kernels agree to ~1e-6 (e2e/lstm-kernel.spec.ts, e2e/kernels.spec.ts),
     // so the step losses may drift apart only by float rounding carried through the Adam updates.
     const lossMaxRelDiff = Math.max(...run.losses.map((l, i) => Math.abs(l - ref.losses[i]) / Math.abs(ref.losses[i])));
     if (!(lossMaxRelDiff <= 1e-3)) {
-      throw new Error(
-        `training benchmark ${s.preset}: fused and composed recurrences disagree, step losses ${run.losses.join(', ')} vs ${ref.losses.join(', ')}`,
-      );
+      throw new Error(`training benchmark ${s.preset}: fused and composed kernels disagree, step losses ${run.losses.join(', ')} vs ${ref.losses.join(', ')}`);
     }
-    composed = { msPerStep: median(ref.stepMs), msSpread: spread(ref.stepMs), dispatchesPerStep: ref.dispatchesPerStep, lossMaxRelDiff };
+    composed = {
+      msPerStep: median(ref.stepMs),
+      msSpread: spread(ref.stepMs),
+      dispatchesPerStep: ref.dispatchesPerStep,
+      programsPerStep: ref.programsPerStep,
+      lossMaxRelDiff,
+    };
   }
   const { trainer } = run;
   const { meta, samples } = syntheticDataset(s);
@@ -244,6 +295,7 @@ export async function benchTrain(s: TrainBenchShape): Promise<TrainBenchResult> 
     msPerStep,
     msSpread: spread(run.stepMs),
     dispatchesPerStep: run.dispatchesPerStep,
+    programsPerStep: run.programsPerStep,
     framesPerSecond: (s.B * (s.T - 4)) / (msPerStep / 1000),
     modelGflopPerStep: gflop,
     matmulGflops: mm,

@@ -7,6 +7,7 @@ import '../engine/tfjs_register'; // gradients and chained ops (TF.js core witho
 import { initBackend, type BackendInfo } from '../engine/backend';
 import { ctcSelfTest, CTC_SELFTEST_CASES, type CtcSelfTestCase, type CtcSelfTestResult } from '../engine/ctc/ctc_selftest';
 import { lstmSelfTest, LSTM_SELFTEST_CASES, type LstmSelfTestCase, type LstmSelfTestResult } from '../engine/model/lstm_selftest';
+import { describeFusedCase, fusedSelfTest, FUSED_SELFTEST_CASES, type FusedSelfTestCase, type FusedSelfTestResult } from '../engine/model/fused_selftest';
 import { benchTrain, DEFAULT_TRAIN_SHAPES } from '../../bench/train.bench';
 import { benchImport } from '../../bench/import.bench';
 import { benchAlign, DEFAULT_ALIGN_SHAPES } from '../../bench/align.bench';
@@ -57,6 +58,15 @@ const checkLstm = (cases: LstmSelfTestCase[] = LSTM_SELFTEST_CASES): Promise<Lst
     );
   });
 
+const checkFused = (cases: FusedSelfTestCase[] = FUSED_SELFTEST_CASES): Promise<FusedSelfTestResult[]> =>
+  runEach(
+    cases,
+    fusedSelfTest,
+    (r, c) =>
+      `fused ${describeFusedCase(c)}: out ${r.outRelErr.toExponential(2)} grads ≤ ${Math.max(...r.gradRelErr).toExponential(2)} ` +
+      `dispatches ${r.dispatches.fused} / ${r.dispatches.composed} leaked ${r.tensorsLeaked} (${r.ms.toFixed(0)} ms)`,
+  );
+
 const bench = (shapes: BenchShape[] = DEFAULT_BENCH_SHAPES, opts: CtcBenchOptions = {}): Promise<CtcBenchResult[]> => runEach(shapes, (s) => benchCtc(s, opts));
 
 const trainBench = (shapes = DEFAULT_TRAIN_SHAPES) => runEach(shapes, benchTrain);
@@ -73,6 +83,7 @@ declare global {
       ready: Promise<BackendInfo>;
       check: typeof check;
       checkLstm: typeof checkLstm;
+      checkFused: typeof checkFused;
       bench: typeof bench;
       problem: typeof benchProblemBase64;
       benchTrain: typeof trainBench;
@@ -98,6 +109,7 @@ window.ctcLab = {
   ready,
   check,
   checkLstm,
+  checkFused,
   bench,
   problem: benchProblemBase64,
   benchTrain: trainBench,
@@ -109,4 +121,5 @@ window.ctcLab = {
 };
 document.getElementById('check')!.onclick = () => void check();
 document.getElementById('check-lstm')!.onclick = () => void checkLstm();
+document.getElementById('check-fused')!.onclick = () => void checkFused();
 document.getElementById('bench')!.onclick = () => void bench();

@@ -12,6 +12,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { lengthMask, ParamModel } from './base';
+import { im2colFused, residualDropoutFused, useFused, type Kernels } from './fused';
 import type { ModelInput, SequenceModel } from './model';
 import { paramSpecs } from './shapes';
 
@@ -52,6 +53,8 @@ export function dilatedConv1d(x: tf.Tensor3D, w: tf.Tensor3D, dilation: number):
 export class TcnModel extends ParamModel implements SequenceModel {
   readonly config: TcnConfig;
   readonly subsampling: 2 | 4;
+  /** 'auto': the blocks' taps and residual add are fused kernels on webgpu (fused.ts); 'composed': TF.js ops everywhere. */
+  kernels: Kernels = 'auto';
 
   constructor(config: TcnConfig, seed: number) {
     super();
@@ -113,6 +116,21 @@ export class TcnModel extends ParamModel implements SequenceModel {
         h = stride2(h, 'model.subsample2');
       }
       h = tf.mul(h, mask) as tf.Tensor3D;
+      if (useFused(this.kernels)) {
+        // The same blocks from fused ops: the taps are one im2col dispatch (its gradient one col2im),
+        // the conv's matmul carries bias and ReLU (tf.fused.matMul), and the residual add, its dropout
+        // (tf.dropout's draws) and the mask are one dispatch.
+        const [B, T, C] = h.shape;
+        const K = this.config.kernel;
+        for (let i = 0; i < layers; i++) {
+          const cols = im2colFused(h, K, 2 ** i);
+          const w = tf.reshape(this.p(`model.blocks.${i}.weight`), [K * C, C]) as tf.Tensor2D;
+          const y = tf.fused.matMul({ a: cols, b: w, bias: this.p(`model.blocks.${i}.bias`), activation: 'relu' });
+          h = residualDropoutFused(h, tf.reshape(y, [B, T, C]), { rate: training ? dropout : 0, seed: dropoutSeed + i, mask }) as tf.Tensor3D;
+        }
+        const logits = tf.fused.matMul({ a: tf.reshape(h, [B * T, C]), b: this.p('model.head.weight'), bias: this.p('model.head.bias') });
+        return tf.reshape(logits, [B, T, this.config.numClasses]) as tf.Tensor3D;
+      }
       for (let i = 0; i < layers; i++) {
         const w = this.p(`model.blocks.${i}.weight`) as tf.Tensor3D;
         let y = tf.relu(tf.add(dilatedConv1d(h as tf.Tensor3D, w, 2 ** i), this.p(`model.blocks.${i}.bias`)));

@@ -18,6 +18,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { layerNorm, lengthMask, ParamModel } from './base';
+import { layerNormFused, maskedSoftmaxFused, residualDropoutFused, useFused, type Kernels } from './fused';
 import type { ModelInput, SequenceModel } from './model';
 import { paramSpecs } from './shapes';
 
@@ -47,6 +48,8 @@ function positions(T: number, d: number): tf.Tensor2D {
 export class TransformerModel extends ParamModel implements SequenceModel {
   readonly config: TransformerConfig;
   readonly subsampling = 4;
+  /** 'auto': fused layer norm, masked softmax and residual dropout on webgpu (fused.ts); 'composed': TF.js ops everywhere. */
+  kernels: Kernels = 'auto';
 
   constructor(config: TransformerConfig, seed: number) {
     super();
@@ -103,8 +106,35 @@ export class TransformerModel extends ParamModel implements SequenceModel {
       const [B, T] = h.shape;
       const dh = d / heads;
       let s = tf.reshape(tf.add(h, positions(T, d)), [B * T, d]) as tf.Tensor2D; // residual stream
-      const keyBias = tf.reshape(tf.mul(tf.sub(1, mask), -1e9), [B, 1, 1, T]);
       const toHeads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, T, heads, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
+      if (useFused(this.kernels)) {
+        // The same function from fused ops (fused.ts): layer norm, the scaled and masked softmax and
+        // the residual add with its dropout are one dispatch each; linear layers are tf.fused.matMul
+        // (bias and ReLU in the matmul's epilogue).
+        const flin = (t: tf.Tensor2D, name: string, relu = false): tf.Tensor2D =>
+          tf.fused.matMul({
+            a: t,
+            b: this.p(`${name}.weight`) as tf.Tensor2D,
+            bias: this.p(`${name}.bias`),
+            activation: relu ? 'relu' : 'linear',
+          }) as tf.Tensor2D;
+        const fln = (t: tf.Tensor2D, name: string) => layerNormFused(t, this.p(`${name}.gamma`), this.p(`${name}.beta`));
+        const rate = training ? dropout : 0;
+        const mask2d = tf.reshape(mask, [B, T]) as tf.Tensor2D;
+        for (let i = 0; i < layers; i++) {
+          const p = `model.layers.${i}`;
+          const [q, k, v] = tf.split(flin(fln(s, `${p}.ln1`), `${p}.attn.qkv`), 3, 1).map(toHeads);
+          const scores = tf.reshape(tf.matMul(q, k, false, true), [B * heads, T, T]) as tf.Tensor3D;
+          const att = tf.reshape(maskedSoftmaxFused(scores, mask2d, heads, 1 / Math.sqrt(dh)), [B, heads, T, T]);
+          const ctx = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
+          s = residualDropoutFused(s, flin(ctx, `${p}.attn.out`), { rate, seed: dropoutSeed + 2 * i }) as tf.Tensor2D;
+          const ff = flin(flin(fln(s, `${p}.ln2`), `${p}.ff.1`, true), `${p}.ff.2`);
+          s = residualDropoutFused(s, ff, { rate, seed: dropoutSeed + 2 * i + 1 }) as tf.Tensor2D;
+        }
+        const logits = flin(fln(s, 'model.ln_final'), 'model.head');
+        return tf.mul(tf.reshape(logits, [B, T, V]), mask) as tf.Tensor3D;
+      }
+      const keyBias = tf.reshape(tf.mul(tf.sub(1, mask), -1e9), [B, 1, 1, T]);
       for (let i = 0; i < layers; i++) {
         const p = `model.layers.${i}`;
         const [q, k, v] = tf.split(lin(ln(s, `${p}.ln1`) as tf.Tensor2D, `${p}.attn.qkv`), 3, 1).map(toHeads);
