@@ -10,7 +10,8 @@ import { datasets } from './datasets';
 import { diagnostics } from './diagnostics';
 import { distill } from './distill';
 import { pause, stop, unpause } from './jobs';
-import { lms } from './lms';
+import { lms, useDecoders } from './lms';
+import { decodePool } from './lm_pool';
 import { models } from './models';
 import { overfit } from './overfit';
 import { outputs } from './outputs';
@@ -19,6 +20,9 @@ import { enableTestHooks, runTestHook } from './testhooks';
 import { sweeps } from './sweep';
 import { training, trials } from './training';
 import { tune } from './tune';
+
+// LM decoding's searches run in a pool of decode workers (lm_pool.ts), handed to the LM feature here.
+if (typeof Worker !== 'undefined') useDecoders(decodePool());
 
 const api: LabApi = {
   init(opts) {

@@ -14,9 +14,10 @@ import {
   lmDecodingReport,
   lmDecodingSamples,
   setupFusion,
-  type BatchDecoder,
   type DecodeSample,
   type LmDecodeSetup,
+  type BatchDecoder,
+  type DecoderFactory,
 } from '../engine/diagnose/lm_decoding';
 import { DIAGNOSE_DEFAULTS } from '../engine/diagnose/defaults';
 import { OUTPUTS_DIAGNOSE_DEFAULTS } from '../engine/diagnose/outputs';
@@ -33,14 +34,30 @@ import { announce } from './changes';
 import { control, exclusive } from './jobs';
 import { ready } from './runtime';
 
-/** Makes a BatchDecoder for a set (the pool's, when the entry gave one). */
-export type DecoderFactory = (setup: LmDecodeSetup, samples: DecodeSample[]) => Promise<BatchDecoder & { close(): void }>;
-
 let decoderFactory: DecoderFactory = async (setup, samples) => ({ ...inlineDecoder(setup, samples), close() {} });
 
 /** The entry (lab.worker.ts) hands in the decode pool here. */
 export function useDecoders(f: DecoderFactory): void {
   decoderFactory = f;
+}
+
+/** The pool's decoder, switching to this thread's for the rest of the run if a decode worker cannot start or fails. */
+function withFallback(d: BatchDecoder & { close(): void }, setup: LmDecodeSetup, samples: DecodeSample[]): BatchDecoder & { close(): void } {
+  let use: BatchDecoder = d;
+  return {
+    async decode(alpha, beta, useLm) {
+      try {
+        return await use.decode(alpha, beta, useLm);
+      } catch (e) {
+        if (use !== d || !(e instanceof Error) || !e.message.startsWith('a decode worker failed')) throw e;
+        console.warn(`${e.message}; decoding on the lab worker's thread instead`);
+        d.close();
+        use = inlineDecoder(setup, samples);
+        return use.decode(alpha, beta, useLm);
+      }
+    },
+    close: () => d.close(),
+  };
 }
 
 const announced = <T>(datasetId: string, x: T): T => (announce({ kind: 'lms', datasetId }), x);
@@ -148,7 +165,7 @@ export const lms: LmsApi = {
       const lm = readArpa(rec.arpa, `${rec.name}.arpa`);
       const { ids, refs, samples, classes, blank, split } = await subjectOutputs(req, null);
       const setup: LmDecodeSetup = { lm, classes, blank, beamWidth: LM_BEAM_DEFAULTS.beamWidth, prune: LM_BEAM_DEFAULTS.prune };
-      const decoder = await decoderFactory(setup, samples);
+      const decoder = withFallback(await decoderFactory(setup, samples), setup, samples);
       try {
         return await lmDecodingReport(
           {

@@ -41,6 +41,31 @@ export interface BatchDecoder {
   decode(alpha: number, beta: number, useLm: boolean): Promise<number[][]>;
 }
 
+/** Makes a BatchDecoder for a set: the worker's pool of decode workers, or inlineDecoder; close() frees it. */
+export type DecoderFactory = (setup: LmDecodeSetup, samples: DecodeSample[]) => Promise<BatchDecoder & { close(): void }>;
+
+/** A pool's messages to a decode worker (worker/lm_decode.worker.ts) and its replies: plain data. */
+export type DecodeRequest =
+  { type: 'setup'; setup: LmDecodeSetup; samples: DecodeSample[] } | { type: 'decode'; id: number; alpha: number; beta: number; useLm: boolean };
+export type DecodeReply = { id: number; ids: number[][] } | { id: number; error: string };
+
+/**
+ * Shares of a set for `n` decoders, balanced by frames (longest first, each to the least loaded;
+ * ties to the lower share): sample indices per share, in the set's order.
+ */
+export function decodeShares(frames: number[], n: number): number[][] {
+  const load = new Array<number>(n).fill(0);
+  const shares: number[][] = Array.from({ length: n }, () => []);
+  const order = frames.map((_, i) => i).sort((a, b) => frames[b] - frames[a] || a - b);
+  for (const i of order) {
+    let k = 0;
+    for (let j = 1; j < n; j++) if (load[j] < load[k]) k = j;
+    shares[k].push(i);
+    load[k] += frames[i] + 1;
+  }
+  return shares.map((s) => s.sort((a, b) => a - b));
+}
+
 /** The fusion of a word or gloss vocabulary: every class is a word of the LM (or its <unk>). */
 export function setupFusion(s: LmDecodeSetup): Fusion {
   return wordFusion(s.lm, s.classes);
