@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { generateDemo } from '../data/demo';
 import * as store from '../data/store';
 import { parseSweepSpec } from '../engine/tune/sweep_spec';
+import type { RunRecord } from '../data/types';
 import type { TrialRunner } from './api';
 import { stop } from './jobs';
 import { sweeps } from './sweep';
@@ -108,5 +109,35 @@ describe('the sweep job in the worker', () => {
       /^spec\.json: sweep spec: format: expected "ctc-lab-sweep\/1"/,
     );
     expect((await api.listSweeps(ds.id)).map((x) => x.name)).toEqual(['twin']);
+  });
+
+  it('a failing trial is failed and the sweep goes on; a lost GPU stops the sweep, and Resume sweep runs that trial again', async () => {
+    const ds = await store.saveDataset(generateDemo({ seed: 5, numSamples: 12 }));
+    const wer: Record<number, number> = { 3e-3: 0.5, 1e-3: 0.4, 4e-3: 0.3 }; // each trial's val WER by its lr (scripted; no training)
+    const plan: string[] = ['ok', 'fails', 'gpu-lost', 'ok'];
+    const runner: TrialRunner = {
+      start: async (_d, cfg, id, judge) => {
+        const what = plan.shift()!;
+        for (let epoch = 1; epoch <= 2; epoch++) {
+          if (what !== 'ok') break;
+          if (await judge({ epoch, valWer: wer[cfg.lr] ?? 0.9, valLoss: 1 })) break;
+        }
+        const reason =
+          what === 'fails' ? 'CTC loss is NaN' : what === 'gpu-lost' ? 'The GPU was reset and no WebGPU adapter came back (…)' : 'finished 2 epochs';
+        return { run: { id, status: what === 'ok' ? 'finished' : 'failed', reason } as RunRecord, alerts: [] };
+      },
+      resume: () => Promise.reject(new Error('no run to resume')),
+    };
+    const api = sweeps(runner);
+    const three = parseSweepSpec({ ...spec, variations: [spec.variations[0], { name: 'lr 0.004', changes: [{ setting: 'lr', value: 4e-3 }] }] });
+    const s = await api.createSweep(ds.id, 'faults', three, null);
+    const stopped = await api.runSweep(s.id, () => {});
+    expect(stopped.trials.map((t) => t.state)).toEqual(['complete', 'failed', 'running']);
+    expect([stopped.status, stopped.trials[1].reason]).toEqual(['stopped', 'CTC loss is NaN']);
+    expect(stopped.reason).toMatch(/^trial 2 \(lr 0\.004\): The GPU was reset/);
+    const done = await api.runSweep(s.id, () => {}); // its run was never stored: started again under the same id
+    expect(done.trials.map((t) => t.state)).toEqual(['complete', 'failed', 'complete']);
+    expect(done.trials[2].runId).toBe(stopped.trials[2].runId);
+    expect(done.reason).toBe("lr 0.004: 30.0% val WER against the base's 50.0%");
   });
 });

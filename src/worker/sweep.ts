@@ -19,8 +19,11 @@ const lockId = (id: string) => `sweep:${id}`;
 const info = (s: SweepRecord, held: (id: string) => boolean): SweepInfo =>
   s.status === 'running' && !held(lockId(s.id)) ? { ...s, status: 'interrupted' } : s;
 
-/** Errors that are not the trial's fault: another job holds the trainer. The sweep stops; Resume sweep retries. */
-const notTheTrial = (e: unknown) => /already running a job in this tab|another tab of CTC Lab is training/.test(e instanceof Error ? e.message : String(e));
+/**
+ * Ends that are not the trial's fault: another job holds the trainer, or the GPU is gone (the run's own
+ * recovery gave up). The sweep stops there instead of failing every trial after it; Resume sweep retries.
+ */
+const notTheTrial = (why: string) => /already running a job in this tab|another tab of CTC Lab is training|The GPU was reset|the GPU was reset/.test(why);
 
 export function sweeps(runner: TrialRunner): SweepApi {
   return {
@@ -67,7 +70,12 @@ export function sweeps(runner: TrialRunner): SweepApi {
               if (s.trials[i].state !== 'running') break;
               await judge(row);
             }
-            if (s.trials[i].state === 'pruned' || run.status === 'finished' || run.status === 'early-stopped' || run.status === 'failed') {
+            if (
+              s.trials[i].state === 'pruned' ||
+              run.status === 'finished' ||
+              run.status === 'early-stopped' ||
+              (run.status === 'failed' && !notTheTrial(run.reason))
+            ) {
               if (s.trials[i].state === 'pruned' && run.status !== 'stopped')
                 await store.putRun({ ...run, status: 'stopped', reason: `pruned by the sweep: ${s.trials[i].reason}`, updatedAt: Date.now() });
               await save(endTrial(s, i, run));
@@ -85,11 +93,20 @@ export function sweeps(runner: TrialRunner): SweepApi {
             }
           } catch (e) {
             const reason = e instanceof Error ? e.message : String(e);
-            if (notTheTrial(e)) {
+            if (notTheTrial(reason)) {
               await save({ ...s, status: 'stopped', reason, updatedAt: Date.now() });
               return s;
             }
             end = { status: 'failed', reason }; // a trial that cannot train (a setting the dataset cannot take): failed, the sweep goes on
+          }
+          if (end.status === 'failed' && notTheTrial(end.reason)) {
+            await save({
+              ...s,
+              status: 'stopped',
+              reason: `trial ${i} (${s.trials[i].name}): ${end.reason}; Resume sweep continues it`,
+              updatedAt: Date.now(),
+            });
+            return s;
           }
           await save(endTrial(s, i, end));
           if (s.status === 'stopped') return s;
