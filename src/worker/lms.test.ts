@@ -11,6 +11,11 @@ import { readArpa } from '../engine/lm/arpa';
 import { perplexity } from '../engine/lm/ngram';
 import { STORAGE_CHANNEL, type StorageChange } from './api';
 import { lms } from './lms';
+import { outputs } from './outputs';
+import * as outputStore from '../data/store_outputs';
+import { writeNpy } from '../data/npy';
+import { zipSync } from 'fflate';
+import { greedyIds } from '../engine/diagnose/outputs'; // the outputs report's own greedy decoding
 
 beforeAll(async () => {
   vi.stubGlobal('navigator', {}); // no Web Locks or WebGPU: the lock-free paths and the cpu backend
@@ -76,5 +81,47 @@ describe('language models in the worker', () => {
       { alpha: r.alpha, beta: r.beta },
     );
     expect(one).toEqual({ id: val[1].id, greedy: r.hypotheses[1].greedy, lm: r.hypotheses[1].lm });
+  });
+
+  it('decodes a model-output set with an LM of its dataset: the val samples, greedy from the stored outputs', async () => {
+    const ds = await store.saveDataset(generateDemo({ seed: 6, numSamples: 30 }));
+    const infos = await store.sampleInfos(ds.id);
+    const C = ds.vocab.length + 1;
+    const npz: Record<string, Uint8Array> = {};
+    for (const s of infos) {
+      const T = Math.ceil(s.frames / 2);
+      const x = new Float32Array(T * C);
+      for (let t = 0; t < T; t++) {
+        const row = Array.from({ length: C }, (_, c) => 3 * Math.sin(t * 3 + c * 1.3 + s.index));
+        const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
+        row.forEach((v, c) => (x[t * C + c] = v - lse));
+      }
+      npz[`${s.id}.npy`] = writeNpy(x, [T, C]);
+    }
+    const enc = new TextEncoder();
+    const files = [
+      { path: 'out/manifest.jsonl', blob: new Blob([infos.map((s) => JSON.stringify({ id: s.id, text: s.text, split: s.split })).join('\n') + '\n']) },
+      { path: 'out/vocab.txt', blob: new Blob([ds.vocab.join('\n') + '\n']) },
+      { path: 'out/posteriors.npz', blob: new Blob([zipSync(npz) as BlobPart]) },
+      { path: 'out/outputs.json', blob: new Blob([enc.encode(JSON.stringify({ kind: 'log_probs', subsampling: 2 })) as BlobPart]) },
+    ];
+    const { pendingId } = await outputs.analyseOutputs(files, 'outs', ds.id, () => {});
+    const set = await outputs.commitOutputs(pendingId);
+    const lm = await lms.addLm(ds.id, '', { from: 'transcripts', order: 3 });
+    const r = await lms.decodeWithLm({ lmId: lm.id, datasetId: ds.id, checkpointId: null, outputSetId: set.id }, () => {});
+    const val = (await outputStore.outputSampleInfos(set.id)).filter((s) => s.split === 'val');
+    expect(r.split).toBe('validation');
+    expect(r.hypotheses.map((h) => h.id)).toEqual(val.map((s) => s.id));
+    const stored = await outputStore.getOutputSamples(
+      set.id,
+      val.map((s) => s.index),
+    );
+    expect(r.hypotheses.map((h) => h.greedy)).toEqual(
+      stored.map((s) =>
+        greedyIds(new Float32Array(s.logProbs), s.outFrames, C, 0)
+          .map((c) => ds.vocab[c - 1])
+          .join(' '),
+      ),
+    );
   });
 });
