@@ -292,7 +292,7 @@ export class DiagnosticsSection extends Section {
   /** Chooses the language model to decode with (its name), or none. */
   async chooseLm(name: string | null): Promise<void> {
     await this.open();
-    await this.region.getByRole('combobox', { name: 'Language model' }).selectOption(name === null ? { index: 0 } : { label: name });
+    await this.region.getByRole('combobox', { name: 'Decode with LM' }).selectOption(name === null ? { index: 0 } : { label: name });
   }
   /** The Model choices (fresh, checkpoints, 'Model outputs: …') whose label matches. */
   modelOptions(label: string | RegExp): Locator {
