@@ -7,7 +7,7 @@ test('a fix sweep on the demo (3 variations, rung at epoch 1 of 3): a reload mid
   await lab.datasets.loadDemo();
   const tr = lab.training;
   // A small, fast base on a training subset: each trial epoch is a few seconds.
-  await tr.fill({ Channels: 8, Blocks: 1, 'Batch size': 8, 'Accumulation steps': 1, 'Train subset': 16, 'Warmup epochs': 0, 'Early-stopping patience': 0 });
+  await tr.fill({ Channels: 8, Blocks: 1, 'Batch size': 8, 'Accumulation steps': 1, 'Train subset': 8, 'Warmup epochs': 0, 'Early-stopping patience': 0 });
   await tr.fill({ 'Peak learning rate': 0.003 });
   const sw = lab.sweep;
   const t0 = Date.now();
@@ -32,15 +32,6 @@ test('a fix sweep on the demo (3 variations, rung at epoch 1 of 3): a reload mid
   // Every trial was a run of its own (the runs table lists them).
   await expect(tr.runs).toHaveCount(4);
 
-  // Train this one fully: a normal run from the best trial's settings (the form takes them, e.g. lr ×3: 0.003 × 3 in float64).
-  const bestName = rows.find((r) => r.at(-1) === 'best')![0];
-  const lr = { base: '0.003', 'lr ×⅓': '0.001', 'lr ×3': '0.009', 'dropout 0.3': '0.003' }[bestName]!;
-  await sw.trials.filter({ hasText: 'best' }).getByRole('button', { name: 'Train this one fully' }).click();
-  await expect(tr.field('Peak learning rate')).toHaveValue(new RegExp(`^${lr.replace('.', '\\.')}(0{6,}\\d*)?$`));
-  await expect(tr.progress).toBeVisible();
-  await tr.stop();
-  await expect(tr.runs).toHaveCount(5);
-
   // Download sweep: the spec the twin runs (validated before it is written).
   const spec = JSON.parse((await sw.downloadText(sw.button('Download sweep'))).text) as { format: string; variations: unknown[]; rungs: object };
   expect([spec.format, spec.variations.length, spec.rungs]).toEqual(['ctc-lab-sweep/1', 3, { minEpochs: 1, eta: 3, maxEpochs: 3 }]);
@@ -49,4 +40,13 @@ test('a fix sweep on the demo (3 variations, rung at epoch 1 of 3): a reload mid
   await sw.importResults([twin('trials.jsonl'), twin('spec.json')]);
   await expect(sw.statusLine).toContainText(/finished — the base is best: \d\.\d{3} val loss/);
   expect((await sw.rows()).map((r) => r.at(-1))).toEqual(['best', 'stopped at epoch 1', 'stopped at epoch 1']);
+
+  // Train this one fully: a normal run from the best trial's settings (the form takes them, e.g. lr ×3: 0.003 × 3 in float64).
+  const bestName = rows.find((r) => r.at(-1) === 'best')![0];
+  const lr = { base: '0.003', 'lr ×⅓': '0.001', 'lr ×3': '0.009', 'dropout 0.3': '0.003' }[bestName]!;
+  await sw.region.getByRole('combobox', { name: 'Sweep', exact: true }).selectOption({ label: 'fix sweep (finished)' }); // back to the lab's sweep
+  await sw.trials.filter({ hasText: 'best' }).getByRole('button', { name: 'Train this one fully' }).click();
+  await expect(tr.field('Peak learning rate')).toHaveValue(new RegExp(`^${lr.replace('.', '\\.')}(0{6,}\\d*)?$`));
+  await expect(tr.progress).toBeVisible();
+  await expect(tr.runs).toHaveCount(5); // a normal run of its own (left training: the test ends here)
 });
