@@ -202,8 +202,9 @@ export const FUSED_SELFTEST_CASES: FusedSelfTestCase[] = [
   { op: 'residual', B: 3, T: 7, C: 5, rate: 0.2, masked: true, seed: 5 },
   { op: 'residual', B: 2, T: 38, C: 128, rate: 0.1, masked: false, seed: 6 },
   { op: 'residual', B: 2, T: 9, C: 16, rate: 0, masked: true, seed: 7 },
+  { op: 'residual', B: 4, T: 5, C: 8, rate: 0, masked: false, seed: 12 }, // the transformer in evaluation
   { op: 'im2col', B: 2, T: 11, C: 6, K: 3, dilation: 1, seed: 8 },
   { op: 'im2col', B: 3, T: 20, C: 16, K: 3, dilation: 4, seed: 9 },
-  { op: 'transformer', lens: [21, 14, 6], F: 12, V: 7, channels: 32, layers: 2, seed: 10 },
+  { op: 'transformer', lens: [13, 9, 4], F: 8, V: 7, channels: 16, layers: 2, seed: 10 },
   { op: 'tcn', lens: [21, 14, 6], F: 12, V: 7, channels: 32, layers: 3, seed: 11 },
 ];
