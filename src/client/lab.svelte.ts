@@ -81,6 +81,8 @@ export class Lab implements LabContext {
       const c = e.data;
       if (c.kind === 'backend') void this.api.backendInfo().then((b) => (this.backend = b));
       else if (c.kind === 'outputs') void this.refreshOutputs();
+      else if (c.kind === 'lms')
+        return; // the Language models panel re-reads its own list (lms.svelte.ts)
       else if (c.kind === 'runs') {
         if (c.datasetId === this.dataset?.id) void this.refreshStored();
       } else void this.datasets.refresh().then(() => this.refreshStored());
