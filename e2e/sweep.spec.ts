@@ -13,8 +13,9 @@ test('a fix sweep on the demo (3 variations, rung at epoch 1 of 3): a reload mid
   const t0 = Date.now();
   await sw.start(['lr ×⅓', 'lr ×3', 'dropout 0.3'], { first: 1, eta: 3, length: 3 });
   await expect(sw.trials).toHaveCount(4);
-  // Training cannot start beside the sweep.
+  // No other job starts beside the sweep (the lab's busy flag counts it): training, the range test, the overfit test.
   await expect(tr.button('Start training')).toBeDisabled();
+  await expect(tr.button('Find learning rate')).toBeDisabled();
   // Reload once the base has been judged at its rung (its epoch-1 value in the table).
   await expect(sw.trials.first().getByRole('cell').nth(2)).toHaveText(/%$/, { timeout: 60_000 });
   console.log(`[sweep e2e] base judged at its rung after ${((Date.now() - t0) / 1000).toFixed(1)} s; reloading`);

@@ -34,6 +34,7 @@ export class Lab implements LabContext {
       this.overfit.running ||
       this.training.running ||
       this.training.lrFinder.running ||
+      this.training.sweep.running ||
       this.diagnostics.running ||
       this.outputs.running,
   );

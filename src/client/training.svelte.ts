@@ -27,6 +27,7 @@ import {
 import { message, type LabContext } from './context';
 import { saveBytes } from './files';
 import { LrFinderState } from './lr_finder.svelte';
+import { SweepState } from './sweep.svelte';
 
 type RunShape = { stepsPerEpoch: number; trainSamples: number; valSamples: number; excluded: number; paramCount: number; preset: string; subsampling: number };
 
@@ -57,6 +58,8 @@ export class TrainingState {
   forecast = $state.raw<ForecastView | null>(null); // the running run's learning-curve forecast, as of its last evaluated epoch
   /** The section's LR range test: a job of its own (the lab's busy flag counts it, so Start waits for it). */
   readonly lrFinder = new LrFinderState(this);
+  /** The section's fix sweep: a job too (its trials are runs; the busy flag counts it, so no other job starts beside it). */
+  readonly sweep = new SweepState(this);
   /** The teacher and KD settings a new run learns from (the distillation form; null: none). */
   distillRequest: () => Distillation<TeacherRef> | null = () => null;
 
