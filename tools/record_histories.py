@@ -52,7 +52,10 @@ How long
   utterances ~1.4 min; tconv-bilstm h64 on 80 ~2.6 min; the presets' default sizes are far
   dearer: tconv-bilstm on 200 utterances 15 min for 40 epochs, transformer on 200 15 min for 30.
   The whole list (4 named + 35 backtest runs) took 52 CPU minutes, 30 of them those two. --only NAME... runs a subset;
-  --skip-existing leaves runs whose JSON exists.
+  --skip-existing leaves runs whose JSON exists. Group long (--group long --jobs 2, load average
+  5-12 from other jobs): tcn on 150-400 utterances, 60-90 epochs, 0.8-3.6 CPU min each (2.5-5 min
+  wall; the generalise recipe's 3.2-3.3); recorded in list order until the time box ended, so the
+  last entries of the list may have no JSON yet (run them with --group long --skip-existing).
 
 The named cases, and what was tried to find them (all on digits, epochs as listed)
   plateau-ends: tcn, lr 1e-4 constant (--decay none), 300 utterances. Val WER 100% and blank
