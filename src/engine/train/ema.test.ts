@@ -149,7 +149,7 @@ describe('EMA of the weights', () => {
 });
 
 describe('average of the N best weight sets', () => {
-  it('keeps the N lowest metrics (a tie with the worst kept: the earlier stays) and averages them as float64 does', () => {
+  it('keeps the N lowest metrics (a tie with the worst kept: the earlier stays) and averages them as float64 does; a restored set of slots averages the same', async () => {
     const rng = (s: number) => () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
     const r = rng(3);
     const sets = [0, 1, 2, 3, 4].map(
@@ -161,12 +161,24 @@ describe('average of the N best weight sets', () => {
     );
     const metrics = [0.5, 0.3, 0.5, 0.1, 0.4];
     const kept = new BestWeights(3);
-    const took = sets.map((s, i) => kept.offer(i + 1, metrics[i], s));
-    expect(took).toEqual([true, true, true, true, true]); // epoch 4 replaces epoch 1 (0.5), epoch 5 replaces epoch 3 (0.5)
-    expect(kept.offer(6, 0.4, sets[0])).toBe(false); // equal to the worst kept: the earlier stays
-    expect(kept.offer(6, NaN, sets[0])).toBe(false);
-    expect(kept.offer(7, 0.45, sets[0])).toBe(false); // worse than all three kept
+    const took = sets.map((s, i) => kept.offer(i + 1, metrics[i], s)?.slot ?? null);
+    expect(took).toEqual([0, 1, 2, 0, 2]); // epoch 4 takes epoch 1's slot (0.5), epoch 5 epoch 3's (0.5)
+    expect(kept.offer(6, 0.4, sets[0])).toBeNull(); // equal to the worst kept: the earlier stays
+    expect(kept.offer(6, NaN, sets[0])).toBeNull();
+    expect(kept.offer(7, 0.45, sets[0])).toBeNull(); // worse than all three kept
     expect(kept.epochs.map((e) => e.epoch)).toEqual([4, 2, 5]);
+    expect(kept.slots).toEqual([
+      { slot: 0, epoch: 4, metric: 0.1 },
+      { slot: 1, epoch: 2, metric: 0.3 },
+      { slot: 2, epoch: 5, metric: 0.4 },
+    ]);
+    // A resumed run restores each slot from its stored file: the same sets, the same average.
+    const back = new BestWeights(3);
+    for (const k of kept.slots) back.restore(k, readSafetensors(await kept.bytes(k.slot)).tensors, sets[0]);
+    expect(back.slots).toEqual(kept.slots);
+    const again = readSafetensors(await kept.bytes(1)).tensors;
+    expect(() => back.restore({ slot: 1, epoch: 9, metric: 0 }, again, sets[0])).toThrow(/slot 1 is taken/);
+    const avgBack = back.average()!;
     const avg = kept.average()!;
     const want = (name: string) => {
       const xs = [3, 1, 4].map((i) => Float64Array.from(sets[i].get(name)!.dataSync()));
@@ -182,7 +194,9 @@ describe('average of the N best weight sets', () => {
       ),
     ).toBeLessThan(1e-6);
     expect(avg.get('a')!.shape).toEqual([3, 4]);
-    tf.dispose([...avg.values(), ...sets.flatMap((s) => [...s.values()])]);
+    for (const name of ['a', 'b']) expect(Array.from(avgBack.get(name)!.dataSync())).toEqual(Array.from(avg.get(name)!.dataSync()));
+    back.dispose();
+    tf.dispose([...avg.values(), ...avgBack.values(), ...sets.flatMap((s) => [...s.values()])]);
     kept.dispose();
     expect(() => averageWeights([])).toThrow('no weight sets');
   });
