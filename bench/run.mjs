@@ -203,7 +203,8 @@ const trainLines = [
   ...(trainResults.some((r) => r.composed)
     ? [
         '',
-        'BiLSTM recurrence, fused WGSL (one dispatch per time step per layer, forward and backward) against composed TF.js ops, same data, seeds and dropout masks, side by side in this run; step losses checked to agree first:',
+        // Each preset's fused programs: the BiLSTM recurrence (lstm_program.ts); layer norm, masked softmax, residual + dropout, im2col (fused_program.ts).
+        "Fused WGSL programs (tconv-bilstm: the BiLSTM recurrence, one dispatch per time step per layer; tcn and transformer: layer norm, the masked softmax, residual + dropout + mask, the taps as im2col) against composed TF.js ops (`kernels: 'composed'`), same data, seeds and dropout masks, side by side in this run; step losses checked to agree first:",
         '',
         '| preset | dispatches / step: composed → fused | ratio | ms / step: composed → fused (min–max) | speed-up | step losses, max rel. difference |',
         '|---|---|---|---|---|---|',
