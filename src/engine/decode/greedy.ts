@@ -17,6 +17,17 @@ export function greedyDecode(best: ArrayLike<number>, maxOutFrames: number, leng
   return out;
 }
 
+/** Greedy hypothesis (class ids) of one sample's log-probabilities [T, C], row-major. */
+export function greedyIds(lp: ArrayLike<number>, T: number, C: number, blank: number): number[] {
+  const best = new Int32Array(T);
+  for (let t = 0; t < T; t++) {
+    let b = 0;
+    for (let c = 1; c < C; c++) if (lp[t * C + c] > lp[t * C + b]) b = c;
+    best[t] = b;
+  }
+  return greedyDecode(best, T, [T], blank)[0];
+}
+
 /** Class ids (1-based, 0 = blank) back to tokens. */
 export function idsToTokens(ids: number[], vocab: string[]): string[] {
   return ids.map((i) => vocab[i - 1] ?? `<${i}>`);

@@ -12,6 +12,7 @@
 // Decoding runs through a BatchDecoder (the worker's pool, or inlineDecoder here), so the rules
 // do not depend on where the searches run.
 
+import { greedyIds } from '../decode/greedy';
 import { lmBeamSearch, wordFusion, type Fusion } from '../decode/lm_beam';
 import { tuneAlphaBeta, TUNE_DEFAULTS, type TunePoint, type TuneSettings } from '../decode/tune_lm';
 import type { NgramModel } from '../lm/ngram';
@@ -20,6 +21,7 @@ import { pct } from './format';
 import type { DecoderRow, LmDecodingReport } from './lm_report';
 
 export type { DecoderRow, LmDecodingReport, LmHypothesis } from './lm_report';
+export { greedyIds }; // the worker's LM alignment view decodes its one sample greedily too
 
 /** One sample's outputs: [frames, C] natural-log probabilities, row-major. */
 export interface DecodeSample {
@@ -113,19 +115,6 @@ export interface LmDecodingInput {
   onProgress?: (done: number, total: number) => void;
   /** Polled between decodings; true ends the run with an error. */
   shouldStop?: () => boolean;
-}
-
-/** Greedy decoding of one sample's [T, C] log-probabilities: argmax per frame, repeats merged, blanks dropped. */
-export function greedyIds(lp: Float32Array, T: number, C: number, blank: number): number[] {
-  const out: number[] = [];
-  let prev = -1;
-  for (let t = 0; t < T; t++) {
-    let b = 0;
-    for (let c = 1; c < C; c++) if (lp[t * C + c] > lp[t * C + b]) b = c;
-    if (b !== prev && b !== blank) out.push(b);
-    prev = b;
-  }
-  return out;
 }
 
 export async function lmDecodingReport(x: LmDecodingInput, decoder: BatchDecoder): Promise<LmDecodingReport> {

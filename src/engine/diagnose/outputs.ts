@@ -8,7 +8,9 @@ import { ctcMinFrames } from '../../lib/ctc_frames';
 import { ctcLogLikelihood, ctcUniformLogLikelihood } from '../ctc/ctc_logprob';
 import { adaptiveDecode } from '../decode/adaptive';
 import { beamSearchDecode } from '../decode/beam';
-import { greedyDecode } from '../decode/greedy';
+import { greedyIds } from '../decode/greedy';
+
+export { greedyIds }; // compare.ts and the outputs report decode one sample's log-probabilities greedily
 import { editCounts, wer } from '../metrics/wer';
 import { countSubstitutions, substitutionList } from '../metrics/tokens';
 import { checkDecoding, frameFacts, judgeBlankRate, judgeEntropy, type FrameFacts } from './checks';
@@ -49,17 +51,6 @@ export function referenceIds(text: string, classOf: Map<string, number>): number
 
 export function classIndex(meta: Pick<OutputSetMeta, 'classes' | 'blank'>): Map<string, number> {
   return new Map(meta.classes.map((t, c) => [t, c] as const).filter(([, c]) => c !== meta.blank));
-}
-
-/** Greedy hypothesis (class ids) of one sample's log-probabilities [T, C]. */
-export function greedyIds(lp: Float32Array, T: number, C: number, blank: number): number[] {
-  const best = new Int32Array(T);
-  for (let t = 0; t < T; t++) {
-    let b = 0;
-    for (let c = 1; c < C; c++) if (lp[t * C + c] > lp[t * C + b]) b = c;
-    best[t] = b;
-  }
-  return greedyDecode(best, T, [T], blank)[0];
 }
 
 export interface OutputsSampleRow {
